@@ -1,0 +1,69 @@
+using System.Threading.Channels;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Stackit.EmbeddingWorker.Intake;
+
+namespace Stackit.EmbeddingWorker.Acknowledgement;
+
+/// <summary>
+/// The last stage: settles each message according to its job's outcome and frees its in-flight slot.
+/// A message is deleted only when every chunk of its job is stored.
+/// </summary>
+internal sealed partial class AcknowledgementService(
+    ChannelReader<JobOutcome> outcomes,
+    MessageSettler settler,
+    InFlightLimiter inFlight,
+    QueueOptions options,
+    ILogger<AcknowledgementService> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        await foreach (var outcome in outcomes.ReadAllAsync(stoppingToken).ConfigureAwait(false))
+        {
+            try
+            {
+                await SettleAsync(outcome, stoppingToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // The message stays leased and comes back after its visibility timeout: nothing is lost.
+                LogSettleFailed(ex, outcome.Lease.MessageId, outcome.Kind);
+            }
+            finally
+            {
+                inFlight.Release();
+            }
+        }
+    }
+
+    private Task SettleAsync(JobOutcome outcome, CancellationToken cancellationToken)
+    {
+        var lease = outcome.Lease;
+        switch (outcome.Kind)
+        {
+            case OutcomeKind.Stored:
+                LogStored(outcome.DocumentId, lease.MessageId);
+                return settler.DeleteAsync(lease, cancellationToken);
+            case OutcomeKind.Rejected:
+                return settler.PoisonAsync(lease, outcome.DocumentId, outcome.Reason ?? "rejected", cancellationToken);
+            default:
+                if (lease.DequeueCount >= options.MaxDequeueCount)
+                {
+                    var error = $"gave up after {lease.DequeueCount} attempts; last error: {outcome.Reason}";
+                    return settler.PoisonAsync(lease, outcome.DocumentId, error, cancellationToken);
+                }
+                var delay = settler.RetryDelay(lease.DequeueCount);
+                LogRetryLater(outcome.DocumentId, lease.MessageId, lease.DequeueCount, delay, outcome.Reason);
+                return settler.ReleaseAsync(lease, delay, cancellationToken);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Document {DocumentId} stored; deleting message {MessageId}")]
+    private partial void LogStored(string? documentId, string messageId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Document {DocumentId} (message {MessageId}, attempt {DequeueCount}) failed and is retried in {Delay}: {Reason}")]
+    private partial void LogRetryLater(string? documentId, string messageId, long dequeueCount, TimeSpan delay, string? reason);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Could not settle message {MessageId} ({Kind}); it becomes visible again when its lease runs out")]
+    private partial void LogSettleFailed(Exception exception, string messageId, OutcomeKind kind);
+}

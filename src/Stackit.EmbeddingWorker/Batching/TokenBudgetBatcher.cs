@@ -1,0 +1,45 @@
+using Stackit.EmbeddingWorker.Preparation;
+
+namespace Stackit.EmbeddingWorker.Batching;
+
+/// <summary>
+/// Packs chunks into batches cut at whichever limit comes first: inputs per request or estimated tokens per
+/// request. A batch that has reached a limit is handed out at once; a partial one waits for <see cref="Flush"/>.
+/// Not thread-safe: one batching loop owns it.
+/// </summary>
+internal sealed class TokenBudgetBatcher(BatchingOptions options)
+{
+    private List<DocumentChunk> _pending = [];
+    private int _pendingTokens;
+
+    public int Count => _pending.Count;
+
+    /// <summary>Adds a chunk; returns the batches that are complete because of it (zero, one or two).</summary>
+    public IReadOnlyList<EmbeddingBatch> Add(DocumentChunk chunk)
+    {
+        List<EmbeddingBatch>? complete = null;
+        if (_pending.Count > 0 && _pendingTokens + chunk.Tokens > options.MaxTokensPerRequest)
+        {
+            (complete ??= []).Add(TakePending());
+        }
+
+        _pending.Add(chunk);
+        _pendingTokens += chunk.Tokens;
+        if (_pending.Count >= options.MaxInputsPerRequest || _pendingTokens >= options.MaxTokensPerRequest)
+        {
+            (complete ??= []).Add(TakePending());
+        }
+        return complete ?? (IReadOnlyList<EmbeddingBatch>)[];
+    }
+
+    /// <summary>Hands out the partial batch, if any.</summary>
+    public EmbeddingBatch? Flush() => _pending.Count == 0 ? null : TakePending();
+
+    private EmbeddingBatch TakePending()
+    {
+        var batch = new EmbeddingBatch(_pending, _pendingTokens);
+        _pending = [];
+        _pendingTokens = 0;
+        return batch;
+    }
+}

@@ -1,0 +1,61 @@
+using System.Text.Json.Serialization;
+
+namespace Stackit.EmbeddingWorker.Embeddings;
+
+// The OpenAI-compatible /embeddings wire format, as STACKIT (vLLM) speaks it.
+
+internal sealed record EmbeddingRequest(
+    [property: JsonPropertyName("model")] string Model,
+    [property: JsonPropertyName("input")] IReadOnlyList<string> Input,
+    [property: JsonPropertyName("encoding_format")] string EncodingFormat);
+
+internal sealed class EmbeddingResponse
+{
+    [JsonPropertyName("data")]
+    public List<EmbeddingData>? Data { get; set; }
+
+    [JsonPropertyName("model")]
+    public string? Model { get; set; }
+
+    [JsonPropertyName("usage")]
+    public EmbeddingUsage? Usage { get; set; }
+}
+
+internal sealed class EmbeddingData
+{
+    [JsonPropertyName("index")]
+    public int Index { get; set; } = -1;
+
+    [JsonPropertyName("embedding")]
+    public float[]? Embedding { get; set; }
+}
+
+internal sealed class EmbeddingUsage
+{
+    [JsonPropertyName("prompt_tokens")]
+    public int PromptTokens { get; set; }
+
+    [JsonPropertyName("total_tokens")]
+    public int TotalTokens { get; set; }
+}
+
+internal sealed class ErrorResponse
+{
+    [JsonPropertyName("error")]
+    public ErrorBody? Error { get; set; }
+}
+
+internal sealed class ErrorBody
+{
+    [JsonPropertyName("message")]
+    public string? Message { get; set; }
+
+    [JsonPropertyName("type")]
+    public string? Type { get; set; }
+}
+
+[JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(EmbeddingRequest))]
+[JsonSerializable(typeof(EmbeddingResponse))]
+[JsonSerializable(typeof(ErrorResponse))]
+internal sealed partial class EmbeddingWireContext : JsonSerializerContext;

@@ -1,0 +1,51 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Stackit.EmbeddingWorker.Embeddings;
+
+/// <summary>The <c>Embeddings</c> section: the OpenAI-compatible endpoint and how hard to drive it.</summary>
+public sealed class EmbeddingsOptions : IValidatableObject
+{
+    public const string SectionName = "Embeddings";
+
+    /// <summary>Base URL including the API version segment; requests go to <c>{BaseUrl}/embeddings</c>.</summary>
+    [Required(ErrorMessage = "Embeddings:BaseUrl is required.")]
+    public Uri BaseUrl { get; set; } = new("https://api.openai-compat.model-serving.eu01.onstackit.cloud/v1");
+
+    /// <summary>Bearer token. A secret: never logged, never part of an exception message.</summary>
+    [Required(ErrorMessage = "Embeddings:ApiKey is required (set Embeddings__ApiKey in the environment or a secret).")]
+    public string ApiKey { get; set; } = "";
+
+    [Required(ErrorMessage = "Embeddings:Model is required.")]
+    public string Model { get; set; } = "intfloat/e5-mistral-7b-instruct";
+
+    /// <summary>Model for jobs with images; unset means such jobs are rejected as unsupported.</summary>
+    public string? MultimodalModel { get; set; }
+
+    [Range(1, 256, ErrorMessage = "Embeddings:MaxConcurrency must be between 1 and 256.")]
+    public int MaxConcurrency { get; set; } = 8;
+
+    /// <summary>The model's context length; no single input may be longer.</summary>
+    [Range(16, 1_000_000, ErrorMessage = "Embeddings:MaxInputTokens must be between 16 and 1000000.")]
+    public int MaxInputTokens { get; set; } = 4_096;
+
+    /// <summary>Timeout of one attempt; retries come on top, bounded by <see cref="MaxRetries"/>.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:10:00", ErrorMessage = "Embeddings:Timeout must be between 00:00:01 and 00:10:00.")]
+    public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    [Range(1, 20, ErrorMessage = "Embeddings:MaxRetries must be between 1 and 20.")]
+    public int MaxRetries { get; set; } = 6;
+
+    /// <summary>First retry delay; later ones grow exponentially with jitter unless the server sends Retry-After.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:01:00", ErrorMessage = "Embeddings:RetryBaseDelay must be between 00:00:00 and 00:01:00.")]
+    public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromSeconds(1);
+
+    public Uri EmbeddingsUri => new(BaseUrl.AbsoluteUri.TrimEnd('/') + "/embeddings");
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (BaseUrl is { IsAbsoluteUri: false } || (BaseUrl is not null && BaseUrl.Scheme is not ("http" or "https")))
+        {
+            yield return new ValidationResult("Embeddings:BaseUrl must be an absolute http(s) URL.");
+        }
+    }
+}

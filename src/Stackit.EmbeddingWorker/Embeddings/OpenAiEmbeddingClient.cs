@@ -1,0 +1,90 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+
+namespace Stackit.EmbeddingWorker.Embeddings;
+
+/// <summary>
+/// Typed client for <c>POST {BaseUrl}/embeddings</c>. Retries, Retry-After and timeouts live in the
+/// resilience handler around the HttpClient; this class speaks the wire format and checks the answer.
+/// </summary>
+internal sealed class OpenAiEmbeddingClient(HttpClient http, EmbeddingsOptions options) : IEmbeddingClient
+{
+    private const int MaxErrorBodyChars = 2_000;
+
+    public async Task<EmbeddingResult> EmbedAsync(IReadOnlyList<string> inputs, CancellationToken cancellationToken)
+    {
+        var request = new EmbeddingRequest(options.Model, inputs, "float");
+        using var content = JsonContent.Create(request, EmbeddingWireContext.Default.EmbeddingRequest);
+        using var response = await http.PostAsync(options.EmbeddingsUri, content, cancellationToken).ConfigureAwait(false);
+        if (!response.IsSuccessStatusCode)
+        {
+            var message = await ReadErrorMessageAsync(response, cancellationToken).ConfigureAwait(false);
+            throw new EmbeddingRequestException(response.StatusCode, message);
+        }
+
+        EmbeddingResponse? body;
+        try
+        {
+            body = await response.Content
+                .ReadFromJsonAsync(EmbeddingWireContext.Default.EmbeddingResponse, cancellationToken)
+                .ConfigureAwait(false);
+        }
+        catch (JsonException ex)
+        {
+            throw new EmbeddingResponseException($"embeddings response is not valid JSON: {ex.Message}");
+        }
+        return new EmbeddingResult(MapByIndex(body?.Data, inputs.Count), body?.Usage?.PromptTokens);
+    }
+
+    /// <summary>Places each vector by its <c>index</c>; order in the array is not trusted.</summary>
+    internal static float[][] MapByIndex(List<EmbeddingData>? data, int inputCount)
+    {
+        if (data is null || data.Count != inputCount)
+        {
+            throw new EmbeddingResponseException($"embeddings response holds {data?.Count ?? 0} vectors for {inputCount} inputs.");
+        }
+        var vectors = new float[inputCount][];
+        foreach (var item in data)
+        {
+            if (item.Index < 0 || item.Index >= inputCount)
+            {
+                throw new EmbeddingResponseException($"embeddings response has index {item.Index}, outside 0..{inputCount - 1}.");
+            }
+            if (vectors[item.Index] is not null)
+            {
+                throw new EmbeddingResponseException($"embeddings response has index {item.Index} twice.");
+            }
+            if (item.Embedding is not { Length: > 0 })
+            {
+                throw new EmbeddingResponseException($"embeddings response has an empty vector at index {item.Index}.");
+            }
+            vectors[item.Index] = item.Embedding;
+        }
+        var dimension = vectors[0].Length;
+        if (vectors.Any(v => v.Length != dimension))
+        {
+            throw new EmbeddingResponseException("embeddings response mixes vector dimensions.");
+        }
+        return vectors;
+    }
+
+    private static async Task<string> ReadErrorMessageAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        var text = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var error = JsonSerializer.Deserialize(text, EmbeddingWireContext.Default.ErrorResponse);
+            if (error?.Error?.Message is { Length: > 0 } message)
+            {
+                return Shorten(message);
+            }
+        }
+        catch (JsonException)
+        {
+            // Not the OpenAI error shape (a proxy's HTML page, say): fall back to the raw text.
+        }
+        return text.Length == 0 ? response.ReasonPhrase ?? "no message" : Shorten(text);
+    }
+
+    private static string Shorten(string text) => text.Length <= MaxErrorBodyChars ? text : text[..MaxErrorBodyChars] + "…";
+}

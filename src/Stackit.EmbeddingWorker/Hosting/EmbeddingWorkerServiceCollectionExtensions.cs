@@ -1,0 +1,122 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Http.Resilience;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Polly;
+using Polly.Retry;
+using Qdrant.Client;
+using Stackit.EmbeddingWorker.Acknowledgement;
+using Stackit.EmbeddingWorker.Batching;
+using Stackit.EmbeddingWorker.Embeddings;
+using Stackit.EmbeddingWorker.Intake;
+using Stackit.EmbeddingWorker.Preparation;
+using Stackit.EmbeddingWorker.VectorStore;
+
+namespace Stackit.EmbeddingWorker.Hosting;
+
+public static class EmbeddingWorkerServiceCollectionExtensions
+{
+    /// <summary>Registers the whole pipeline, its options (validated on start) and its clients.</summary>
+    public static IServiceCollection AddEmbeddingWorker(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddValidatedOptions<QueueOptions>(configuration, QueueOptions.SectionName);
+        services.AddValidatedOptions<EmbeddingsOptions>(configuration, EmbeddingsOptions.SectionName);
+        services.AddValidatedOptions<BatchingOptions>(configuration, BatchingOptions.SectionName);
+        services.AddValidatedOptions<ChunkingOptions>(configuration, ChunkingOptions.SectionName);
+        services.AddValidatedOptions<QdrantOptions>(configuration, QdrantOptions.SectionName);
+        services.AddSingleton<IValidateOptions<ChunkingOptions>, ChunkLimitsValidator>();
+
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton<PipelineChannels>();
+        services.AddSingleton(sp => new OutcomeReporter(sp.GetRequiredService<PipelineChannels>().Outcomes.Writer));
+
+        AddIntake(services);
+        AddPreparation(services);
+        AddEmbeddings(services);
+        AddVectorStore(services);
+        services.AddSingleton<MessageSettler>();
+
+        // Started in this order, stopped in reverse: Intake stops first, Acknowledgement last.
+        services.AddHostedService(sp => Stage<AcknowledgementService>(sp, sp.GetRequiredService<PipelineChannels>().Outcomes.Reader));
+        services.AddHostedService(sp => Stage<VectorStoreService>(sp, Channels(sp).Embedded.Reader, Channels(sp).Deletions.Reader));
+        services.AddHostedService(sp => Stage<EmbeddingsService>(sp, Channels(sp).Batches.Reader, Channels(sp).Embedded.Writer));
+        services.AddHostedService(sp => Stage<BatchingService>(sp, Channels(sp).Chunks.Reader, Channels(sp).Batches.Writer));
+        services.AddHostedService(sp => Stage<PreparationService>(sp, Channels(sp).Jobs.Reader, Channels(sp).Chunks.Writer, Channels(sp).Deletions.Writer));
+        services.AddHostedService(sp => Stage<IntakeService>(sp, Channels(sp).Jobs.Writer));
+        return services;
+    }
+
+    private static void AddIntake(IServiceCollection services)
+    {
+        services.AddSingleton(sp => QueueClientFactory.Create(sp.GetRequiredService<QueueOptions>()));
+        services.AddSingleton<WorkQueues>();
+        services.AddSingleton(sp => new InFlightLimiter(sp.GetRequiredService<QueueOptions>().MaxInFlightMessages));
+        services.AddSingleton(sp =>
+        {
+            var qdrant = sp.GetRequiredService<QdrantOptions>();
+            return new JobMessageParser(qdrant.Collection, qdrant.AllowedCollections.ToHashSet(StringComparer.Ordinal));
+        });
+    }
+
+    private static void AddPreparation(IServiceCollection services)
+    {
+        services.AddSingleton<ITokenEstimator, Utf8LengthTokenEstimator>();
+        services.AddSingleton<TextChunker>();
+    }
+
+    private static void AddEmbeddings(IServiceCollection services)
+    {
+        services.AddHttpClient<IEmbeddingClient, OpenAiEmbeddingClient>((sp, http) =>
+            {
+                var options = sp.GetRequiredService<EmbeddingsOptions>();
+                // Attempt and retry timing belong to the resilience handler, not to HttpClient.Timeout.
+                http.Timeout = Timeout.InfiniteTimeSpan;
+                http.DefaultRequestHeaders.Authorization = new("Bearer", options.ApiKey);
+            })
+            .AddResilienceHandler("embeddings", (pipeline, context) =>
+            {
+                var options = context.ServiceProvider.GetRequiredService<EmbeddingsOptions>();
+                pipeline.AddRetry(new HttpRetryStrategyOptions
+                {
+                    // Retries 408, 429, 5xx, connection failures and attempt timeouts; honours Retry-After.
+                    MaxRetryAttempts = options.MaxRetries,
+                    BackoffType = DelayBackoffType.Exponential,
+                    UseJitter = true,
+                    Delay = options.RetryBaseDelay,
+                    MaxDelay = TimeSpan.FromMinutes(2),
+                    ShouldRetryAfterHeader = true,
+                });
+                pipeline.AddTimeout(options.Timeout);
+            });
+    }
+
+    private static void AddVectorStore(IServiceCollection services)
+    {
+        services.AddSingleton(sp =>
+        {
+            var options = sp.GetRequiredService<QdrantOptions>();
+            return new QdrantClient(options.Endpoint, options.ApiKey, TimeSpan.FromSeconds(30), sp.GetRequiredService<ILoggerFactory>());
+        });
+        services.AddSingleton<CollectionProvisioner>();
+        services.AddSingleton<PointFactory>();
+        services.AddSingleton(sp =>
+        {
+            var retry = new ResiliencePipelineBuilder { TimeProvider = sp.GetRequiredService<TimeProvider>() }
+                .AddRetry(new RetryStrategyOptions
+                {
+                    ShouldHandle = new PredicateBuilder().Handle<Exception>(QdrantErrors.IsTransient),
+                    MaxRetryAttempts = 4,
+                    BackoffType = DelayBackoffType.Exponential,
+                    UseJitter = true,
+                    Delay = TimeSpan.FromMilliseconds(200),
+                })
+                .Build();
+            return ActivatorUtilities.CreateInstance<QdrantPointWriter>(sp, retry);
+        });
+    }
+
+    private static PipelineChannels Channels(IServiceProvider services) => services.GetRequiredService<PipelineChannels>();
+
+    private static T Stage<T>(IServiceProvider services, params object[] channelEnds) => ActivatorUtilities.CreateInstance<T>(services, channelEnds);
+}

@@ -1,0 +1,224 @@
+using System.Buffers;
+using System.Buffers.Text;
+using System.Text.Json;
+
+namespace Stackit.EmbeddingWorker.Intake;
+
+/// <summary>
+/// Turns a queue message body into a <see cref="JobMessage"/>. Accepts raw UTF-8 JSON and base64-encoded
+/// JSON (what Azure Functions producers send). Every rejection says what is wrong in words the sending team
+/// can act on; nothing here throws on input.
+/// </summary>
+internal sealed class JobMessageParser(string defaultCollection, IReadOnlySet<string> allowedCollections)
+{
+    public const int MaxMessageBytes = 64 * 1024;
+    public const int MaxIdLength = 512;
+    public const int MaxJsonDepth = 32;
+
+    private static readonly JsonDocumentOptions DocumentOptions = new()
+    {
+        MaxDepth = MaxJsonDepth,
+        CommentHandling = JsonCommentHandling.Disallow,
+        AllowTrailingCommas = false,
+    };
+
+    public JobParseResult Parse(ReadOnlyMemory<byte> body)
+    {
+        if (body.Length > MaxMessageBytes)
+        {
+            return JobParseResult.Invalid($"message is {body.Length} bytes; the queue limit is {MaxMessageBytes}.");
+        }
+
+        var json = Unwrap(body, out var unwrapError);
+        if (unwrapError is not null)
+        {
+            return JobParseResult.Invalid(unwrapError);
+        }
+
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(json, DocumentOptions);
+        }
+        catch (JsonException ex)
+        {
+            return JobParseResult.Invalid($"message is not valid JSON: {ex.Message}");
+        }
+
+        using (document)
+        {
+            return ParseDocument(document.RootElement);
+        }
+    }
+
+    private static ReadOnlyMemory<byte> Unwrap(ReadOnlyMemory<byte> body, out string? error)
+    {
+        error = null;
+        var span = body.Span;
+        var start = FirstSignificantByte(span);
+        if (start < 0)
+        {
+            error = "message is empty.";
+            return default;
+        }
+        if (span[start] is (byte)'{' or (byte)'[' or (byte)'"')
+        {
+            return body;
+        }
+
+        // Not JSON on its face: the producer may have base64-encoded it.
+        var trimmed = span[start..].TrimEnd(" \t\r\n"u8);
+        if (!Base64.IsValid(trimmed, out var decodedLength))
+        {
+            error = "message is neither JSON nor base64-encoded JSON.";
+            return default;
+        }
+        var decoded = new byte[decodedLength];
+        if (Base64.DecodeFromUtf8(trimmed, decoded, out _, out var written) != OperationStatus.Done)
+        {
+            error = "message is neither JSON nor base64-encoded JSON.";
+            return default;
+        }
+        var innerStart = FirstSignificantByte(decoded.AsSpan(0, written));
+        if (innerStart < 0 || decoded[innerStart] != (byte)'{')
+        {
+            error = "message is base64, but what it encodes is not a JSON object.";
+            return default;
+        }
+        return decoded.AsMemory(0, written);
+    }
+
+    private static int FirstSignificantByte(ReadOnlySpan<byte> span)
+    {
+        // Skip a UTF-8 byte order mark and white space.
+        var offset = span.StartsWith("\uFEFF"u8) ? 3 : 0;
+        for (var i = offset; i < span.Length; i++)
+        {
+            if (span[i] is not ((byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n'))
+            {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    private JobParseResult ParseDocument(JsonElement root)
+    {
+        if (root.ValueKind != JsonValueKind.Object)
+        {
+            return JobParseResult.Invalid($"message must be a JSON object, not {Describe(root.ValueKind)}.");
+        }
+        if (FindDuplicateProperty(root) is { } duplicate)
+        {
+            return JobParseResult.Invalid($"property '{duplicate}' appears more than once; the job is ambiguous.");
+        }
+
+        var fields = new JobFieldReader(root);
+        var id = fields.RequiredString("id");
+        var op = fields.OptionalString("op");
+        var text = fields.OptionalString("text");
+        var title = fields.OptionalString("title");
+        var collection = fields.OptionalString("collection");
+        var metadata = fields.OptionalObject("metadata");
+        var images = fields.OptionalStringArray("images");
+        var version = fields.OptionalVersion("version");
+        if (fields.Error is not null)
+        {
+            return JobParseResult.Invalid(fields.Error);
+        }
+
+        if (string.IsNullOrWhiteSpace(id))
+        {
+            return JobParseResult.Invalid("'id' must not be empty or white space.");
+        }
+        if (id!.Length > MaxIdLength)
+        {
+            return JobParseResult.Invalid($"'id' is {id.Length} characters; at most {MaxIdLength} are allowed.");
+        }
+
+        JobOperation operation;
+        switch (op)
+        {
+            case null or "upsert":
+                operation = JobOperation.Upsert;
+                break;
+            case "delete":
+                operation = JobOperation.Delete;
+                break;
+            default:
+                return JobParseResult.Invalid($"'op' is '{Truncate(op)}'; it must be \"upsert\" or \"delete\".");
+        }
+
+        collection ??= defaultCollection;
+        if (!string.Equals(collection, defaultCollection, StringComparison.Ordinal) && !allowedCollections.Contains(collection))
+        {
+            return JobParseResult.Invalid($"collection '{Truncate(collection)}' is not in Qdrant:AllowedCollections.");
+        }
+
+        for (var i = 0; i < images.Count; i++)
+        {
+            if (ImageDataUri.Check(images[i]) is { } imageError)
+            {
+                return JobParseResult.Invalid($"images[{i}] {imageError}");
+            }
+        }
+
+        if (operation == JobOperation.Upsert)
+        {
+            if (string.IsNullOrWhiteSpace(text) && images.Count == 0)
+            {
+                return JobParseResult.Invalid("an upsert needs non-empty 'text' or 'images'.");
+            }
+            if (images.Count > 0)
+            {
+                return JobParseResult.Invalid("'images' are not supported by this worker version (multimodal embedding is not built yet).");
+            }
+        }
+
+        return JobParseResult.Valid(new JobMessage(id, operation, text, title, metadata, collection, images, version));
+    }
+
+    private static string? FindDuplicateProperty(JsonElement element)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.Object:
+                var seen = new HashSet<string>(StringComparer.Ordinal);
+                foreach (var property in element.EnumerateObject())
+                {
+                    if (!seen.Add(property.Name))
+                    {
+                        return property.Name;
+                    }
+                    if (FindDuplicateProperty(property.Value) is { } nested)
+                    {
+                        return property.Name + "." + nested;
+                    }
+                }
+                return null;
+            case JsonValueKind.Array:
+                foreach (var item in element.EnumerateArray())
+                {
+                    if (FindDuplicateProperty(item) is { } nested)
+                    {
+                        return nested;
+                    }
+                }
+                return null;
+            default:
+                return null;
+        }
+    }
+
+    internal static string Describe(JsonValueKind kind) => kind switch
+    {
+        JsonValueKind.Array => "an array",
+        JsonValueKind.String => "a string",
+        JsonValueKind.Number => "a number",
+        JsonValueKind.True or JsonValueKind.False => "a boolean",
+        JsonValueKind.Null => "null",
+        _ => "an object",
+    };
+
+    internal static string Truncate(string value) => value.Length <= 64 ? value : value[..64] + "…";
+}

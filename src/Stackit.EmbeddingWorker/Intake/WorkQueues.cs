@@ -1,0 +1,26 @@
+using System.Collections.Concurrent;
+using Azure.Storage.Queues;
+
+namespace Stackit.EmbeddingWorker.Intake;
+
+/// <summary>The queue clients a replica uses: work queues by name and their poison queues.</summary>
+internal sealed class WorkQueues(QueueServiceClient service, QueueOptions options)
+{
+    private readonly ConcurrentDictionary<string, QueueClient> _clients = new(StringComparer.Ordinal);
+
+    public QueueClient Live => Get(options.Name);
+
+    public QueueClient Get(string queueName) => _clients.GetOrAdd(queueName, service.GetQueueClient);
+
+    public QueueClient PoisonOf(string queueName) => Get(queueName + "-poison");
+
+    public async Task EnsureCreatedAsync(CancellationToken cancellationToken)
+    {
+        if (!options.CreateIfNotExists)
+        {
+            return;
+        }
+        await Live.CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+        await PoisonOf(options.Name).CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,51 @@
+using System.Threading.Channels;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Stackit.EmbeddingWorker.Acknowledgement;
+using Stackit.EmbeddingWorker.Embeddings;
+using Stackit.EmbeddingWorker.Intake;
+
+namespace Stackit.EmbeddingWorker.Preparation;
+
+/// <summary>Chunks each upsert job into inputs; sends deletes straight to the vector store.</summary>
+internal sealed partial class PreparationService(
+    ChannelReader<DocumentJob> jobs,
+    ChannelWriter<DocumentChunk> chunks,
+    ChannelWriter<DocumentJob> deletions,
+    TextChunker chunker,
+    ITokenEstimator estimator,
+    EmbeddingsOptions embeddings,
+    OutcomeReporter outcomes,
+    ILogger<PreparationService> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        await foreach (var job in jobs.ReadAllAsync(stoppingToken).ConfigureAwait(false))
+        {
+            if (job.Message.Operation == JobOperation.Delete)
+            {
+                await deletions.WriteAsync(job, stoppingToken).ConfigureAwait(false);
+                continue;
+            }
+
+            var texts = chunker.Chunk(job.Message.Text ?? "");
+            if (texts.Count == 0)
+            {
+                await outcomes.RejectedAsync(job, "the text holds nothing to embed.", stoppingToken).ConfigureAwait(false);
+                continue;
+            }
+
+            job.Progress.Expect(texts.Count);
+            LogPrepared(job.Message.Id, texts.Count);
+            for (var i = 0; i < texts.Count; i++)
+            {
+                var text = texts[i];
+                var chunk = new DocumentChunk(job, i, texts.Count, text, estimator.Estimate(text), ContentHash.Of(embeddings.Model, text));
+                await chunks.WriteAsync(chunk, stoppingToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Document {DocumentId} cut into {ChunkCount} chunks")]
+    private partial void LogPrepared(string documentId, int chunkCount);
+}

@@ -1,0 +1,16 @@
+namespace Stackit.EmbeddingWorker.VectorStore;
+
+/// <summary>The payload keys of a point: a contract with everyone who searches the collection.</summary>
+internal static class PayloadFields
+{
+    public const string DocumentId = "doc_id";
+    public const string ChunkIndex = "chunk_index";
+    public const string ChunkCount = "chunk_count";
+    public const string Text = "text";
+    public const string Title = "title";
+    public const string Metadata = "metadata";
+    public const string ContentHash = "content_hash";
+    public const string Model = "model";
+    public const string Version = "version";
+    public const string EmbeddedAt = "embedded_at";
+}

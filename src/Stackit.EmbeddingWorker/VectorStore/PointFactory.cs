@@ -1,0 +1,43 @@
+using Qdrant.Client.Grpc;
+using Stackit.EmbeddingWorker.Embeddings;
+
+namespace Stackit.EmbeddingWorker.VectorStore;
+
+/// <summary>Builds the Qdrant point of an embedded chunk: deterministic id, vector, and the payload contract.</summary>
+internal sealed class PointFactory(QdrantOptions options, TimeProvider time)
+{
+    public PointStruct Create(EmbeddedChunk embedded)
+    {
+        var chunk = embedded.Chunk;
+        var message = chunk.Job.Message;
+        var point = new PointStruct
+        {
+            Id = new PointId { Uuid = PointIds.For(message.Collection, message.Id, chunk.Index).ToString() },
+            Vectors = embedded.Vector,
+        };
+        var payload = point.Payload;
+        payload[PayloadFields.DocumentId] = message.Id;
+        payload[PayloadFields.ChunkIndex] = chunk.Index;
+        payload[PayloadFields.ChunkCount] = chunk.Count;
+        if (options.StoreText)
+        {
+            payload[PayloadFields.Text] = chunk.Text;
+        }
+        if (message.Title is not null)
+        {
+            payload[PayloadFields.Title] = message.Title;
+        }
+        if (message.Metadata is { } metadata)
+        {
+            payload[PayloadFields.Metadata] = PayloadValues.From(metadata);
+        }
+        payload[PayloadFields.ContentHash] = chunk.ContentHash;
+        payload[PayloadFields.Model] = embedded.Model;
+        if (message.Version is { } version)
+        {
+            payload[PayloadFields.Version] = version;
+        }
+        payload[PayloadFields.EmbeddedAt] = time.GetUtcNow().ToString("O", System.Globalization.CultureInfo.InvariantCulture);
+        return point;
+    }
+}

@@ -1,0 +1,50 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Stackit.EmbeddingWorker.VectorStore;
+
+/// <summary>The <c>Qdrant</c> section: where vectors land.</summary>
+public sealed class QdrantOptions : IValidatableObject
+{
+    public const string SectionName = "Qdrant";
+
+    /// <summary>gRPC endpoint (port 6334 by default).</summary>
+    [Required(ErrorMessage = "Qdrant:Endpoint is required.")]
+    public Uri Endpoint { get; set; } = new("http://localhost:6334");
+
+    public string? ApiKey { get; set; }
+
+    /// <summary>Default collection, used when a job names none.</summary>
+    [Required(ErrorMessage = "Qdrant:Collection is required.")]
+    [RegularExpression("^[A-Za-z0-9_.-]{1,255}$", ErrorMessage = "Qdrant:Collection may hold letters, digits, '_', '.' and '-' only.")]
+    public string Collection { get; set; } = "documents";
+
+    /// <summary>Further collections a job may name; the default collection is always allowed.</summary>
+    public List<string> AllowedCollections { get; set; } = [];
+
+    [RegularExpression("^(Cosine|Dot|Euclid|Manhattan)$", ErrorMessage = "Qdrant:Distance must be Cosine, Dot, Euclid or Manhattan.")]
+    public string Distance { get; set; } = "Cosine";
+
+    /// <summary>Keep the chunk text in the payload (needed to re-embed without the source).</summary>
+    public bool StoreText { get; set; } = true;
+
+    [Range(1, 1_024, ErrorMessage = "Qdrant:UpsertBatchSize must be between 1 and 1024.")]
+    public int UpsertBatchSize { get; set; } = 128;
+
+    [Range(1, 16, ErrorMessage = "Qdrant:MaxConcurrentUpserts must be between 1 and 16.")]
+    public int MaxConcurrentUpserts { get; set; } = 2;
+
+    public bool IsAllowed(string collection) =>
+        string.Equals(collection, Collection, StringComparison.Ordinal) || AllowedCollections.Contains(collection, StringComparer.Ordinal);
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (Endpoint is { IsAbsoluteUri: false } || (Endpoint is not null && Endpoint.Scheme is not ("http" or "https")))
+        {
+            yield return new ValidationResult("Qdrant:Endpoint must be an absolute http(s) URL of the gRPC port.");
+        }
+        foreach (var name in AllowedCollections.Where(n => !System.Text.RegularExpressions.Regex.IsMatch(n, "^[A-Za-z0-9_.-]{1,255}$")))
+        {
+            yield return new ValidationResult($"Qdrant:AllowedCollections holds '{name}', which is not a valid collection name.");
+        }
+    }
+}

@@ -1,0 +1,118 @@
+using System.Threading.Channels;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Stackit.EmbeddingWorker.Acknowledgement;
+using Stackit.EmbeddingWorker.Embeddings;
+using Stackit.EmbeddingWorker.Intake;
+
+namespace Stackit.EmbeddingWorker.VectorStore;
+
+/// <summary>
+/// Upserts embedded chunks in batches of up to <c>Qdrant:UpsertBatchSize</c> with a few writers in parallel.
+/// When the last chunk of a job is stored, its stale tail is deleted and the job reported stored; the new
+/// points are written before the old tail goes, so a failure leaves the old version searchable.
+/// </summary>
+internal sealed partial class VectorStoreService(
+    ChannelReader<EmbeddedChunk> embedded,
+    ChannelReader<DocumentJob> deletions,
+    QdrantPointWriter writer,
+    OutcomeReporter outcomes,
+    QdrantOptions options,
+    ILogger<VectorStoreService> logger) : BackgroundService
+{
+    protected override Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var upserters = Enumerable.Range(0, options.MaxConcurrentUpserts).Select(_ => RunUpserterAsync(stoppingToken));
+        return Task.WhenAll(upserters.Append(RunDeleterAsync(stoppingToken)));
+    }
+
+    private async Task RunUpserterAsync(CancellationToken stoppingToken)
+    {
+        var batch = new List<EmbeddedChunk>(options.UpsertBatchSize);
+        while (await embedded.WaitToReadAsync(stoppingToken).ConfigureAwait(false))
+        {
+            while (batch.Count < options.UpsertBatchSize && embedded.TryRead(out var chunk))
+            {
+                if (!chunk.Chunk.Job.Progress.IsSettled)
+                {
+                    batch.Add(chunk);
+                }
+            }
+            foreach (var group in batch.GroupBy(c => c.Chunk.Job.Message.Collection, StringComparer.Ordinal))
+            {
+                await StoreAsync(group.Key, group.ToList(), stoppingToken).ConfigureAwait(false);
+            }
+            batch.Clear();
+        }
+    }
+
+    private async Task StoreAsync(string collection, List<EmbeddedChunk> chunks, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await writer.UpsertAsync(collection, chunks, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            await ReportFailureAsync(chunks.Select(c => c.Chunk.Job).Distinct(), ex, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        foreach (var chunk in chunks)
+        {
+            var job = chunk.Chunk.Job;
+            if (!job.Progress.ChunkStored())
+            {
+                continue;
+            }
+            try
+            {
+                await writer.DeleteStaleChunksAsync(collection, job.Message.Id, chunk.Chunk.Count, cancellationToken).ConfigureAwait(false);
+                await outcomes.StoredAsync(job, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                await ReportFailureAsync([job], ex, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async Task RunDeleterAsync(CancellationToken stoppingToken)
+    {
+        await foreach (var job in deletions.ReadAllAsync(stoppingToken).ConfigureAwait(false))
+        {
+            try
+            {
+                await writer.DeleteDocumentAsync(job.Message.Collection, job.Message.Id, stoppingToken).ConfigureAwait(false);
+                LogDeleted(job.Message.Id, job.Message.Collection);
+                await outcomes.StoredAsync(job, stoppingToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
+            {
+                await ReportFailureAsync([job], ex, stoppingToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async Task ReportFailureAsync(IEnumerable<DocumentJob> jobs, Exception exception, CancellationToken cancellationToken)
+    {
+        LogWriteFailed(exception);
+        foreach (var job in jobs)
+        {
+            if (exception is VectorStoreRejectedException)
+            {
+                await outcomes.RejectedAsync(job, exception.Message, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                await outcomes.FailedAsync(job, $"vector store unavailable: {exception.Message}", cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Deleted document {DocumentId} from {Collection}")]
+    private partial void LogDeleted(string documentId, string collection);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Writing to Qdrant failed")]
+    private partial void LogWriteFailed(Exception exception);
+}
