@@ -1,0 +1,100 @@
+using System.Text.Json;
+using Azure.Storage.Queues.Models;
+using Qdrant.Client.Grpc;
+using Stackit.EmbeddingWorker.Tests.Infrastructure;
+using Stackit.EmbeddingWorker.Tests.Infrastructure.QdrantStandIn;
+using Stackit.EmbeddingWorker.VectorStore;
+
+namespace Stackit.EmbeddingWorker.Tests.EndToEnd;
+
+public sealed class PipelineEndToEndTests(AzuriteFixture azurite)
+{
+    private const string DefaultCollection = "documents";
+    private const string OtherCollection = "manuals";
+
+    [Fact]
+    public async Task Every_job_is_stored_and_every_message_settled_with_Azurite_and_the_Qdrant_stand_in()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var embeddings = await FakeEmbeddingServer.StartAsync();
+        embeddings.ReverseOrder = true;
+        await using var qdrant = await QdrantStandInServer.StartAsync();
+        var queueName = AzuriteFixture.UniqueQueueName();
+        var queue = azurite.Queue(queueName);
+        await queue.CreateAsync(cancellationToken: ct);
+
+        var good = JobCorpus.Good(220, DefaultCollection, OtherCollection);
+        var bad = JobCorpus.Bad();
+        var deleteOfUnknown = "{\"id\": \"never-stored\", \"op\": \"delete\"}";
+        foreach (var body in good.Select(g => g.Body).Concat(bad.Select(b => b.Body)).Append(deleteOfUnknown))
+        {
+            await queue.SendMessageAsync(body, ct);
+        }
+
+        var settings = WorkerHost.Settings(azurite.ConnectionString, queueName, embeddings.BaseUrl, qdrant.Endpoint, DefaultCollection);
+        settings["Qdrant:AllowedCollections:0"] = OtherCollection;
+        settings["Chunking:MaxChunkTokens"] = "96";
+        settings["Chunking:OverlapTokens"] = "16";
+        settings["Batching:MaxInputsPerRequest"] = "16";
+        settings["Qdrant:UpsertBatchSize"] = "32";
+        using var host = WorkerHost.Build(settings);
+        await host.StartAsync(ct);
+        await QueueAssertions.WaitUntilEmptyAsync(queue, TimeSpan.FromSeconds(120), ct);
+        await host.StopAsync(ct);
+
+        foreach (var job in good)
+        {
+            AssertStored(qdrant.Store, job);
+        }
+        Assert.Equal(good.Count(j => j.Collection == DefaultCollection), DocumentIds(qdrant.Store, DefaultCollection).Count);
+        Assert.Equal(good.Count(j => j.Collection == OtherCollection), DocumentIds(qdrant.Store, OtherCollection).Count);
+        Assert.True(qdrant.Store.EveryWriteWaited, "every upsert and delete must use wait=true");
+        Assert.InRange(qdrant.Store.MaxUpsertBatch, 1, 32);
+
+        var requests = embeddings.Requests.ToList();
+        Assert.All(requests, r => Assert.InRange(r.Inputs.Count, 1, 16));
+        Assert.All(requests, r => Assert.Equal($"Bearer {FakeEmbeddingServer.ApiKey}", r.Authorization));
+
+        var poisoned = await QueueAssertions.DrainAsync(azurite.Queue(queueName + "-poison"), ct);
+        Assert.Equal(bad.Count, poisoned.Count);
+        foreach (var expected in bad)
+        {
+            var envelope = Assert.Single(poisoned, p => p.GetProperty("message").GetString() == expected.Body);
+            Assert.Contains(expected.ExpectedReason, envelope.GetProperty("error").GetString(), StringComparison.Ordinal);
+            Assert.Equal(1, envelope.GetProperty("dequeueCount").GetInt64());
+            Assert.Equal(queueName, envelope.GetProperty("queue").GetString());
+        }
+    }
+
+    private static void AssertStored(StandInStore store, JobCorpus.GoodJob job)
+    {
+        var points = store.Points(job.Collection)
+            .Where(p => p.Payload[PayloadFields.DocumentId].StringValue == job.Id)
+            .OrderBy(p => p.Payload[PayloadFields.ChunkIndex].IntegerValue)
+            .ToList();
+        Assert.NotEmpty(points);
+        if (job.Long)
+        {
+            Assert.True(points.Count > 1, $"{job.Id} is long and must be chunked");
+        }
+        for (var i = 0; i < points.Count; i++)
+        {
+            var point = points[i];
+            var text = point.Payload[PayloadFields.Text].StringValue;
+            Assert.Equal(i, point.Payload[PayloadFields.ChunkIndex].IntegerValue);
+            Assert.Equal(points.Count, point.Payload[PayloadFields.ChunkCount].IntegerValue);
+            Assert.Equal(PointIds.For(job.Collection, job.Id, i).ToString(), point.Id.Uuid);
+            Assert.Equal(FakeEmbeddingServer.VectorFor(text, 8), point.Vector);
+            Assert.Contains(text, job.Text, StringComparison.Ordinal);
+            Assert.Equal("test/e5-like", point.Payload[PayloadFields.Model].StringValue);
+            Assert.Equal(64, point.Payload[PayloadFields.ContentHash].StringValue.Length);
+            Assert.Equal(Value.KindOneofCase.StructValue, point.Payload[PayloadFields.Metadata].KindCase);
+        }
+        // Every word of the document is in some chunk: nothing was truncated.
+        var stored = string.Join(" ", points.Select(p => p.Payload[PayloadFields.Text].StringValue));
+        Assert.All(job.Text.Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), word => Assert.Contains(word, stored, StringComparison.Ordinal));
+    }
+
+    private static HashSet<string> DocumentIds(StandInStore store, string collection) =>
+        store.Points(collection).Select(p => p.Payload[PayloadFields.DocumentId].StringValue).ToHashSet();
+}

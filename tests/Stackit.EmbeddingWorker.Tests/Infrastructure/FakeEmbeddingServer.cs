@@ -1,0 +1,183 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Stackit.EmbeddingWorker.Tests.Infrastructure;
+
+/// <summary>
+/// An OpenAI-compatible <c>/v1/embeddings</c> server on loopback, shaped like STACKIT's (vLLM) answers.
+/// Vectors are a deterministic function of the input text (<see cref="VectorFor"/>), so a test can check
+/// that every stored vector belongs to its own text. Latency, faults, the per-input token limit and the
+/// order of <c>data</c> are the test's to set.
+/// </summary>
+public sealed class FakeEmbeddingServer : IAsyncDisposable
+{
+    public const string ApiKey = "test-secret-api-key-0123456789";
+
+    private readonly WebApplication _app;
+    private readonly ConcurrentQueue<ScriptedFault> _faults = new();
+    private int _inFlight;
+    private int _peakInFlight;
+
+    private FakeEmbeddingServer(WebApplication app) => _app = app;
+
+    public Uri BaseUrl { get; private set; } = null!;
+
+    public int Dimensions { get; set; } = 8;
+
+    /// <summary>The model's context: an input counted longer than this fails the whole request with 400.</summary>
+    public int MaxInputTokens { get; set; } = 4096;
+
+    public TimeSpan Latency { get; set; } = TimeSpan.Zero;
+
+    /// <summary>Answer with <c>data</c> in reverse order (indexes stay right), as a server may.</summary>
+    public bool ReverseOrder { get; set; }
+
+    public ConcurrentQueue<RecordedRequest> Requests { get; } = new();
+
+    public int PeakInFlight => Volatile.Read(ref _peakInFlight);
+
+    /// <summary>Tokens as this server counts them: a quarter of the UTF-8 length, rounded up.</summary>
+    public static int CountTokens(string text) => Math.Max(1, (Encoding.UTF8.GetByteCount(text) + 3) / 4);
+
+    public static async Task<FakeEmbeddingServer> StartAsync()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
+        var app = builder.Build();
+        var server = new FakeEmbeddingServer(app);
+        app.MapPost("/v1/embeddings", server.HandleAsync);
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        server.BaseUrl = new Uri(address.TrimEnd('/') + "/v1");
+        return server;
+    }
+
+    /// <summary>The next request is answered with this status (and Retry-After, if given) instead of vectors.</summary>
+    public void EnqueueFault(HttpStatusCode status, string? retryAfter = null, string? message = null) =>
+        _faults.Enqueue(new ScriptedFault(status, retryAfter, message));
+
+    public static float[] VectorFor(string text, int dimensions)
+    {
+        var hash = SHA256.HashData(Encoding.UTF8.GetBytes(text));
+        var vector = new float[dimensions];
+        for (var i = 0; i < dimensions; i++)
+        {
+            vector[i] = (hash[i % hash.Length] - 127.5f) / 127.5f;
+        }
+        return vector;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+
+    private async Task HandleAsync(HttpContext context)
+    {
+        var now = Interlocked.Increment(ref _inFlight);
+        InterlockedMax(ref _peakInFlight, now);
+        try
+        {
+            await AnswerAsync(context);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _inFlight);
+        }
+    }
+
+    private async Task AnswerAsync(HttpContext context)
+    {
+        using var body = await JsonDocument.ParseAsync(context.Request.Body);
+        var inputs = body.RootElement.GetProperty("input").EnumerateArray().Select(e => e.GetString()!).ToList();
+        var model = body.RootElement.GetProperty("model").GetString()!;
+        Requests.Enqueue(new RecordedRequest(DateTimeOffset.UtcNow, inputs, context.Request.Headers.Authorization.ToString()));
+
+        if (Latency > TimeSpan.Zero)
+        {
+            await Task.Delay(Latency, context.RequestAborted);
+        }
+        if (context.Request.Headers.Authorization != $"Bearer {ApiKey}")
+        {
+            await WriteErrorAsync(context, HttpStatusCode.Unauthorized, "Invalid API key.", null);
+            return;
+        }
+        if (_faults.TryDequeue(out var fault))
+        {
+            await WriteErrorAsync(context, fault.Status, fault.Message ?? "Injected fault.", fault.RetryAfter);
+            return;
+        }
+        var tokens = inputs.Select(CountTokens).ToList();
+        if (tokens.FirstOrDefault(t => t > MaxInputTokens) is var tooLong and > 0)
+        {
+            await WriteErrorAsync(context, HttpStatusCode.BadRequest,
+                $"This model's maximum context length is {MaxInputTokens} tokens. However, you requested {tooLong} tokens in the input for embedding generation. Please reduce the length of the input.",
+                null);
+            return;
+        }
+
+        context.Response.ContentType = "application/json";
+        await using var writer = new Utf8JsonWriter(context.Response.Body);
+        writer.WriteStartObject();
+        writer.WriteString("id", $"embd-{Guid.NewGuid():N}");
+        writer.WriteString("object", "list");
+        writer.WriteString("model", model);
+        writer.WriteStartArray("data");
+        var order = Enumerable.Range(0, inputs.Count);
+        foreach (var i in ReverseOrder ? order.Reverse() : order)
+        {
+            writer.WriteStartObject();
+            writer.WriteNumber("index", i);
+            writer.WriteString("object", "embedding");
+            writer.WriteStartArray("embedding");
+            foreach (var value in VectorFor(inputs[i], Dimensions))
+            {
+                writer.WriteNumberValue(value);
+            }
+            writer.WriteEndArray();
+            writer.WriteEndObject();
+        }
+        writer.WriteEndArray();
+        writer.WriteStartObject("usage");
+        writer.WriteNumber("prompt_tokens", tokens.Sum());
+        writer.WriteNumber("total_tokens", tokens.Sum());
+        writer.WriteEndObject();
+        writer.WriteEndObject();
+    }
+
+    private static async Task WriteErrorAsync(HttpContext context, HttpStatusCode status, string message, string? retryAfter)
+    {
+        context.Response.StatusCode = (int)status;
+        if (retryAfter is not null)
+        {
+            context.Response.Headers.RetryAfter = retryAfter;
+        }
+        context.Response.ContentType = "application/json";
+        var type = (int)status == 400 ? "BadRequestError" : status.ToString();
+        await context.Response.WriteAsync(JsonSerializer.Serialize(new { error = new { message, type, param = (string?)null, code = (int)status } }));
+    }
+
+    private static void InterlockedMax(ref int target, int value)
+    {
+        int current;
+        while (value > (current = Volatile.Read(ref target)) && Interlocked.CompareExchange(ref target, value, current) != current)
+        {
+        }
+    }
+
+    private sealed record ScriptedFault(HttpStatusCode Status, string? RetryAfter, string? Message);
+}
+
+public sealed record RecordedRequest(DateTimeOffset At, IReadOnlyList<string> Inputs, string Authorization);

@@ -1,0 +1,184 @@
+using Grpc.Core;
+using Qdrant.Client.Grpc;
+
+namespace Stackit.EmbeddingWorker.Tests.Infrastructure.QdrantStandIn;
+
+/// <summary>
+/// The state of the stand-in and the checks Qdrant makes on writes: the collection must exist, a point id
+/// must be an unsigned integer or a UUID, and the vector must have the collection's dimension. Errors use the
+/// status codes and wording Qdrant uses. Everything else a test may want to assert is recorded.
+/// </summary>
+public sealed class StandInStore
+{
+    private readonly Lock _gate = new();
+    private readonly Dictionary<string, StandInCollection> _collections = new(StringComparer.Ordinal);
+    private readonly Queue<StatusCode> _upsertFaults = new();
+
+    public int UpsertCalls { get; private set; }
+
+    public int MaxUpsertBatch { get; private set; }
+
+    public bool EveryWriteWaited { get; private set; } = true;
+
+    /// <summary>Points written over an existing id: a re-delivered job does this, by design.</summary>
+    public int Overwrites { get; private set; }
+
+    public void FailNextUpserts(int count, StatusCode status)
+    {
+        lock (_gate)
+        {
+            for (var i = 0; i < count; i++)
+            {
+                _upsertFaults.Enqueue(status);
+            }
+        }
+    }
+
+    public bool Exists(string collection)
+    {
+        lock (_gate)
+        {
+            return _collections.ContainsKey(collection);
+        }
+    }
+
+    public void Create(CreateCollection request)
+    {
+        if (request.VectorsConfig?.ConfigCase != VectorsConfig.ConfigOneofCase.Params)
+        {
+            throw new RpcException(new Status(StatusCode.Unimplemented, "stand-in supports one unnamed vector per point only"));
+        }
+        if (request.VectorsConfig.Params.Size == 0)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "Wrong input: Validation error in JSON body: [vectors.size: value 0 invalid, must be 1 or larger]"));
+        }
+        lock (_gate)
+        {
+            if (_collections.ContainsKey(request.CollectionName))
+            {
+                throw new RpcException(new Status(StatusCode.AlreadyExists, $"Wrong input: Collection `{request.CollectionName}` already exists!"));
+            }
+            _collections[request.CollectionName] = new StandInCollection(request.CollectionName, request.VectorsConfig.Params.Clone());
+        }
+    }
+
+    public StandInCollection Collection(string name)
+    {
+        lock (_gate)
+        {
+            return _collections.TryGetValue(name, out var collection)
+                ? collection
+                : throw new RpcException(new Status(StatusCode.NotFound, $"Not found: Collection `{name}` doesn't exist!"));
+        }
+    }
+
+    /// <summary>A copy of the points of a collection, for assertions.</summary>
+    public IReadOnlyList<StoredPoint> Points(string collection)
+    {
+        lock (_gate)
+        {
+            return _collections.TryGetValue(collection, out var c) ? c.Points.Values.ToList() : [];
+        }
+    }
+
+    public void Upsert(UpsertPoints request)
+    {
+        lock (_gate)
+        {
+            UpsertCalls++;
+            MaxUpsertBatch = Math.Max(MaxUpsertBatch, request.Points.Count);
+            EveryWriteWaited &= request.HasWait && request.Wait;
+            if (_upsertFaults.TryDequeue(out var fault))
+            {
+                throw new RpcException(new Status(fault, "injected fault"));
+            }
+            var collection = Collection(request.CollectionName);
+            var validated = request.Points.Select(p => Validate(collection, p)).ToList();
+            foreach (var point in validated)
+            {
+                if (!collection.Points.TryAdd(point.Key, point))
+                {
+                    Overwrites++;
+                    collection.Points[point.Key] = point;
+                }
+            }
+        }
+    }
+
+    public int Delete(DeletePoints request)
+    {
+        lock (_gate)
+        {
+            EveryWriteWaited &= request.HasWait && request.Wait;
+            var collection = Collection(request.CollectionName);
+            var doomed = request.Points.PointsSelectorOneOfCase switch
+            {
+                PointsSelector.PointsSelectorOneOfOneofCase.Filter => collection.Points.Values.Where(p => FilterEvaluator.Matches(request.Points.Filter, p)).ToList(),
+                PointsSelector.PointsSelectorOneOfOneofCase.Points => collection.Points.Values.Where(p => request.Points.Points.Ids.Any(id => IdKey(id) == p.Key)).ToList(),
+                _ => throw new RpcException(new Status(StatusCode.InvalidArgument, "Wrong input: points selector is empty")),
+            };
+            foreach (var point in doomed)
+            {
+                collection.Points.Remove(point.Key);
+            }
+            return doomed.Count;
+        }
+    }
+
+    public void CreateIndex(CreateFieldIndexCollection request)
+    {
+        lock (_gate)
+        {
+            var collection = Collection(request.CollectionName);
+            collection.PayloadIndexes[request.FieldName] = request.FieldType switch
+            {
+                FieldType.Keyword => PayloadSchemaType.Keyword,
+                FieldType.Integer => PayloadSchemaType.Integer,
+                FieldType.Float => PayloadSchemaType.Float,
+                FieldType.Bool => PayloadSchemaType.Bool,
+                FieldType.Datetime => PayloadSchemaType.Datetime,
+                _ => throw new RpcException(new Status(StatusCode.Unimplemented, $"stand-in does not index {request.FieldType}")),
+            };
+        }
+    }
+
+    public List<StoredPoint> Matching(string collectionName, Filter? filter)
+    {
+        lock (_gate)
+        {
+            var collection = Collection(collectionName);
+            return collection.Points.Values.Where(p => filter is null || FilterEvaluator.Matches(filter, p)).OrderBy(p => p.Key, StringComparer.Ordinal).ToList();
+        }
+    }
+
+    private static StoredPoint Validate(StandInCollection collection, PointStruct point)
+    {
+        var key = IdKey(point.Id);
+        var vector = point.Vectors?.Vector switch
+        {
+            { Dense: { } dense } => dense.Data.ToArray(),
+#pragma warning disable CS0612 // the deprecated flat field is what older clients send
+            { Data.Count: > 0 } flat => flat.Data.ToArray(),
+#pragma warning restore CS0612
+            _ => throw new RpcException(new Status(StatusCode.InvalidArgument, "Wrong input: stand-in expects one unnamed dense vector per point")),
+        };
+        if ((ulong)vector.Length != collection.Vectors.Size)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"Wrong input: Vector dimension error: expected dim: {collection.Vectors.Size}, got {vector.Length}"));
+        }
+        return new StoredPoint(point.Id.Clone(), vector, point.Payload.ToDictionary(kv => kv.Key, kv => kv.Value.Clone()));
+    }
+
+    private static string IdKey(PointId id)
+    {
+        switch (id.PointIdOptionsCase)
+        {
+            case PointId.PointIdOptionsOneofCase.Num:
+                return id.Num.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            case PointId.PointIdOptionsOneofCase.Uuid when Guid.TryParse(id.Uuid, out var uuid):
+                return uuid.ToString();
+            default:
+                throw new RpcException(new Status(StatusCode.InvalidArgument, $"Unable to parse UUID: {id.Uuid}"));
+        }
+    }
+}

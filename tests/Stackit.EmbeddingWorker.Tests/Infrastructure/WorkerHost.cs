@@ -1,0 +1,41 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Stackit.EmbeddingWorker.Hosting;
+
+namespace Stackit.EmbeddingWorker.Tests.Infrastructure;
+
+/// <summary>The real worker host, configured for Azurite, the loopback embeddings server and a Qdrant endpoint.</summary>
+internal static class WorkerHost
+{
+    public static Dictionary<string, string?> Settings(string connectionString, string queueName, Uri embeddingsBaseUrl, Uri qdrantEndpoint, string collection) => new()
+    {
+        ["Queue:ConnectionString"] = connectionString,
+        ["Queue:Name"] = queueName,
+        ["Queue:MaxPollingInterval"] = "00:00:00.500",
+        ["Embeddings:BaseUrl"] = embeddingsBaseUrl.ToString(),
+        ["Embeddings:ApiKey"] = FakeEmbeddingServer.ApiKey,
+        ["Embeddings:Model"] = "test/e5-like",
+        ["Embeddings:RetryBaseDelay"] = "00:00:00.050",
+        ["Qdrant:Endpoint"] = qdrantEndpoint.ToString(),
+        ["Qdrant:Collection"] = collection,
+    };
+
+    public static IHost Build(IDictionary<string, string?> settings, List<string>? logCapture = null)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true, EnvironmentName = "Test" });
+        builder.Configuration.AddInMemoryCollection(settings);
+        builder.Logging.ClearProviders();
+        builder.Logging.SetMinimumLevel(LogLevel.Debug);
+        builder.Logging.AddFilter("System.Net.Http", LogLevel.Warning);
+        builder.Logging.AddFilter("Polly", LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
+        if (TestContext.Current.TestOutputHelper is { } output)
+        {
+            builder.Logging.AddProvider(new TestOutputLoggerProvider(output, logCapture));
+        }
+        builder.Services.AddEmbeddingWorker(builder.Configuration);
+        return builder.Build();
+    }
+}
