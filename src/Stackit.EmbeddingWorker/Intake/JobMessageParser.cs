@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Buffers.Text;
 using System.Text.Json;
+using System.Text.Unicode;
 
 namespace Stackit.EmbeddingWorker.Intake;
 
@@ -47,7 +48,15 @@ internal sealed class JobMessageParser(string defaultCollection, IReadOnlySet<st
 
         using (document)
         {
-            return ParseDocument(document.RootElement);
+            try
+            {
+                return ParseDocument(document.RootElement);
+            }
+            catch (InvalidOperationException ex)
+            {
+                // An escaped lone surrogate ("\uD800") is valid JSON but no valid string.
+                return JobParseResult.Invalid($"message holds text that is not valid Unicode: {ex.Message}");
+            }
         }
     }
 
@@ -63,7 +72,13 @@ internal sealed class JobMessageParser(string defaultCollection, IReadOnlySet<st
         }
         if (span[start] is (byte)'{' or (byte)'[' or (byte)'"')
         {
-            return body;
+            // System.Text.Json checks UTF-8 only when a string is read; check it all here so no field throws later.
+            if (!Utf8.IsValid(span))
+            {
+                error = "message is not valid UTF-8.";
+                return default;
+            }
+            return body[start..];
         }
 
         // Not JSON on its face: the producer may have base64-encoded it.
@@ -85,7 +100,12 @@ internal sealed class JobMessageParser(string defaultCollection, IReadOnlySet<st
             error = "message is base64, but what it encodes is not a JSON object.";
             return default;
         }
-        return decoded.AsMemory(0, written);
+        if (!Utf8.IsValid(decoded.AsSpan(0, written)))
+        {
+            error = "message is base64 of text that is not valid UTF-8.";
+            return default;
+        }
+        return decoded.AsMemory(innerStart, written - innerStart);
     }
 
     private static int FirstSignificantByte(ReadOnlySpan<byte> span)

@@ -1,0 +1,87 @@
+using System.Threading.Channels;
+using Microsoft.Extensions.Time.Testing;
+using Stackit.EmbeddingWorker.Batching;
+using Stackit.EmbeddingWorker.Preparation;
+
+namespace Stackit.EmbeddingWorker.Tests.Batching;
+
+public sealed class BatchingServiceTests
+{
+    private readonly Channel<DocumentChunk> _chunks = Channel.CreateUnbounded<DocumentChunk>();
+    private readonly Channel<EmbeddingBatch> _batches = Channel.CreateUnbounded<EmbeddingBatch>();
+    private readonly FakeTimeProvider _time = new();
+
+    private BatchingService Start(int maxInputs, TimeSpan maxDelay)
+    {
+        var service = new BatchingService(_chunks.Reader, _batches.Writer,
+            new BatchingOptions { MaxInputsPerRequest = maxInputs, MaxTokensPerRequest = 10_000, MaxDelay = maxDelay }, _time);
+        service.StartAsync(TestContext.Current.CancellationToken);
+        return service;
+    }
+
+    [Fact]
+    public async Task Partial_batch_lingers_until_MaxDelay_then_flushes()
+    {
+        using var service = Start(maxInputs: 8, maxDelay: TimeSpan.FromMilliseconds(200));
+        var ct = TestContext.Current.CancellationToken;
+        var started = _time.GetUtcNow();
+
+        await _chunks.Writer.WriteAsync(ChunkFactory.Chunk(10), ct);
+        await _chunks.Writer.WriteAsync(ChunkFactory.Chunk(10, index: 1), ct);
+        var batch = await AdvanceUntilBatchAsync();
+
+        Assert.Equal(2, batch.Chunks.Count);
+        Assert.True(_time.GetUtcNow() - started >= TimeSpan.FromMilliseconds(200), "a partial batch must wait MaxDelay for more inputs");
+        await service.StopAsync(ct);
+    }
+
+    [Fact]
+    public async Task Full_batch_leaves_without_waiting_for_the_linger()
+    {
+        using var service = Start(maxInputs: 3, maxDelay: TimeSpan.FromMinutes(1));
+        var ct = TestContext.Current.CancellationToken;
+
+        for (var i = 0; i < 3; i++)
+        {
+            await _chunks.Writer.WriteAsync(ChunkFactory.Chunk(10, index: i), ct);
+        }
+
+        // No time is advanced: only a batch handed out at once can be read.
+        var batch = await _batches.Reader.ReadAsync(ct);
+        Assert.Equal(3, batch.Chunks.Count);
+        await service.StopAsync(ct);
+    }
+
+    [Fact]
+    public async Task Inputs_arriving_during_the_linger_join_the_same_batch()
+    {
+        using var service = Start(maxInputs: 8, maxDelay: TimeSpan.FromMilliseconds(100));
+        var ct = TestContext.Current.CancellationToken;
+
+        await _chunks.Writer.WriteAsync(ChunkFactory.Chunk(10), ct);
+        for (var i = 0; i < 6; i++)
+        {
+            _time.Advance(TimeSpan.FromMilliseconds(10));
+            await Task.Yield();
+        }
+        await _chunks.Writer.WriteAsync(ChunkFactory.Chunk(10, index: 1), ct);
+
+        var batch = await AdvanceUntilBatchAsync();
+        Assert.Equal(2, batch.Chunks.Count);
+        await service.StopAsync(ct);
+    }
+
+    /// <summary>Moves the fake clock a millisecond at a time until a batch comes out.</summary>
+    private async Task<EmbeddingBatch> AdvanceUntilBatchAsync()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        EmbeddingBatch? batch;
+        while (!_batches.Reader.TryRead(out batch))
+        {
+            ct.ThrowIfCancellationRequested();
+            _time.Advance(TimeSpan.FromMilliseconds(1));
+            await Task.Delay(1, ct);
+        }
+        return batch;
+    }
+}

@@ -1,0 +1,88 @@
+using System.Text;
+using Stackit.EmbeddingWorker.Preparation;
+
+namespace Stackit.EmbeddingWorker.Tests.Preparation;
+
+public sealed class TextChunkerTests
+{
+    private static readonly Utf8LengthTokenEstimator Estimator = new();
+
+    private static TextChunker Chunker(int max, int overlap) => new(new ChunkingOptions { MaxChunkTokens = max, OverlapTokens = overlap }, Estimator);
+
+    [Fact]
+    public void Short_text_is_one_chunk()
+    {
+        Assert.Equal(["Ein kurzer Text."], Chunker(64, 8).Chunk("  Ein kurzer Text.  "));
+    }
+
+    [Fact]
+    public void Long_text_is_cut_into_chunks_within_the_limit_that_keep_every_word_in_order()
+    {
+        var words = Enumerable.Range(0, 600).Select(i => $"word{i}").ToList();
+        var text = new StringBuilder();
+        for (var i = 0; i < words.Count; i++)
+        {
+            text.Append(words[i]).Append(i % 17 == 16 ? ". " : " ");
+            if (i % 90 == 89)
+            {
+                text.Append("\n\n");
+            }
+        }
+
+        var chunks = Chunker(64, 0).Chunk(text.ToString());
+
+        Assert.True(chunks.Count > 5);
+        Assert.All(chunks, c => Assert.InRange(Estimator.Estimate(c), 1, 64));
+        var rejoined = string.Join(" ", chunks).Split([' ', '\n', '.'], StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(words, rejoined);
+    }
+
+    [Fact]
+    public void Consecutive_chunks_overlap_by_at_most_the_overlap_budget()
+    {
+        var text = string.Join(" ", Enumerable.Range(0, 400).Select(i => $"Sentence number {i} ends here."));
+
+        var chunks = Chunker(48, 12).Chunk(text);
+
+        for (var i = 1; i < chunks.Count; i++)
+        {
+            var firstSentence = chunks[i].Split(". ")[0];
+            Assert.Contains(firstSentence, chunks[i - 1], StringComparison.Ordinal);
+        }
+        Assert.All(chunks, c => Assert.InRange(Estimator.Estimate(c), 1, 48));
+    }
+
+    [Fact]
+    public void Paragraph_boundaries_are_preferred_over_sentence_boundaries()
+    {
+        var paragraph = string.Join(" ", Enumerable.Repeat("Kurzer Satz hier.", 8));
+        var text = paragraph + "\n\n" + paragraph.Replace("Kurzer", "Zweiter", StringComparison.Ordinal);
+
+        var chunks = Chunker(Estimator.Estimate(paragraph) + 4, 0).Chunk(text);
+
+        Assert.Equal(2, chunks.Count);
+        Assert.Equal(paragraph, chunks[0]);
+    }
+
+    [Fact]
+    public void A_run_without_boundaries_is_cut_by_length_and_nothing_is_lost()
+    {
+        var blob = new string('x', 5_000);
+
+        var chunks = Chunker(100, 0).Chunk(blob);
+
+        Assert.All(chunks, c => Assert.InRange(Estimator.Estimate(c), 1, 100));
+        Assert.Equal(blob, string.Concat(chunks));
+    }
+
+    [Fact]
+    public void Surrogate_pairs_are_never_split()
+    {
+        var emoji = string.Concat(Enumerable.Repeat("😀", 2_000));
+
+        var chunks = Chunker(64, 0).Chunk(emoji);
+
+        Assert.Equal(emoji, string.Concat(chunks));
+        Assert.All(chunks, c => Assert.False(char.IsHighSurrogate(c[^1])));
+    }
+}
