@@ -1,0 +1,172 @@
+using System.Text.Json;
+using Microsoft.Extensions.Logging.Abstractions;
+using Polly;
+using Qdrant.Client;
+using Qdrant.Client.Grpc;
+using Stackit.EmbeddingWorker.Embeddings;
+using Stackit.EmbeddingWorker.Intake;
+using Stackit.EmbeddingWorker.Preparation;
+using Stackit.EmbeddingWorker.VectorStore;
+using static Qdrant.Client.Grpc.Conditions;
+
+namespace Stackit.EmbeddingWorker.Tests.VectorStore;
+
+/// <summary>
+/// What the worker needs from Qdrant, written once and run against the stand-in here and against real
+/// Qdrant wherever one is reachable — which also keeps the stand-in honest.
+/// </summary>
+public abstract class VectorStoreContractTests
+{
+    private readonly string _collection = $"c{Guid.NewGuid():N}"[..16];
+
+    protected abstract Uri? Endpoint { get; }
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task First_upsert_creates_the_collection_with_the_model_dimension()
+    {
+        var (client, writer) = Create();
+
+        await writer.UpsertAsync(_collection, [Embedded("doc-1", 0, 1, "hello", Vector(4))], Ct);
+
+        var info = await client.GetCollectionInfoAsync(_collection, Ct);
+        Assert.Equal(4UL, info.Config.Params.VectorsConfig.Params.Size);
+        Assert.Equal(Distance.Cosine, info.Config.Params.VectorsConfig.Params.Distance);
+    }
+
+    [Fact]
+    public async Task Stored_point_carries_the_payload_contract()
+    {
+        var (client, writer) = Create();
+        using var metadata = JsonDocument.Parse("""{"lang":"de","tags":["a","b"],"rank":3,"score":0.5,"ok":true,"none":null}""");
+        var message = new JobMessage("doc-1", JobOperation.Upsert, "hello", "Title", metadata.RootElement.Clone(), _collection, [], 17);
+
+        await writer.UpsertAsync(_collection, [Embedded(message, 0, 1, "hello", Vector(4))], Ct);
+
+        var point = Assert.Single(await PointsOf(client, "doc-1"));
+        Assert.Equal(PointIds.For(_collection, "doc-1", 0).ToString(), point.Id.Uuid);
+        var payload = point.Payload;
+        Assert.Equal("doc-1", payload["doc_id"].StringValue);
+        Assert.Equal(0, payload["chunk_index"].IntegerValue);
+        Assert.Equal(1, payload["chunk_count"].IntegerValue);
+        Assert.Equal("hello", payload["text"].StringValue);
+        Assert.Equal("Title", payload["title"].StringValue);
+        Assert.Equal(17, payload["version"].IntegerValue);
+        Assert.Equal("test/model", payload["model"].StringValue);
+        Assert.Equal(ContentHash.Of("test/model", "hello"), payload["content_hash"].StringValue);
+        Assert.True(DateTimeOffset.TryParse(payload["embedded_at"].StringValue, out _));
+        var stored = payload["metadata"].StructValue.Fields;
+        Assert.Equal("de", stored["lang"].StringValue);
+        Assert.Equal(["a", "b"], stored["tags"].ListValue.Values.Select(v => v.StringValue));
+        Assert.Equal(3, stored["rank"].IntegerValue);
+        Assert.Equal(0.5, stored["score"].DoubleValue);
+        Assert.True(stored["ok"].BoolValue);
+        Assert.Equal(Value.KindOneofCase.NullValue, stored["none"].KindCase);
+    }
+
+    [Fact]
+    public async Task Redelivered_job_overwrites_its_points_instead_of_adding_more()
+    {
+        var (client, writer) = Create();
+        var chunks = Enumerable.Range(0, 3).Select(i => Embedded("doc-1", i, 3, $"part {i}", Vector(4, i))).ToList();
+
+        await writer.UpsertAsync(_collection, chunks, Ct);
+        await writer.UpsertAsync(_collection, chunks, Ct);
+
+        Assert.Equal(3UL, await client.CountAsync(_collection, cancellationToken: Ct));
+    }
+
+    [Fact]
+    public async Task Stale_tail_is_deleted_when_a_document_shrinks_and_other_documents_stay()
+    {
+        var (client, writer) = Create();
+        await writer.UpsertAsync(_collection, Enumerable.Range(0, 5).Select(i => Embedded("doc-1", i, 5, $"old {i}", Vector(4, i))).ToList(), Ct);
+        await writer.UpsertAsync(_collection, Enumerable.Range(0, 4).Select(i => Embedded("doc-2", i, 4, $"other {i}", Vector(4, i))).ToList(), Ct);
+
+        await writer.UpsertAsync(_collection, Enumerable.Range(0, 2).Select(i => Embedded("doc-1", i, 2, $"new {i}", Vector(4, i))).ToList(), Ct);
+        await writer.DeleteStaleChunksAsync(_collection, "doc-1", 2, Ct);
+
+        var remaining = await PointsOf(client, "doc-1");
+        Assert.Equal([0L, 1L], remaining.Select(p => p.Payload["chunk_index"].IntegerValue).Order());
+        Assert.All(remaining, p => Assert.StartsWith("new", p.Payload["text"].StringValue, StringComparison.Ordinal));
+        Assert.Equal(4, (await PointsOf(client, "doc-2")).Count);
+    }
+
+    [Fact]
+    public async Task Deleting_a_document_removes_all_its_points()
+    {
+        var (client, writer) = Create();
+        await writer.UpsertAsync(_collection, Enumerable.Range(0, 3).Select(i => Embedded("doc-1", i, 3, $"t {i}", Vector(4, i))).ToList(), Ct);
+        await writer.UpsertAsync(_collection, [Embedded("doc-2", 0, 1, "keep", Vector(4))], Ct);
+
+        await writer.DeleteDocumentAsync(_collection, "doc-1", Ct);
+
+        Assert.Empty(await PointsOf(client, "doc-1"));
+        Assert.Single(await PointsOf(client, "doc-2"));
+    }
+
+    [Fact]
+    public async Task Deleting_from_a_collection_that_does_not_exist_does_nothing()
+    {
+        var (_, writer) = Create();
+
+        await writer.DeleteDocumentAsync(_collection, "doc-1", Ct);
+    }
+
+    [Fact]
+    public async Task Vector_of_the_wrong_dimension_is_rejected_permanently()
+    {
+        var (client, writer) = Create();
+        await writer.UpsertAsync(_collection, [Embedded("doc-1", 0, 1, "four", Vector(4))], Ct);
+
+        // A second replica (fresh provisioner cache) with a model of another dimension.
+        var (_, otherWriter) = Create();
+        var error = await Assert.ThrowsAsync<VectorStoreRejectedException>(() =>
+            otherWriter.UpsertAsync(_collection, [Embedded("doc-2", 0, 1, "six", Vector(6))], Ct));
+
+        Assert.Contains("dimension", error.Message, StringComparison.OrdinalIgnoreCase);
+        Assert.Empty(await PointsOf(client, "doc-2"));
+    }
+
+    [Fact]
+    public async Task Qdrant_itself_rejects_a_vector_of_the_wrong_dimension_as_invalid_argument()
+    {
+        var (client, writer) = Create();
+        await writer.UpsertAsync(_collection, [Embedded("doc-1", 0, 1, "four", Vector(4))], Ct);
+
+        var error = await Assert.ThrowsAsync<Grpc.Core.RpcException>(() =>
+            client.UpsertAsync(_collection, [new PointStruct { Id = Guid.NewGuid(), Vectors = Vector(6) }], cancellationToken: Ct));
+
+        Assert.Equal(Grpc.Core.StatusCode.InvalidArgument, error.StatusCode);
+        Assert.Contains("Vector dimension error: expected dim: 4, got 6", error.Status.Detail, StringComparison.Ordinal);
+    }
+
+    private (QdrantClient Client, QdrantPointWriter Writer) Create()
+    {
+        Assert.SkipWhen(Endpoint is null, SkipReason);
+        var options = new QdrantOptions { Endpoint = Endpoint!, Collection = _collection };
+        var client = new QdrantClient(Endpoint!);
+        var provisioner = new CollectionProvisioner(client, options, NullLogger<CollectionProvisioner>.Instance);
+        return (client, new QdrantPointWriter(client, provisioner, new PointFactory(options, TimeProvider.System), ResiliencePipeline.Empty));
+    }
+
+    protected virtual string SkipReason => "";
+
+    private async Task<List<RetrievedPoint>> PointsOf(QdrantClient client, string documentId)
+    {
+        var page = await client.ScrollAsync(_collection, MatchKeyword("doc_id", documentId), limit: 100, cancellationToken: Ct);
+        return page.Result.ToList();
+    }
+
+    private EmbeddedChunk Embedded(string documentId, int index, int count, string text, float[] vector) =>
+        Embedded(new JobMessage(documentId, JobOperation.Upsert, text, null, null, _collection, [], null), index, count, text, vector);
+
+    private static EmbeddedChunk Embedded(JobMessage message, int index, int count, string text, float[] vector)
+    {
+        var job = new DocumentJob(new QueueLease("q", "m", "p", 1, ReadOnlyMemory<byte>.Empty), message);
+        return new EmbeddedChunk(new DocumentChunk(job, index, count, text, 1, ContentHash.Of("test/model", text)), vector, "test/model");
+    }
+
+    private static float[] Vector(int dimension, int seed = 0) => Enumerable.Range(0, dimension).Select(i => (float)(i + seed + 1)).ToArray();
+}
