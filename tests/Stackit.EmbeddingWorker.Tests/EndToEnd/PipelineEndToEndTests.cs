@@ -37,7 +37,8 @@ public sealed class PipelineEndToEndTests(AzuriteFixture azurite)
         settings["Chunking:OverlapTokens"] = "16";
         settings["Batching:MaxInputsPerRequest"] = "16";
         settings["Qdrant:UpsertBatchSize"] = "32";
-        using var host = WorkerHost.Build(settings);
+        var log = new List<string>();
+        using var host = WorkerHost.Build(settings, log);
         await host.StartAsync(ct);
         await QueueAssertions.WaitUntilEmptyAsync(queue, TimeSpan.FromSeconds(120), ct);
         await host.StopAsync(ct);
@@ -54,6 +55,9 @@ public sealed class PipelineEndToEndTests(AzuriteFixture azurite)
         var requests = embeddings.Requests.ToList();
         Assert.All(requests, r => Assert.InRange(r.Inputs.Count, 1, 16));
         Assert.All(requests, r => Assert.Equal($"Bearer {FakeEmbeddingServer.ApiKey}", r.Authorization));
+
+        Assert.NotEmpty(log);
+        Assert.DoesNotContain(log, line => line.Contains(FakeEmbeddingServer.ApiKey, StringComparison.Ordinal));
 
         var poisoned = await QueueAssertions.DrainAsync(azurite.Queue(queueName + "-poison"), ct);
         Assert.Equal(bad.Count, poisoned.Count);

@@ -15,7 +15,7 @@ internal sealed class TestOutputLoggerProvider(ITestOutputHelper output, List<st
     {
         public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
 
-        public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Debug;
+        public bool IsEnabled(LogLevel logLevel) => true;
 
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
         {
@@ -27,7 +27,7 @@ internal sealed class TestOutputLoggerProvider(ITestOutputHelper output, List<st
                     capture.Add(line);
                 }
             }
-            if (logLevel >= LogLevel.Information)
+            if (logLevel >= LogLevel.Information && !category.StartsWith("System.Net.Http", StringComparison.Ordinal) && !category.StartsWith("Microsoft", StringComparison.Ordinal))
             {
                 try
                 {

@@ -1,0 +1,156 @@
+using System.Text;
+using System.Text.Json;
+using System.Threading.Channels;
+using Azure.Storage.Queues;
+using Microsoft.Extensions.Logging.Abstractions;
+using Stackit.EmbeddingWorker.Acknowledgement;
+using Stackit.EmbeddingWorker.Hosting;
+using Stackit.EmbeddingWorker.Intake;
+using Stackit.EmbeddingWorker.Tests.Infrastructure;
+
+namespace Stackit.EmbeddingWorker.Tests.Acknowledgement;
+
+/// <summary>Settlement against Azurite: delete when stored, poison with the reason, release for a retry.</summary>
+public sealed class AcknowledgementServiceTests(AzuriteFixture azurite) : IAsyncLifetime
+{
+    private readonly string _queueName = AzuriteFixture.UniqueQueueName("ack");
+    private readonly Channel<JobOutcome> _outcomes = Channel.CreateUnbounded<JobOutcome>();
+    private QueueOptions _options = null!;
+    private QueueClient _queue = null!;
+    private QueueClient _poison = null!;
+    private InFlightLimiter _inFlight = null!;
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    public async ValueTask InitializeAsync()
+    {
+        _options = new QueueOptions { ConnectionString = azurite.ConnectionString, Name = _queueName, MaxDequeueCount = 3, VisibilityTimeout = TimeSpan.FromMinutes(1) };
+        _queue = azurite.Queue(_queueName);
+        _poison = azurite.Queue(_queueName + "-poison");
+        await _queue.CreateAsync(cancellationToken: Ct);
+        await _poison.CreateAsync(cancellationToken: Ct);
+        _inFlight = new InFlightLimiter(8);
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        _inFlight.Dispose();
+        return ValueTask.CompletedTask;
+    }
+
+    [Fact]
+    public async Task Stored_job_has_its_message_deleted()
+    {
+        var lease = await SendAndReceiveAsync("""{"id":"a","text":"x"}""");
+
+        await SettleAsync(new JobOutcome(lease, "a", OutcomeKind.Stored, null));
+
+        Assert.Equal(0, await CountAsync(_queue));
+        Assert.Equal(0, await CountAsync(_poison));
+    }
+
+    [Fact]
+    public async Task Rejected_job_goes_to_the_poison_queue_at_once_wrapped_with_its_reason()
+    {
+        var body = """{"id":"a","op":"nope"}""";
+        var lease = await SendAndReceiveAsync(body);
+
+        await SettleAsync(new JobOutcome(lease, "a", OutcomeKind.Rejected, "'op' is 'nope'"));
+
+        Assert.Equal(0, await CountAsync(_queue));
+        var envelope = Assert.Single(await QueueAssertions.DrainAsync(_poison, Ct));
+        Assert.Equal("'op' is 'nope'", envelope.GetProperty("error").GetString());
+        Assert.Equal(body, envelope.GetProperty("message").GetString());
+        Assert.Equal("a", envelope.GetProperty("documentId").GetString());
+        Assert.Equal(1, envelope.GetProperty("dequeueCount").GetInt64());
+        Assert.Equal(lease.MessageId, envelope.GetProperty("messageId").GetString());
+        Assert.True(envelope.GetProperty("failedAt").GetDateTimeOffset() > DateTimeOffset.UtcNow.AddMinutes(-5));
+    }
+
+    [Fact]
+    public async Task Failed_job_below_MaxDequeueCount_is_released_for_a_later_retry_not_poisoned()
+    {
+        var lease = await SendAndReceiveAsync("""{"id":"a","text":"x"}""");
+
+        await SettleAsync(new JobOutcome(lease, "a", OutcomeKind.Failed, "endpoint unavailable"));
+
+        Assert.Equal(1, await CountAsync(_queue));
+        Assert.Equal(0, await CountAsync(_poison));
+        // Released with a backoff, so it is not visible again at once.
+        Assert.Empty((await _queue.ReceiveMessagesAsync(32, cancellationToken: Ct)).Value);
+    }
+
+    [Fact]
+    public async Task Message_is_poisoned_after_max_dequeue_count()
+    {
+        await _queue.SendMessageAsync("""{"id":"a","text":"x"}""", Ct);
+        QueueLease lease = null!;
+        for (var attempt = 1; attempt <= _options.MaxDequeueCount; attempt++)
+        {
+            var message = (await _queue.ReceiveMessagesAsync(1, TimeSpan.FromSeconds(1), Ct)).Value.Single();
+            lease = new QueueLease(_queueName, message.MessageId, message.PopReceipt, message.DequeueCount, message.Body.ToMemory());
+            if (attempt < _options.MaxDequeueCount)
+            {
+                // Make it visible again at once, as an expired lease would.
+                await _queue.UpdateMessageAsync(message.MessageId, message.PopReceipt, visibilityTimeout: TimeSpan.Zero, cancellationToken: Ct);
+            }
+        }
+
+        await SettleAsync(new JobOutcome(lease, "a", OutcomeKind.Failed, "endpoint unavailable"));
+
+        Assert.Equal(0, await CountAsync(_queue));
+        var envelope = Assert.Single(await QueueAssertions.DrainAsync(_poison, Ct));
+        Assert.Equal(3, envelope.GetProperty("dequeueCount").GetInt64());
+        Assert.Contains("gave up after 3 attempts; last error: endpoint unavailable", envelope.GetProperty("error").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Lost_lease_is_logged_and_skipped_not_thrown()
+    {
+        var lease = await SendAndReceiveAsync("""{"id":"a","text":"x"}""");
+        // Another receiver's update invalidates this pop receipt.
+        await _queue.UpdateMessageAsync(lease.MessageId, lease.PopReceipt, visibilityTimeout: TimeSpan.FromMinutes(1), cancellationToken: Ct);
+
+        await SettleAsync(new JobOutcome(lease, "a", OutcomeKind.Stored, null));
+
+        Assert.Equal(1, await CountAsync(_queue));
+        Assert.Equal(0, _inFlight.InFlight);
+    }
+
+    [Fact]
+    public void Poison_envelope_that_would_not_fit_a_queue_message_copies_the_original_unchanged()
+    {
+        var body = JsonSerializer.Serialize(new { id = "big", text = new string('"', 30_000) });
+        var lease = new QueueLease("q", "m", "p", 1, Encoding.UTF8.GetBytes(body));
+
+        var poison = PoisonEnvelope.Create(lease, "big", "reason", DateTimeOffset.UtcNow, out var wrapped);
+
+        Assert.False(wrapped);
+        Assert.Equal(body, poison);
+    }
+
+    private async Task<QueueLease> SendAndReceiveAsync(string body)
+    {
+        await _queue.SendMessageAsync(body, Ct);
+        var message = (await _queue.ReceiveMessagesAsync(1, TimeSpan.FromMinutes(1), Ct)).Value.Single();
+        return new QueueLease(_queueName, message.MessageId, message.PopReceipt, message.DequeueCount, message.Body.ToMemory());
+    }
+
+    private async Task SettleAsync(JobOutcome outcome)
+    {
+        var queues = new WorkQueues(QueueClientFactory.Create(_options), _options);
+        var settler = new MessageSettler(queues, _options, TimeProvider.System, NullLogger<MessageSettler>.Instance);
+        using var service = new AcknowledgementService(_outcomes.Reader, settler, _inFlight, _options, NullLogger<AcknowledgementService>.Instance);
+        await _inFlight.AcquireBatchAsync(Ct);
+        _inFlight.Release(_inFlight.BatchSize - 1);
+        await service.StartAsync(Ct);
+        await _outcomes.Writer.WriteAsync(outcome, Ct);
+        while (_inFlight.InFlight > 0)
+        {
+            await Task.Delay(10, Ct);
+        }
+        await service.StopAsync(Ct);
+    }
+
+    private static async Task<int> CountAsync(QueueClient queue) => (await queue.GetPropertiesAsync(Ct)).Value.ApproximateMessagesCount;
+}

@@ -1,0 +1,58 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using Stackit.EmbeddingWorker.Hosting;
+
+namespace Stackit.EmbeddingWorker.Tests.Hosting;
+
+public sealed class OptionsValidationTests
+{
+    private static readonly Dictionary<string, string?> Valid = new()
+    {
+        ["Embeddings:ApiKey"] = "k",
+        ["Queue:ConnectionString"] = "UseDevelopmentStorage=true",
+    };
+
+    [Theory]
+    [InlineData("Embeddings:ApiKey", "", "Embeddings:ApiKey is required")]
+    [InlineData("Embeddings:BaseUrl", "ftp://example.invalid", "Embeddings:BaseUrl must be an absolute http(s) URL")]
+    [InlineData("Embeddings:MaxConcurrency", "0", "Embeddings:MaxConcurrency must be between 1 and 256")]
+    [InlineData("Embeddings:Timeout", "00:00:00", "Embeddings:Timeout must be between")]
+    [InlineData("Queue:Name", "Bad_Name", "Queue:Name must be 3-57 lower-case letters")]
+    [InlineData("Queue:MaxDequeueCount", "0", "Queue:MaxDequeueCount must be between 1 and 100")]
+    [InlineData("Queue:VisibilityTimeout", "8.00:00:00", "Queue:VisibilityTimeout must be between")]
+    [InlineData("Queue:ConnectionString", "", "Queue:ConnectionString or Queue:ServiceUri must be set")]
+    [InlineData("Batching:MaxInputsPerRequest", "0", "Batching:MaxInputsPerRequest must be between")]
+    [InlineData("Chunking:MaxChunkTokens", "8192", "Chunking:MaxChunkTokens (8192) must not exceed Embeddings:MaxInputTokens (4096)")]
+    [InlineData("Chunking:OverlapTokens", "400", "Chunking:OverlapTokens must be at most half of Chunking:MaxChunkTokens")]
+    [InlineData("Qdrant:Distance", "Hamming", "Qdrant:Distance must be Cosine, Dot, Euclid or Manhattan")]
+    [InlineData("Qdrant:Collection", "no spaces allowed", "Qdrant:Collection may hold")]
+    [InlineData("Qdrant:AllowedCollections:0", "bad/name", "Qdrant:AllowedCollections holds 'bad/name'")]
+    public async Task Bad_value_stops_the_host_at_start_with_a_message_that_names_the_key(string key, string value, string expected)
+    {
+        var settings = new Dictionary<string, string?>(Valid) { [key] = value };
+        using var host = Build(settings);
+
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync(TestContext.Current.CancellationToken));
+
+        Assert.Contains(expected, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Defaults_with_an_api_key_are_valid()
+    {
+        using var host = Build(Valid);
+
+        var validators = host.Services.GetRequiredService<IStartupValidator>();
+        validators.Validate();
+    }
+
+    private static IHost Build(Dictionary<string, string?> settings)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Configuration.AddInMemoryCollection(settings);
+        builder.Services.AddEmbeddingWorker(builder.Configuration);
+        return builder.Build();
+    }
+}
