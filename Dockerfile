@@ -1,0 +1,16 @@
+# Multi-stage build: the SDK image compiles, the much smaller runtime image runs as a non-root user.
+FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
+WORKDIR /source
+COPY global.json Directory.Build.props appsettings.json ./
+COPY src/Stackit.EmbeddingWorker/Stackit.EmbeddingWorker.csproj src/Stackit.EmbeddingWorker/
+RUN dotnet restore src/Stackit.EmbeddingWorker/Stackit.EmbeddingWorker.csproj
+COPY src/ src/
+RUN dotnet publish src/Stackit.EmbeddingWorker/Stackit.EmbeddingWorker.csproj -c Release -o /app --no-restore
+
+FROM mcr.microsoft.com/dotnet/runtime:10.0 AS runtime
+WORKDIR /app
+COPY --from=build /app .
+# The .NET images ship an unprivileged 'app' user; APP_UID is its numeric id.
+USER $APP_UID
+ENV DOTNET_gcServer=0
+ENTRYPOINT ["dotnet", "Stackit.EmbeddingWorker.dll"]
