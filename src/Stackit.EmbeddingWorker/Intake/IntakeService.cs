@@ -39,19 +39,11 @@ internal sealed partial class IntakeService(
                     .ConfigureAwait(false);
                 messages = response.Value;
             }
-            catch (RequestFailedException ex)
-            {
-                inFlight.Release(slots);
-                var delay = backoff.Next();
-                LogReceiveFailed(ex, options.Name, ex.Status, delay);
-                await Task.Delay(delay, time, stoppingToken).ConfigureAwait(false);
-                continue;
-            }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
                 inFlight.Release(slots);
                 var delay = backoff.Next();
-                LogReceiveFailed(ex, options.Name, 0, delay);
+                LogReceiveFailed(ex, options.Name, (ex as RequestFailedException)?.Status ?? 0, delay);
                 await Task.Delay(delay, time, stoppingToken).ConfigureAwait(false);
                 continue;
             }
