@@ -1,9 +1,11 @@
+using System.Globalization;
 using System.Net;
+using System.Text.RegularExpressions;
 
 namespace Stackit.EmbeddingWorker.Embeddings;
 
 /// <summary>The endpoint refused a request. The message is the server's, never the request or its credentials.</summary>
-internal sealed class EmbeddingRequestException(HttpStatusCode status, string serverMessage)
+internal sealed partial class EmbeddingRequestException(HttpStatusCode status, string serverMessage)
     : Exception($"embeddings endpoint answered {(int)status} {status}: {serverMessage}")
 {
     public HttpStatusCode Status { get; } = status;
@@ -15,4 +17,20 @@ internal sealed class EmbeddingRequestException(HttpStatusCode status, string se
 
     /// <summary>Something in the inputs is wrong (too long, malformed): splitting the batch isolates it.</summary>
     public bool IsInputProblem => Status is HttpStatusCode.BadRequest or HttpStatusCode.RequestEntityTooLarge or HttpStatusCode.UnprocessableContent;
+
+    /// <summary>The inputs are longer than the model takes (vLLM: "maximum context length is … tokens").</summary>
+    public bool IsTooLong => Status is HttpStatusCode.RequestEntityTooLarge || (IsInputProblem && TooLongPattern().IsMatch(ServerMessage));
+
+    /// <summary>The token count the server reported for the refused input, when it says.</summary>
+    public int? CountedTokens =>
+        RequestedTokensPattern().Match(ServerMessage) is { Success: true } match
+        && int.TryParse(match.Groups[1].ValueSpan, NumberStyles.None, CultureInfo.InvariantCulture, out var tokens)
+            ? tokens
+            : null;
+
+    [GeneratedRegex(@"context length|too long|too many tokens|reduce the length|maximum.{0,40}tokens", RegexOptions.IgnoreCase)]
+    private static partial Regex TooLongPattern();
+
+    [GeneratedRegex(@"requested (\d{1,9}) tokens", RegexOptions.IgnoreCase)]
+    private static partial Regex RequestedTokensPattern();
 }

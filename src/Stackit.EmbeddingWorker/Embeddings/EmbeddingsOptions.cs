@@ -39,6 +39,16 @@ public sealed class EmbeddingsOptions : IValidatableObject
     [Range(typeof(TimeSpan), "00:00:00", "00:01:00", ErrorMessage = "Embeddings:RetryBaseDelay must be between 00:00:00 and 00:01:00.")]
     public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// Optional tokenizer of the model (SentencePiece <c>.model</c> or <c>.tiktoken</c>) for exact token counts.
+    /// Without it, counts are estimated from the UTF-8 length and calibrated from each response's usage.
+    /// </summary>
+    public string? TokenizerFile { get; set; }
+
+    /// <summary>How far above the calibrated count estimates stay, as a fraction (0.05 = 5%).</summary>
+    [Range(0.0, 1.0, ErrorMessage = "Embeddings:TokenEstimateMargin must be between 0 and 1.")]
+    public double TokenEstimateMargin { get; set; } = 0.05;
+
     public Uri EmbeddingsUri => new(BaseUrl.AbsoluteUri.TrimEnd('/') + "/embeddings");
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)

@@ -1,25 +1,35 @@
+using System.Text;
 using System.Threading.Channels;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Polly.Timeout;
 using Stackit.EmbeddingWorker.Acknowledgement;
 using Stackit.EmbeddingWorker.Batching;
+using Stackit.EmbeddingWorker.Intake;
 using Stackit.EmbeddingWorker.Preparation;
 
 namespace Stackit.EmbeddingWorker.Embeddings;
 
 /// <summary>
-/// Keeps <c>Embeddings:MaxConcurrency</c> requests in flight. A batch the server refuses for its inputs is
-/// split in halves until the offending input stands alone; only that input's job is rejected.
+/// Keeps up to <c>Embeddings:MaxConcurrency</c> requests in flight. A batch the server refuses for its inputs
+/// is split in halves until the offending input stands alone; an input refused as too long gets its job
+/// chunked anew at a smaller size, any other refused input has its job rejected. Every answer's usage
+/// calibrates the token estimate.
 /// </summary>
 internal sealed partial class EmbeddingsService(
     ChannelReader<EmbeddingBatch> batches,
     ChannelWriter<EmbeddedChunk> embedded,
     IEmbeddingClient client,
     EmbeddingsOptions options,
+    TokenCalibration calibration,
+    JobChunker chunker,
+    BatchingOptions batching,
     OutcomeReporter outcomes,
     ILogger<EmbeddingsService> logger) : BackgroundService
 {
+    /// <summary>Each generation halves the chunk size; after this many the input is refused for good.</summary>
+    internal const int MaxGenerations = 3;
+
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         Task.WhenAll(Enumerable.Range(0, options.MaxConcurrency).Select(_ => RunWorkerAsync(stoppingToken)));
 
@@ -53,6 +63,11 @@ internal sealed partial class EmbeddingsService(
             await EmbedAsync(live[half..], cancellationToken).ConfigureAwait(false);
             return;
         }
+        catch (EmbeddingRequestException ex) when (ex.IsTooLong && live[0].Job.Generation < MaxGenerations)
+        {
+            await RechunkAsync(live[0], ex, cancellationToken).ConfigureAwait(false);
+            return;
+        }
         catch (EmbeddingRequestException ex) when (ex.IsInputProblem)
         {
             var chunk = live[0];
@@ -67,9 +82,47 @@ internal sealed partial class EmbeddingsService(
             return;
         }
 
+        if (result.PromptTokens is { } promptTokens)
+        {
+            calibration.Observe(live.Sum(c => (long)Encoding.UTF8.GetByteCount(c.Text)), live.Count, promptTokens);
+        }
         for (var i = 0; i < live.Count; i++)
         {
             await embedded.WriteAsync(new EmbeddedChunk(live[i], result.Vectors[i], options.Model), cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// The estimate let a chunk through that the model cannot take. The job's current chunks are abandoned
+    /// (settling its progress silently drops those still in the pipeline) and it is chunked again, smaller,
+    /// and embedded here. Points already stored are overwritten by id or removed as the stale tail.
+    /// </summary>
+    private async Task RechunkAsync(DocumentChunk refused, EmbeddingRequestException ex, CancellationToken cancellationToken)
+    {
+        calibration.ObserveTooLong(Encoding.UTF8.GetByteCount(refused.Text), options.MaxInputTokens, ex.CountedTokens);
+        if (!refused.Job.Progress.TrySettle())
+        {
+            return;
+        }
+        var job = refused.Job.NextGeneration();
+        var chunks = chunker.Chunk(job);
+        if (chunks.Count == 0)
+        {
+            await outcomes.RejectedAsync(job, "the text holds nothing to embed.", cancellationToken).ConfigureAwait(false);
+            return;
+        }
+        LogRechunking(job.Message.Id, refused.Index, job.Generation, chunks.Count, ex.ServerMessage);
+        var batcher = new TokenBudgetBatcher(batching);
+        foreach (var chunk in chunks)
+        {
+            foreach (var batch in batcher.Add(chunk))
+            {
+                await EmbedAsync(batch.Chunks, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        if (batcher.Flush() is { } last)
+        {
+            await EmbedAsync(last.Chunks, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -83,6 +136,9 @@ internal sealed partial class EmbeddingsService(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Embeddings endpoint refused a batch of {Count} inputs ({Status}); splitting it to find the input at fault")]
     private partial void LogSplitting(int count, int status);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Chunk {ChunkIndex} of document {DocumentId} is too long for the model; chunking it again (generation {Generation}, {ChunkCount} chunks): {ServerMessage}")]
+    private partial void LogRechunking(string documentId, int chunkIndex, int generation, int chunkCount, string serverMessage);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Embedding a batch of {Count} inputs failed after retries: {Reason}")]
     private partial void LogBatchFailed(int count, string reason);

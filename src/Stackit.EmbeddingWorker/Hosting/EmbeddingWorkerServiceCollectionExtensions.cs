@@ -61,8 +61,17 @@ public static class EmbeddingWorkerServiceCollectionExtensions
 
     private static void AddPreparation(IServiceCollection services)
     {
-        services.AddSingleton<ITokenEstimator, Utf8LengthTokenEstimator>();
+        services.AddSingleton(sp =>
+        {
+            var options = sp.GetRequiredService<EmbeddingsOptions>();
+            return new TokenCalibration(options.Model, options.TokenEstimateMargin);
+        });
+        services.AddSingleton<ITokenEstimator>(sp =>
+            sp.GetRequiredService<EmbeddingsOptions>().TokenizerFile is { Length: > 0 } tokenizerFile
+                ? TokenizerTokenEstimator.Load(tokenizerFile)
+                : new CalibratedTokenEstimator(sp.GetRequiredService<TokenCalibration>()));
         services.AddSingleton<TextChunker>();
+        services.AddSingleton<JobChunker>();
     }
 
     private static void AddEmbeddings(IServiceCollection services)

@@ -2,7 +2,6 @@ using System.Threading.Channels;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Stackit.EmbeddingWorker.Acknowledgement;
-using Stackit.EmbeddingWorker.Embeddings;
 using Stackit.EmbeddingWorker.Intake;
 
 namespace Stackit.EmbeddingWorker.Preparation;
@@ -12,9 +11,7 @@ internal sealed partial class PreparationService(
     ChannelReader<DocumentJob> jobs,
     ChannelWriter<DocumentChunk> chunks,
     ChannelWriter<DocumentJob> deletions,
-    TextChunker chunker,
-    ITokenEstimator estimator,
-    EmbeddingsOptions embeddings,
+    JobChunker chunker,
     OutcomeReporter outcomes,
     ILogger<PreparationService> logger) : BackgroundService
 {
@@ -28,19 +25,16 @@ internal sealed partial class PreparationService(
                 continue;
             }
 
-            var texts = chunker.Chunk(job.Message.Text ?? "");
-            if (texts.Count == 0)
+            var prepared = chunker.Chunk(job);
+            if (prepared.Count == 0)
             {
                 await outcomes.RejectedAsync(job, "the text holds nothing to embed.", stoppingToken).ConfigureAwait(false);
                 continue;
             }
 
-            job.Progress.Expect(texts.Count);
-            LogPrepared(job.Message.Id, texts.Count);
-            for (var i = 0; i < texts.Count; i++)
+            LogPrepared(job.Message.Id, prepared.Count);
+            foreach (var chunk in prepared)
             {
-                var text = texts[i];
-                var chunk = new DocumentChunk(job, i, texts.Count, text, estimator.Estimate(text), ContentHash.Of(embeddings.Model, text));
                 await chunks.WriteAsync(chunk, stoppingToken).ConfigureAwait(false);
             }
         }

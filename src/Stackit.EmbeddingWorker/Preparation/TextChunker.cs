@@ -11,55 +11,74 @@ internal sealed class TextChunker(ChunkingOptions options, ITokenEstimator estim
 {
     private static readonly string[] Boundaries = ["\n\n", "\n", ". ", "! ", "? ", "; ", ", ", " "];
 
-    public IReadOnlyList<string> Chunk(string text)
+    public IReadOnlyList<string> Chunk(string text) => Chunk(text, options.MaxChunkTokens);
+
+    /// <summary>Chunks to a smaller size than configured (the overlap shrinks in proportion).</summary>
+    public IReadOnlyList<string> Chunk(string text, int maxTokens)
     {
-        if (estimator.Estimate(text) <= options.MaxChunkTokens)
+        var limits = new Limits(Math.Clamp(maxTokens, 1, options.MaxChunkTokens), (int)((long)options.OverlapTokens * maxTokens / options.MaxChunkTokens));
+        if (estimator.Estimate(text) <= limits.MaxTokens)
         {
             return string.IsNullOrWhiteSpace(text) ? [] : [text.Trim()];
         }
         var pieces = new List<Piece>();
-        Split(text, 0, pieces);
-        return Pack(pieces);
+        Split(text, 0, limits, pieces);
+        return Pack(pieces, limits);
     }
 
-    private void Split(string text, int level, List<Piece> pieces)
+    private void Split(string text, int level, Limits limits, List<Piece> pieces)
     {
         var tokens = estimator.Estimate(text);
-        if (tokens <= options.MaxChunkTokens)
+        if (tokens <= limits.MaxTokens)
         {
             pieces.Add(new Piece(text, tokens));
             return;
         }
         if (level == Boundaries.Length)
         {
-            HardSplit(text, pieces);
+            HardSplit(text, limits, pieces);
             return;
         }
         foreach (var part in SplitAfter(text, Boundaries[level]))
         {
-            Split(part, level + 1, pieces);
+            Split(part, level + 1, limits, pieces);
         }
     }
 
-    /// <summary>A run without any boundary (a long token, base64, a URL): cut by length.</summary>
-    private void HardSplit(string text, List<Piece> pieces)
+    /// <summary>A run without any boundary (a long token, base64, a URL): cut at the longest prefix that fits.</summary>
+    private void HardSplit(string text, Limits limits, List<Piece> pieces)
     {
         var start = 0;
         while (start < text.Length)
         {
-            var length = Math.Min(text.Length - start, Math.Max(1, options.MaxChunkTokens * Utf8LengthTokenEstimator.BytesPerToken / 4));
-            while (length > 1 && estimator.Estimate(text.AsSpan(start, length)) > options.MaxChunkTokens)
-            {
-                length /= 2;
-            }
+            var length = LongestFittingPrefix(text.AsSpan(start), limits.MaxTokens);
             if (char.IsHighSurrogate(text[start + length - 1]) && start + length < text.Length)
             {
-                length++;
+                length = length > 1 ? length - 1 : length + 1;
             }
             var piece = text.Substring(start, length);
             pieces.Add(new Piece(piece, estimator.Estimate(piece)));
             start += length;
         }
+    }
+
+    /// <summary>Binary search: estimates grow with length. At least one character, so the cut always advances.</summary>
+    private int LongestFittingPrefix(ReadOnlySpan<char> text, int maxTokens)
+    {
+        int low = 1, high = text.Length;
+        while (low < high)
+        {
+            var middle = low + ((high - low + 1) / 2);
+            if (estimator.Estimate(text[..middle]) <= maxTokens)
+            {
+                low = middle;
+            }
+            else
+            {
+                high = middle - 1;
+            }
+        }
+        return low;
     }
 
     private static IEnumerable<string> SplitAfter(string text, string separator)
@@ -74,17 +93,17 @@ internal sealed class TextChunker(ChunkingOptions options, ITokenEstimator estim
         }
     }
 
-    private List<string> Pack(List<Piece> pieces)
+    private static List<string> Pack(List<Piece> pieces, Limits limits)
     {
         var chunks = new List<string>();
         var current = new List<Piece>();
         var currentTokens = 0;
         foreach (var piece in pieces)
         {
-            if (current.Count > 0 && currentTokens + piece.Tokens > options.MaxChunkTokens)
+            if (current.Count > 0 && currentTokens + piece.Tokens > limits.MaxTokens)
             {
                 Emit(chunks, current);
-                (current, currentTokens) = Overlap(current, piece.Tokens);
+                (current, currentTokens) = Overlap(current, piece.Tokens, limits);
             }
             current.Add(piece);
             currentTokens += piece.Tokens;
@@ -93,14 +112,14 @@ internal sealed class TextChunker(ChunkingOptions options, ITokenEstimator estim
         return chunks;
     }
 
-    private (List<Piece> Kept, int Tokens) Overlap(List<Piece> previous, int nextTokens)
+    private static (List<Piece> Kept, int Tokens) Overlap(List<Piece> previous, int nextTokens, Limits limits)
     {
         var kept = new List<Piece>();
         var tokens = 0;
         for (var i = previous.Count - 1; i >= 0; i--)
         {
             var candidate = tokens + previous[i].Tokens;
-            if (candidate > options.OverlapTokens || candidate + nextTokens > options.MaxChunkTokens)
+            if (candidate > limits.OverlapTokens || candidate + nextTokens > limits.MaxTokens)
             {
                 break;
             }
@@ -125,4 +144,6 @@ internal sealed class TextChunker(ChunkingOptions options, ITokenEstimator estim
     }
 
     private readonly record struct Piece(string Text, int Tokens);
+
+    private readonly record struct Limits(int MaxTokens, int OverlapTokens);
 }

@@ -61,7 +61,8 @@ internal sealed partial class VectorStoreService(
         foreach (var chunk in chunks)
         {
             var job = chunk.Chunk.Job;
-            if (!job.Progress.ChunkStored())
+            // A settled job was failed or chunked anew meanwhile: its tail is not this writer's to judge.
+            if (!job.Progress.ChunkStored() || job.Progress.IsSettled)
             {
                 continue;
             }

@@ -1,9 +1,10 @@
+using System.Net;
 using System.Threading.Channels;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging.Abstractions;
 using Stackit.EmbeddingWorker.Acknowledgement;
 using Stackit.EmbeddingWorker.Batching;
 using Stackit.EmbeddingWorker.Embeddings;
+using Stackit.EmbeddingWorker.Preparation;
 using Stackit.EmbeddingWorker.Tests.Batching;
 using Stackit.EmbeddingWorker.Tests.Infrastructure;
 
@@ -11,34 +12,87 @@ namespace Stackit.EmbeddingWorker.Tests.Embeddings;
 
 public sealed class EmbeddingsServiceTests
 {
+    private static CancellationToken Cancel => TestContext.Current.CancellationToken;
+
     [Fact]
-    public async Task A_batch_refused_as_too_long_is_split_and_only_the_job_of_the_long_input_is_rejected()
+    public async Task A_batch_with_a_refused_input_is_split_and_only_the_job_of_that_input_is_rejected()
     {
         await using var server = await FakeEmbeddingServer.StartAsync();
-        server.MaxInputTokens = 50;
-        using var services = EmbeddingClientFactory.Services(server);
-        var embedded = Channel.CreateUnbounded<EmbeddedChunk>();
-        var outcomes = Channel.CreateUnbounded<JobOutcome>();
-        var service = new EmbeddingsService(Channel.CreateUnbounded<EmbeddingBatch>().Reader, embedded.Writer, services.Client(),
-            services.GetRequiredService<EmbeddingsOptions>(), new OutcomeReporter(outcomes.Writer), NullLogger<EmbeddingsService>.Instance);
-        var chunks = Enumerable.Range(0, 8).Select(i => ChunkFactory.Chunk(10, id: $"doc-{i}", text: i == 5 ? new string('z', 400) : $"short text {i}")).ToList();
-        foreach (var chunk in chunks)
-        {
-            chunk.Job.Progress.Expect(1);
-        }
+        server.RefusedMarker = "forbidden";
+        using var stage = new Stage(server);
+        var chunks = Enumerable.Range(0, 8).Select(i => Expecting(ChunkFactory.Chunk(10, id: $"doc-{i}", text: i == 5 ? "forbidden words" : $"short text {i}"))).ToList();
 
-        await service.EmbedAsync(chunks, TestContext.Current.CancellationToken);
+        await stage.Service.EmbedAsync(chunks, Cancel);
 
-        embedded.Writer.Complete();
-        var stored = await embedded.Reader.ReadAllAsync(TestContext.Current.CancellationToken).Select(e => e.Chunk.Job.Message.Id).ToListAsync(TestContext.Current.CancellationToken);
-        Assert.Equal(["doc-0", "doc-1", "doc-2", "doc-3", "doc-4", "doc-6", "doc-7"], stored.Order());
-        Assert.True(outcomes.Reader.TryRead(out var rejected));
+        var stored = await stage.EmbeddedAsync();
+        Assert.Equal(["doc-0", "doc-1", "doc-2", "doc-3", "doc-4", "doc-6", "doc-7"], stored.Select(e => e.Chunk.Job.Message.Id).Order());
+        var rejected = Assert.Single(await stage.OutcomesAsync());
         Assert.Equal(OutcomeKind.Rejected, rejected.Kind);
         Assert.Equal("doc-5", rejected.DocumentId);
-        Assert.Contains("maximum context length is 50 tokens", rejected.Reason, StringComparison.Ordinal);
-        Assert.False(outcomes.Reader.TryRead(out _));
+        Assert.Contains("content this model refuses", rejected.Reason, StringComparison.Ordinal);
         // 8 → 4+4 → (2+2) → (1+1): the bad input is found in log2(8) extra rounds, not one request per input.
         Assert.InRange(server.Requests.Count, 4, 7);
+    }
+
+    [Fact]
+    public async Task An_input_refused_as_too_long_gets_its_job_chunked_again_smaller_and_every_word_embedded()
+    {
+        await using var server = await FakeEmbeddingServer.StartAsync();
+        server.MaxInputTokens = 40;
+        using var stage = new Stage(server, s =>
+        {
+            s["Embeddings:MaxInputTokens"] = "40";
+            s["Chunking:MaxChunkTokens"] = "40";
+            s["Chunking:OverlapTokens"] = "8";
+        });
+        var words = Enumerable.Range(0, 60).Select(i => $"w{i:00}").ToList();
+        var text = string.Join(' ', words);
+        // As if the estimate had let the whole text through as one input: 60 × 4 bytes = 60 tokens > 40.
+        var tooLong = Expecting(ChunkFactory.Chunk(20, id: "long", text: text));
+
+        await stage.Service.EmbedAsync([tooLong], Cancel);
+
+        Assert.Empty(await stage.OutcomesAsync());
+        Assert.True(tooLong.Job.Progress.IsSettled, "the first generation is abandoned");
+        var embedded = await stage.EmbeddedAsync();
+        Assert.All(embedded, e => Assert.Equal(1, e.Chunk.Job.Generation));
+        Assert.All(embedded, e => Assert.InRange(FakeEmbeddingServer.CountTokens(e.Chunk.Text), 1, 40));
+        Assert.Equal(Enumerable.Range(0, embedded.Count), embedded.Select(e => e.Chunk.Index).Order());
+        Assert.All(embedded, e => Assert.Equal(embedded.Count, e.Chunk.Count));
+        Assert.Equal(words, embedded.OrderBy(e => e.Chunk.Index).SelectMany(e => e.Chunk.Text.Split(' ')).Distinct());
+        Assert.Equal(embedded[0].Chunk.Job.Progress.ExpectedChunks, embedded.Count);
+    }
+
+    [Fact]
+    public async Task An_input_still_too_long_after_the_last_generation_is_rejected_with_the_servers_message()
+    {
+        await using var server = await FakeEmbeddingServer.StartAsync();
+        server.MaxInputTokens = 1;
+        using var stage = new Stage(server);
+        var chunk = Expecting(ChunkFactory.Chunk(20, id: "hopeless", text: string.Join(' ', Enumerable.Repeat("word", 100))));
+
+        await stage.Service.EmbedAsync([chunk], Cancel);
+
+        var rejected = Assert.Single(await stage.OutcomesAsync());
+        Assert.Equal(OutcomeKind.Rejected, rejected.Kind);
+        Assert.Contains("maximum context length is 1 tokens", rejected.Reason, StringComparison.Ordinal);
+        Assert.Empty(await stage.EmbeddedAsync());
+    }
+
+    [Fact]
+    public async Task The_usage_of_every_answer_calibrates_the_token_estimate()
+    {
+        await using var server = await FakeEmbeddingServer.StartAsync();
+        using var stage = new Stage(server);
+        var calibration = stage.Services.GetRequiredService<TokenCalibration>();
+        Assert.False(calibration.IsCalibrated);
+        var chunks = Enumerable.Range(0, 64).Select(i => Expecting(ChunkFactory.Chunk(10, id: $"d{i}", text: new string('a', 400) + i))).ToList();
+
+        await stage.Service.EmbedAsync(chunks, Cancel);
+
+        Assert.True(calibration.IsCalibrated);
+        // The server counts a quarter of the bytes; the estimate comes down from a third to within the margin.
+        Assert.InRange(calibration.TokensPerByte, 0.24, 0.25 * 1.05 + 0.001);
     }
 
     [Fact]
@@ -47,21 +101,55 @@ public sealed class EmbeddingsServiceTests
         await using var server = await FakeEmbeddingServer.StartAsync();
         for (var i = 0; i < 10; i++)
         {
-            server.EnqueueFault(System.Net.HttpStatusCode.BadGateway);
+            server.EnqueueFault(HttpStatusCode.BadGateway);
         }
-        using var services = EmbeddingClientFactory.Services(server);
-        var outcomes = Channel.CreateUnbounded<JobOutcome>();
-        var service = new EmbeddingsService(Channel.CreateUnbounded<EmbeddingBatch>().Reader, Channel.CreateUnbounded<EmbeddedChunk>().Writer, services.Client(),
-            services.GetRequiredService<EmbeddingsOptions>(), new OutcomeReporter(outcomes.Writer), NullLogger<EmbeddingsService>.Instance);
+        using var stage = new Stage(server);
         var first = ChunkFactory.Chunk(10, id: "a");
         var second = first with { Index = 1 };
         var other = ChunkFactory.Chunk(10, id: "b");
 
-        await service.EmbedAsync([first, second, other], TestContext.Current.CancellationToken);
+        await stage.Service.EmbedAsync([first, second, other], Cancel);
 
-        outcomes.Writer.Complete();
-        var failed = await outcomes.Reader.ReadAllAsync(TestContext.Current.CancellationToken).ToListAsync(TestContext.Current.CancellationToken);
+        var failed = await stage.OutcomesAsync();
         Assert.Equal(["a", "b"], failed.Select(f => f.DocumentId).Order());
         Assert.All(failed, f => Assert.Equal(OutcomeKind.Failed, f.Kind));
+    }
+
+    private static DocumentChunk Expecting(DocumentChunk chunk)
+    {
+        chunk.Job.Progress.Expect(1);
+        return chunk;
+    }
+
+    /// <summary>The stage as the worker builds it, with its output channels open to the test.</summary>
+    private sealed class Stage : IDisposable
+    {
+        private readonly Channel<EmbeddedChunk> _embedded = Channel.CreateUnbounded<EmbeddedChunk>();
+        private readonly Channel<JobOutcome> _outcomes = Channel.CreateUnbounded<JobOutcome>();
+
+        public Stage(FakeEmbeddingServer server, Action<Dictionary<string, string?>>? configure = null)
+        {
+            Services = EmbeddingClientFactory.Services(server, configure: configure);
+            Service = ActivatorUtilities.CreateInstance<EmbeddingsService>(Services,
+                Channel.CreateUnbounded<EmbeddingBatch>().Reader, _embedded.Writer, new OutcomeReporter(_outcomes.Writer));
+        }
+
+        public ServiceProvider Services { get; }
+
+        public EmbeddingsService Service { get; }
+
+        public async Task<List<EmbeddedChunk>> EmbeddedAsync()
+        {
+            _embedded.Writer.TryComplete();
+            return await _embedded.Reader.ReadAllAsync(Cancel).ToListAsync(Cancel);
+        }
+
+        public async Task<List<JobOutcome>> OutcomesAsync()
+        {
+            _outcomes.Writer.TryComplete();
+            return await _outcomes.Reader.ReadAllAsync(Cancel).ToListAsync(Cancel);
+        }
+
+        public void Dispose() => Services.Dispose();
     }
 }

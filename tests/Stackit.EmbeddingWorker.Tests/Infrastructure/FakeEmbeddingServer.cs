@@ -39,6 +39,9 @@ public sealed class FakeEmbeddingServer : IAsyncDisposable
 
     public TimeSpan Latency { get; set; } = TimeSpan.Zero;
 
+    /// <summary>A request with an input containing this text is refused with 400, as a server refuses bad content.</summary>
+    public string? RefusedMarker { get; set; }
+
     /// <summary>Answer with <c>data</c> in reverse order (indexes stay right), as a server may.</summary>
     public bool ReverseOrder { get; set; }
 
@@ -117,6 +120,11 @@ public sealed class FakeEmbeddingServer : IAsyncDisposable
         if (_faults.TryDequeue(out var fault))
         {
             await WriteErrorAsync(context, fault.Status, fault.Message ?? "Injected fault.", fault.RetryAfter);
+            return;
+        }
+        if (RefusedMarker is { } marker && inputs.Any(i => i.Contains(marker, StringComparison.Ordinal)))
+        {
+            await WriteErrorAsync(context, HttpStatusCode.BadRequest, "Input contains content this model refuses.", null);
             return;
         }
         var tokens = inputs.Select(CountTokens).ToList();

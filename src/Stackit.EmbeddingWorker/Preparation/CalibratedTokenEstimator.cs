@@ -1,0 +1,13 @@
+using System.Text;
+
+namespace Stackit.EmbeddingWorker.Preparation;
+
+/// <summary>
+/// Estimates from the UTF-8 length at the ratio the model's <see cref="TokenCalibration"/> has learned.
+/// Subadditive (the estimate of a concatenation never exceeds the sum of its parts' estimates), which the
+/// chunker relies on.
+/// </summary>
+internal sealed class CalibratedTokenEstimator(TokenCalibration calibration) : ITokenEstimator
+{
+    public int Estimate(ReadOnlySpan<char> text) => calibration.Estimate(Encoding.UTF8.GetByteCount(text));
+}
