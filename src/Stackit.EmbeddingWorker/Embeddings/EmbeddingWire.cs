@@ -27,6 +27,7 @@ internal sealed class EmbeddingData
     public int Index { get; set; } = -1;
 
     [JsonPropertyName("embedding")]
+    [JsonConverter(typeof(VectorJsonConverter))]
     public float[]? Embedding { get; set; }
 }
 

@@ -40,6 +40,11 @@ public sealed class EmbeddingsOptions : IValidatableObject
     public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>
+    /// <c>Base64</c> asks for base64 vectors and falls back to <c>Float</c> for good if the server refuses it.
+    /// </summary>
+    public EmbeddingEncoding Encoding { get; set; } = EmbeddingEncoding.Base64;
+
+    /// <summary>
     /// Optional tokenizer of the model (SentencePiece <c>.model</c> or <c>.tiktoken</c>) for exact token counts.
     /// Without it, counts are estimated from the UTF-8 length and calibrated from each response's usage.
     /// </summary>

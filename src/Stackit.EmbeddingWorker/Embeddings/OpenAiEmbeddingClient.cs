@@ -1,5 +1,6 @@
 using System.Net.Http.Json;
 using System.Text.Json;
+using Microsoft.Extensions.Logging;
 
 namespace Stackit.EmbeddingWorker.Embeddings;
 
@@ -7,13 +8,27 @@ namespace Stackit.EmbeddingWorker.Embeddings;
 /// Typed client for <c>POST {BaseUrl}/embeddings</c>. Retries, Retry-After and timeouts live in the
 /// resilience handler around the HttpClient; this class speaks the wire format and checks the answer.
 /// </summary>
-internal sealed class OpenAiEmbeddingClient(HttpClient http, EmbeddingsOptions options) : IEmbeddingClient
+internal sealed partial class OpenAiEmbeddingClient(HttpClient http, EmbeddingsOptions options, EncodingNegotiation encoding, ILogger<OpenAiEmbeddingClient> logger) : IEmbeddingClient
 {
     private const int MaxErrorBodyChars = 2_000;
 
     public async Task<EmbeddingResult> EmbedAsync(IReadOnlyList<string> inputs, CancellationToken cancellationToken)
     {
-        var request = new EmbeddingRequest(options.Model, inputs, "float");
+        var asked = encoding.Current;
+        try
+        {
+            return await SendAsync(inputs, asked, cancellationToken).ConfigureAwait(false);
+        }
+        catch (EmbeddingRequestException ex) when (encoding.TryFallBack(asked, ex))
+        {
+            LogBase64Refused(ex.ServerMessage);
+            return await SendAsync(inputs, EmbeddingEncoding.Float, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task<EmbeddingResult> SendAsync(IReadOnlyList<string> inputs, EmbeddingEncoding format, CancellationToken cancellationToken)
+    {
+        var request = new EmbeddingRequest(options.Model, inputs, EncodingNegotiation.WireName(format));
         using var content = JsonContent.Create(request, EmbeddingWireContext.Default.EmbeddingRequest);
         using var response = await http.PostAsync(options.EmbeddingsUri, content, cancellationToken).ConfigureAwait(false);
         if (!response.IsSuccessStatusCode)
@@ -85,6 +100,9 @@ internal sealed class OpenAiEmbeddingClient(HttpClient http, EmbeddingsOptions o
         }
         return text.Length == 0 ? response.ReasonPhrase ?? "no message" : Shorten(text);
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The embeddings endpoint refused base64 vectors; asking for floats from now on: {ServerMessage}")]
+    private partial void LogBase64Refused(string serverMessage);
 
     private static string Shorten(string text) => text.Length <= MaxErrorBodyChars ? text : text[..MaxErrorBodyChars] + "…";
 }

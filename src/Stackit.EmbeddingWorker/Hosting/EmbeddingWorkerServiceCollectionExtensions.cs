@@ -76,6 +76,7 @@ public static class EmbeddingWorkerServiceCollectionExtensions
 
     private static void AddEmbeddings(IServiceCollection services)
     {
+        services.AddSingleton<EncodingNegotiation>();
         services.AddHttpClient<IEmbeddingClient, OpenAiEmbeddingClient>((sp, http) =>
             {
                 var options = sp.GetRequiredService<EmbeddingsOptions>();

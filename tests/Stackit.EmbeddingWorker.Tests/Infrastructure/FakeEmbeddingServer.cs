@@ -39,6 +39,12 @@ public sealed class FakeEmbeddingServer : IAsyncDisposable
 
     public TimeSpan Latency { get; set; } = TimeSpan.Zero;
 
+    /// <summary>Answer <c>encoding_format: base64</c> with 400, as a server without base64 support does.</summary>
+    public bool RefuseBase64 { get; set; }
+
+    /// <summary>Answer with number arrays whatever <c>encoding_format</c> asked for.</summary>
+    public bool IgnoreEncodingFormat { get; set; }
+
     /// <summary>A request with an input containing this text is refused with 400, as a server refuses bad content.</summary>
     public string? RefusedMarker { get; set; }
 
@@ -106,7 +112,8 @@ public sealed class FakeEmbeddingServer : IAsyncDisposable
         using var body = await JsonDocument.ParseAsync(context.Request.Body);
         var inputs = body.RootElement.GetProperty("input").EnumerateArray().Select(e => e.GetString()!).ToList();
         var model = body.RootElement.GetProperty("model").GetString()!;
-        Requests.Enqueue(new RecordedRequest(DateTimeOffset.UtcNow, inputs, context.Request.Headers.Authorization.ToString()));
+        var format = body.RootElement.TryGetProperty("encoding_format", out var f) ? f.GetString() : null;
+        Requests.Enqueue(new RecordedRequest(DateTimeOffset.UtcNow, inputs, context.Request.Headers.Authorization.ToString(), format));
 
         if (Latency > TimeSpan.Zero)
         {
@@ -120,6 +127,11 @@ public sealed class FakeEmbeddingServer : IAsyncDisposable
         if (_faults.TryDequeue(out var fault))
         {
             await WriteErrorAsync(context, fault.Status, fault.Message ?? "Injected fault.", fault.RetryAfter);
+            return;
+        }
+        if (RefuseBase64 && format == "base64")
+        {
+            await WriteErrorAsync(context, HttpStatusCode.BadRequest, "encoding_format 'base64' is not supported by this server.", null);
             return;
         }
         if (RefusedMarker is { } marker && inputs.Any(i => i.Contains(marker, StringComparison.Ordinal)))
@@ -149,12 +161,20 @@ public sealed class FakeEmbeddingServer : IAsyncDisposable
             writer.WriteStartObject();
             writer.WriteNumber("index", i);
             writer.WriteString("object", "embedding");
-            writer.WriteStartArray("embedding");
-            foreach (var value in VectorFor(inputs[i], Dimensions))
+            var vector = VectorFor(inputs[i], Dimensions);
+            if (format == "base64" && !IgnoreEncodingFormat)
             {
-                writer.WriteNumberValue(value);
+                writer.WriteBase64String("embedding", System.Runtime.InteropServices.MemoryMarshal.AsBytes(vector.AsSpan()));
             }
-            writer.WriteEndArray();
+            else
+            {
+                writer.WriteStartArray("embedding");
+                foreach (var value in vector)
+                {
+                    writer.WriteNumberValue(value);
+                }
+                writer.WriteEndArray();
+            }
             writer.WriteEndObject();
         }
         writer.WriteEndArray();
@@ -188,4 +208,4 @@ public sealed class FakeEmbeddingServer : IAsyncDisposable
     private sealed record ScriptedFault(HttpStatusCode Status, string? RetryAfter, string? Message);
 }
 
-public sealed record RecordedRequest(DateTimeOffset At, IReadOnlyList<string> Inputs, string Authorization);
+public sealed record RecordedRequest(DateTimeOffset At, IReadOnlyList<string> Inputs, string Authorization, string? EncodingFormat);
