@@ -21,8 +21,17 @@ public sealed class EmbeddingsOptions : IValidatableObject
     /// <summary>Model for jobs with images; unset means such jobs are rejected as unsupported.</summary>
     public string? MultimodalModel { get; set; }
 
+    /// <summary>Upper bound of requests in flight; the worker finds the level the endpoint sustains below it.</summary>
     [Range(1, 256, ErrorMessage = "Embeddings:MaxConcurrency must be between 1 and 256.")]
     public int MaxConcurrency { get; set; } = 8;
+
+    /// <summary>Client-side token budget per minute (estimated tokens); unset means none.</summary>
+    [Range(1, int.MaxValue, ErrorMessage = "Embeddings:TokensPerMinute must be a positive whole number.")]
+    public int? TokensPerMinute { get; set; }
+
+    /// <summary>Client-side request budget per minute; unset means none.</summary>
+    [Range(1, int.MaxValue, ErrorMessage = "Embeddings:RequestsPerMinute must be a positive whole number.")]
+    public int? RequestsPerMinute { get; set; }
 
     /// <summary>The model's context length; no single input may be longer.</summary>
     [Range(16, 1_000_000, ErrorMessage = "Embeddings:MaxInputTokens must be between 16 and 1000000.")]

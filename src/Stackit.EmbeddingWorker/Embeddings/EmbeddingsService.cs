@@ -5,13 +5,15 @@ using Microsoft.Extensions.Logging;
 using Polly.Timeout;
 using Stackit.EmbeddingWorker.Acknowledgement;
 using Stackit.EmbeddingWorker.Batching;
+using Stackit.EmbeddingWorker.Embeddings.Throttling;
 using Stackit.EmbeddingWorker.Intake;
 using Stackit.EmbeddingWorker.Preparation;
 
 namespace Stackit.EmbeddingWorker.Embeddings;
 
 /// <summary>
-/// Keeps up to <c>Embeddings:MaxConcurrency</c> requests in flight. A batch the server refuses for its inputs
+/// Keeps as many requests in flight as the endpoint sustains (at most <c>Embeddings:MaxConcurrency</c>) within
+/// the rate budget. A batch the server refuses for its inputs
 /// is split in halves until the offending input stands alone; an input refused as too long gets its job
 /// chunked anew at a smaller size, any other refused input has its job rejected. Every answer's usage
 /// calibrates the token estimate.
@@ -20,6 +22,8 @@ internal sealed partial class EmbeddingsService(
     ChannelReader<EmbeddingBatch> batches,
     ChannelWriter<EmbeddedChunk> embedded,
     IEmbeddingClient client,
+    AdaptiveConcurrencyLimit concurrency,
+    EndpointRateBudget budget,
     EmbeddingsOptions options,
     TokenCalibration calibration,
     JobChunker chunker,
@@ -53,7 +57,7 @@ internal sealed partial class EmbeddingsService(
         EmbeddingResult result;
         try
         {
-            result = await client.EmbedAsync(live.ConvertAll(c => c.Text), cancellationToken).ConfigureAwait(false);
+            result = await SendAsync(live, cancellationToken).ConfigureAwait(false);
         }
         catch (EmbeddingRequestException ex) when (ex.IsInputProblem && live.Count > 1)
         {
@@ -90,6 +94,14 @@ internal sealed partial class EmbeddingsService(
         {
             await embedded.WriteAsync(new EmbeddedChunk(live[i], result.Vectors[i], options.Model), cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>Waits for the rate budget, then for a slot under the adaptive limit, then sends.</summary>
+    private async Task<EmbeddingResult> SendAsync(List<DocumentChunk> chunks, CancellationToken cancellationToken)
+    {
+        await budget.AcquireAsync(chunks.Sum(c => c.Tokens), cancellationToken).ConfigureAwait(false);
+        using var slot = await concurrency.AcquireAsync(cancellationToken).ConfigureAwait(false);
+        return await client.EmbedAsync(chunks.ConvertAll(c => c.Text), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>

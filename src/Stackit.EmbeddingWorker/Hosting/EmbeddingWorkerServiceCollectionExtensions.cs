@@ -9,6 +9,7 @@ using Qdrant.Client;
 using Stackit.EmbeddingWorker.Acknowledgement;
 using Stackit.EmbeddingWorker.Batching;
 using Stackit.EmbeddingWorker.Embeddings;
+using Stackit.EmbeddingWorker.Embeddings.Throttling;
 using Stackit.EmbeddingWorker.Intake;
 using Stackit.EmbeddingWorker.Preparation;
 using Stackit.EmbeddingWorker.VectorStore;
@@ -77,28 +78,37 @@ public static class EmbeddingWorkerServiceCollectionExtensions
     private static void AddEmbeddings(IServiceCollection services)
     {
         services.AddSingleton<EncodingNegotiation>();
-        services.AddHttpClient<IEmbeddingClient, OpenAiEmbeddingClient>((sp, http) =>
+        services.AddSingleton(sp => new AdaptiveConcurrencyLimit(sp.GetRequiredService<EmbeddingsOptions>().MaxConcurrency, sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(sp =>
+        {
+            var options = sp.GetRequiredService<EmbeddingsOptions>();
+            return new EndpointRateBudget(options.TokensPerMinute, options.RequestsPerMinute,
+                sp.GetRequiredService<BatchingOptions>().MaxTokensPerRequest, sp.GetRequiredService<TimeProvider>());
+        });
+        var client = services.AddHttpClient<IEmbeddingClient, OpenAiEmbeddingClient>((sp, http) =>
+        {
+            var options = sp.GetRequiredService<EmbeddingsOptions>();
+            // Attempt and retry timing belong to the resilience handler, not to HttpClient.Timeout.
+            http.Timeout = Timeout.InfiniteTimeSpan;
+            http.DefaultRequestHeaders.Authorization = new("Bearer", options.ApiKey);
+        });
+        client.AddResilienceHandler("embeddings", (pipeline, context) =>
+        {
+            var options = context.ServiceProvider.GetRequiredService<EmbeddingsOptions>();
+            pipeline.AddRetry(new HttpRetryStrategyOptions
             {
-                var options = sp.GetRequiredService<EmbeddingsOptions>();
-                // Attempt and retry timing belong to the resilience handler, not to HttpClient.Timeout.
-                http.Timeout = Timeout.InfiniteTimeSpan;
-                http.DefaultRequestHeaders.Authorization = new("Bearer", options.ApiKey);
-            })
-            .AddResilienceHandler("embeddings", (pipeline, context) =>
-            {
-                var options = context.ServiceProvider.GetRequiredService<EmbeddingsOptions>();
-                pipeline.AddRetry(new HttpRetryStrategyOptions
-                {
-                    // Retries 408, 429, 5xx, connection failures and attempt timeouts; honours Retry-After.
-                    MaxRetryAttempts = options.MaxRetries,
-                    BackoffType = DelayBackoffType.Exponential,
-                    UseJitter = true,
-                    Delay = options.RetryBaseDelay,
-                    MaxDelay = TimeSpan.FromMinutes(2),
-                    ShouldRetryAfterHeader = true,
-                });
-                pipeline.AddTimeout(options.Timeout);
+                // Retries 408, 429, 5xx, connection failures and attempt timeouts; honours Retry-After.
+                MaxRetryAttempts = options.MaxRetries,
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                Delay = options.RetryBaseDelay,
+                MaxDelay = TimeSpan.FromMinutes(2),
+                ShouldRetryAfterHeader = true,
             });
+            pipeline.AddTimeout(options.Timeout);
+        });
+        // Inside the retries: every attempt tells the adaptive limit how the endpoint is coping.
+        client.AddHttpMessageHandler(sp => new EndpointFeedbackHandler(sp.GetRequiredService<AdaptiveConcurrencyLimit>(), sp.GetRequiredService<TimeProvider>()));
     }
 
     private static void AddVectorStore(IServiceCollection services)

@@ -1,0 +1,64 @@
+using System.Threading.RateLimiting;
+
+namespace Stackit.EmbeddingWorker.Embeddings.Throttling;
+
+/// <summary>
+/// The client-side budget of <c>Embeddings:TokensPerMinute</c> and <c>Embeddings:RequestsPerMinute</c>: token
+/// buckets that refill steadily and hold at most a second's worth (or one full request), so the worker sends
+/// at the budget instead of bursting into 429s.
+/// </summary>
+internal sealed class EndpointRateBudget : IDisposable, IAsyncDisposable
+{
+    private readonly Bucket? _tokens;
+    private readonly Bucket? _requests;
+
+    public EndpointRateBudget(int? tokensPerMinute, int? requestsPerMinute, int maxTokensPerRequest, TimeProvider time)
+    {
+        _tokens = tokensPerMinute is { } tpm ? new Bucket(tpm, maxTokensPerRequest, time) : null;
+        _requests = requestsPerMinute is { } rpm ? new Bucket(rpm, 1, time) : null;
+    }
+
+    public bool IsLimited => _tokens is not null || _requests is not null;
+
+    /// <summary>Waits until one request of <paramref name="tokens"/> estimated tokens fits the budget.</summary>
+    public async ValueTask AcquireAsync(int tokens, CancellationToken cancellationToken)
+    {
+        if (_requests is not null)
+        {
+            await _requests.AcquireAsync(1, cancellationToken).ConfigureAwait(false);
+        }
+        if (_tokens is not null)
+        {
+            await _tokens.AcquireAsync(tokens, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    public void Dispose()
+    {
+        _tokens?.Dispose();
+        _requests?.Dispose();
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        Dispose();
+        return ValueTask.CompletedTask;
+    }
+
+    private sealed class Bucket(int perMinute, int largestAcquire, TimeProvider time) : IDisposable
+    {
+        private readonly int _capacity = Math.Max(largestAcquire, perMinute / 60);
+        private readonly SteadyTokenBucket _limiter = new(Math.Max(largestAcquire, perMinute / 60), perMinute / 60.0, time);
+
+        public async ValueTask AcquireAsync(int permits, CancellationToken cancellationToken)
+        {
+            using var lease = await _limiter.AcquireAsync(Math.Clamp(permits, 1, _capacity), cancellationToken).ConfigureAwait(false);
+            if (!lease.IsAcquired)
+            {
+                throw new ObjectDisposedException(nameof(EndpointRateBudget));
+            }
+        }
+
+        public void Dispose() => _limiter.Dispose();
+    }
+}

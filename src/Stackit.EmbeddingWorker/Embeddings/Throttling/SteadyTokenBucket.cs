@@ -1,0 +1,202 @@
+using System.Threading.RateLimiting;
+
+namespace Stackit.EmbeddingWorker.Embeddings.Throttling;
+
+/// <summary>
+/// A token bucket that refills continuously at <c>perSecond</c> up to <c>capacity</c>, on an injected
+/// <see cref="TimeProvider"/>. Waiters are served in arrival order, so a large request is not starved by
+/// small ones. (The framework's TokenBucketRateLimiter measures time on the real clock, which tests cannot
+/// drive; this one keeps the same <see cref="RateLimiter"/> contract.)
+/// </summary>
+internal sealed class SteadyTokenBucket : RateLimiter
+{
+    private static readonly TimeSpan SmallestWait = TimeSpan.FromMilliseconds(1);
+
+    private readonly Lock _gate = new();
+    private readonly LinkedList<Waiter> _waiters = new();
+    private readonly TimeProvider _time;
+    private readonly ITimer _timer;
+    private readonly double _perSecond;
+    private readonly int _capacity;
+    private double _available;
+    private long _lastRefill;
+    private long? _idleSince;
+
+    public SteadyTokenBucket(int capacity, double perSecond, TimeProvider time)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(perSecond);
+        _capacity = capacity;
+        _perSecond = perSecond;
+        _time = time;
+        _available = capacity;
+        _lastRefill = time.GetTimestamp();
+        _idleSince = _lastRefill;
+        _timer = time.CreateTimer(_ => ServeWaiters(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+    }
+
+    public override TimeSpan? IdleDuration
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _idleSince is { } since ? _time.GetElapsedTime(since) : null;
+            }
+        }
+    }
+
+    public override RateLimiterStatistics? GetStatistics()
+    {
+        lock (_gate)
+        {
+            Refill();
+            return new RateLimiterStatistics { CurrentAvailablePermits = (long)_available, CurrentQueuedCount = _waiters.Count };
+        }
+    }
+
+    protected override RateLimitLease AttemptAcquireCore(int permitCount)
+    {
+        CheckPermitCount(permitCount);
+        lock (_gate)
+        {
+            Refill();
+            return _waiters.Count == 0 && TryTake(permitCount) ? Lease.Granted : Lease.Refused;
+        }
+    }
+
+    protected override ValueTask<RateLimitLease> AcquireAsyncCore(int permitCount, CancellationToken cancellationToken)
+    {
+        CheckPermitCount(permitCount);
+        Waiter waiter;
+        lock (_gate)
+        {
+            Refill();
+            if (_waiters.Count == 0 && TryTake(permitCount))
+            {
+                return ValueTask.FromResult<RateLimitLease>(Lease.Granted);
+            }
+            waiter = new Waiter(permitCount);
+            waiter.Node = _waiters.AddLast(waiter);
+            _idleSince = null;
+            ScheduleWake();
+        }
+        waiter.Cancellation = cancellationToken.UnsafeRegister(_ => Cancel(waiter, cancellationToken), null);
+        return new ValueTask<RateLimitLease>(waiter.Completion.Task);
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _timer.Dispose();
+            lock (_gate)
+            {
+                foreach (var waiter in _waiters)
+                {
+                    waiter.Completion.TrySetResult(Lease.Refused);
+                }
+                _waiters.Clear();
+            }
+        }
+        base.Dispose(disposing);
+    }
+
+    protected override ValueTask DisposeAsyncCore()
+    {
+        Dispose(true);
+        return ValueTask.CompletedTask;
+    }
+
+    private void CheckPermitCount(int permitCount) =>
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(permitCount, _capacity);
+
+    private void Refill()
+    {
+        var now = _time.GetTimestamp();
+        var seconds = (double)(now - _lastRefill) / _time.TimestampFrequency;
+        _available = Math.Min(_capacity, _available + (seconds * _perSecond));
+        _lastRefill = now;
+    }
+
+    private bool TryTake(int permits)
+    {
+        if (_available < permits)
+        {
+            return false;
+        }
+        _available -= permits;
+        return true;
+    }
+
+    private void ServeWaiters()
+    {
+        lock (_gate)
+        {
+            Refill();
+            while (_waiters.First is { } first && TryTake(first.Value.Permits))
+            {
+                _waiters.RemoveFirst();
+                first.Value.Cancellation.Dispose();
+                first.Value.Completion.TrySetResult(Lease.Granted);
+            }
+            if (_waiters.Count == 0)
+            {
+                _idleSince = _time.GetTimestamp();
+            }
+            else
+            {
+                ScheduleWake();
+            }
+        }
+    }
+
+    /// <summary>Wakes when the first waiter's permits will have refilled.</summary>
+    private void ScheduleWake()
+    {
+        var deficit = _waiters.First!.Value.Permits - _available;
+        var wait = TimeSpan.FromSeconds(Math.Max(0, deficit) / _perSecond);
+        _timer.Change(wait < SmallestWait ? SmallestWait : wait, Timeout.InfiniteTimeSpan);
+    }
+
+    private void Cancel(Waiter waiter, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            if (waiter.Node?.List is null)
+            {
+                return;
+            }
+            _waiters.Remove(waiter.Node);
+            if (_waiters.Count > 0)
+            {
+                ScheduleWake();
+            }
+        }
+        waiter.Completion.TrySetCanceled(cancellationToken);
+    }
+
+    private sealed class Waiter(int permits)
+    {
+        public int Permits { get; } = permits;
+        public TaskCompletionSource<RateLimitLease> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public LinkedListNode<Waiter>? Node { get; set; }
+        public CancellationTokenRegistration Cancellation { get; set; }
+    }
+
+    private sealed class Lease(bool acquired) : RateLimitLease
+    {
+        public static readonly Lease Granted = new(true);
+        public static readonly Lease Refused = new(false);
+
+        public override bool IsAcquired { get; } = acquired;
+
+        public override IEnumerable<string> MetadataNames => [];
+
+        public override bool TryGetMetadata(string metadataName, out object? metadata)
+        {
+            metadata = null;
+            return false;
+        }
+    }
+}

@@ -1,0 +1,88 @@
+using Microsoft.Extensions.Time.Testing;
+using Stackit.EmbeddingWorker.Embeddings.Throttling;
+
+namespace Stackit.EmbeddingWorker.Tests.Embeddings.Throttling;
+
+public sealed class EndpointRateBudgetTests
+{
+    private readonly FakeTimeProvider _time = new();
+
+    private static CancellationToken Cancel => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Without_limits_every_request_passes_at_once()
+    {
+        await using var budget = new EndpointRateBudget(null, null, 16_384, _time);
+
+        for (var i = 0; i < 1_000; i++)
+        {
+            Assert.True(budget.AcquireAsync(16_384, Cancel).IsCompleted);
+        }
+        Assert.False(budget.IsLimited);
+    }
+
+    [Fact]
+    public async Task Over_a_simulated_minute_the_tokens_granted_are_the_budget_plus_at_most_the_first_burst()
+    {
+        const int tokensPerMinute = 600_000;
+        const int request = 4_000;
+        await using var budget = new EndpointRateBudget(tokensPerMinute, null, 16_384, _time);
+
+        var granted = await GrantedWithinAsync(budget, request, TimeSpan.FromMinutes(1));
+
+        // The bucket starts full with one largest request (16,384 tokens; a second's worth is less), then
+        // refills at the budget.
+        Assert.InRange(granted * request, tokensPerMinute - request, tokensPerMinute + 16_384);
+    }
+
+    [Fact]
+    public async Task Over_a_simulated_minute_the_requests_granted_are_the_budget_plus_at_most_the_first_burst()
+    {
+        const int requestsPerMinute = 100;
+        await using var budget = new EndpointRateBudget(null, requestsPerMinute, 16_384, _time);
+
+        var granted = await GrantedWithinAsync(budget, 10, TimeSpan.FromMinutes(1));
+
+        Assert.InRange(granted, requestsPerMinute - 1, requestsPerMinute + 1);
+    }
+
+    [Fact]
+    public async Task A_request_larger_than_a_seconds_budget_still_passes_once_the_bucket_is_full()
+    {
+        await using var budget = new EndpointRateBudget(60_000, null, 16_384, _time);
+
+        var first = budget.AcquireAsync(16_384, Cancel);
+
+        Assert.True(first.IsCompleted);
+        var second = budget.AcquireAsync(16_384, Cancel).AsTask();
+        Assert.False(second.IsCompleted);
+        _time.Advance(TimeSpan.FromSeconds(17));
+        await second.WaitAsync(TimeSpan.FromSeconds(10), Cancel);
+    }
+
+    /// <summary>Requests keep asking; the fake clock moves in 50 ms steps; counts what got through.</summary>
+    private async Task<int> GrantedWithinAsync(EndpointRateBudget budget, int tokens, TimeSpan window)
+    {
+        var granted = 0;
+        var end = _time.GetUtcNow() + window;
+        var pending = budget.AcquireAsync(tokens, Cancel).AsTask();
+        while (_time.GetUtcNow() < end)
+        {
+            while (pending.IsCompleted)
+            {
+                await pending;
+                granted++;
+                pending = budget.AcquireAsync(tokens, Cancel).AsTask();
+            }
+            _time.Advance(TimeSpan.FromMilliseconds(50));
+            await Task.Yield();
+        }
+        while (pending.IsCompleted)
+        {
+            await pending;
+            granted++;
+            pending = budget.AcquireAsync(tokens, Cancel).AsTask();
+        }
+        return granted;
+    }
+}
