@@ -99,9 +99,15 @@ internal sealed partial class EmbeddingsService(
     /// <summary>Waits for the rate budget, then for a slot under the adaptive limit, then sends.</summary>
     private async Task<EmbeddingResult> SendAsync(List<DocumentChunk> chunks, CancellationToken cancellationToken)
     {
-        await budget.AcquireAsync(chunks.Sum(c => c.Tokens), cancellationToken).ConfigureAwait(false);
+        var estimated = chunks.Sum(c => c.Tokens);
+        await budget.AcquireAsync(estimated, cancellationToken).ConfigureAwait(false);
         using var slot = await concurrency.AcquireAsync(cancellationToken).ConfigureAwait(false);
-        return await client.EmbedAsync(chunks.ConvertAll(c => c.Text), cancellationToken).ConfigureAwait(false);
+        var result = await client.EmbedAsync(chunks.ConvertAll(c => c.Text), cancellationToken).ConfigureAwait(false);
+        if (result.PromptTokens is { } counted)
+        {
+            budget.Settle(estimated, counted);
+        }
+        return result;
     }
 
     /// <summary>

@@ -20,6 +20,9 @@ internal sealed class EndpointRateBudget : IDisposable, IAsyncDisposable
 
     public bool IsLimited => _tokens is not null || _requests is not null;
 
+    /// <summary>Requests waiting for the budget now.</summary>
+    public long Waiting => (_tokens?.Waiting ?? 0) + (_requests?.Waiting ?? 0);
+
     /// <summary>Waits until one request of <paramref name="tokens"/> estimated tokens fits the budget.</summary>
     public async ValueTask AcquireAsync(int tokens, CancellationToken cancellationToken)
     {
@@ -32,6 +35,12 @@ internal sealed class EndpointRateBudget : IDisposable, IAsyncDisposable
             await _tokens.AcquireAsync(tokens, cancellationToken).ConfigureAwait(false);
         }
     }
+
+    /// <summary>
+    /// Settles a request's tokens at the count the server reported, so the budget tracks what the server
+    /// charges rather than the (deliberately high) estimate.
+    /// </summary>
+    public void Settle(int estimatedTokens, int countedTokens) => _tokens?.Adjust(estimatedTokens - countedTokens);
 
     public void Dispose()
     {
@@ -58,6 +67,10 @@ internal sealed class EndpointRateBudget : IDisposable, IAsyncDisposable
                 throw new ObjectDisposedException(nameof(EndpointRateBudget));
             }
         }
+
+        public long Waiting => _limiter.GetStatistics()?.CurrentQueuedCount ?? 0;
+
+        public void Adjust(int returnedPermits) => _limiter.Adjust(returnedPermits);
 
         public void Dispose() => _limiter.Dispose();
     }

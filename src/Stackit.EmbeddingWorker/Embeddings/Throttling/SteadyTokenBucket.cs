@@ -55,6 +55,23 @@ internal sealed class SteadyTokenBucket : RateLimiter
         }
     }
 
+    /// <summary>
+    /// Corrects an earlier acquisition once the true cost is known: a positive difference is paid back, a
+    /// negative one is taken on as debt (the balance may go below zero and later waiters wait longer).
+    /// </summary>
+    public void Adjust(int returnedPermits)
+    {
+        lock (_gate)
+        {
+            Refill();
+            _available = Math.Min(_capacity, _available + returnedPermits);
+        }
+        if (returnedPermits > 0)
+        {
+            ServeWaiters();
+        }
+    }
+
     protected override RateLimitLease AttemptAcquireCore(int permitCount)
     {
         CheckPermitCount(permitCount);

@@ -60,29 +60,47 @@ public sealed class EndpointRateBudgetTests
         await second.WaitAsync(TimeSpan.FromSeconds(10), Cancel);
     }
 
-    /// <summary>Requests keep asking; the fake clock moves in 50 ms steps; counts what got through.</summary>
+    [Fact]
+    public async Task Settling_at_the_counted_tokens_pays_back_what_the_estimate_took_too_much()
+    {
+        await using var budget = new EndpointRateBudget(60_000, null, 1_000, _time);
+        await budget.AcquireAsync(1_000, Cancel);
+        var waiting = budget.AcquireAsync(1_000, Cancel).AsTask();
+        Assert.False(waiting.IsCompleted);
+
+        budget.Settle(estimatedTokens: 1_000, countedTokens: 0);
+
+        await waiting.WaitAsync(TimeSpan.FromSeconds(10), Cancel);
+    }
+
+    [Fact]
+    public async Task Settling_above_the_estimate_leaves_a_debt_that_later_requests_wait_for()
+    {
+        await using var budget = new EndpointRateBudget(60_000, null, 1_000, _time);
+        await budget.AcquireAsync(500, Cancel);
+        budget.Settle(estimatedTokens: 500, countedTokens: 1_500);
+
+        var waiting = budget.AcquireAsync(500, Cancel).AsTask();
+        _time.Advance(TimeSpan.FromMilliseconds(900));
+        Assert.False(waiting.IsCompleted);
+        _time.Advance(TimeSpan.FromMilliseconds(200));
+        await waiting.WaitAsync(TimeSpan.FromSeconds(10), Cancel);
+    }
+
+    /// <summary>
+    /// Two hundred requests ask at once; the fake clock runs the window in 50 ms steps. Grants happen inside
+    /// the clock's timer callbacks, so the budget's queue length tells exactly how many got through.
+    /// </summary>
     private async Task<int> GrantedWithinAsync(EndpointRateBudget budget, int tokens, TimeSpan window)
     {
-        var granted = 0;
-        var end = _time.GetUtcNow() + window;
-        var pending = budget.AcquireAsync(tokens, Cancel).AsTask();
-        while (_time.GetUtcNow() < end)
+        const int asking = 200;
+        var requests = Enumerable.Range(0, asking).Select(_ => budget.AcquireAsync(tokens, Cancel).AsTask()).ToList();
+        for (var elapsed = TimeSpan.Zero; elapsed < window; elapsed += TimeSpan.FromMilliseconds(50))
         {
-            while (pending.IsCompleted)
-            {
-                await pending;
-                granted++;
-                pending = budget.AcquireAsync(tokens, Cancel).AsTask();
-            }
             _time.Advance(TimeSpan.FromMilliseconds(50));
-            await Task.Yield();
         }
-        while (pending.IsCompleted)
-        {
-            await pending;
-            granted++;
-            pending = budget.AcquireAsync(tokens, Cancel).AsTask();
-        }
+        var granted = asking - (int)budget.Waiting;
+        await Task.WhenAll(requests.Take(granted)).WaitAsync(TimeSpan.FromSeconds(10), Cancel);
         return granted;
     }
 }
