@@ -16,23 +16,28 @@ internal sealed partial class AcknowledgementService(
     QueueOptions options,
     ILogger<AcknowledgementService> logger) : BackgroundService
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    /// <summary>Settling is a round trip to the queue each; done one at a time it would cap throughput.</summary>
+    internal const int ConcurrentSettles = 16;
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Parallel.ForEachAsync(outcomes.ReadAllAsync(stoppingToken),
+            new ParallelOptions { MaxDegreeOfParallelism = ConcurrentSettles, CancellationToken = stoppingToken },
+            async (outcome, token) => await SettleOneAsync(outcome, token).ConfigureAwait(false));
+
+    private async Task SettleOneAsync(JobOutcome outcome, CancellationToken stoppingToken)
     {
-        await foreach (var outcome in outcomes.ReadAllAsync(stoppingToken).ConfigureAwait(false))
+        try
         {
-            try
-            {
-                await SettleAsync(outcome, stoppingToken).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                // The message stays leased and comes back after its visibility timeout: nothing is lost.
-                LogSettleFailed(ex, outcome.Lease.MessageId, outcome.Kind);
-            }
-            finally
-            {
-                inFlight.Release();
-            }
+            await SettleAsync(outcome, stoppingToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // The message stays leased and comes back after its visibility timeout: nothing is lost.
+            LogSettleFailed(ex, outcome.Lease.MessageId, outcome.Kind);
+        }
+        finally
+        {
+            inFlight.Release();
         }
     }
 

@@ -21,11 +21,21 @@ internal sealed class QdrantPointWriter(QdrantClient client, CollectionProvision
             await client.UpsertAsync(collection, batch, wait: true, cancellationToken: token).ConfigureAwait(false);
         }, cancellationToken);
 
-    /// <summary>Removes the tail a document left when it shrank: its chunks from <paramref name="chunkCount"/> on.</summary>
-    public Task DeleteStaleChunksAsync(string collection, string documentId, int chunkCount, CancellationToken cancellationToken) =>
+    /// <summary>
+    /// Removes the tails documents left when they shrank: each document's chunks from its new chunk count on.
+    /// One request for many documents, so finishing a batch of short documents costs one round trip, not one each.
+    /// </summary>
+    public Task DeleteStaleChunksAsync(string collection, IReadOnlyCollection<(string DocumentId, int ChunkCount)> documents, CancellationToken cancellationToken) =>
         RunAsync(async token =>
         {
-            var filter = MatchKeyword(PayloadFields.DocumentId, documentId) & Range(PayloadFields.ChunkIndex, new Qdrant.Client.Grpc.Range { Gte = chunkCount });
+            var filter = new Filter();
+            foreach (var (documentId, chunkCount) in documents)
+            {
+                filter.Should.Add(new Condition
+                {
+                    Filter = MatchKeyword(PayloadFields.DocumentId, documentId) & Range(PayloadFields.ChunkIndex, new Qdrant.Client.Grpc.Range { Gte = chunkCount }),
+                });
+            }
             await client.DeleteAsync(collection, filter, wait: true, cancellationToken: token).ConfigureAwait(false);
         }, cancellationToken);
 

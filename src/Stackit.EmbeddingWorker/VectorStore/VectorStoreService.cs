@@ -58,23 +58,32 @@ internal sealed partial class VectorStoreService(
             return;
         }
 
+        var completed = new List<EmbeddedChunk>();
         foreach (var chunk in chunks)
         {
-            var job = chunk.Chunk.Job;
             // A settled job was failed or chunked anew meanwhile: its tail is not this writer's to judge.
-            if (!job.Progress.ChunkStored() || job.Progress.IsSettled)
+            if (chunk.Chunk.Job.Progress.ChunkStored() && !chunk.Chunk.Job.Progress.IsSettled)
             {
-                continue;
+                completed.Add(chunk);
             }
-            try
-            {
-                await writer.DeleteStaleChunksAsync(collection, job.Message.Id, chunk.Chunk.Count, cancellationToken).ConfigureAwait(false);
-                await outcomes.StoredAsync(job, cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-            {
-                await ReportFailureAsync([job], ex, cancellationToken).ConfigureAwait(false);
-            }
+        }
+        if (completed.Count == 0)
+        {
+            return;
+        }
+        var jobs = completed.Select(c => c.Chunk.Job).ToList();
+        try
+        {
+            await writer.DeleteStaleChunksAsync(collection, completed.ConvertAll(c => (c.Chunk.Job.Message.Id, c.Chunk.Count)), cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            await ReportFailureAsync(jobs, ex, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+        foreach (var job in jobs)
+        {
+            await outcomes.StoredAsync(job, cancellationToken).ConfigureAwait(false);
         }
     }
 

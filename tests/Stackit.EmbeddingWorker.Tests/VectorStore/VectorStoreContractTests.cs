@@ -78,18 +78,22 @@ public abstract class VectorStoreContractTests
     }
 
     [Fact]
-    public async Task Stale_tail_is_deleted_when_a_document_shrinks_and_other_documents_stay()
+    public async Task Stale_tails_of_several_shrunk_documents_go_in_one_call_and_other_documents_stay()
     {
         var (client, writer) = Create();
         await writer.UpsertAsync(_collection, Enumerable.Range(0, 5).Select(i => Embedded("doc-1", i, 5, $"old {i}", Vector(4, i))).ToList(), Ct);
         await writer.UpsertAsync(_collection, Enumerable.Range(0, 4).Select(i => Embedded("doc-2", i, 4, $"other {i}", Vector(4, i))).ToList(), Ct);
+        await writer.UpsertAsync(_collection, Enumerable.Range(0, 6).Select(i => Embedded("doc-3", i, 6, $"old {i}", Vector(4, i))).ToList(), Ct);
 
         await writer.UpsertAsync(_collection, Enumerable.Range(0, 2).Select(i => Embedded("doc-1", i, 2, $"new {i}", Vector(4, i))).ToList(), Ct);
-        await writer.DeleteStaleChunksAsync(_collection, "doc-1", 2, Ct);
+        await writer.UpsertAsync(_collection, Enumerable.Range(0, 3).Select(i => Embedded("doc-3", i, 3, $"new {i}", Vector(4, i))).ToList(), Ct);
+        await writer.DeleteStaleChunksAsync(_collection, [("doc-1", 2), ("doc-3", 3)], Ct);
 
-        var remaining = await PointsOf(client, "doc-1");
-        Assert.Equal([0L, 1L], remaining.Select(p => p.Payload["chunk_index"].IntegerValue).Order());
-        Assert.All(remaining, p => Assert.StartsWith("new", p.Payload["text"].StringValue, StringComparison.Ordinal));
+        var first = await PointsOf(client, "doc-1");
+        Assert.Equal([0L, 1L], first.Select(p => p.Payload["chunk_index"].IntegerValue).Order());
+        Assert.All(first, p => Assert.StartsWith("new", p.Payload["text"].StringValue, StringComparison.Ordinal));
+        var third = await PointsOf(client, "doc-3");
+        Assert.Equal([0L, 1L, 2L], third.Select(p => p.Payload["chunk_index"].IntegerValue).Order());
         Assert.Equal(4, (await PointsOf(client, "doc-2")).Count);
     }
 

@@ -1,0 +1,173 @@
+using System.Diagnostics;
+using System.Globalization;
+using Azure.Storage.Queues;
+using Stackit.EmbeddingWorker.Tests.Infrastructure;
+using Stackit.EmbeddingWorker.Tests.Infrastructure.QdrantStandIn;
+
+namespace Stackit.EmbeddingWorker.Benchmarks;
+
+internal enum ClientKind
+{
+    Worker,
+    Naive,
+}
+
+/// <summary>
+/// One run: fill a fresh queue, start the client process, let it warm up, measure a window, stop it. Rates
+/// come from what the simulated endpoint served inside the window (a request running across an edge counts
+/// in proportion), documents from the queue's shrinking length, CPU and memory from the client's process.
+/// </summary>
+internal sealed class BenchmarkRunner(AzuriteProcess azurite, SimulatedEndpoint endpoint, QdrantStandInServer qdrant, BenchmarkSettings settings)
+{
+    public const int WorkerMaxInFlight = 2_048;
+    private const int NaiveConcurrency = 8;
+
+    /// <summary>
+    /// The worker from its own build output (same configuration as this program): its runtimeconfig and
+    /// dependencies are its own, not this program's, which also loads the ASP.NET Core framework.
+    /// </summary>
+    private static string WorkerDll
+    {
+        get
+        {
+            var configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name;
+            var dll = Path.Combine(RepositoryPaths.Root, "src", "Stackit.EmbeddingWorker", "bin", configuration, "net10.0", "Stackit.EmbeddingWorker.dll");
+            return File.Exists(dll) ? dll : throw new FileNotFoundException("Build the worker first (dotnet build -c Release).", dll);
+        }
+    }
+
+    public async Task<RunResult> RunAsync(string scenario, Workload workload, ClientKind client, EndpointModel model, int jobs, string note = "")
+    {
+        var queue = azurite.Queue(AzuriteProcess.UniqueQueueName("bench"));
+        await queue.CreateAsync();
+        await EnqueueAsync(queue, workload, jobs);
+        endpoint.Reset(model);
+        var collection = "bench" + Guid.NewGuid().ToString("N")[..8];
+        var log = Path.Combine(settings.LogDirectory, $"{scenario}-{client}.log".ToLowerInvariant());
+
+        await using var process = client == ClientKind.Worker
+            ? ClientProcess.Start(WorkerDll, [], WorkerEnvironment(queue.Name, collection, model), log)
+            : ClientProcess.Start(typeof(BenchmarkRunner).Assembly.Location, ["naive-client"], NaiveEnvironment(queue.Name, collection), log);
+
+        await Task.Delay(settings.Warmup);
+        var queuedBefore = await ApproximateLengthAsync(queue);
+        var cpuBefore = process.CpuTime;
+        var from = Stopwatch.GetTimestamp();
+        await Task.Delay(settings.Window);
+        var to = Stopwatch.GetTimestamp();
+        var queuedAfter = await ApproximateLengthAsync(queue);
+        var cpu = process.CpuTime - cpuBefore;
+        var rss = process.PeakRssMiB;
+        if (process.HasExited)
+        {
+            note += $" client exited early (see {log})";
+        }
+        await process.DisposeAsync();
+        await queue.DeleteAsync();
+
+        return Measure(scenario, client, model, from, to, queuedBefore - queuedAfter, cpu, rss, queuedAfter == 0 ? note + " backlog ran out" : note);
+    }
+
+    /// <summary>Only the peak memory of the worker over a backlog of <paramref name="jobs"/>.</summary>
+    public async Task<(double PeakRssMiB, double EnqueueSeconds)> PeakRssAsync(int jobs, EndpointModel model)
+    {
+        var queue = azurite.Queue(AzuriteProcess.UniqueQueueName("backlog"));
+        await queue.CreateAsync();
+        var started = Stopwatch.GetTimestamp();
+        await EnqueueAsync(queue, Workload.Short, jobs);
+        var enqueueSeconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+        endpoint.Reset(model);
+        await using var process = ClientProcess.Start(WorkerDll, [],
+            WorkerEnvironment(queue.Name, "backlog" + Guid.NewGuid().ToString("N")[..8], model), Path.Combine(settings.LogDirectory, $"backlog-{jobs}.log"));
+        await Task.Delay(settings.Warmup + settings.Window);
+        var rss = process.PeakRssMiB;
+        await process.DisposeAsync();
+        await queue.DeleteAsync();
+        return (rss, enqueueSeconds);
+    }
+
+    private RunResult Measure(string scenario, ClientKind client, EndpointModel model, long from, long to, long documents, TimeSpan cpu, double rss, string note)
+    {
+        var window = Stopwatch.GetElapsedTime(from, to).TotalSeconds;
+        var served = endpoint.Served;
+        double tokens = 0, inputs = 0;
+        foreach (var request in served.Where(r => r.Status == 200))
+        {
+            var overlap = Math.Min(to, request.Finished) - Math.Max(from, request.Started);
+            var length = Math.Max(1, request.Finished - request.Started);
+            if (overlap > 0)
+            {
+                tokens += request.Tokens * (double)overlap / length;
+                inputs += request.Inputs * (double)overlap / length;
+            }
+        }
+        var arrived = served.Where(r => r.Arrived >= from && r.Arrived < to).ToList();
+        var latencies = served.Where(r => r.Status == 200 && r.Finished >= from && r.Finished < to)
+            .Select(r => Stopwatch.GetElapsedTime(r.Arrived, r.Finished).TotalMilliseconds).Order().ToList();
+        var tokensPerSecond = tokens / window;
+        var ratio = model.TokensPerMinute is { } budget ? tokensPerSecond / (budget / 60.0) : tokensPerSecond / model.CapacityTokensPerSecond;
+        return new RunResult(scenario, client == ClientKind.Worker ? "worker" : "naive", documents / window, tokensPerSecond, ratio,
+            arrived.Count(r => r.Status == 429), arrived.Count, Percentile(latencies, 0.50), Percentile(latencies, 0.95),
+            inputs > 0 ? cpu.TotalSeconds * 10_000 / inputs : double.NaN, rss, note.Trim());
+    }
+
+    private static double Percentile(List<double> sorted, double p) =>
+        sorted.Count == 0 ? double.NaN : sorted[Math.Min(sorted.Count - 1, (int)(p * sorted.Count))];
+
+    private static async Task<long> ApproximateLengthAsync(QueueClient queue) =>
+        (await queue.GetPropertiesAsync()).Value.ApproximateMessagesCount;
+
+    private static async Task EnqueueAsync(QueueClient queue, Workload workload, int jobs)
+    {
+        var next = -1;
+        var senders = Enumerable.Range(0, 32).Select(async sender =>
+        {
+            var random = new Random(sender);
+            int number;
+            while ((number = Interlocked.Increment(ref next)) < jobs)
+            {
+                await queue.SendMessageAsync(workload.Job(random, number));
+            }
+        });
+        await Task.WhenAll(senders);
+    }
+
+    private Dictionary<string, string> WorkerEnvironment(string queue, string collection, EndpointModel model)
+    {
+        var environment = new Dictionary<string, string>
+        {
+            ["Queue__ConnectionString"] = azurite.ConnectionString,
+            ["Queue__Name"] = queue,
+            ["Queue__MaxInFlightMessages"] = WorkerMaxInFlight.ToString(CultureInfo.InvariantCulture),
+            ["Embeddings__BaseUrl"] = endpoint.BaseUrl.ToString(),
+            ["Embeddings__ApiKey"] = "benchmark",
+            ["Embeddings__Model"] = "bench/e5-like",
+            ["Embeddings__MaxConcurrency"] = "16",
+            ["Embeddings__RetryBaseDelay"] = "00:00:00.200",
+            ["Batching__MaxInputsPerRequest"] = model.MaxInputsPerRequest.ToString(CultureInfo.InvariantCulture),
+            ["Batching__MaxTokensPerRequest"] = model.MaxTokensPerRequest.ToString(CultureInfo.InvariantCulture),
+            ["Qdrant__Endpoint"] = qdrant.Endpoint.ToString(),
+            ["Qdrant__Collection"] = collection,
+            ["Logging__LogLevel__Default"] = "Warning",
+        };
+        if (model.TokensPerMinute is { } tpm)
+        {
+            environment["Embeddings__TokensPerMinute"] = tpm.ToString(CultureInfo.InvariantCulture);
+        }
+        if (model.RequestsPerMinute is { } rpm)
+        {
+            environment["Embeddings__RequestsPerMinute"] = rpm.ToString(CultureInfo.InvariantCulture);
+        }
+        return environment;
+    }
+
+    private Dictionary<string, string> NaiveEnvironment(string queue, string collection) => new()
+    {
+        ["NAIVE_QUEUE_CONNECTION"] = azurite.ConnectionString,
+        ["NAIVE_QUEUE"] = queue,
+        ["NAIVE_ENDPOINT"] = endpoint.BaseUrl.ToString(),
+        ["NAIVE_QDRANT"] = qdrant.Endpoint.ToString(),
+        ["NAIVE_COLLECTION"] = collection,
+        ["NAIVE_CONCURRENCY"] = NaiveConcurrency.ToString(CultureInfo.InvariantCulture),
+    };
+}

@@ -1,0 +1,34 @@
+using System.Globalization;
+
+namespace Stackit.EmbeddingWorker.Benchmarks;
+
+/// <summary>Command-line settings: <c>--warmup 10 --window 30 --backlog 100000 --only short,mixed,long,budget,backlog</c>.</summary>
+internal sealed record BenchmarkSettings(TimeSpan Warmup, TimeSpan Window, int Backlog, IReadOnlySet<string> Only, string LogDirectory)
+{
+    public static readonly string[] Scenarios = ["short", "mixed", "long", "budget", "backlog"];
+
+    public bool Runs(string scenario) => Only.Contains(scenario);
+
+    public static BenchmarkSettings Parse(string[] args)
+    {
+        var warmup = 10.0;
+        var window = 30.0;
+        var backlog = 100_000;
+        IReadOnlySet<string> only = Scenarios.ToHashSet();
+        for (var i = 0; i < args.Length; i++)
+        {
+            var value = i + 1 < args.Length ? args[i + 1] : throw new ArgumentException($"{args[i]} needs a value.");
+            switch (args[i])
+            {
+                case "--warmup": warmup = double.Parse(value, CultureInfo.InvariantCulture); i++; break;
+                case "--window": window = double.Parse(value, CultureInfo.InvariantCulture); i++; break;
+                case "--backlog": backlog = int.Parse(value, CultureInfo.InvariantCulture); i++; break;
+                case "--only": only = value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet(); i++; break;
+                default: throw new ArgumentException($"unknown argument {args[i]}; use --warmup s, --window s, --backlog n, --only {string.Join(',', Scenarios)}");
+            }
+        }
+        var logs = Path.Combine(Path.GetTempPath(), "stackit-embedding-benchmark");
+        Directory.CreateDirectory(logs);
+        return new BenchmarkSettings(TimeSpan.FromSeconds(warmup), TimeSpan.FromSeconds(window), backlog, only, logs);
+    }
+}

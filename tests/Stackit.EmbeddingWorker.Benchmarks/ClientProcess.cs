@@ -1,0 +1,84 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace Stackit.EmbeddingWorker.Benchmarks;
+
+/// <summary>A client under test in its own process, so its CPU time and peak memory are its own.</summary>
+internal sealed class ClientProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private bool _disposed;
+
+    private ClientProcess(Process process) => _process = process;
+
+    /// <summary>Starts <c>dotnet {dll} {args}</c> with the environment given; output goes to <paramref name="log"/>.</summary>
+    public static ClientProcess Start(string dll, IEnumerable<string> args, IReadOnlyDictionary<string, string> environment, string log)
+    {
+        var start = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(dll);
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+        foreach (var (key, value) in environment)
+        {
+            start.Environment[key] = value;
+        }
+        var process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {dll}");
+        var writer = new StreamWriter(log) { AutoFlush = true };
+        process.OutputDataReceived += (_, e) => Write(writer, e.Data);
+        process.ErrorDataReceived += (_, e) => Write(writer, e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return new ClientProcess(process);
+    }
+
+    public bool HasExited => _process.HasExited;
+
+    public TimeSpan CpuTime
+    {
+        get
+        {
+            _process.Refresh();
+            return _process.TotalProcessorTime;
+        }
+    }
+
+    /// <summary>Peak resident set size (VmHWM) in MiB.</summary>
+    public double PeakRssMiB
+    {
+        get
+        {
+            var line = File.ReadLines($"/proc/{_process.Id}/status").First(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
+            var kib = long.Parse(line["VmHWM:".Length..].Replace("kB", "", StringComparison.Ordinal).Trim(), CultureInfo.InvariantCulture);
+            return kib / 1024.0;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+        _disposed = true;
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+        _process.Dispose();
+    }
+
+    private static void Write(StreamWriter writer, string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+        lock (writer)
+        {
+            writer.WriteLine(line);
+        }
+    }
+}

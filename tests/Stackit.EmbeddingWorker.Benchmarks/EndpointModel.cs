@@ -1,0 +1,23 @@
+namespace Stackit.EmbeddingWorker.Benchmarks;
+
+/// <summary>
+/// The simulated endpoint's known capacity: <see cref="Slots"/> requests are served at once (more wait in a
+/// queue, as vLLM queues them), each taking <see cref="BaseLatency"/> plus <see cref="PerToken"/> for every
+/// token. Optional minute budgets answer 429 with Retry-After when spent.
+/// </summary>
+internal sealed record EndpointModel(
+    int Slots,
+    TimeSpan BaseLatency,
+    TimeSpan PerToken,
+    int MaxTokensPerRequest,
+    int MaxInputsPerRequest,
+    int Dimensions,
+    int? TokensPerMinute = null,
+    int? RequestsPerMinute = null)
+{
+    /// <summary>The most tokens a second any client can get through: every slot busy with full requests.</summary>
+    public double CapacityTokensPerSecond =>
+        Slots * MaxTokensPerRequest / (BaseLatency + (PerToken * MaxTokensPerRequest)).TotalSeconds;
+
+    public TimeSpan ServiceTime(int tokens) => BaseLatency + (PerToken * tokens);
+}

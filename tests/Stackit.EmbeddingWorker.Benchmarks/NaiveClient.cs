@@ -1,0 +1,107 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Threading.Channels;
+using Azure.Storage.Queues;
+using Azure.Storage.Queues.Models;
+using Qdrant.Client;
+using Qdrant.Client.Grpc;
+using Stackit.EmbeddingWorker.Preparation;
+
+namespace Stackit.EmbeddingWorker.Benchmarks;
+
+/// <summary>
+/// The baseline: what a first version of such a worker usually looks like. One request per document (its
+/// chunks, no packing across documents), a fixed number of requests in flight, float vectors, one upsert and
+/// one delete per document, and a plain wait on 429. Runs in its own process (<c>naive-client</c>).
+/// </summary>
+internal static class NaiveClient
+{
+    public static async Task RunAsync()
+    {
+        var queue = new QueueClient(Env("NAIVE_QUEUE_CONNECTION"), Env("NAIVE_QUEUE"), new QueueClientOptions { MessageEncoding = QueueMessageEncoding.None });
+        var qdrantUri = new Uri(Env("NAIVE_QDRANT"));
+        using var qdrant = new QdrantClient(qdrantUri.Host, qdrantUri.Port);
+        var collection = Env("NAIVE_COLLECTION");
+        using var http = new HttpClient { BaseAddress = new Uri(Env("NAIVE_ENDPOINT").TrimEnd('/') + "/"), Timeout = TimeSpan.FromMinutes(5) };
+        http.DefaultRequestHeaders.Authorization = new("Bearer", "benchmark");
+        var chunker = new TextChunker(new ChunkingOptions(), new CalibratedTokenEstimator(new TokenCalibration("naive", 0.05)));
+        var concurrency = int.Parse(Env("NAIVE_CONCURRENCY"), System.Globalization.CultureInfo.InvariantCulture);
+        var messages = Channel.CreateBounded<QueueMessage>(64);
+        var created = 0;
+
+        async Task ReceiveAsync()
+        {
+            while (true)
+            {
+                var batch = (await queue.ReceiveMessagesAsync(32, TimeSpan.FromMinutes(5))).Value;
+                if (batch.Length == 0)
+                {
+                    await Task.Delay(200);
+                }
+                foreach (var message in batch)
+                {
+                    await messages.Writer.WriteAsync(message);
+                }
+            }
+        }
+
+        async Task WorkAsync()
+        {
+            await foreach (var message in messages.Reader.ReadAllAsync())
+            {
+                using var job = JsonDocument.Parse(message.Body.ToMemory());
+                var id = job.RootElement.GetProperty("id").GetString()!;
+                var chunks = chunker.Chunk(job.RootElement.GetProperty("text").GetString()!);
+                var vectors = await EmbedAsync(http, chunks);
+                if (Interlocked.Exchange(ref created, 1) == 0 && !await qdrant.CollectionExistsAsync(collection))
+                {
+                    await qdrant.CreateCollectionAsync(collection, new VectorParams { Size = (ulong)vectors[0].Length, Distance = Distance.Cosine });
+                }
+                var points = chunks.Select((text, i) => new PointStruct
+                {
+                    Id = new PointId { Uuid = PointUuid(id, i).ToString() },
+                    Vectors = vectors[i],
+                    Payload = { ["doc_id"] = id, ["chunk_index"] = i, ["text"] = text },
+                }).ToList();
+                await qdrant.UpsertAsync(collection, points, wait: true);
+                await queue.DeleteMessageAsync(message.MessageId, message.PopReceipt);
+            }
+        }
+
+        var workers = Enumerable.Range(0, concurrency).Select(_ => Task.Run(WorkAsync)).ToList();
+        await Task.WhenAll(workers.Append(Task.Run(ReceiveAsync)));
+    }
+
+    private static async Task<float[][]> EmbedAsync(HttpClient http, IReadOnlyList<string> inputs)
+    {
+        while (true)
+        {
+            using var response = await http.PostAsJsonAsync("embeddings", new { model = "bench/e5-like", input = inputs, encoding_format = "float" });
+            if (response.StatusCode is HttpStatusCode.TooManyRequests or HttpStatusCode.ServiceUnavailable)
+            {
+                await Task.Delay(response.Headers.RetryAfter?.Delta ?? TimeSpan.FromSeconds(1));
+                continue;
+            }
+            response.EnsureSuccessStatusCode();
+            using var body = await JsonDocument.ParseAsync(await response.Content.ReadAsStreamAsync());
+            var vectors = new float[inputs.Count][];
+            foreach (var item in body.RootElement.GetProperty("data").EnumerateArray())
+            {
+                vectors[item.GetProperty("index").GetInt32()] = [.. item.GetProperty("embedding").EnumerateArray().Select(v => v.GetSingle())];
+            }
+            return vectors;
+        }
+    }
+
+    private static Guid PointUuid(string id, int chunk)
+    {
+        var hash = MD5.HashData(Encoding.UTF8.GetBytes($"{id}/{chunk}"));
+        return new Guid(hash);
+    }
+
+    private static string Env(string name) =>
+        Environment.GetEnvironmentVariable(name) is { Length: > 0 } value ? value : throw new InvalidOperationException($"{name} is not set.");
+}

@@ -1,0 +1,16 @@
+namespace Stackit.EmbeddingWorker.Benchmarks;
+
+/// <summary>What one client achieved on one workload within the measurement window.</summary>
+internal sealed record RunResult(
+    string Scenario,
+    string Client,
+    double DocsPerSecond,
+    double TokensPerSecond,
+    double Ratio,
+    int Throttled,
+    int Requests,
+    double P50Milliseconds,
+    double P95Milliseconds,
+    double CpuSecondsPer10K,
+    double PeakRssMiB,
+    string Note);

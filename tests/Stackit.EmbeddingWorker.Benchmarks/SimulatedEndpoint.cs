@@ -1,0 +1,174 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Stackit.EmbeddingWorker.Benchmarks;
+
+/// <summary>
+/// An OpenAI-compatible <c>/v1/embeddings</c> on loopback that behaves like an endpoint of known capacity
+/// (<see cref="EndpointModel"/>): it counts tokens as a Llama-family tokenizer roughly does (a quarter of
+/// the UTF-8 bytes plus a begin marker), serves a fixed number of requests at once, and records every request.
+/// Vectors are one fixed vector, serialized once: the benchmark measures the client, not this server.
+/// </summary>
+internal sealed class SimulatedEndpoint : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly ConcurrentQueue<ServedRequest> _served = new();
+    private EndpointModel _model = null!;
+    private SemaphoreSlim _slots = null!;
+    private MinuteBudget? _tokenBudget;
+    private MinuteBudget? _requestBudget;
+    private byte[] _base64Vector = [];
+    private byte[] _floatVector = [];
+
+    private SimulatedEndpoint(WebApplication app) => _app = app;
+
+    public Uri BaseUrl { get; private set; } = null!;
+
+    public static async Task<SimulatedEndpoint> StartAsync()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
+        var app = builder.Build();
+        var endpoint = new SimulatedEndpoint(app);
+        app.MapPost("/v1/embeddings", endpoint.HandleAsync);
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        endpoint.BaseUrl = new Uri(address.TrimEnd('/') + "/v1");
+        return endpoint;
+    }
+
+    /// <summary>Sets the capacity model for the next run and forgets the last run's requests.</summary>
+    public void Reset(EndpointModel model)
+    {
+        _model = model;
+        _slots = new SemaphoreSlim(model.Slots);
+        _tokenBudget = model.TokensPerMinute is { } tpm ? new MinuteBudget(tpm, Math.Max(model.MaxTokensPerRequest, tpm / 30)) : null;
+        _requestBudget = model.RequestsPerMinute is { } rpm ? new MinuteBudget(rpm, Math.Max(1, rpm / 30)) : null;
+        _served.Clear();
+        var vector = new float[model.Dimensions];
+        var random = new Random(1);
+        for (var i = 0; i < vector.Length; i++)
+        {
+            vector[i] = (float)(random.NextDouble() - 0.5);
+        }
+        _base64Vector = Encoding.ASCII.GetBytes("\"" + Convert.ToBase64String(MemoryMarshal.AsBytes(vector.AsSpan())) + "\"");
+        _floatVector = Encoding.ASCII.GetBytes(JsonSerializer.Serialize(vector));
+    }
+
+    public IReadOnlyList<ServedRequest> Served => [.. _served];
+
+    public static int CountTokens(string text) => ((Encoding.UTF8.GetByteCount(text) + 3) / 4) + 1;
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+
+    private async Task HandleAsync(HttpContext context)
+    {
+        var arrived = Stopwatch.GetTimestamp();
+        List<string> inputs;
+        bool base64;
+        using (var body = await JsonDocument.ParseAsync(context.Request.Body))
+        {
+            inputs = [.. body.RootElement.GetProperty("input").EnumerateArray().Select(e => e.GetString()!)];
+            base64 = body.RootElement.TryGetProperty("encoding_format", out var format) && format.GetString() == "base64";
+        }
+        var tokens = inputs.Sum(CountTokens);
+        if (inputs.Count > _model.MaxInputsPerRequest || tokens > _model.MaxTokensPerRequest || inputs.Any(i => CountTokens(i) > 4096))
+        {
+            Record(arrived, arrived, inputs.Count, tokens, 400);
+            await WriteErrorAsync(context, 400, $"This request has {inputs.Count} inputs and {tokens} tokens; the limits are {_model.MaxInputsPerRequest} inputs, {_model.MaxTokensPerRequest} tokens and 4096 tokens an input.", null);
+            return;
+        }
+        var wait = Math.Max(_requestBudget?.TryTake(1) ?? 0, _tokenBudget?.TryTake(tokens) ?? 0);
+        if (wait > 0)
+        {
+            Record(arrived, arrived, inputs.Count, tokens, 429);
+            await WriteErrorAsync(context, 429, "Rate limit reached for tokens or requests per minute.", Math.Ceiling(wait).ToString(System.Globalization.CultureInfo.InvariantCulture));
+            return;
+        }
+
+        await _slots.WaitAsync(context.RequestAborted);
+        long started;
+        try
+        {
+            started = Stopwatch.GetTimestamp();
+            await Task.Delay(_model.ServiceTime(tokens), context.RequestAborted);
+        }
+        finally
+        {
+            _slots.Release();
+        }
+        await WriteVectorsAsync(context, inputs.Count, tokens, base64);
+        Record(arrived, started, inputs.Count, tokens, 200);
+    }
+
+    private async Task WriteVectorsAsync(HttpContext context, int count, int tokens, bool base64)
+    {
+        context.Response.ContentType = "application/json";
+        var vector = base64 ? _base64Vector : _floatVector;
+        var output = context.Response.BodyWriter;
+        await output.WriteAsync("{\"object\":\"list\",\"model\":\"simulated\",\"data\":["u8.ToArray());
+        for (var i = 0; i < count; i++)
+        {
+            var head = Encoding.ASCII.GetBytes($"{(i == 0 ? "" : ",")}{{\"object\":\"embedding\",\"index\":{i},\"embedding\":");
+            await output.WriteAsync(head);
+            await output.WriteAsync(vector);
+            await output.WriteAsync("}"u8.ToArray());
+        }
+        await output.WriteAsync(Encoding.ASCII.GetBytes($"],\"usage\":{{\"prompt_tokens\":{tokens},\"total_tokens\":{tokens}}}}}"));
+    }
+
+    private void Record(long arrived, long started, int inputs, int tokens, int status) =>
+        _served.Enqueue(new ServedRequest(arrived, started, Stopwatch.GetTimestamp(), inputs, tokens, status));
+
+    private static async Task WriteErrorAsync(HttpContext context, int status, string message, string? retryAfter)
+    {
+        context.Response.StatusCode = status;
+        if (retryAfter is not null)
+        {
+            context.Response.Headers.RetryAfter = retryAfter;
+        }
+        context.Response.ContentType = "application/json";
+        await context.Response.WriteAsync(JsonSerializer.Serialize(new { error = new { message, type = "error", code = status } }));
+    }
+
+    /// <summary>A server-side token bucket: refills at the minute rate, holds <c>burst</c>.</summary>
+    private sealed class MinuteBudget(int perMinute, int burst)
+    {
+        private readonly Lock _gate = new();
+        private double _available = burst;
+        private long _last = Stopwatch.GetTimestamp();
+
+        /// <summary>Takes <paramref name="amount"/> and returns 0, or returns the seconds until it would fit.</summary>
+        public double TryTake(int amount)
+        {
+            lock (_gate)
+            {
+                var now = Stopwatch.GetTimestamp();
+                _available = Math.Min(burst, _available + (Stopwatch.GetElapsedTime(_last, now).TotalSeconds * perMinute / 60));
+                _last = now;
+                if (_available >= amount)
+                {
+                    _available -= amount;
+                    return 0;
+                }
+                return (amount - _available) / (perMinute / 60.0);
+            }
+        }
+    }
+}
