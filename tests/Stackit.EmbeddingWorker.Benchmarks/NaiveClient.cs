@@ -14,11 +14,14 @@ namespace Stackit.EmbeddingWorker.Benchmarks;
 
 /// <summary>
 /// The baseline: what a first version of such a worker usually looks like. One request per document (its
-/// chunks, no packing across documents), a fixed number of requests in flight, float vectors, one upsert and
+/// chunks, no packing across documents; a document longer than one request allows goes in several), a fixed number of requests in flight, float vectors, one upsert and
 /// one delete per document, and a plain wait on 429. Runs in its own process (<c>naive-client</c>).
 /// </summary>
 internal static class NaiveClient
 {
+    // 512-token chunks, 4,096 tokens a request at the simulated endpoint.
+    private const int ChunksPerRequest = 7;
+
     public static async Task RunAsync()
     {
         var queue = new QueueClient(Env("NAIVE_QUEUE_CONNECTION"), Env("NAIVE_QUEUE"), new QueueClientOptions { MessageEncoding = QueueMessageEncoding.None });
@@ -55,7 +58,11 @@ internal static class NaiveClient
                 using var job = JsonDocument.Parse(message.Body.ToMemory());
                 var id = job.RootElement.GetProperty("id").GetString()!;
                 var chunks = chunker.Chunk(job.RootElement.GetProperty("text").GetString()!);
-                var vectors = await EmbedAsync(http, chunks);
+                var vectors = new List<float[]>();
+                foreach (var request in chunks.Chunk(ChunksPerRequest))
+                {
+                    vectors.AddRange(await EmbedAsync(http, request));
+                }
                 if (Interlocked.Exchange(ref created, 1) == 0 && !await qdrant.CollectionExistsAsync(collection))
                 {
                     await qdrant.CreateCollectionAsync(collection, new VectorParams { Size = (ulong)vectors[0].Length, Distance = Distance.Cosine });
