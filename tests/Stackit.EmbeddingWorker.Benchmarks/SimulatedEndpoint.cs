@@ -4,13 +4,8 @@ using System.Net;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
+using Stackit.EmbeddingWorker.Tests.Infrastructure;
 
 namespace Stackit.EmbeddingWorker.Benchmarks;
 
@@ -22,7 +17,7 @@ namespace Stackit.EmbeddingWorker.Benchmarks;
 /// </summary>
 internal sealed class SimulatedEndpoint : IAsyncDisposable
 {
-    private readonly WebApplication _app;
+    private LoopbackEmbeddingsHost _host = null!;
     private readonly ConcurrentQueue<ServedRequest> _served = new();
     private EndpointModel _model = null!;
     private SemaphoreSlim _slots = null!;
@@ -31,21 +26,12 @@ internal sealed class SimulatedEndpoint : IAsyncDisposable
     private byte[] _base64Vector = [];
     private byte[] _floatVector = [];
 
-    private SimulatedEndpoint(WebApplication app) => _app = app;
-
-    public Uri BaseUrl { get; private set; } = null!;
+    public Uri BaseUrl => _host.BaseUrl;
 
     public static async Task<SimulatedEndpoint> StartAsync()
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
-        var app = builder.Build();
-        var endpoint = new SimulatedEndpoint(app);
-        app.MapPost("/v1/embeddings", endpoint.HandleAsync);
-        await app.StartAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        endpoint.BaseUrl = new Uri(address.TrimEnd('/') + "/v1");
+        var endpoint = new SimulatedEndpoint();
+        endpoint._host = await LoopbackEmbeddingsHost.StartAsync(endpoint.HandleAsync);
         return endpoint;
     }
 
@@ -71,11 +57,7 @@ internal sealed class SimulatedEndpoint : IAsyncDisposable
 
     public static int CountTokens(string text) => ((Encoding.UTF8.GetByteCount(text) + 3) / 4) + 1;
 
-    public async ValueTask DisposeAsync()
-    {
-        await _app.StopAsync();
-        await _app.DisposeAsync();
-    }
+    public ValueTask DisposeAsync() => _host.DisposeAsync();
 
     private async Task HandleAsync(HttpContext context)
     {
@@ -91,14 +73,14 @@ internal sealed class SimulatedEndpoint : IAsyncDisposable
         if (inputs.Count > _model.MaxInputsPerRequest || tokens > _model.MaxTokensPerRequest || inputs.Any(i => CountTokens(i) > 4096))
         {
             Record(arrived, arrived, inputs.Count, tokens, 400);
-            await WriteErrorAsync(context, 400, $"This request has {inputs.Count} inputs and {tokens} tokens; the limits are {_model.MaxInputsPerRequest} inputs, {_model.MaxTokensPerRequest} tokens and 4096 tokens an input.", null);
+            await LoopbackEmbeddingsHost.WriteErrorAsync(context, HttpStatusCode.BadRequest, $"This request has {inputs.Count} inputs and {tokens} tokens; the limits are {_model.MaxInputsPerRequest} inputs, {_model.MaxTokensPerRequest} tokens and 4096 tokens an input.", null);
             return;
         }
         var wait = Math.Max(_requestBudget?.TryTake(1) ?? 0, _tokenBudget?.TryTake(tokens) ?? 0);
         if (wait > 0)
         {
             Record(arrived, arrived, inputs.Count, tokens, 429);
-            await WriteErrorAsync(context, 429, "Rate limit reached for tokens or requests per minute.", Math.Ceiling(wait).ToString(System.Globalization.CultureInfo.InvariantCulture));
+            await LoopbackEmbeddingsHost.WriteErrorAsync(context, HttpStatusCode.TooManyRequests, "Rate limit reached for tokens or requests per minute.", Math.Ceiling(wait).ToString(System.Globalization.CultureInfo.InvariantCulture));
             return;
         }
 
@@ -135,17 +117,6 @@ internal sealed class SimulatedEndpoint : IAsyncDisposable
 
     private void Record(long arrived, long started, int inputs, int tokens, int status) =>
         _served.Enqueue(new ServedRequest(arrived, started, Stopwatch.GetTimestamp(), inputs, tokens, status));
-
-    private static async Task WriteErrorAsync(HttpContext context, int status, string message, string? retryAfter)
-    {
-        context.Response.StatusCode = status;
-        if (retryAfter is not null)
-        {
-            context.Response.Headers.RetryAfter = retryAfter;
-        }
-        context.Response.ContentType = "application/json";
-        await context.Response.WriteAsync(JsonSerializer.Serialize(new { error = new { message, type = "error", code = status } }));
-    }
 
     /// <summary>A server-side token bucket: refills at the minute rate, holds <c>burst</c>.</summary>
     private sealed class MinuteBudget(int perMinute, int burst)

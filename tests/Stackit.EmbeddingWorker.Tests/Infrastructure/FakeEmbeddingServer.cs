@@ -3,13 +3,7 @@ using System.Net;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace Stackit.EmbeddingWorker.Tests.Infrastructure;
 
@@ -23,14 +17,16 @@ public sealed class FakeEmbeddingServer : IAsyncDisposable
 {
     public const string ApiKey = "test-secret-api-key-0123456789";
 
-    private readonly WebApplication _app;
+    private LoopbackEmbeddingsHost _host = null!;
     private readonly ConcurrentQueue<ScriptedFault> _faults = new();
     private int _inFlight;
     private int _peakInFlight;
 
-    private FakeEmbeddingServer(WebApplication app) => _app = app;
+    private FakeEmbeddingServer()
+    {
+    }
 
-    public Uri BaseUrl { get; private set; } = null!;
+    public Uri BaseUrl => _host.BaseUrl;
 
     public int Dimensions { get; set; } = 8;
 
@@ -60,15 +56,8 @@ public sealed class FakeEmbeddingServer : IAsyncDisposable
 
     public static async Task<FakeEmbeddingServer> StartAsync()
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
-        var app = builder.Build();
-        var server = new FakeEmbeddingServer(app);
-        app.MapPost("/v1/embeddings", server.HandleAsync);
-        await app.StartAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        server.BaseUrl = new Uri(address.TrimEnd('/') + "/v1");
+        var server = new FakeEmbeddingServer();
+        server._host = await LoopbackEmbeddingsHost.StartAsync(server.HandleAsync);
         return server;
     }
 
@@ -87,11 +76,7 @@ public sealed class FakeEmbeddingServer : IAsyncDisposable
         return vector;
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        await _app.StopAsync();
-        await _app.DisposeAsync();
-    }
+    public ValueTask DisposeAsync() => _host.DisposeAsync();
 
     private async Task HandleAsync(HttpContext context)
     {
@@ -121,28 +106,28 @@ public sealed class FakeEmbeddingServer : IAsyncDisposable
         }
         if (context.Request.Headers.Authorization != $"Bearer {ApiKey}")
         {
-            await WriteErrorAsync(context, HttpStatusCode.Unauthorized, "Invalid API key.", null);
+            await LoopbackEmbeddingsHost.WriteErrorAsync(context, HttpStatusCode.Unauthorized, "Invalid API key.", null);
             return;
         }
         if (_faults.TryDequeue(out var fault))
         {
-            await WriteErrorAsync(context, fault.Status, fault.Message ?? "Injected fault.", fault.RetryAfter);
+            await LoopbackEmbeddingsHost.WriteErrorAsync(context, fault.Status, fault.Message ?? "Injected fault.", fault.RetryAfter);
             return;
         }
         if (RefuseBase64 && format == "base64")
         {
-            await WriteErrorAsync(context, HttpStatusCode.BadRequest, "encoding_format 'base64' is not supported by this server.", null);
+            await LoopbackEmbeddingsHost.WriteErrorAsync(context, HttpStatusCode.BadRequest, "encoding_format 'base64' is not supported by this server.", null);
             return;
         }
         if (RefusedMarker is { } marker && inputs.Any(i => i.Contains(marker, StringComparison.Ordinal)))
         {
-            await WriteErrorAsync(context, HttpStatusCode.BadRequest, "Input contains content this model refuses.", null);
+            await LoopbackEmbeddingsHost.WriteErrorAsync(context, HttpStatusCode.BadRequest, "Input contains content this model refuses.", null);
             return;
         }
         var tokens = inputs.Select(CountTokens).ToList();
         if (tokens.FirstOrDefault(t => t > MaxInputTokens) is var tooLong and > 0)
         {
-            await WriteErrorAsync(context, HttpStatusCode.BadRequest,
+            await LoopbackEmbeddingsHost.WriteErrorAsync(context, HttpStatusCode.BadRequest,
                 $"This model's maximum context length is {MaxInputTokens} tokens. However, you requested {tooLong} tokens in the input for embedding generation. Please reduce the length of the input.",
                 null);
             return;
@@ -183,18 +168,6 @@ public sealed class FakeEmbeddingServer : IAsyncDisposable
         writer.WriteNumber("total_tokens", tokens.Sum());
         writer.WriteEndObject();
         writer.WriteEndObject();
-    }
-
-    private static async Task WriteErrorAsync(HttpContext context, HttpStatusCode status, string message, string? retryAfter)
-    {
-        context.Response.StatusCode = (int)status;
-        if (retryAfter is not null)
-        {
-            context.Response.Headers.RetryAfter = retryAfter;
-        }
-        context.Response.ContentType = "application/json";
-        var type = (int)status == 400 ? "BadRequestError" : status.ToString();
-        await context.Response.WriteAsync(JsonSerializer.Serialize(new { error = new { message, type, param = (string?)null, code = (int)status } }));
     }
 
     private static void InterlockedMax(ref int target, int value)
