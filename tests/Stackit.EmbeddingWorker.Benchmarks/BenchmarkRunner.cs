@@ -57,12 +57,13 @@ internal sealed class BenchmarkRunner(AzuriteProcess azurite, SimulatedEndpoint 
             : ClientProcess.Start(typeof(BenchmarkRunner).Assembly.Location, ["naive-client"], NaiveEnvironment(queue.Name, collection), log);
 
         await Task.Delay(settings.Warmup);
-        var queuedBefore = await ApproximateLengthAsync(queue) - Interlocked.Read(ref enqueued);
+        // Done = enqueued so far minus still queued (the queue's length counts leased messages too).
+        var doneBefore = Interlocked.Read(ref enqueued) - await ApproximateLengthAsync(queue);
         var cpuBefore = process.CpuTime;
         var from = Stopwatch.GetTimestamp();
         await Task.Delay(settings.Window);
         var to = Stopwatch.GetTimestamp();
-        var queuedAfter = await ApproximateLengthAsync(queue) - Interlocked.Read(ref enqueued);
+        var doneAfter = Interlocked.Read(ref enqueued) - await ApproximateLengthAsync(queue);
         await stopFeeding.CancelAsync();
         await feeder;
         var cpu = process.CpuTime - cpuBefore;
@@ -74,7 +75,7 @@ internal sealed class BenchmarkRunner(AzuriteProcess azurite, SimulatedEndpoint 
         await process.DisposeAsync();
         await queue.DeleteAsync();
 
-        return Measure(scenario, client, model, from, to, queuedBefore - queuedAfter, cpu, rss, note);
+        return Measure(scenario, client, model, from, to, doneAfter - doneBefore, cpu, rss, note);
     }
 
     /// <summary>Only the peak memory of the worker over a backlog of <paramref name="jobs"/>.</summary>

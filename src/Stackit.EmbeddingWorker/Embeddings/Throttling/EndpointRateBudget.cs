@@ -54,10 +54,16 @@ internal sealed class EndpointRateBudget : IDisposable, IAsyncDisposable
         return ValueTask.CompletedTask;
     }
 
-    private sealed class Bucket(int perMinute, int largestAcquire, TimeProvider time) : IDisposable
+    private sealed class Bucket : IDisposable
     {
-        private readonly int _capacity = Math.Max(largestAcquire, perMinute / 60);
-        private readonly SteadyTokenBucket _limiter = new(Math.Max(largestAcquire, perMinute / 60), perMinute / 60.0, time);
+        private readonly int _capacity;
+        private readonly SteadyTokenBucket _limiter;
+
+        public Bucket(int perMinute, int largestAcquire, TimeProvider time)
+        {
+            _capacity = Math.Max(largestAcquire, perMinute / 60);
+            _limiter = new SteadyTokenBucket(_capacity, perMinute / 60.0, time);
+        }
 
         public async ValueTask AcquireAsync(int permits, CancellationToken cancellationToken)
         {
