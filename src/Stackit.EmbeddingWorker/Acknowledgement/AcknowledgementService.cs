@@ -1,6 +1,8 @@
 using System.Threading.Channels;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Stackit.EmbeddingWorker.Health;
+using Stackit.EmbeddingWorker.Hosting;
 using Stackit.EmbeddingWorker.Intake;
 
 namespace Stackit.EmbeddingWorker.Acknowledgement;
@@ -13,16 +15,29 @@ internal sealed partial class AcknowledgementService(
     ChannelReader<JobOutcome> outcomes,
     MessageSettler settler,
     InFlightLimiter inFlight,
+    DependencyCircuits circuits,
+    PipelineShutdown shutdown,
     QueueOptions options,
     ILogger<AcknowledgementService> logger) : BackgroundService
 {
     /// <summary>Settling is a round trip to the queue each; done one at a time it would cap throughput.</summary>
     internal const int ConcurrentSettles = 16;
 
-    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
-        Parallel.ForEachAsync(outcomes.ReadAllAsync(stoppingToken),
-            new ParallelOptions { MaxDegreeOfParallelism = ConcurrentSettles, CancellationToken = stoppingToken },
-            async (outcome, token) => await SettleOneAsync(outcome, token).ConfigureAwait(false));
+    /// <summary>Ends when the outcome channel is complete and empty: the last stage to stop.</summary>
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var abort = shutdown.Abort;
+        try
+        {
+            await Parallel.ForEachAsync(outcomes.ReadAllAsync(abort),
+                new ParallelOptions { MaxDegreeOfParallelism = ConcurrentSettles, CancellationToken = abort },
+                async (outcome, token) => await SettleOneAsync(outcome, token).ConfigureAwait(false)).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (abort.IsCancellationRequested)
+        {
+            // What is left unsettled is released by the lease keeper.
+        }
+    }
 
     private async Task SettleOneAsync(JobOutcome outcome, CancellationToken stoppingToken)
     {
@@ -52,6 +67,15 @@ internal sealed partial class AcknowledgementService(
             case OutcomeKind.Rejected:
                 return settler.PoisonAsync(lease, outcome.DocumentId, outcome.Reason ?? "rejected", cancellationToken);
             default:
+                if (circuits.AnyOpen)
+                {
+                    // A dependency is down, not this job: its attempts must not run out while the outage lasts.
+                    var wait = settler.RetryDelay(lease.DequeueCount);
+                    LogOutage(outcome.DocumentId, lease.MessageId, wait, outcome.Reason);
+                    return lease.DequeueCount >= options.MaxDequeueCount - 1
+                        ? settler.RequeueAsync(lease, wait, cancellationToken)
+                        : settler.ReleaseAsync(lease, wait, cancellationToken);
+                }
                 if (lease.DequeueCount >= options.MaxDequeueCount)
                 {
                     var error = $"gave up after {lease.DequeueCount} attempts; last error: {outcome.Reason}";
@@ -68,6 +92,9 @@ internal sealed partial class AcknowledgementService(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Document {DocumentId} (message {MessageId}, attempt {DequeueCount}) failed and is retried in {Delay}: {Reason}")]
     private partial void LogRetryLater(string? documentId, string messageId, long dequeueCount, TimeSpan delay, string? reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Document {DocumentId} (message {MessageId}) waits {Delay} for a dependency to recover: {Reason}")]
+    private partial void LogOutage(string? documentId, string messageId, TimeSpan delay, string? reason);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Could not settle message {MessageId} ({Kind}); it becomes visible again when its lease runs out")]
     private partial void LogSettleFailed(Exception exception, string messageId, OutcomeKind kind);

@@ -1,4 +1,5 @@
 using Stackit.EmbeddingWorker.Intake;
+using Stackit.EmbeddingWorker.Leasing;
 
 namespace Stackit.EmbeddingWorker.Acknowledgement;
 

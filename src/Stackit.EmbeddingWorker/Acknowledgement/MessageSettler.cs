@@ -1,52 +1,56 @@
 using Azure;
 using Microsoft.Extensions.Logging;
 using Stackit.EmbeddingWorker.Intake;
+using Stackit.EmbeddingWorker.Leasing;
 
 namespace Stackit.EmbeddingWorker.Acknowledgement;
 
-/// <summary>Deletes, poisons or releases a queue message. A lost lease is logged, never thrown.</summary>
-internal sealed partial class MessageSettler(WorkQueues queues, QueueOptions options, TimeProvider time, ILogger<MessageSettler> logger)
+/// <summary>
+/// Deletes, poisons, releases or requeues a queue message, each under the lease's turn so no renewal
+/// changes the pop receipt underneath. A lease already lost is skipped (another receiver owns the message);
+/// one lost during the call is logged, never thrown.
+/// </summary>
+internal sealed partial class MessageSettler(WorkQueues queues, LeaseRegistry leases, QueueOptions options, TimeProvider time, ILogger<MessageSettler> logger)
 {
-    public async Task DeleteAsync(QueueLease lease, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await queues.Get(lease.QueueName).DeleteMessageAsync(lease.MessageId, lease.PopReceipt, cancellationToken).ConfigureAwait(false);
-        }
-        catch (RequestFailedException ex) when (IsLeaseLost(ex))
-        {
-            LogLeaseLost(lease.MessageId, "delete", ex.ErrorCode);
-        }
-    }
+    public Task DeleteAsync(QueueLease lease, CancellationToken cancellationToken) =>
+        SettleAsync(lease, "delete", token => DeleteMessageAsync(lease, token), cancellationToken);
 
     /// <summary>Copies the message with its error to the poison queue, then deletes the original.</summary>
-    public async Task PoisonAsync(QueueLease lease, string? documentId, string error, CancellationToken cancellationToken)
-    {
-        var envelope = PoisonEnvelope.Create(lease, documentId, error, time.GetUtcNow(), out var wrapped);
-        if (!wrapped)
+    public Task PoisonAsync(QueueLease lease, string? documentId, string error, CancellationToken cancellationToken) =>
+        SettleAsync(lease, "poison", async token =>
         {
-            LogPoisonUnwrapped(lease.MessageId, error);
-        }
-        await queues.PoisonOf(lease.QueueName).SendMessageAsync(envelope, cancellationToken).ConfigureAwait(false);
-        LogPoisoned(lease.MessageId, documentId, lease.DequeueCount, error);
-        await DeleteAsync(lease, cancellationToken).ConfigureAwait(false);
-    }
+            var envelope = PoisonEnvelope.Create(lease, documentId, error, time.GetUtcNow(), out var wrapped);
+            if (!wrapped)
+            {
+                LogPoisonUnwrapped(lease.MessageId, error);
+            }
+            await queues.PoisonOf(lease.QueueName).SendMessageAsync(envelope, token).ConfigureAwait(false);
+            LogPoisoned(lease.MessageId, documentId, lease.DequeueCount, error);
+            await DeleteMessageAsync(lease, token).ConfigureAwait(false);
+        }, cancellationToken);
 
-    /// <summary>Makes the message visible again after a backoff that grows with each attempt.</summary>
-    public async Task ReleaseAsync(QueueLease lease, TimeSpan delay, CancellationToken cancellationToken)
-    {
-        try
+    /// <summary>Makes the message visible again after <paramref name="delay"/>.</summary>
+    public Task ReleaseAsync(QueueLease lease, TimeSpan delay, CancellationToken cancellationToken) =>
+        SettleAsync(lease, "release", async token =>
         {
-            var receipt = await queues.Get(lease.QueueName)
-                .UpdateMessageAsync(lease.MessageId, lease.PopReceipt, visibilityTimeout: delay, cancellationToken: cancellationToken)
+            await queues.Get(lease.QueueName)
+                .UpdateMessageAsync(lease.MessageId, lease.PopReceipt, visibilityTimeout: delay, cancellationToken: token)
                 .ConfigureAwait(false);
-            lease.Renewed(receipt.Value.PopReceipt);
-        }
-        catch (RequestFailedException ex) when (IsLeaseLost(ex))
+        }, cancellationToken);
+
+    /// <summary>
+    /// Puts a fresh copy of the message back (visible after <paramref name="delay"/>) and deletes this one, so
+    /// the attempts an outage cost do not count towards <c>Queue:MaxDequeueCount</c>. A failure between the two
+    /// leaves both copies: the job is then done twice, which point ids make harmless.
+    /// </summary>
+    public Task RequeueAsync(QueueLease lease, TimeSpan delay, CancellationToken cancellationToken) =>
+        SettleAsync(lease, "requeue", async token =>
         {
-            LogLeaseLost(lease.MessageId, "release", ex.ErrorCode);
-        }
-    }
+            await queues.Get(lease.QueueName)
+                .SendMessageAsync(new BinaryData(lease.Body), visibilityTimeout: delay, cancellationToken: token)
+                .ConfigureAwait(false);
+            await DeleteMessageAsync(lease, token).ConfigureAwait(false);
+        }, cancellationToken);
 
     public TimeSpan RetryDelay(long dequeueCount)
     {
@@ -55,12 +59,42 @@ internal sealed partial class MessageSettler(WorkQueues queues, QueueOptions opt
         return delay < options.VisibilityTimeout ? delay : options.VisibilityTimeout;
     }
 
-    /// <summary>Azure answers 404 for a stale pop receipt; Azurite answers 400 PopReceiptMismatch.</summary>
-    internal static bool IsLeaseLost(RequestFailedException ex) =>
-        ex.Status == 404 || ex.ErrorCode is "PopReceiptMismatch" or "MessageNotFound";
+    private Task DeleteMessageAsync(QueueLease lease, CancellationToken cancellationToken) =>
+        queues.Get(lease.QueueName).DeleteMessageAsync(lease.MessageId, lease.PopReceipt, cancellationToken);
+
+    private async Task SettleAsync(QueueLease lease, string action, Func<CancellationToken, Task> operation, CancellationToken cancellationToken)
+    {
+        using var turn = await lease.TakeTurnAsync(cancellationToken).ConfigureAwait(false);
+        if (lease.State != LeaseState.Held)
+        {
+            LogSkipped(lease.MessageId, action, lease.State);
+            return;
+        }
+        try
+        {
+            await operation(cancellationToken).ConfigureAwait(false);
+            lease.Settled();
+        }
+        catch (RequestFailedException ex) when (QueueErrors.IsLeaseLost(ex))
+        {
+            lease.Lost();
+            LogLeaseLost(lease.MessageId, action, ex.ErrorCode);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // The queue failed us: stop renewing, so the message comes back when its visibility runs out.
+            // (Cancelled at shutdown, it stays tracked and is released at once instead.)
+            leases.Forget(lease);
+            throw;
+        }
+        leases.Forget(lease);
+    }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Lease of message {MessageId} was lost before {Action} ({ErrorCode}); another receiver owns it now")]
     private partial void LogLeaseLost(string messageId, string action, string? errorCode);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Skipped {Action} of message {MessageId}: its lease is {State}")]
+    private partial void LogSkipped(string messageId, string action, LeaseState state);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Poisoned message {MessageId} (document {DocumentId}) after {DequeueCount} deliveries: {Error}")]
     private partial void LogPoisoned(string messageId, string? documentId, long dequeueCount, string error);

@@ -1,26 +1,34 @@
 using System.Threading.Channels;
 using Stackit.EmbeddingWorker.Intake;
+using Stackit.EmbeddingWorker.Leasing;
 
 namespace Stackit.EmbeddingWorker.Acknowledgement;
 
-/// <summary>How every stage tells Acknowledgement that a job is done or failed. A job is reported once.</summary>
+/// <summary>
+/// How every stage tells Acknowledgement that a job is done or failed. A job is reported once. The outcome
+/// channel holds one outcome per in-flight message, so a report never waits; after the channel is completed
+/// at shutdown, a report is dropped and its message stays leased, to be released for another replica.
+/// </summary>
 internal sealed class OutcomeReporter(ChannelWriter<JobOutcome> outcomes)
 {
-    public ValueTask StoredAsync(DocumentJob job, CancellationToken cancellationToken) =>
-        Report(job, OutcomeKind.Stored, null, cancellationToken);
+    public void Stored(DocumentJob job) => Report(job, OutcomeKind.Stored, null);
 
-    public ValueTask RejectedAsync(DocumentJob job, string reason, CancellationToken cancellationToken) =>
-        Report(job, OutcomeKind.Rejected, reason, cancellationToken);
+    public void Rejected(DocumentJob job, string reason) => Report(job, OutcomeKind.Rejected, reason);
 
-    public ValueTask FailedAsync(DocumentJob job, string reason, CancellationToken cancellationToken) =>
-        Report(job, OutcomeKind.Failed, reason, cancellationToken);
+    public void Failed(DocumentJob job, string reason) => Report(job, OutcomeKind.Failed, reason);
 
     /// <summary>For a message that never became a job (it could not be parsed).</summary>
-    public ValueTask RejectedAsync(QueueLease lease, string reason, CancellationToken cancellationToken) =>
-        outcomes.WriteAsync(new JobOutcome(lease, null, OutcomeKind.Rejected, reason), cancellationToken);
+    public void Rejected(QueueLease lease, string reason) =>
+        outcomes.TryWrite(new JobOutcome(lease, null, OutcomeKind.Rejected, reason));
 
-    private ValueTask Report(DocumentJob job, OutcomeKind kind, string? reason, CancellationToken cancellationToken) =>
-        job.Progress.TrySettle()
-            ? outcomes.WriteAsync(new JobOutcome(job.Lease, job.Message.Id, kind, reason), cancellationToken)
-            : ValueTask.CompletedTask;
+    /// <summary>No more outcomes: called by the last stage that reports them, when it ends.</summary>
+    public void Complete() => outcomes.TryComplete();
+
+    private void Report(DocumentJob job, OutcomeKind kind, string? reason)
+    {
+        if (job.Progress.TrySettle())
+        {
+            outcomes.TryWrite(new JobOutcome(job.Lease, job.Message.Id, kind, reason));
+        }
+    }
 }

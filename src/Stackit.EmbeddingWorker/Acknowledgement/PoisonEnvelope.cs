@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using Stackit.EmbeddingWorker.Intake;
+using Stackit.EmbeddingWorker.Leasing;
 
 namespace Stackit.EmbeddingWorker.Acknowledgement;
 

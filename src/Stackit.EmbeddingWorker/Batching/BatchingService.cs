@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using Microsoft.Extensions.Hosting;
+using Stackit.EmbeddingWorker.Hosting;
 using Stackit.EmbeddingWorker.Preparation;
 
 namespace Stackit.EmbeddingWorker.Batching;
@@ -7,14 +8,31 @@ namespace Stackit.EmbeddingWorker.Batching;
 /// <summary>
 /// Fills requests from the chunk stream. A full batch leaves at once; a partial one lingers at most
 /// <c>Batching:MaxDelay</c> after its first chunk arrived, so light load still gets full-ish requests.
+/// Drains on shutdown: when the chunk channel completes, the last partial batch is flushed at once.
 /// </summary>
 internal sealed class BatchingService(
     ChannelReader<DocumentChunk> chunks,
     ChannelWriter<EmbeddingBatch> batches,
     BatchingOptions options,
+    PipelineShutdown shutdown,
     TimeProvider time) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            await BatchAsync(shutdown.Abort).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (shutdown.Abort.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            batches.TryComplete();
+        }
+    }
+
+    private async Task BatchAsync(CancellationToken stoppingToken)
     {
         var batcher = new TokenBudgetBatcher(options);
         var lingerSince = 0L;
@@ -51,7 +69,6 @@ internal sealed class BatchingService(
             }
         }
         await FlushAsync(batcher, stoppingToken).ConfigureAwait(false);
-        batches.TryComplete();
     }
 
     /// <summary>True when a chunk arrived within <paramref name="timeout"/>, false when the linger ran out.</summary>

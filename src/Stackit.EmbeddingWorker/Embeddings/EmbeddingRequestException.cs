@@ -15,8 +15,17 @@ internal sealed partial class EmbeddingRequestException(HttpStatusCode status, s
     /// <summary>Worth trying again later: throttling, timeouts and server faults.</summary>
     public bool IsTransient => Status is HttpStatusCode.RequestTimeout or HttpStatusCode.TooManyRequests || (int)Status >= 500;
 
-    /// <summary>Something in the inputs is wrong (too long, malformed): splitting the batch isolates it.</summary>
-    public bool IsInputProblem => Status is HttpStatusCode.BadRequest or HttpStatusCode.RequestEntityTooLarge or HttpStatusCode.UnprocessableContent;
+    /// <summary>
+    /// The worker's own settings are refused (API key, base URL or model name): no job is at fault, so none is
+    /// poisoned; the endpoint's circuit opens and the backlog waits in the queue for the fix.
+    /// </summary>
+    public bool IsConfigurationProblem => Status is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden or HttpStatusCode.NotFound;
+
+    /// <summary>
+    /// Any other 4xx: something in the inputs is wrong (too long, malformed, refused). Splitting the batch isolates
+    /// the input at fault, whose job is then poisoned with the server's message.
+    /// </summary>
+    public bool IsInputProblem => (int)Status is >= 400 and < 500 && !IsTransient && !IsConfigurationProblem;
 
     /// <summary>The inputs are longer than the model takes (vLLM: "maximum context length is … tokens").</summary>
     public bool IsTooLong => Status is HttpStatusCode.RequestEntityTooLarge || (IsInputProblem && TooLongPattern().IsMatch(ServerMessage));

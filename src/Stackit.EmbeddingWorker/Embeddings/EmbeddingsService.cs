@@ -6,6 +6,8 @@ using Polly.Timeout;
 using Stackit.EmbeddingWorker.Acknowledgement;
 using Stackit.EmbeddingWorker.Batching;
 using Stackit.EmbeddingWorker.Embeddings.Throttling;
+using Stackit.EmbeddingWorker.Health;
+using Stackit.EmbeddingWorker.Hosting;
 using Stackit.EmbeddingWorker.Intake;
 using Stackit.EmbeddingWorker.Preparation;
 
@@ -29,13 +31,28 @@ internal sealed partial class EmbeddingsService(
     JobChunker chunker,
     BatchingOptions batching,
     OutcomeReporter outcomes,
+    DependencyCircuits circuits,
+    PipelineShutdown shutdown,
     ILogger<EmbeddingsService> logger) : BackgroundService
 {
     /// <summary>Each generation halves the chunk size; after this many the input is refused for good.</summary>
     internal const int MaxGenerations = 3;
 
-    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
-        Task.WhenAll(Enumerable.Range(0, options.MaxConcurrency).Select(_ => RunWorkerAsync(stoppingToken)));
+    /// <summary>Drains on shutdown: ends when the batch channel is complete and every batch is answered.</summary>
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            await Task.WhenAll(Enumerable.Range(0, options.MaxConcurrency).Select(_ => RunWorkerAsync(shutdown.Abort))).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (shutdown.Abort.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            embedded.TryComplete();
+        }
+    }
 
     private async Task RunWorkerAsync(CancellationToken stoppingToken)
     {
@@ -75,16 +92,26 @@ internal sealed partial class EmbeddingsService(
         catch (EmbeddingRequestException ex) when (ex.IsInputProblem)
         {
             var chunk = live[0];
-            await outcomes.RejectedAsync(chunk.Job, $"the embeddings endpoint rejected chunk {chunk.Index} ({(int)ex.Status}): {ex.ServerMessage}", cancellationToken).ConfigureAwait(false);
+            outcomes.Rejected(chunk.Job, $"the embeddings endpoint rejected chunk {chunk.Index} ({(int)ex.Status}): {ex.ServerMessage}");
             return;
         }
-        catch (Exception ex) when (ex is EmbeddingRequestException or EmbeddingResponseException or HttpRequestException or TimeoutRejectedException
+        catch (EmbeddingResponseException ex)
+        {
+            // The endpoint answered, but not with what was asked: the batch is tried again later.
+            LogBatchFailed(live.Count, ex.Message);
+            FailAll(live, ex.Message);
+            return;
+        }
+        catch (Exception ex) when (ex is EmbeddingRequestException or HttpRequestException or TimeoutRejectedException
                                        || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
+            // Unreachable, throttling beyond the retries, failing, or refusing the worker's credentials.
             LogBatchFailed(live.Count, ex.Message);
-            await FailAllAsync(live, ex.Message, cancellationToken).ConfigureAwait(false);
+            circuits.Embeddings.Failure(ex.Message);
+            FailAll(live, ex.Message);
             return;
         }
+        circuits.Embeddings.Success();
 
         if (result.PromptTokens is { } promptTokens)
         {
@@ -126,7 +153,7 @@ internal sealed partial class EmbeddingsService(
         var chunks = chunker.Chunk(job);
         if (chunks.Count == 0)
         {
-            await outcomes.RejectedAsync(job, "the text holds nothing to embed.", cancellationToken).ConfigureAwait(false);
+            outcomes.Rejected(job, "the text holds nothing to embed.");
             return;
         }
         LogRechunking(job.Message.Id, refused.Index, job.Generation, chunks.Count, ex.ServerMessage);
@@ -144,11 +171,11 @@ internal sealed partial class EmbeddingsService(
         }
     }
 
-    private async Task FailAllAsync(List<DocumentChunk> chunks, string reason, CancellationToken cancellationToken)
+    private void FailAll(List<DocumentChunk> chunks, string reason)
     {
         foreach (var job in chunks.Select(c => c.Job).Distinct())
         {
-            await outcomes.FailedAsync(job, reason, cancellationToken).ConfigureAwait(false);
+            outcomes.Failed(job, reason);
         }
     }
 

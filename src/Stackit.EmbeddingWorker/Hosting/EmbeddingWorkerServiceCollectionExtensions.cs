@@ -5,12 +5,15 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Polly;
 using Polly.Retry;
+using Microsoft.Extensions.Hosting;
 using Qdrant.Client;
 using Stackit.EmbeddingWorker.Acknowledgement;
 using Stackit.EmbeddingWorker.Batching;
 using Stackit.EmbeddingWorker.Embeddings;
 using Stackit.EmbeddingWorker.Embeddings.Throttling;
+using Stackit.EmbeddingWorker.Health;
 using Stackit.EmbeddingWorker.Intake;
+using Stackit.EmbeddingWorker.Leasing;
 using Stackit.EmbeddingWorker.Preparation;
 using Stackit.EmbeddingWorker.VectorStore;
 
@@ -26,10 +29,16 @@ public static class EmbeddingWorkerServiceCollectionExtensions
         services.AddValidatedOptions<BatchingOptions>(configuration, BatchingOptions.SectionName);
         services.AddValidatedOptions<ChunkingOptions>(configuration, ChunkingOptions.SectionName);
         services.AddValidatedOptions<QdrantOptions>(configuration, QdrantOptions.SectionName);
+        services.AddValidatedOptions<CircuitOptions>(configuration, CircuitOptions.SectionName);
+        // HostOptions:ShutdownTimeout bounds draining at SIGTERM (see PipelineShutdown).
+        services.Configure<HostOptions>(configuration.GetSection("HostOptions"));
         services.AddSingleton<IValidateOptions<ChunkingOptions>, ChunkLimitsValidator>();
 
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<PipelineChannels>();
+        services.AddSingleton<PipelineShutdown>();
+        services.AddSingleton<DependencyCircuits>();
+        services.AddSingleton<LeaseRegistry>();
         services.AddSingleton(sp => new OutcomeReporter(sp.GetRequiredService<PipelineChannels>().Outcomes.Writer));
 
         AddIntake(services);
@@ -38,7 +47,10 @@ public static class EmbeddingWorkerServiceCollectionExtensions
         AddVectorStore(services);
         services.AddSingleton<MessageSettler>();
 
-        // Started in this order, stopped in reverse: Intake stops first, Acknowledgement last.
+        // Started in this order, stopped in reverse: Intake stops first, each later stage drains what the one
+        // before it left, Acknowledgement settles the last outcomes, and the lease keeper, stopped last, renews
+        // leases throughout and finally hands back whatever is unfinished.
+        services.AddHostedService<LeaseKeeper>();
         services.AddHostedService(sp => Stage<AcknowledgementService>(sp, sp.GetRequiredService<PipelineChannels>().Outcomes.Reader));
         services.AddHostedService(sp => Stage<VectorStoreService>(sp, Channels(sp).Embedded.Reader, Channels(sp).Deletions.Reader));
         services.AddHostedService(sp => Stage<EmbeddingsService>(sp, Channels(sp).Batches.Reader, Channels(sp).Embedded.Writer));

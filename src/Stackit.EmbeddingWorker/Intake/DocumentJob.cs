@@ -1,3 +1,4 @@
+using Stackit.EmbeddingWorker.Leasing;
 using Stackit.EmbeddingWorker.Acknowledgement;
 
 namespace Stackit.EmbeddingWorker.Intake;

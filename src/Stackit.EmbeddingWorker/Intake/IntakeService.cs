@@ -4,12 +4,16 @@ using Azure.Storage.Queues.Models;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Stackit.EmbeddingWorker.Acknowledgement;
+using Stackit.EmbeddingWorker.Health;
+using Stackit.EmbeddingWorker.Leasing;
 
 namespace Stackit.EmbeddingWorker.Intake;
 
 /// <summary>
-/// The first stage: receives up to 32 messages at a time while in-flight work allows, parses them, sends
-/// valid jobs on and rejects invalid ones at once. Never crashes on input or on a queue outage.
+/// The first stage: receives up to 32 messages at a time while in-flight work allows and the dependencies'
+/// circuits are closed, hands each lease to the <see cref="LeaseRegistry"/>, parses the messages, sends valid
+/// jobs on and rejects invalid ones at once. Never crashes on input or on a queue outage. On shutdown it stops
+/// receiving and completes its channel, which lets the later stages drain.
 /// </summary>
 internal sealed partial class IntakeService(
     WorkQueues queues,
@@ -17,11 +21,39 @@ internal sealed partial class IntakeService(
     InFlightLimiter inFlight,
     ChannelWriter<DocumentJob> jobs,
     OutcomeReporter outcomes,
+    LeaseRegistry leases,
+    DependencyCircuits circuits,
     QueueOptions options,
     TimeProvider time,
     ILogger<IntakeService> logger) : BackgroundService
 {
+    /// <summary>While a circuit is open, how often Intake looks again (a probe's success closes it sooner).</summary>
+    private static readonly TimeSpan MaxCircuitWait = TimeSpan.FromMilliseconds(500);
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            await ReceiveUntilStoppedAsync(stoppingToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Messages received but not handed on stay in the lease registry and are released at shutdown.
+        }
+        finally
+        {
+            jobs.TryComplete();
+        }
+    }
+
+    /// <summary>Completes the job channel even when the host stops before the receive loop ever ran.</summary>
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken).ConfigureAwait(false);
+        jobs.TryComplete();
+    }
+
+    private async Task ReceiveUntilStoppedAsync(CancellationToken stoppingToken)
     {
         var backoff = new PollingBackoff(options.MaxPollingInterval, new Random());
         await EnsureQueuesAsync(backoff, stoppingToken).ConfigureAwait(false);
@@ -31,11 +63,23 @@ internal sealed partial class IntakeService(
         while (!stoppingToken.IsCancellationRequested)
         {
             var slots = await inFlight.AcquireBatchAsync(stoppingToken).ConfigureAwait(false);
+            bool probe;
+            try
+            {
+                probe = await WaitForCircuitsAsync(stoppingToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                inFlight.Release(slots);
+                throw;
+            }
+            var wanted = probe ? 1 : slots;
             QueueMessage[] messages;
+            var receivedAt = time.GetTimestamp();
             try
             {
                 var response = await queues.Live
-                    .ReceiveMessagesAsync(slots, options.VisibilityTimeout, stoppingToken)
+                    .ReceiveMessagesAsync(wanted, options.VisibilityTimeout, stoppingToken)
                     .ConfigureAwait(false);
                 messages = response.Value;
             }
@@ -49,36 +93,49 @@ internal sealed partial class IntakeService(
             }
 
             inFlight.Release(slots - messages.Length);
-            if (messages.Length == 0)
+            var received = messages
+                .Select(m => leases.Track(new QueueLease(options.Name, m.MessageId, m.PopReceipt, m.DequeueCount, m.Body.ToMemory()), receivedAt))
+                .ToList();
+            if (received.Count == 0)
             {
                 await Task.Delay(backoff.Next(), time, stoppingToken).ConfigureAwait(false);
                 continue;
             }
 
             backoff.Reset();
-            foreach (var message in messages)
+            foreach (var lease in received)
             {
-                await AcceptAsync(message, stoppingToken).ConfigureAwait(false);
+                await AcceptAsync(lease, stoppingToken).ConfigureAwait(false);
             }
         }
     }
 
-    private async Task AcceptAsync(QueueMessage message, CancellationToken cancellationToken)
+    /// <summary>Waits while a dependency's circuit is open; true when the next receive is a one-message probe.</summary>
+    private async Task<bool> WaitForCircuitsAsync(CancellationToken stoppingToken)
     {
-        var lease = new QueueLease(options.Name, message.MessageId, message.PopReceipt, message.DequeueCount, message.Body.ToMemory());
-
-        // A message seen more often than allowed crashed its earlier receivers: stop the loop here.
-        if (message.DequeueCount > options.MaxDequeueCount)
+        bool probe;
+        TimeSpan retryIn;
+        while (!circuits.TryAdmit(out probe, out retryIn))
         {
-            await outcomes.RejectedAsync(lease, $"delivered {message.DequeueCount} times without being settled (Queue:MaxDequeueCount is {options.MaxDequeueCount}); earlier receivers likely crashed on it.", cancellationToken).ConfigureAwait(false);
+            await Task.Delay(retryIn < MaxCircuitWait ? retryIn : MaxCircuitWait, time, stoppingToken).ConfigureAwait(false);
+        }
+        return probe;
+    }
+
+    private async Task AcceptAsync(QueueLease lease, CancellationToken cancellationToken)
+    {
+        // A message seen more often than allowed crashed its earlier receivers: stop the loop here.
+        if (lease.DequeueCount > options.MaxDequeueCount)
+        {
+            outcomes.Rejected(lease, $"delivered {lease.DequeueCount} times without being settled (Queue:MaxDequeueCount is {options.MaxDequeueCount}); earlier receivers likely crashed on it.");
             return;
         }
 
         var parsed = parser.Parse(lease.Body);
         if (!parsed.IsValid)
         {
-            LogRejected(message.MessageId, parsed.Error);
-            await outcomes.RejectedAsync(lease, parsed.Error, cancellationToken).ConfigureAwait(false);
+            LogRejected(lease.MessageId, parsed.Error);
+            outcomes.Rejected(lease, parsed.Error);
             return;
         }
         await jobs.WriteAsync(new DocumentJob(lease, parsed.Job), cancellationToken).ConfigureAwait(false);

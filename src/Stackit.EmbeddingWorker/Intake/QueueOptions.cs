@@ -21,7 +21,7 @@ public sealed class QueueOptions : IValidatableObject
     [Range(1, 100, ErrorMessage = "Queue:MaxDequeueCount must be between 1 and 100.")]
     public int MaxDequeueCount { get; set; } = 5;
 
-    [Range(typeof(TimeSpan), "00:00:10", "7.00:00:00", ErrorMessage = "Queue:VisibilityTimeout must be between 00:00:10 and 7.00:00:00.")]
+    [Range(typeof(TimeSpan), "00:00:01", "7.00:00:00", ErrorMessage = "Queue:VisibilityTimeout must be between 00:00:01 and 7.00:00:00.")]
     public TimeSpan VisibilityTimeout { get; set; } = TimeSpan.FromMinutes(5);
 
     public bool CreateIfNotExists { get; set; } = true;

@@ -2,20 +2,41 @@ using System.Threading.Channels;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Stackit.EmbeddingWorker.Acknowledgement;
+using Stackit.EmbeddingWorker.Hosting;
 using Stackit.EmbeddingWorker.Intake;
 
 namespace Stackit.EmbeddingWorker.Preparation;
 
-/// <summary>Chunks each upsert job into inputs; sends deletes straight to the vector store.</summary>
+/// <summary>
+/// Chunks each upsert job into inputs; sends deletes straight to the vector store. Drains on shutdown: it ends
+/// when Intake has completed the job channel and every job in it is chunked (or when draining is aborted).
+/// </summary>
 internal sealed partial class PreparationService(
     ChannelReader<DocumentJob> jobs,
     ChannelWriter<DocumentChunk> chunks,
     ChannelWriter<DocumentJob> deletions,
     JobChunker chunker,
     OutcomeReporter outcomes,
+    PipelineShutdown shutdown,
     ILogger<PreparationService> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            await PrepareAsync(shutdown.Abort).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (shutdown.Abort.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            chunks.TryComplete();
+            deletions.TryComplete();
+        }
+    }
+
+    private async Task PrepareAsync(CancellationToken stoppingToken)
     {
         await foreach (var job in jobs.ReadAllAsync(stoppingToken).ConfigureAwait(false))
         {
@@ -28,7 +49,7 @@ internal sealed partial class PreparationService(
             var prepared = chunker.Chunk(job);
             if (prepared.Count == 0)
             {
-                await outcomes.RejectedAsync(job, "the text holds nothing to embed.", stoppingToken).ConfigureAwait(false);
+                outcomes.Rejected(job, "the text holds nothing to embed.");
                 continue;
             }
 

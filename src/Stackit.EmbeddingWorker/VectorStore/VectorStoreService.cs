@@ -3,6 +3,8 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Stackit.EmbeddingWorker.Acknowledgement;
 using Stackit.EmbeddingWorker.Embeddings;
+using Stackit.EmbeddingWorker.Health;
+using Stackit.EmbeddingWorker.Hosting;
 using Stackit.EmbeddingWorker.Intake;
 
 namespace Stackit.EmbeddingWorker.VectorStore;
@@ -17,13 +19,30 @@ internal sealed partial class VectorStoreService(
     ChannelReader<DocumentJob> deletions,
     QdrantPointWriter writer,
     OutcomeReporter outcomes,
+    DependencyCircuits circuits,
+    PipelineShutdown shutdown,
     QdrantOptions options,
     ILogger<VectorStoreService> logger) : BackgroundService
 {
-    protected override Task ExecuteAsync(CancellationToken stoppingToken)
+    /// <summary>
+    /// Drains on shutdown: ends when both input channels are complete and written out. It is the last stage that
+    /// reports outcomes, so it completes the outcome channel, which ends Acknowledgement.
+    /// </summary>
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var upserters = Enumerable.Range(0, options.MaxConcurrentUpserts).Select(_ => RunUpserterAsync(stoppingToken));
-        return Task.WhenAll(upserters.Append(RunDeleterAsync(stoppingToken)));
+        var abort = shutdown.Abort;
+        try
+        {
+            var upserters = Enumerable.Range(0, options.MaxConcurrentUpserts).Select(_ => RunUpserterAsync(abort));
+            await Task.WhenAll(upserters.Append(RunDeleterAsync(abort))).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (abort.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            outcomes.Complete();
+        }
     }
 
     private async Task RunUpserterAsync(CancellationToken stoppingToken)
@@ -51,10 +70,11 @@ internal sealed partial class VectorStoreService(
         try
         {
             await writer.UpsertAsync(collection, chunks, cancellationToken).ConfigureAwait(false);
+            circuits.VectorStore.Success();
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            await ReportFailureAsync(chunks.Select(c => c.Chunk.Job).Distinct(), ex, cancellationToken).ConfigureAwait(false);
+            ReportFailure(chunks.Select(c => c.Chunk.Job).Distinct(), ex);
             return;
         }
 
@@ -78,12 +98,12 @@ internal sealed partial class VectorStoreService(
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            await ReportFailureAsync(jobs, ex, cancellationToken).ConfigureAwait(false);
+            ReportFailure(jobs, ex);
             return;
         }
         foreach (var job in jobs)
         {
-            await outcomes.StoredAsync(job, cancellationToken).ConfigureAwait(false);
+            outcomes.Stored(job);
         }
     }
 
@@ -94,28 +114,35 @@ internal sealed partial class VectorStoreService(
             try
             {
                 await writer.DeleteDocumentAsync(job.Message.Collection, job.Message.Id, stoppingToken).ConfigureAwait(false);
+                circuits.VectorStore.Success();
                 LogDeleted(job.Message.Id, job.Message.Collection);
-                await outcomes.StoredAsync(job, stoppingToken).ConfigureAwait(false);
+                outcomes.Stored(job);
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
             {
-                await ReportFailureAsync([job], ex, stoppingToken).ConfigureAwait(false);
+                ReportFailure([job], ex);
             }
         }
     }
 
-    private async Task ReportFailureAsync(IEnumerable<DocumentJob> jobs, Exception exception, CancellationToken cancellationToken)
+    /// <summary>A rejection poisons the jobs; anything else is Qdrant being unavailable, which feeds its circuit.</summary>
+    private void ReportFailure(IEnumerable<DocumentJob> jobs, Exception exception)
     {
         LogWriteFailed(exception);
+        var rejected = exception is VectorStoreRejectedException;
+        if (!rejected)
+        {
+            circuits.VectorStore.Failure(exception.Message);
+        }
         foreach (var job in jobs)
         {
-            if (exception is VectorStoreRejectedException)
+            if (rejected)
             {
-                await outcomes.RejectedAsync(job, exception.Message, cancellationToken).ConfigureAwait(false);
+                outcomes.Rejected(job, exception.Message);
             }
             else
             {
-                await outcomes.FailedAsync(job, $"vector store unavailable: {exception.Message}", cancellationToken).ConfigureAwait(false);
+                outcomes.Failed(job, $"vector store unavailable: {exception.Message}");
             }
         }
     }

@@ -4,8 +4,10 @@ using System.Threading.Channels;
 using Azure.Storage.Queues;
 using Microsoft.Extensions.Logging.Abstractions;
 using Stackit.EmbeddingWorker.Acknowledgement;
+using Stackit.EmbeddingWorker.Health;
 using Stackit.EmbeddingWorker.Hosting;
 using Stackit.EmbeddingWorker.Intake;
+using Stackit.EmbeddingWorker.Leasing;
 using Stackit.EmbeddingWorker.Tests.Infrastructure;
 
 namespace Stackit.EmbeddingWorker.Tests.Acknowledgement;
@@ -19,6 +21,8 @@ public sealed class AcknowledgementServiceTests(AzuriteFixture azurite) : IAsync
     private QueueClient _queue = null!;
     private QueueClient _poison = null!;
     private InFlightLimiter _inFlight = null!;
+    private readonly LeaseRegistry _leases = new(TimeProvider.System);
+    private readonly DependencyCircuits _circuits = new(new CircuitOptions { FailureThreshold = 1 }, TimeProvider.System, NullLoggerFactory.Instance);
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
@@ -115,6 +119,56 @@ public sealed class AcknowledgementServiceTests(AzuriteFixture azurite) : IAsync
 
         Assert.Equal(1, await CountAsync(_queue));
         Assert.Equal(0, _inFlight.InFlight);
+        Assert.Equal(LeaseState.Lost, lease.State);
+        Assert.Equal(0, _leases.Count);
+    }
+
+    [Fact]
+    public async Task Lease_known_to_be_lost_is_not_settled_at_all()
+    {
+        var lease = await SendAndReceiveAsync("""{"id":"a","text":"x"}""");
+        lease.Lost();
+
+        await SettleAsync(new JobOutcome(lease, "a", OutcomeKind.Rejected, "bad"));
+
+        Assert.Equal(1, await CountAsync(_queue));
+        Assert.Equal(0, await CountAsync(_poison));
+    }
+
+    [Fact]
+    public async Task Settled_message_is_no_longer_tracked_for_renewal()
+    {
+        var lease = await SendAndReceiveAsync("""{"id":"a","text":"x"}""");
+        _leases.Track(lease, TimeProvider.System.GetTimestamp());
+
+        await SettleAsync(new JobOutcome(lease, "a", OutcomeKind.Stored, null));
+
+        Assert.Equal(LeaseState.Settled, lease.State);
+        Assert.Equal(0, _leases.Count);
+    }
+
+    [Fact]
+    public async Task During_an_outage_a_job_on_its_last_attempt_is_requeued_fresh_not_poisoned()
+    {
+        await _queue.SendMessageAsync("""{"id":"a","text":"x"}""", Ct);
+        QueueLease lease = null!;
+        for (var attempt = 1; attempt <= _options.MaxDequeueCount; attempt++)
+        {
+            var message = (await _queue.ReceiveMessagesAsync(1, TimeSpan.FromSeconds(1), Ct)).Value.Single();
+            lease = new QueueLease(_queueName, message.MessageId, message.PopReceipt, message.DequeueCount, message.Body.ToMemory());
+            if (attempt < _options.MaxDequeueCount)
+            {
+                await _queue.UpdateMessageAsync(message.MessageId, message.PopReceipt, visibilityTimeout: TimeSpan.Zero, cancellationToken: Ct);
+            }
+        }
+        _circuits.Embeddings.Failure("connection refused");
+
+        await SettleAsync(new JobOutcome(lease, "a", OutcomeKind.Failed, "connection refused"));
+
+        Assert.Equal(0, await CountAsync(_poison));
+        Assert.Equal(1, await CountAsync(_queue));
+        // The original is gone (its receipt no longer works); the copy waits out the backoff with a fresh count.
+        await Assert.ThrowsAsync<Azure.RequestFailedException>(() => _queue.DeleteMessageAsync(lease.MessageId, lease.PopReceipt, Ct));
     }
 
     [Fact]
@@ -139,8 +193,9 @@ public sealed class AcknowledgementServiceTests(AzuriteFixture azurite) : IAsync
     private async Task SettleAsync(JobOutcome outcome)
     {
         var queues = new WorkQueues(QueueClientFactory.Create(_options), _options);
-        var settler = new MessageSettler(queues, _options, TimeProvider.System, NullLogger<MessageSettler>.Instance);
-        using var service = new AcknowledgementService(_outcomes.Reader, settler, _inFlight, _options, NullLogger<AcknowledgementService>.Instance);
+        var settler = new MessageSettler(queues, _leases, _options, TimeProvider.System, NullLogger<MessageSettler>.Instance);
+        using var shutdown = TestShutdown.Create();
+        using var service = new AcknowledgementService(_outcomes.Reader, settler, _inFlight, _circuits, shutdown, _options, NullLogger<AcknowledgementService>.Instance);
         await _inFlight.AcquireBatchAsync(Ct);
         _inFlight.Release(_inFlight.BatchSize - 1);
         await service.StartAsync(Ct);
@@ -149,6 +204,7 @@ public sealed class AcknowledgementServiceTests(AzuriteFixture azurite) : IAsync
         {
             await Task.Delay(10, Ct);
         }
+        _outcomes.Writer.TryComplete();
         await service.StopAsync(Ct);
     }
 

@@ -2,6 +2,7 @@ using System.Threading.Channels;
 using Microsoft.Extensions.Time.Testing;
 using Stackit.EmbeddingWorker.Batching;
 using Stackit.EmbeddingWorker.Preparation;
+using Stackit.EmbeddingWorker.Tests.Infrastructure;
 
 namespace Stackit.EmbeddingWorker.Tests.Batching;
 
@@ -14,7 +15,7 @@ public sealed class BatchingServiceTests
     private BatchingService Start(int maxInputs, TimeSpan maxDelay)
     {
         var service = new BatchingService(_chunks.Reader, _batches.Writer,
-            new BatchingOptions { MaxInputsPerRequest = maxInputs, MaxTokensPerRequest = 10_000, MaxDelay = maxDelay }, _time);
+            new BatchingOptions { MaxInputsPerRequest = maxInputs, MaxTokensPerRequest = 10_000, MaxDelay = maxDelay }, TestShutdown.Create(), _time);
         service.StartAsync(TestContext.Current.CancellationToken);
         return service;
     }
@@ -32,6 +33,7 @@ public sealed class BatchingServiceTests
 
         Assert.Equal(2, batch.Chunks.Count);
         Assert.True(_time.GetUtcNow() - started >= TimeSpan.FromMilliseconds(200), "a partial batch must wait MaxDelay for more inputs");
+        _chunks.Writer.TryComplete();
         await service.StopAsync(ct);
     }
 
@@ -49,6 +51,7 @@ public sealed class BatchingServiceTests
         // No time is advanced: only a batch handed out at once can be read.
         var batch = await _batches.Reader.ReadAsync(ct);
         Assert.Equal(3, batch.Chunks.Count);
+        _chunks.Writer.TryComplete();
         await service.StopAsync(ct);
     }
 
@@ -68,7 +71,24 @@ public sealed class BatchingServiceTests
 
         var batch = await AdvanceUntilBatchAsync();
         Assert.Equal(2, batch.Chunks.Count);
+        _chunks.Writer.TryComplete();
         await service.StopAsync(ct);
+    }
+
+    [Fact]
+    public async Task At_shutdown_the_partial_batch_leaves_at_once_and_the_batch_channel_completes()
+    {
+        using var service = Start(maxInputs: 8, maxDelay: TimeSpan.FromHours(1));
+        var ct = TestContext.Current.CancellationToken;
+        await _chunks.Writer.WriteAsync(ChunkFactory.Chunk(10), ct);
+        await _chunks.Writer.WriteAsync(ChunkFactory.Chunk(10, index: 1), ct);
+
+        // Preparation completes the chunk channel at shutdown; no clock moves, yet the batch leaves and the stage ends.
+        _chunks.Writer.TryComplete();
+        var drained = await _batches.Reader.ReadAllAsync(ct).ToListAsync(ct);
+        await service.StopAsync(ct);
+
+        Assert.Equal(2, Assert.Single(drained).Chunks.Count);
     }
 
     /// <summary>Moves the fake clock a millisecond at a time until a batch comes out.</summary>

@@ -1,4 +1,5 @@
 using Stackit.EmbeddingWorker.Intake;
+using Stackit.EmbeddingWorker.Leasing;
 using Stackit.EmbeddingWorker.Preparation;
 
 namespace Stackit.EmbeddingWorker.Tests.Batching;

@@ -1,5 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Hosting.Internal;
 using Stackit.EmbeddingWorker.Embeddings;
 using Stackit.EmbeddingWorker.Hosting;
 using Stackit.EmbeddingWorker.Tests.Infrastructure;
@@ -23,6 +25,7 @@ internal static class EmbeddingClientFactory
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
         var services = new ServiceCollection();
         services.AddLogging();
+        services.AddSingleton<IHostApplicationLifetime, ApplicationLifetime>();
         services.AddEmbeddingWorker(configuration);
         if (time is not null)
         {

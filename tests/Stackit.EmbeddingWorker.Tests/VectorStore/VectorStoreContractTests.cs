@@ -5,6 +5,7 @@ using Qdrant.Client;
 using Qdrant.Client.Grpc;
 using Stackit.EmbeddingWorker.Embeddings;
 using Stackit.EmbeddingWorker.Intake;
+using Stackit.EmbeddingWorker.Leasing;
 using Stackit.EmbeddingWorker.Preparation;
 using Stackit.EmbeddingWorker.VectorStore;
 using static Qdrant.Client.Grpc.Conditions;
