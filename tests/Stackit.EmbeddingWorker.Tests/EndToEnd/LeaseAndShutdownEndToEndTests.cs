@@ -1,0 +1,112 @@
+using Azure.Storage.Queues;
+using Stackit.EmbeddingWorker.Tests.Infrastructure;
+using Stackit.EmbeddingWorker.Tests.Infrastructure.QdrantStandIn;
+using Stackit.EmbeddingWorker.VectorStore;
+
+namespace Stackit.EmbeddingWorker.Tests.EndToEnd;
+
+/// <summary>The whole worker against Azurite and the Qdrant stand-in: leases outlive slow jobs, shutdown loses nothing.</summary>
+public sealed class LeaseAndShutdownEndToEndTests(AzuriteFixture azurite)
+{
+    private const string Collection = "documents";
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Job_slower_than_its_visibility_timeout_keeps_its_lease_and_no_second_receiver_gets_it()
+    {
+        await using var embeddings = await FakeEmbeddingServer.StartAsync();
+        embeddings.Latency = TimeSpan.FromSeconds(7);
+        await using var qdrant = await QdrantStandInServer.StartAsync();
+        var queueName = AzuriteFixture.UniqueQueueName("slow");
+        var queue = azurite.Queue(queueName);
+        await queue.CreateAsync(cancellationToken: Ct);
+        await queue.SendMessageAsync("""{"id":"slow-1","text":"a document the endpoint takes its time over"}""", Ct);
+
+        var settings = WorkerHost.Settings(azurite.ConnectionString, queueName, embeddings.BaseUrl, qdrant.Endpoint, Collection);
+        settings["Queue:VisibilityTimeout"] = "00:00:02";
+        settings["Embeddings:Timeout"] = "00:00:30";
+        using var host = WorkerHost.Build(settings);
+        await host.StartAsync(Ct);
+
+        while (embeddings.Requests.IsEmpty)
+        {
+            await Task.Delay(20, Ct);
+        }
+
+        // The worker holds the message now. A second replica polls all the while (more than three visibility
+        // timeouts); with the lease renewed it must never see the message.
+        var stolen = 0;
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (await CountAsync(queue) > 0 && DateTime.UtcNow < deadline)
+        {
+            stolen += (await queue.ReceiveMessagesAsync(32, TimeSpan.FromSeconds(30), Ct)).Value.Length;
+            await Task.Delay(250, Ct);
+        }
+        await host.StopAsync(Ct);
+
+        Assert.Equal(0, stolen);
+        Assert.Equal(0, await CountAsync(queue));
+        Assert.Single(embeddings.Requests);
+        Assert.Single(qdrant.Store.Points(Collection));
+    }
+
+    [Fact]
+    public async Task Stop_drains_what_can_finish_and_makes_every_other_message_visible_again_at_once()
+    {
+        const int jobs = 40;
+        await using var embeddings = await FakeEmbeddingServer.StartAsync();
+        embeddings.Latency = TimeSpan.FromSeconds(1);
+        await using var qdrant = await QdrantStandInServer.StartAsync();
+        var queueName = AzuriteFixture.UniqueQueueName("stop");
+        var queue = azurite.Queue(queueName);
+        await queue.CreateAsync(cancellationToken: Ct);
+        for (var i = 0; i < jobs; i++)
+        {
+            await queue.SendMessageAsync($$"""{"id":"doc-{{i}}","text":"document {{i}} about pumps"}""", Ct);
+        }
+
+        var settings = WorkerHost.Settings(azurite.ConnectionString, queueName, embeddings.BaseUrl, qdrant.Endpoint, Collection);
+        settings["Queue:VisibilityTimeout"] = "00:05:00";
+        settings["HostOptions:ShutdownTimeout"] = "00:00:05";
+        settings["Embeddings:MaxConcurrency"] = "1";
+        settings["Batching:MaxInputsPerRequest"] = "2";
+        using var host = WorkerHost.Build(settings);
+        await host.StartAsync(Ct);
+        while (embeddings.Requests.Count < 2)
+        {
+            await Task.Delay(20, Ct);
+        }
+
+        // The second request is in flight: it can finish within the 4 s of draining, the other jobs cannot.
+        var storedAtStop = StoredDocuments(qdrant.Store);
+        var stopping = System.Diagnostics.Stopwatch.StartNew();
+        await host.StopAsync(Ct);
+        stopping.Stop();
+        var stored = StoredDocuments(qdrant.Store);
+
+        Assert.True(stored > storedAtStop, $"the request in flight at stop should have been finished ({storedAtStop} stored then, {stored} now)");
+        Assert.True(stored < jobs, "the endpoint is too slow for all jobs to finish within the shutdown timeout");
+        Assert.True(stopping.Elapsed < TimeSpan.FromSeconds(15), $"stopping took {stopping.Elapsed}");
+        // Every job not stored is visible again now, not after the five-minute visibility timeout.
+        var visible = await ReceiveAllAsync(queue);
+        Assert.Equal(jobs - stored, visible);
+        Assert.Equal(jobs - stored, await CountAsync(queue));
+        Assert.Equal(0, await CountAsync(azurite.Queue(queueName + "-poison")));
+    }
+
+    private static int StoredDocuments(StandInStore store) =>
+        store.Exists(Collection) ? store.Points(Collection).Select(p => p.Payload[PayloadFields.DocumentId].StringValue).Distinct().Count() : 0;
+
+    private static async Task<int> ReceiveAllAsync(QueueClient queue)
+    {
+        var count = 0;
+        while ((await queue.ReceiveMessagesAsync(32, TimeSpan.FromMinutes(5), Ct)).Value is { Length: > 0 } messages)
+        {
+            count += messages.Length;
+        }
+        return count;
+    }
+
+    private static async Task<int> CountAsync(QueueClient queue) => (await queue.GetPropertiesAsync(Ct)).Value.ApproximateMessagesCount;
+}
