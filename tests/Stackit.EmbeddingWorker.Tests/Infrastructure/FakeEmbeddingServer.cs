@@ -47,6 +47,12 @@ public sealed class FakeEmbeddingServer : IAsyncDisposable
     /// <summary>Answer with <c>data</c> in reverse order (indexes stay right), as a server may.</summary>
     public bool ReverseOrder { get; set; }
 
+    /// <summary>While true, every request is answered 503: the endpoint is down.</summary>
+    public bool Down { get; set; }
+
+    /// <summary>How long a <see cref="EndpointFault.Stall"/> holds its request before answering.</summary>
+    public TimeSpan StallFor { get; set; } = TimeSpan.FromSeconds(5);
+
     public ConcurrentQueue<RecordedRequest> Requests { get; } = new();
 
     public int PeakInFlight => Volatile.Read(ref _peakInFlight);
@@ -63,7 +69,13 @@ public sealed class FakeEmbeddingServer : IAsyncDisposable
 
     /// <summary>The next request is answered with this status (and Retry-After, if given) instead of vectors.</summary>
     public void EnqueueFault(HttpStatusCode status, string? retryAfter = null, string? message = null) =>
-        _faults.Enqueue(new ScriptedFault(status, retryAfter, message));
+        _faults.Enqueue(new ScriptedFault(EndpointFault.Status, status, retryAfter, message));
+
+    /// <summary>The next request meets this fault (a reset, a stall, a malformed answer) instead of a plain answer.</summary>
+    public void EnqueueFault(EndpointFault fault) => _faults.Enqueue(new ScriptedFault(fault, HttpStatusCode.OK, null, null));
+
+    /// <summary>Scripted faults not yet met by a request.</summary>
+    public int PendingFaults => _faults.Count;
 
     public static float[] VectorFor(string text, int dimensions)
     {
@@ -109,10 +121,23 @@ public sealed class FakeEmbeddingServer : IAsyncDisposable
             await LoopbackEmbeddingsHost.WriteErrorAsync(context, HttpStatusCode.Unauthorized, "Invalid API key.", null);
             return;
         }
-        if (_faults.TryDequeue(out var fault))
+        if (Down)
         {
-            await LoopbackEmbeddingsHost.WriteErrorAsync(context, fault.Status, fault.Message ?? "Injected fault.", fault.RetryAfter);
+            await LoopbackEmbeddingsHost.WriteErrorAsync(context, HttpStatusCode.ServiceUnavailable, "The model is not available.", null);
             return;
+        }
+        var fault = _faults.TryDequeue(out var scripted) ? scripted.Kind : EndpointFault.None;
+        switch (fault)
+        {
+            case EndpointFault.Status:
+                await LoopbackEmbeddingsHost.WriteErrorAsync(context, scripted!.Status, scripted.Message ?? "Injected fault.", scripted.RetryAfter);
+                return;
+            case EndpointFault.ConnectionReset:
+                context.Abort();
+                return;
+            case EndpointFault.Stall:
+                await Task.Delay(StallFor, context.RequestAborted);
+                break;
         }
         if (RefuseBase64 && format == "base64")
         {
@@ -140,11 +165,11 @@ public sealed class FakeEmbeddingServer : IAsyncDisposable
         writer.WriteString("object", "list");
         writer.WriteString("model", model);
         writer.WriteStartArray("data");
-        var order = Enumerable.Range(0, inputs.Count);
+        var order = Enumerable.Range(0, fault == EndpointFault.FewerVectors ? inputs.Count - 1 : inputs.Count);
         foreach (var i in ReverseOrder ? order.Reverse() : order)
         {
             writer.WriteStartObject();
-            writer.WriteNumber("index", i);
+            writer.WriteNumber("index", fault == EndpointFault.WrongIndex ? i + 1 : i);
             writer.WriteString("object", "embedding");
             var vector = VectorFor(inputs[i], Dimensions);
             if (format == "base64" && !IgnoreEncodingFormat)
@@ -178,7 +203,27 @@ public sealed class FakeEmbeddingServer : IAsyncDisposable
         }
     }
 
-    private sealed record ScriptedFault(HttpStatusCode Status, string? RetryAfter, string? Message);
+    private sealed record ScriptedFault(EndpointFault Kind, HttpStatusCode Status, string? RetryAfter, string? Message);
+}
+
+public enum EndpointFault
+{
+    None,
+
+    /// <summary>An HTTP error status, optionally with Retry-After.</summary>
+    Status,
+
+    /// <summary>The connection is dropped without an answer.</summary>
+    ConnectionReset,
+
+    /// <summary>The answer comes after <see cref="FakeEmbeddingServer.StallFor"/>, longer than the client waits.</summary>
+    Stall,
+
+    /// <summary>200 with one vector fewer than there were inputs.</summary>
+    FewerVectors,
+
+    /// <summary>200 with every <c>index</c> shifted by one, so the last points past the inputs.</summary>
+    WrongIndex,
 }
 
 public sealed record RecordedRequest(DateTimeOffset At, IReadOnlyList<string> Inputs, string Authorization, string? EncodingFormat);

@@ -23,6 +23,9 @@ public sealed class StandInStore
     /// <summary>Points written over an existing id: a re-delivered job does this, by design.</summary>
     public int Overwrites { get; private set; }
 
+    /// <summary>While true, every write fails with Unavailable, as when Qdrant is down.</summary>
+    public bool Down { get; set; }
+
     public void FailNextUpserts(int count, StatusCode status)
     {
         lock (_gate)
@@ -88,6 +91,10 @@ public sealed class StandInStore
             UpsertCalls++;
             MaxUpsertBatch = Math.Max(MaxUpsertBatch, request.Points.Count);
             EveryWriteWaited &= request.HasWait && request.Wait;
+            if (Down)
+            {
+                throw new RpcException(new Status(StatusCode.Unavailable, "Qdrant is down"));
+            }
             if (_upsertFaults.TryDequeue(out var fault))
             {
                 throw new RpcException(new Status(fault, "injected fault"));
