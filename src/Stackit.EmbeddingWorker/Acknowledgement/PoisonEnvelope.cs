@@ -1,4 +1,5 @@
 using System.Text;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using Stackit.EmbeddingWorker.Intake;
 using Stackit.EmbeddingWorker.Leasing;
@@ -17,11 +18,17 @@ internal static class PoisonEnvelope
 
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
+    /// <summary>
+    /// The envelope is read by programs, never rendered as HTML: quotes escape as <c>\"</c>, not <c>\u0022</c>,
+    /// which would triple the size of a JSON job and push it past <see cref="MaxEnvelopeBytes"/>.
+    /// </summary>
+    private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     public static string Create(QueueLease lease, string? documentId, string error, DateTimeOffset failedAt, out bool wrapped)
     {
         var original = TryDecode(lease.Body);
         using var buffer = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(buffer))
+        using (var writer = new Utf8JsonWriter(buffer, WriterOptions))
         {
             writer.WriteStartObject();
             writer.WriteString("error", error);

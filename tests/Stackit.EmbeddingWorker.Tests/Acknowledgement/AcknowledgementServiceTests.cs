@@ -183,6 +183,18 @@ public sealed class AcknowledgementServiceTests(AzuriteFixture azurite) : IAsync
         Assert.Equal(body, poison);
     }
 
+    [Fact]
+    public void Poison_envelope_of_a_json_job_of_20_KB_full_of_quotes_still_wraps_it()
+    {
+        var body = JsonSerializer.Serialize(new { id = "quotes", text = Enumerable.Repeat("w", 5_000) });
+        var lease = new QueueLease("q", "m", "p", 1, Encoding.UTF8.GetBytes(body));
+
+        var poison = PoisonEnvelope.Create(lease, null, "'text' must be a string", DateTimeOffset.UtcNow, out var wrapped);
+
+        Assert.True(wrapped, $"a {body.Length}-byte job made a {poison.Length}-byte envelope");
+        Assert.Equal(body, JsonDocument.Parse(poison).RootElement.GetProperty("message").GetString());
+    }
+
     private async Task<QueueLease> SendAndReceiveAsync(string body)
     {
         await _queue.SendMessageAsync(body, Ct);
