@@ -34,21 +34,25 @@ internal static class JobCorpus
         return jobs;
     }
 
-    public static List<BadJob> Bad() =>
-    [
-        new("this is not json", "neither JSON nor base64"),
-        new("{\"id\": \"x\", \"text\": ", "not valid JSON"),
-        new("{\"text\": \"no id\"}", "'id' is required"),
-        new("{\"id\": 42, \"text\": \"numeric id\"}", "'id' must be a string"),
-        new("{\"id\": \"   \", \"text\": \"blank id\"}", "'id' must not be empty"),
-        new("{\"id\": \"no-text\"}", "needs non-empty 'text'"),
-        new("{\"id\": \"ws\", \"text\": \"   \\n \"}", "needs non-empty 'text'"),
-        new("{\"id\": \"bad-op\", \"op\": \"merge\", \"text\": \"x\"}", "'op' is 'merge'"),
-        new("{\"id\": \"coll\", \"collection\": \"secret\", \"text\": \"x\"}", "not in Qdrant:AllowedCollections"),
-        new("{\"id\": \"img\", \"images\": [\"http://example.invalid/a.png\"]}", "never fetched"),
-        new("{\"id\": \"dup\", \"id\": \"dup2\", \"text\": \"x\"}", "appears more than once"),
-        new("[1, 2, 3]", "must be a JSON object"),
-    ];
+    /// <summary>The hostile corpus (<see cref="HostileMessages"/>): every one must be poisoned with its reason.</summary>
+    public static List<BadJob> Bad() => [.. HostileMessages.All.Select(h => new BadJob(h.Body, h.ExpectedReason))];
+
+    /// <summary>A valid job just under the 64 KiB queue message limit: stored in full, in many chunks.</summary>
+    public static GoodJob AtSizeLimit(string collection)
+    {
+        var builder = new StringBuilder();
+        for (var i = 0; builder.Length < 62_000; i++)
+        {
+            builder.Append($"Sentence {i} names part P{i} of the pump. ");
+            if (i % 20 == 19)
+            {
+                builder.Append("\n\n");
+            }
+        }
+        var text = builder.ToString();
+        var body = JsonSerializer.Serialize(new { id = "at-size-limit", text, metadata = new { size = "limit" } });
+        return new GoodJob("at-size-limit", collection, text, body, Long: true);
+    }
 
     private static string LongText(int seed)
     {

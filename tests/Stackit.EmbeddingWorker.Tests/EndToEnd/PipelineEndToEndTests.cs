@@ -24,6 +24,7 @@ public sealed class PipelineEndToEndTests(AzuriteFixture azurite)
         await queue.CreateAsync(cancellationToken: ct);
 
         var good = JobCorpus.Good(220, DefaultCollection, OtherCollection);
+        good.Add(JobCorpus.AtSizeLimit(DefaultCollection));
         var bad = JobCorpus.Bad();
         var deleteOfUnknown = "{\"id\": \"never-stored\", \"op\": \"delete\"}";
         foreach (var body in good.Select(g => g.Body).Concat(bad.Select(b => b.Body)).Append(deleteOfUnknown))
@@ -60,6 +61,7 @@ public sealed class PipelineEndToEndTests(AzuriteFixture azurite)
         Assert.DoesNotContain(log, line => line.Contains(FakeEmbeddingServer.ApiKey, StringComparison.Ordinal));
 
         var poisoned = await QueueAssertions.DrainAsync(azurite.Queue(queueName + "-poison"), ct);
+        Assert.All(poisoned, p => Assert.True(p.TryGetProperty("message", out _), $"poison envelope without the original: {Shorten(p.ToString())}"));
         Assert.Equal(bad.Count, poisoned.Count);
         foreach (var expected in bad)
         {
@@ -98,6 +100,8 @@ public sealed class PipelineEndToEndTests(AzuriteFixture azurite)
         var stored = string.Join(" ", points.Select(p => p.Payload[PayloadFields.Text].StringValue));
         Assert.All(job.Text.Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), word => Assert.Contains(word, stored, StringComparison.Ordinal));
     }
+
+    private static string Shorten(string text) => text.Length <= 300 ? text : text[..300] + "…";
 
     private static HashSet<string> DocumentIds(StandInStore store, string collection) =>
         store.Points(collection).Select(p => p.Payload[PayloadFields.DocumentId].StringValue).ToHashSet();
