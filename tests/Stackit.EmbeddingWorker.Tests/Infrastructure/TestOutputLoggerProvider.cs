@@ -22,9 +22,10 @@ internal sealed class TestOutputLoggerProvider(ITestOutputHelper output, List<st
             var line = $"{logLevel,-11} {category.Split('.').Last()}: {formatter(state, exception)}{(exception is null ? "" : " | " + exception.GetType().Name + ": " + exception.Message)}";
             if (capture is not null)
             {
+                // The capture keeps the whole exception, stack and inner exceptions included.
                 lock (capture)
                 {
-                    capture.Add(line);
+                    capture.Add(exception is null ? line : line + Environment.NewLine + exception);
                 }
             }
             if (logLevel >= LogLevel.Information && !category.StartsWith("System.Net.Http", StringComparison.Ordinal) && !category.StartsWith("Microsoft", StringComparison.Ordinal))
