@@ -49,8 +49,8 @@ public sealed class AcknowledgementServiceTests(AzuriteFixture azurite) : IAsync
 
         await SettleAsync(new JobOutcome(lease, "a", OutcomeKind.Stored, null));
 
-        Assert.Equal(0, await CountAsync(_queue));
-        Assert.Equal(0, await CountAsync(_poison));
+        Assert.Equal(0, await QueueAssertions.CountAsync(_queue, Ct));
+        Assert.Equal(0, await QueueAssertions.CountAsync(_poison, Ct));
     }
 
     [Fact]
@@ -61,7 +61,7 @@ public sealed class AcknowledgementServiceTests(AzuriteFixture azurite) : IAsync
 
         await SettleAsync(new JobOutcome(lease, "a", OutcomeKind.Rejected, "'op' is 'nope'"));
 
-        Assert.Equal(0, await CountAsync(_queue));
+        Assert.Equal(0, await QueueAssertions.CountAsync(_queue, Ct));
         var envelope = Assert.Single(await QueueAssertions.DrainAsync(_poison, Ct));
         Assert.Equal("'op' is 'nope'", envelope.GetProperty("error").GetString());
         Assert.Equal(body, envelope.GetProperty("message").GetString());
@@ -78,8 +78,8 @@ public sealed class AcknowledgementServiceTests(AzuriteFixture azurite) : IAsync
 
         await SettleAsync(new JobOutcome(lease, "a", OutcomeKind.Failed, "endpoint unavailable"));
 
-        Assert.Equal(1, await CountAsync(_queue));
-        Assert.Equal(0, await CountAsync(_poison));
+        Assert.Equal(1, await QueueAssertions.CountAsync(_queue, Ct));
+        Assert.Equal(0, await QueueAssertions.CountAsync(_poison, Ct));
         // Released with a backoff, so it is not visible again at once.
         Assert.Empty((await _queue.ReceiveMessagesAsync(32, cancellationToken: Ct)).Value);
     }
@@ -87,22 +87,11 @@ public sealed class AcknowledgementServiceTests(AzuriteFixture azurite) : IAsync
     [Fact]
     public async Task Message_is_poisoned_after_max_dequeue_count()
     {
-        await _queue.SendMessageAsync("""{"id":"a","text":"x"}""", Ct);
-        QueueLease lease = null!;
-        for (var attempt = 1; attempt <= _options.MaxDequeueCount; attempt++)
-        {
-            var message = (await _queue.ReceiveMessagesAsync(1, TimeSpan.FromSeconds(1), Ct)).Value.Single();
-            lease = new QueueLease(_queueName, message.MessageId, message.PopReceipt, message.DequeueCount, message.Body.ToMemory());
-            if (attempt < _options.MaxDequeueCount)
-            {
-                // Make it visible again at once, as an expired lease would.
-                await _queue.UpdateMessageAsync(message.MessageId, message.PopReceipt, visibilityTimeout: TimeSpan.Zero, cancellationToken: Ct);
-            }
-        }
+        var lease = await ReceiveOnLastAttemptAsync("""{"id":"a","text":"x"}""");
 
         await SettleAsync(new JobOutcome(lease, "a", OutcomeKind.Failed, "endpoint unavailable"));
 
-        Assert.Equal(0, await CountAsync(_queue));
+        Assert.Equal(0, await QueueAssertions.CountAsync(_queue, Ct));
         var envelope = Assert.Single(await QueueAssertions.DrainAsync(_poison, Ct));
         Assert.Equal(3, envelope.GetProperty("dequeueCount").GetInt64());
         Assert.Contains("gave up after 3 attempts; last error: endpoint unavailable", envelope.GetProperty("error").GetString(), StringComparison.Ordinal);
@@ -117,7 +106,7 @@ public sealed class AcknowledgementServiceTests(AzuriteFixture azurite) : IAsync
 
         await SettleAsync(new JobOutcome(lease, "a", OutcomeKind.Stored, null));
 
-        Assert.Equal(1, await CountAsync(_queue));
+        Assert.Equal(1, await QueueAssertions.CountAsync(_queue, Ct));
         Assert.Equal(0, _inFlight.InFlight);
         Assert.Equal(LeaseState.Lost, lease.State);
         Assert.Equal(0, _leases.Count);
@@ -131,8 +120,8 @@ public sealed class AcknowledgementServiceTests(AzuriteFixture azurite) : IAsync
 
         await SettleAsync(new JobOutcome(lease, "a", OutcomeKind.Rejected, "bad"));
 
-        Assert.Equal(1, await CountAsync(_queue));
-        Assert.Equal(0, await CountAsync(_poison));
+        Assert.Equal(1, await QueueAssertions.CountAsync(_queue, Ct));
+        Assert.Equal(0, await QueueAssertions.CountAsync(_poison, Ct));
     }
 
     [Fact]
@@ -150,23 +139,13 @@ public sealed class AcknowledgementServiceTests(AzuriteFixture azurite) : IAsync
     [Fact]
     public async Task During_an_outage_a_job_on_its_last_attempt_is_requeued_fresh_not_poisoned()
     {
-        await _queue.SendMessageAsync("""{"id":"a","text":"x"}""", Ct);
-        QueueLease lease = null!;
-        for (var attempt = 1; attempt <= _options.MaxDequeueCount; attempt++)
-        {
-            var message = (await _queue.ReceiveMessagesAsync(1, TimeSpan.FromSeconds(1), Ct)).Value.Single();
-            lease = new QueueLease(_queueName, message.MessageId, message.PopReceipt, message.DequeueCount, message.Body.ToMemory());
-            if (attempt < _options.MaxDequeueCount)
-            {
-                await _queue.UpdateMessageAsync(message.MessageId, message.PopReceipt, visibilityTimeout: TimeSpan.Zero, cancellationToken: Ct);
-            }
-        }
+        var lease = await ReceiveOnLastAttemptAsync("""{"id":"a","text":"x"}""");
         _circuits.Embeddings.Failure("connection refused");
 
         await SettleAsync(new JobOutcome(lease, "a", OutcomeKind.Failed, "connection refused"));
 
-        Assert.Equal(0, await CountAsync(_poison));
-        Assert.Equal(1, await CountAsync(_queue));
+        Assert.Equal(0, await QueueAssertions.CountAsync(_poison, Ct));
+        Assert.Equal(1, await QueueAssertions.CountAsync(_queue, Ct));
         // The original is gone (its receipt no longer works); the copy waits out the backoff with a fresh count.
         await Assert.ThrowsAsync<Azure.RequestFailedException>(() => _queue.DeleteMessageAsync(lease.MessageId, lease.PopReceipt, Ct));
     }
@@ -195,6 +174,22 @@ public sealed class AcknowledgementServiceTests(AzuriteFixture azurite) : IAsync
         Assert.Equal(body, JsonDocument.Parse(poison).RootElement.GetProperty("message").GetString());
     }
 
+    /// <summary>Receives the message <c>Queue:MaxDequeueCount</c> times, as after that many expired leases.</summary>
+    private async Task<QueueLease> ReceiveOnLastAttemptAsync(string body)
+    {
+        await _queue.SendMessageAsync(body, Ct);
+        for (var attempt = 1; ; attempt++)
+        {
+            var message = (await _queue.ReceiveMessagesAsync(1, TimeSpan.FromSeconds(1), Ct)).Value.Single();
+            if (attempt == _options.MaxDequeueCount)
+            {
+                return new QueueLease(_queueName, message.MessageId, message.PopReceipt, message.DequeueCount, message.Body.ToMemory());
+            }
+            // Make it visible again at once, as an expired lease would.
+            await _queue.UpdateMessageAsync(message.MessageId, message.PopReceipt, visibilityTimeout: TimeSpan.Zero, cancellationToken: Ct);
+        }
+    }
+
     private async Task<QueueLease> SendAndReceiveAsync(string body)
     {
         await _queue.SendMessageAsync(body, Ct);
@@ -220,5 +215,4 @@ public sealed class AcknowledgementServiceTests(AzuriteFixture azurite) : IAsync
         await service.StopAsync(Ct);
     }
 
-    private static async Task<int> CountAsync(QueueClient queue) => (await queue.GetPropertiesAsync(Ct)).Value.ApproximateMessagesCount;
 }

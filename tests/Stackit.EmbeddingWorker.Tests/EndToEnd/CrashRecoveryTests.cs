@@ -52,7 +52,7 @@ public sealed class CrashRecoveryTests(AzuriteFixture azurite)
 
         await using (var last = WorkerProcess.Start(settings))
         {
-            await WaitUntilAsync(async () => await CountAsync(queue) == 0, last);
+            await WaitUntilAsync(async () => await QueueAssertions.CountAsync(queue, Ct) == 0, last);
             Assert.True(await last.TerminateAsync(TimeSpan.FromSeconds(30)), "the worker did not stop within 30 s of SIGTERM:\n" + last.Tail());
             Assert.True(last.ExitCode == 0, $"exit code {last.ExitCode} after SIGTERM:\n{last.Tail()}");
         }
@@ -70,8 +70,8 @@ public sealed class CrashRecoveryTests(AzuriteFixture azurite)
             Assert.All(chunks, c => Assert.Equal(PointIds.For(Collection, id, (int)c.Payload[PayloadFields.ChunkIndex].IntegerValue).ToString(), c.Id.Uuid));
         }
         Assert.True(byDocument.Values.Any(c => c.Count > 1), "some documents must be long enough to be chunked");
-        Assert.Equal(0, await CountAsync(queue));
-        Assert.Equal(0, await CountAsync(azurite.Queue(queueName + "-poison")));
+        Assert.Equal(0, await QueueAssertions.CountAsync(queue, Ct));
+        Assert.Equal(0, await QueueAssertions.CountAsync(azurite.Queue(queueName + "-poison"), Ct));
         output?.WriteLine($"{Jobs} jobs, {kills} SIGKILLs, {points.Count} points, {lost} lost, {qdrant.Store.Overwrites} points rewritten by re-deliveries");
     }
 
@@ -104,5 +104,4 @@ public sealed class CrashRecoveryTests(AzuriteFixture azurite)
     private static int StoredDocuments(StandInStore store) =>
         store.Exists(Collection) ? store.Points(Collection).Select(p => p.Payload[PayloadFields.DocumentId].StringValue).Distinct().Count() : 0;
 
-    private static async Task<int> CountAsync(QueueClient queue) => (await queue.GetPropertiesAsync(Ct)).Value.ApproximateMessagesCount;
 }

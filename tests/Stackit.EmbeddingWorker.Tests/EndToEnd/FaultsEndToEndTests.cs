@@ -62,7 +62,7 @@ public sealed class FaultsEndToEndTests(AzuriteFixture azurite)
         // Intake paused: most jobs never left the queue, though the outage outlasted their retries many times over.
         var tried = embeddings.Requests.SelectMany(r => r.Inputs).Distinct().Count();
         Assert.InRange(tried, 1, Jobs / 2);
-        Assert.Equal(0, await CountAsync(azurite.Queue(queue.Name + "-poison")));
+        Assert.Equal(0, await QueueAssertions.CountAsync(azurite.Queue(queue.Name + "-poison"), Ct));
 
         embeddings.Down = false;
         await QueueAssertions.WaitUntilEmptyAsync(queue, TimeSpan.FromSeconds(90), Ct);
@@ -85,7 +85,7 @@ public sealed class FaultsEndToEndTests(AzuriteFixture azurite)
 
         var tried = embeddings.Requests.SelectMany(r => r.Inputs).Distinct().Count();
         Assert.InRange(tried, 1, Jobs / 2);
-        Assert.Equal(0, await CountAsync(azurite.Queue(queue.Name + "-poison")));
+        Assert.Equal(0, await QueueAssertions.CountAsync(azurite.Queue(queue.Name + "-poison"), Ct));
 
         qdrant.Store.Down = false;
         await QueueAssertions.WaitUntilEmptyAsync(queue, TimeSpan.FromSeconds(90), Ct);
@@ -155,15 +155,7 @@ public sealed class FaultsEndToEndTests(AzuriteFixture azurite)
             Assert.Equal(texts[i], point.Payload[PayloadFields.Text].StringValue);
             Assert.Equal(FakeEmbeddingServer.VectorFor(texts[i], 8), point.Vector);
         }
-        Assert.Equal(0, await CountAsync(azurite.Queue(queueName + "-poison")));
+        Assert.Equal(0, await QueueAssertions.CountAsync(azurite.Queue(queueName + "-poison"), Ct));
     }
 
-    private static async Task<int> CountAsync(QueueClient queue)
-    {
-        if (!await queue.ExistsAsync(Ct))
-        {
-            return 0;
-        }
-        return (await queue.GetPropertiesAsync(Ct)).Value.ApproximateMessagesCount;
-    }
 }

@@ -38,7 +38,7 @@ public sealed class LeaseAndShutdownEndToEndTests(AzuriteFixture azurite)
         // timeouts); with the lease renewed it must never see the message.
         var stolen = 0;
         var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (await CountAsync(queue) > 0 && DateTime.UtcNow < deadline)
+        while (await QueueAssertions.CountAsync(queue, Ct) > 0 && DateTime.UtcNow < deadline)
         {
             stolen += (await queue.ReceiveMessagesAsync(32, TimeSpan.FromSeconds(30), Ct)).Value.Length;
             await Task.Delay(250, Ct);
@@ -46,7 +46,7 @@ public sealed class LeaseAndShutdownEndToEndTests(AzuriteFixture azurite)
         await host.StopAsync(Ct);
 
         Assert.Equal(0, stolen);
-        Assert.Equal(0, await CountAsync(queue));
+        Assert.Equal(0, await QueueAssertions.CountAsync(queue, Ct));
         Assert.Single(embeddings.Requests);
         Assert.Single(qdrant.Store.Points(Collection));
     }
@@ -91,8 +91,8 @@ public sealed class LeaseAndShutdownEndToEndTests(AzuriteFixture azurite)
         // Every job not stored is visible again now, not after the five-minute visibility timeout.
         var visible = await ReceiveAllAsync(queue);
         Assert.Equal(jobs - stored, visible);
-        Assert.Equal(jobs - stored, await CountAsync(queue));
-        Assert.Equal(0, await CountAsync(azurite.Queue(queueName + "-poison")));
+        Assert.Equal(jobs - stored, await QueueAssertions.CountAsync(queue, Ct));
+        Assert.Equal(0, await QueueAssertions.CountAsync(azurite.Queue(queueName + "-poison"), Ct));
     }
 
     private static int StoredDocuments(StandInStore store) =>
@@ -108,5 +108,4 @@ public sealed class LeaseAndShutdownEndToEndTests(AzuriteFixture azurite)
         return count;
     }
 
-    private static async Task<int> CountAsync(QueueClient queue) => (await queue.GetPropertiesAsync(Ct)).Value.ApproximateMessagesCount;
 }

@@ -22,6 +22,10 @@ internal static class QueueAssertions
         Assert.Fail($"queue {queue.Name} still held {count} messages after {timeout}");
     }
 
+    /// <summary>Messages in the queue, visible or leased; 0 for a queue never created.</summary>
+    public static async Task<int> CountAsync(QueueClient queue, CancellationToken cancellationToken) =>
+        await queue.ExistsAsync(cancellationToken) ? (await queue.GetPropertiesAsync(cancellationToken)).Value.ApproximateMessagesCount : 0;
+
     /// <summary>Receives and deletes every message, returning the bodies parsed as JSON.</summary>
     public static async Task<List<JsonElement>> DrainAsync(QueueClient queue, CancellationToken cancellationToken)
     {

@@ -56,10 +56,8 @@ public sealed class SecretTests(AzuriteFixture azurite)
         Assert.DoesNotContain(lines, l => l.Contains(QdrantKey, StringComparison.Ordinal));
 
         // A refused key is the worker's problem, not the jobs': none is poisoned, all wait in the queue.
-        Assert.Equal(0, await CountAsync(azurite.Queue(queueName + "-poison")));
-        Assert.Equal(10, await CountAsync(queue));
+        Assert.Equal(0, await QueueAssertions.CountAsync(azurite.Queue(queueName + "-poison"), Ct));
+        Assert.Equal(10, await QueueAssertions.CountAsync(queue, Ct));
     }
 
-    private static async Task<int> CountAsync(QueueClient queue) =>
-        await queue.ExistsAsync(Ct) ? (await queue.GetPropertiesAsync(Ct)).Value.ApproximateMessagesCount : 0;
 }
