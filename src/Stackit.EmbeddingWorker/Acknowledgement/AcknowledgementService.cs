@@ -24,20 +24,10 @@ internal sealed partial class AcknowledgementService(
     internal const int ConcurrentSettles = 16;
 
     /// <summary>Ends when the outcome channel is complete and empty: the last stage to stop.</summary>
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        var abort = shutdown.Abort;
-        try
-        {
-            await Parallel.ForEachAsync(outcomes.ReadAllAsync(abort),
-                new ParallelOptions { MaxDegreeOfParallelism = ConcurrentSettles, CancellationToken = abort },
-                async (outcome, token) => await SettleOneAsync(outcome, token).ConfigureAwait(false)).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (abort.IsCancellationRequested)
-        {
-            // What is left unsettled is released by the lease keeper.
-        }
-    }
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        shutdown.DrainAsync(abort => Parallel.ForEachAsync(outcomes.ReadAllAsync(abort),
+            new ParallelOptions { MaxDegreeOfParallelism = ConcurrentSettles, CancellationToken = abort },
+            async (outcome, token) => await SettleOneAsync(outcome, token).ConfigureAwait(false)));
 
     private async Task SettleOneAsync(JobOutcome outcome, CancellationToken stoppingToken)
     {

@@ -17,20 +17,8 @@ internal sealed class BatchingService(
     PipelineShutdown shutdown,
     TimeProvider time) : BackgroundService
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        try
-        {
-            await BatchAsync(shutdown.Abort).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (shutdown.Abort.IsCancellationRequested)
-        {
-        }
-        finally
-        {
-            batches.TryComplete();
-        }
-    }
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        shutdown.DrainAsync(BatchAsync, () => batches.TryComplete());
 
     private async Task BatchAsync(CancellationToken stoppingToken)
     {

@@ -39,20 +39,10 @@ internal sealed partial class EmbeddingsService(
     internal const int MaxGenerations = 3;
 
     /// <summary>Drains on shutdown: ends when the batch channel is complete and every batch is answered.</summary>
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        try
-        {
-            await Task.WhenAll(Enumerable.Range(0, options.MaxConcurrency).Select(_ => RunWorkerAsync(shutdown.Abort))).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (shutdown.Abort.IsCancellationRequested)
-        {
-        }
-        finally
-        {
-            embedded.TryComplete();
-        }
-    }
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        shutdown.DrainAsync(
+            abort => Task.WhenAll(Enumerable.Range(0, options.MaxConcurrency).Select(_ => RunWorkerAsync(abort))),
+            () => embedded.TryComplete());
 
     private async Task RunWorkerAsync(CancellationToken stoppingToken)
     {

@@ -26,6 +26,27 @@ internal sealed class PipelineShutdown : IDisposable
 
     public TimeSpan DrainTimeout { get; }
 
+    /// <summary>
+    /// Runs a draining stage with the <see cref="Abort"/> token: it ends when its input channel is complete and
+    /// empty, or when draining is aborted (not an error). Either way <paramref name="completeOutput"/> then
+    /// tells the next stage that nothing more comes.
+    /// </summary>
+    public async Task DrainAsync(Func<CancellationToken, Task> stage, Action? completeOutput = null)
+    {
+        try
+        {
+            await stage(Abort).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (Abort.IsCancellationRequested)
+        {
+            // Out of time: what is left unsettled is released by the lease keeper.
+        }
+        finally
+        {
+            completeOutput?.Invoke();
+        }
+    }
+
     /// <summary>A fifth of the shutdown timeout, between 1 and 10 seconds, is kept for releasing messages.</summary>
     internal static TimeSpan DrainBudget(TimeSpan shutdownTimeout)
     {

@@ -20,21 +20,12 @@ internal sealed partial class PreparationService(
     PipelineShutdown shutdown,
     ILogger<PreparationService> logger) : BackgroundService
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        try
-        {
-            await PrepareAsync(shutdown.Abort).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (shutdown.Abort.IsCancellationRequested)
-        {
-        }
-        finally
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        shutdown.DrainAsync(PrepareAsync, () =>
         {
             chunks.TryComplete();
             deletions.TryComplete();
-        }
-    }
+        });
 
     private async Task PrepareAsync(CancellationToken stoppingToken)
     {

@@ -28,22 +28,10 @@ internal sealed partial class VectorStoreService(
     /// Drains on shutdown: ends when both input channels are complete and written out. It is the last stage that
     /// reports outcomes, so it completes the outcome channel, which ends Acknowledgement.
     /// </summary>
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        var abort = shutdown.Abort;
-        try
-        {
-            var upserters = Enumerable.Range(0, options.MaxConcurrentUpserts).Select(_ => RunUpserterAsync(abort));
-            await Task.WhenAll(upserters.Append(RunDeleterAsync(abort))).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (abort.IsCancellationRequested)
-        {
-        }
-        finally
-        {
-            outcomes.Complete();
-        }
-    }
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        shutdown.DrainAsync(
+            abort => Task.WhenAll(Enumerable.Range(0, options.MaxConcurrentUpserts).Select(_ => RunUpserterAsync(abort)).Append(RunDeleterAsync(abort))),
+            outcomes.Complete);
 
     private async Task RunUpserterAsync(CancellationToken stoppingToken)
     {
