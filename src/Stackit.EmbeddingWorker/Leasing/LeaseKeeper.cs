@@ -1,6 +1,7 @@
 using Azure;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Stackit.EmbeddingWorker.Acknowledgement;
 using Stackit.EmbeddingWorker.Intake;
 
 namespace Stackit.EmbeddingWorker.Leasing;
@@ -14,6 +15,7 @@ namespace Stackit.EmbeddingWorker.Leasing;
 internal sealed partial class LeaseKeeper(
     LeaseRegistry leases,
     WorkQueues queues,
+    MessageSettler settler,
     QueueOptions options,
     TimeProvider time,
     ILogger<LeaseKeeper> logger) : BackgroundService
@@ -61,7 +63,7 @@ internal sealed partial class LeaseKeeper(
                 {
                     if (lease.State == LeaseState.Held)
                     {
-                        await SetVisibilityAsync(lease, options.VisibilityTimeout, "renewal", token).ConfigureAwait(false);
+                        await RenewAsync(lease, token).ConfigureAwait(false);
                     }
                 }
             });
@@ -81,11 +83,16 @@ internal sealed partial class LeaseKeeper(
                 new ParallelOptions { MaxDegreeOfParallelism = ConcurrentCalls, CancellationToken = cancellationToken },
                 async (lease, token) =>
                 {
-                    using var turn = await lease.TakeTurnAsync(token).ConfigureAwait(false);
-                    if (lease.State == LeaseState.Held && await SetVisibilityAsync(lease, TimeSpan.Zero, "release at shutdown", token).ConfigureAwait(false))
+                    try
                     {
-                        lease.Settled();
-                        leases.Forget(lease);
+                        await settler.ReleaseAsync(lease, TimeSpan.Zero, token).ConfigureAwait(false);
+                    }
+                    catch (RequestFailedException ex)
+                    {
+                        LogVisibilityFailed(ex, lease.MessageId, "release at shutdown");
+                    }
+                    if (lease.State == LeaseState.Settled)
+                    {
                         Interlocked.Increment(ref released);
                     }
                 }).ConfigureAwait(false);
@@ -97,32 +104,30 @@ internal sealed partial class LeaseKeeper(
         LogReleased(released, held.Count);
     }
 
-    private async Task<bool> SetVisibilityAsync(QueueLease lease, TimeSpan visibility, string action, CancellationToken cancellationToken)
+    private async Task RenewAsync(QueueLease lease, CancellationToken cancellationToken)
     {
         var at = time.GetTimestamp();
         try
         {
             var receipt = await queues.Get(lease.QueueName)
-                .UpdateMessageAsync(lease.MessageId, lease.PopReceipt, visibilityTimeout: visibility, cancellationToken: cancellationToken)
+                .UpdateMessageAsync(lease.MessageId, lease.PopReceipt, visibilityTimeout: options.VisibilityTimeout, cancellationToken: cancellationToken)
                 .ConfigureAwait(false);
             lease.Renewed(receipt.Value.PopReceipt, at);
-            return true;
         }
         catch (RequestFailedException ex) when (QueueErrors.IsLeaseLost(ex))
         {
             lease.Lost();
             leases.Forget(lease);
-            LogLost(lease.MessageId, action, ex.ErrorCode);
+            LogLost(lease.MessageId, ex.ErrorCode);
         }
         catch (RequestFailedException ex)
         {
-            LogVisibilityFailed(ex, lease.MessageId, action);
+            LogVisibilityFailed(ex, lease.MessageId, "renewal");
         }
-        return false;
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Lease of message {MessageId} was lost at {Action} ({ErrorCode}); its job will not be settled here")]
-    private partial void LogLost(string messageId, string action, string? errorCode);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Lease of message {MessageId} was lost at renewal ({ErrorCode}); its job will not be settled here")]
+    private partial void LogLost(string messageId, string? errorCode);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not set the visibility of message {MessageId} ({Action}); trying again at the next check")]
     private partial void LogVisibilityFailed(Exception exception, string messageId, string action);

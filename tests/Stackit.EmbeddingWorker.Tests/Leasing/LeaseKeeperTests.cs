@@ -1,6 +1,7 @@
 using Azure.Storage.Queues;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
+using Stackit.EmbeddingWorker.Acknowledgement;
 using Stackit.EmbeddingWorker.Hosting;
 using Stackit.EmbeddingWorker.Intake;
 using Stackit.EmbeddingWorker.Leasing;
@@ -25,7 +26,9 @@ public sealed class LeaseKeeperTests(AzuriteFixture azurite) : IAsyncLifetime
         _queue = azurite.Queue(_queueName);
         await _queue.CreateAsync(cancellationToken: Ct);
         _leases = new LeaseRegistry(_time);
-        _keeper = new LeaseKeeper(_leases, new WorkQueues(QueueClientFactory.Create(options), options), options, _time, NullLogger<LeaseKeeper>.Instance);
+        var queues = new WorkQueues(QueueClientFactory.Create(options), options);
+        var settler = new MessageSettler(queues, _leases, options, _time, NullLogger<MessageSettler>.Instance);
+        _keeper = new LeaseKeeper(_leases, queues, settler, options, _time, NullLogger<LeaseKeeper>.Instance);
     }
 
     public ValueTask DisposeAsync()
