@@ -51,9 +51,23 @@ public sealed class FaultsEndToEndTests(AzuriteFixture azurite)
     public async Task Endpoint_outage_pauses_intake_keeps_the_backlog_queued_and_resumes_by_itself()
     {
         await using var embeddings = await FakeEmbeddingServer.StartAsync();
-        embeddings.Down = true;
         await using var qdrant = await QdrantStandInServer.StartAsync();
-        var (queue, texts) = await EnqueueAsync("down");
+        await AssertOutageIsSatOutAsync("down", embeddings, qdrant, down => embeddings.Down = down);
+    }
+
+    [Fact]
+    public async Task Qdrant_outage_pauses_intake_keeps_the_backlog_queued_and_resumes_by_itself()
+    {
+        await using var embeddings = await FakeEmbeddingServer.StartAsync();
+        await using var qdrant = await QdrantStandInServer.StartAsync();
+        await AssertOutageIsSatOutAsync("qdown", embeddings, qdrant, down => qdrant.Store.Down = down);
+    }
+
+    /// <summary>Takes a dependency down for 8 s, then brings it back; the worker must wait it out and finish alone.</summary>
+    private async Task AssertOutageIsSatOutAsync(string prefix, FakeEmbeddingServer embeddings, QdrantStandInServer qdrant, Action<bool> setDown)
+    {
+        setDown(true);
+        var (queue, texts) = await EnqueueAsync(prefix);
 
         using var host = WorkerHost.Build(OutageSettings(queue.Name, embeddings, qdrant));
         await host.StartAsync(Ct);
@@ -64,30 +78,7 @@ public sealed class FaultsEndToEndTests(AzuriteFixture azurite)
         Assert.InRange(tried, 1, Jobs / 2);
         Assert.Equal(0, await QueueAssertions.CountAsync(azurite.Queue(queue.Name + "-poison"), Ct));
 
-        embeddings.Down = false;
-        await QueueAssertions.WaitUntilEmptyAsync(queue, TimeSpan.FromSeconds(90), Ct);
-        await host.StopAsync(Ct);
-
-        await AssertEveryJobStoredOnceAsync(qdrant.Store, texts, queue.Name);
-    }
-
-    [Fact]
-    public async Task Qdrant_outage_pauses_intake_keeps_the_backlog_queued_and_resumes_by_itself()
-    {
-        await using var embeddings = await FakeEmbeddingServer.StartAsync();
-        await using var qdrant = await QdrantStandInServer.StartAsync();
-        qdrant.Store.Down = true;
-        var (queue, texts) = await EnqueueAsync("qdown");
-
-        using var host = WorkerHost.Build(OutageSettings(queue.Name, embeddings, qdrant));
-        await host.StartAsync(Ct);
-        await Task.Delay(TimeSpan.FromSeconds(8), Ct);
-
-        var tried = embeddings.Requests.SelectMany(r => r.Inputs).Distinct().Count();
-        Assert.InRange(tried, 1, Jobs / 2);
-        Assert.Equal(0, await QueueAssertions.CountAsync(azurite.Queue(queue.Name + "-poison"), Ct));
-
-        qdrant.Store.Down = false;
+        setDown(false);
         await QueueAssertions.WaitUntilEmptyAsync(queue, TimeSpan.FromSeconds(90), Ct);
         await host.StopAsync(Ct);
 
