@@ -23,6 +23,7 @@ internal sealed class SimulatedEndpoint : IAsyncDisposable
     private SemaphoreSlim _slots = null!;
     private MinuteBudget? _tokenBudget;
     private MinuteBudget? _requestBudget;
+    private readonly Lock _budgetGate = new();
     private byte[] _base64Vector = [];
     private byte[] _floatVector = [];
 
@@ -76,7 +77,7 @@ internal sealed class SimulatedEndpoint : IAsyncDisposable
             await LoopbackEmbeddingsHost.WriteErrorAsync(context, HttpStatusCode.BadRequest, $"This request has {inputs.Count} inputs and {tokens} tokens; the limits are {_model.MaxInputsPerRequest} inputs, {_model.MaxTokensPerRequest} tokens and 4096 tokens an input.", null);
             return;
         }
-        var wait = Math.Max(_requestBudget?.TryTake(1) ?? 0, _tokenBudget?.TryTake(tokens) ?? 0);
+        var wait = TakeBudget(tokens);
         if (wait > 0)
         {
             Record(arrived, arrived, inputs.Count, tokens, 429);
@@ -115,31 +116,42 @@ internal sealed class SimulatedEndpoint : IAsyncDisposable
         await output.WriteAsync(Encoding.ASCII.GetBytes($"],\"usage\":{{\"prompt_tokens\":{tokens},\"total_tokens\":{tokens}}}}}"));
     }
 
+    /// <summary>
+    /// Takes one request and <paramref name="tokens"/> from the minute budgets, or nothing: a refused request
+    /// spends neither, as a real rate limiter does not charge for what it turned away.
+    /// </summary>
+    private double TakeBudget(int tokens)
+    {
+        lock (_budgetGate)
+        {
+            var wait = Math.Max(_requestBudget?.Shortfall(1) ?? 0, _tokenBudget?.Shortfall(tokens) ?? 0);
+            if (wait == 0)
+            {
+                _requestBudget?.Take(1);
+                _tokenBudget?.Take(tokens);
+            }
+            return wait;
+        }
+    }
+
     private void Record(long arrived, long started, int inputs, int tokens, int status) =>
         _served.Enqueue(new ServedRequest(arrived, started, Stopwatch.GetTimestamp(), inputs, tokens, status));
 
-    /// <summary>A server-side token bucket: refills at the minute rate, holds <c>burst</c>.</summary>
+    /// <summary>A server-side token bucket: refills at the minute rate, holds <c>burst</c>. Not thread-safe: callers lock.</summary>
     private sealed class MinuteBudget(int perMinute, int burst)
     {
-        private readonly Lock _gate = new();
         private double _available = burst;
         private long _last = Stopwatch.GetTimestamp();
 
-        /// <summary>Takes <paramref name="amount"/> and returns 0, or returns the seconds until it would fit.</summary>
-        public double TryTake(int amount)
+        /// <summary>Refills, then returns 0 if <paramref name="amount"/> fits now, or the seconds until it would.</summary>
+        public double Shortfall(int amount)
         {
-            lock (_gate)
-            {
-                var now = Stopwatch.GetTimestamp();
-                _available = Math.Min(burst, _available + (Stopwatch.GetElapsedTime(_last, now).TotalSeconds * perMinute / 60));
-                _last = now;
-                if (_available >= amount)
-                {
-                    _available -= amount;
-                    return 0;
-                }
-                return (amount - _available) / (perMinute / 60.0);
-            }
+            var now = Stopwatch.GetTimestamp();
+            _available = Math.Min(burst, _available + (Stopwatch.GetElapsedTime(_last, now).TotalSeconds * perMinute / 60));
+            _last = now;
+            return _available >= amount ? 0 : (amount - _available) / (perMinute / 60.0);
         }
+
+        public void Take(int amount) => _available -= amount;
     }
 }
