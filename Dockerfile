@@ -7,10 +7,15 @@ RUN dotnet restore src/Stackit.EmbeddingWorker/Stackit.EmbeddingWorker.csproj
 COPY src/ src/
 RUN dotnet publish src/Stackit.EmbeddingWorker/Stackit.EmbeddingWorker.csproj -c Release -o /app --no-restore
 
-FROM mcr.microsoft.com/dotnet/runtime:10.0 AS runtime
+# aspnet, not runtime: Kestrel serves the management port (health and metrics).
+FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS runtime
 WORKDIR /app
 COPY --from=build /app .
 # The .NET images ship an unprivileged 'app' user; APP_UID is its numeric id.
 USER $APP_UID
-ENV DOTNET_gcServer=0
+ENV DOTNET_gcServer=0 \
+    Logging__Console__FormatterName=json \
+    Logging__Console__FormatterOptions__IncludeScopes=true \
+    Management__Port=8080
+EXPOSE 8080
 ENTRYPOINT ["dotnet", "Stackit.EmbeddingWorker.dll"]

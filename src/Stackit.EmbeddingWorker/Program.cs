@@ -1,7 +1,19 @@
-using Microsoft.Extensions.Hosting;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Console;
+using Stackit.EmbeddingWorker.Diagnostics;
 using Stackit.EmbeddingWorker.Hosting;
 
 // appsettings.json is copied next to the binary, so the worker finds it from any working directory.
-var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = args, ContentRootPath = AppContext.BaseDirectory });
+var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+// The slim builder fixes the console to the simple format; binding the section again, after it, lets
+// Logging:Console:FormatterName choose 'json' (the chart and the image do) or 'systemd'.
+builder.Logging.AddConsole();
+builder.Services.Configure<ConsoleLoggerOptions>(builder.Configuration.GetSection("Logging:Console"));
 builder.Services.AddEmbeddingWorker(builder.Configuration);
-await builder.Build().RunAsync().ConfigureAwait(false);
+builder.AddManagementEndpoints();
+var app = builder.Build();
+app.MapManagementEndpoints();
+await app.RunAsync().ConfigureAwait(false);

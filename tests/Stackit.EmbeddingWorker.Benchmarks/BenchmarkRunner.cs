@@ -178,6 +178,7 @@ internal sealed class BenchmarkRunner(AzuriteProcess azurite, SimulatedEndpoint 
             ["Qdrant__Endpoint"] = qdrant.Endpoint.ToString(),
             ["Qdrant__Collection"] = collection,
             ["Logging__LogLevel__Default"] = "Warning",
+            ["Management__Port"] = FreePort.OnLoopback().ToString(CultureInfo.InvariantCulture),
         };
         if (model.TokensPerMinute is { } tpm)
         {

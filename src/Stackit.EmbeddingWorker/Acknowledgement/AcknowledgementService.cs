@@ -1,6 +1,7 @@
 using System.Threading.Channels;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Stackit.EmbeddingWorker.Diagnostics;
 using Stackit.EmbeddingWorker.Health;
 using Stackit.EmbeddingWorker.Hosting;
 using Stackit.EmbeddingWorker.Intake;
@@ -18,6 +19,7 @@ internal sealed partial class AcknowledgementService(
     DependencyCircuits circuits,
     PipelineShutdown shutdown,
     QueueOptions options,
+    WorkerMetrics metrics,
     ILogger<AcknowledgementService> logger) : BackgroundService
 {
     /// <summary>Settling is a round trip to the queue each; done one at a time it would cap throughput.</summary>
@@ -31,6 +33,7 @@ internal sealed partial class AcknowledgementService(
 
     private async Task SettleOneAsync(JobOutcome outcome, CancellationToken stoppingToken)
     {
+        using var scope = JobLogScope.Begin(logger, outcome.Lease.MessageId, outcome.DocumentId);
         try
         {
             await SettleAsync(outcome, stoppingToken).ConfigureAwait(false);
@@ -53,6 +56,7 @@ internal sealed partial class AcknowledgementService(
         {
             case OutcomeKind.Stored:
                 LogStored(outcome.DocumentId, lease.MessageId);
+                metrics.JobStored();
                 return settler.DeleteAsync(lease, cancellationToken);
             case OutcomeKind.Rejected:
                 return settler.PoisonAsync(lease, outcome.DocumentId, outcome.Reason ?? "rejected", cancellationToken);
@@ -62,6 +66,7 @@ internal sealed partial class AcknowledgementService(
                     // A dependency is down, not this job: its attempts must not run out while the outage lasts.
                     var wait = settler.RetryDelay(lease.DequeueCount);
                     LogOutage(outcome.DocumentId, lease.MessageId, wait, outcome.Reason);
+                    metrics.JobRetried();
                     return lease.DequeueCount >= options.MaxDequeueCount - 1
                         ? settler.RequeueAsync(lease, wait, cancellationToken)
                         : settler.ReleaseAsync(lease, wait, cancellationToken);
@@ -73,6 +78,7 @@ internal sealed partial class AcknowledgementService(
                 }
                 var delay = settler.RetryDelay(lease.DequeueCount);
                 LogRetryLater(outcome.DocumentId, lease.MessageId, lease.DequeueCount, delay, outcome.Reason);
+                metrics.JobRetried();
                 return settler.ReleaseAsync(lease, delay, cancellationToken);
         }
     }

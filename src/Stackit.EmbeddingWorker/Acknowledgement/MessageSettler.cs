@@ -1,5 +1,6 @@
 using Azure;
 using Microsoft.Extensions.Logging;
+using Stackit.EmbeddingWorker.Diagnostics;
 using Stackit.EmbeddingWorker.Intake;
 using Stackit.EmbeddingWorker.Leasing;
 
@@ -10,7 +11,7 @@ namespace Stackit.EmbeddingWorker.Acknowledgement;
 /// changes the pop receipt underneath. A lease already lost is skipped (another receiver owns the message);
 /// one lost during the call is logged, never thrown.
 /// </summary>
-internal sealed partial class MessageSettler(WorkQueues queues, LeaseRegistry leases, QueueOptions options, TimeProvider time, ILogger<MessageSettler> logger)
+internal sealed partial class MessageSettler(WorkQueues queues, LeaseRegistry leases, QueueOptions options, WorkerMetrics metrics, TimeProvider time, ILogger<MessageSettler> logger)
 {
     public Task DeleteAsync(QueueLease lease, CancellationToken cancellationToken) =>
         SettleAsync(lease, "delete", token => DeleteMessageAsync(lease, token), cancellationToken);
@@ -26,6 +27,7 @@ internal sealed partial class MessageSettler(WorkQueues queues, LeaseRegistry le
             }
             await queues.PoisonOf(lease.QueueName).SendMessageAsync(envelope, token).ConfigureAwait(false);
             LogPoisoned(lease.MessageId, documentId, lease.DequeueCount, error);
+            metrics.JobPoisoned();
             await DeleteMessageAsync(lease, token).ConfigureAwait(false);
         }, cancellationToken);
 

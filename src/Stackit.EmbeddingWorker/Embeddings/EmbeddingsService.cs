@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using Polly.Timeout;
 using Stackit.EmbeddingWorker.Acknowledgement;
 using Stackit.EmbeddingWorker.Batching;
+using Stackit.EmbeddingWorker.Diagnostics;
 using Stackit.EmbeddingWorker.Embeddings.Throttling;
 using Stackit.EmbeddingWorker.Health;
 using Stackit.EmbeddingWorker.Hosting;
@@ -33,6 +34,8 @@ internal sealed partial class EmbeddingsService(
     OutcomeReporter outcomes,
     DependencyCircuits circuits,
     PipelineShutdown shutdown,
+    WorkerMetrics metrics,
+    TimeProvider time,
     ILogger<EmbeddingsService> logger) : BackgroundService
 {
     /// <summary>Each generation halves the chunk size; after this many the input is refused for good.</summary>
@@ -117,13 +120,17 @@ internal sealed partial class EmbeddingsService(
     private async Task<EmbeddingResult> SendAsync(List<DocumentChunk> chunks, CancellationToken cancellationToken)
     {
         var estimated = chunks.Sum(c => c.Tokens);
+        var waitStarted = time.GetTimestamp();
         await budget.AcquireAsync(estimated, cancellationToken).ConfigureAwait(false);
+        metrics.WaitedForBudget(time.GetElapsedTime(waitStarted));
         using var slot = await concurrency.AcquireAsync(cancellationToken).ConfigureAwait(false);
+        metrics.RequestSent(estimated, chunks.Count);
         var result = await client.EmbedAsync(chunks.ConvertAll(c => c.Text), cancellationToken).ConfigureAwait(false);
         if (result.PromptTokens is { } counted)
         {
             budget.Settle(estimated, counted);
         }
+        metrics.Embedded(chunks.Count, result.PromptTokens ?? estimated);
         return result;
     }
 

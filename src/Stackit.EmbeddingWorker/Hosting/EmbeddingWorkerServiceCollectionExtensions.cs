@@ -9,6 +9,7 @@ using Microsoft.Extensions.Hosting;
 using Qdrant.Client;
 using Stackit.EmbeddingWorker.Acknowledgement;
 using Stackit.EmbeddingWorker.Batching;
+using Stackit.EmbeddingWorker.Diagnostics;
 using Stackit.EmbeddingWorker.Embeddings;
 using Stackit.EmbeddingWorker.Embeddings.Throttling;
 using Stackit.EmbeddingWorker.Health;
@@ -30,6 +31,7 @@ public static class EmbeddingWorkerServiceCollectionExtensions
         services.AddValidatedOptions<ChunkingOptions>(configuration, ChunkingOptions.SectionName);
         services.AddValidatedOptions<QdrantOptions>(configuration, QdrantOptions.SectionName);
         services.AddValidatedOptions<CircuitOptions>(configuration, CircuitOptions.SectionName);
+        services.AddValidatedOptions<ManagementOptions>(configuration, ManagementOptions.SectionName);
         // HostOptions:ShutdownTimeout bounds draining at SIGTERM (see PipelineShutdown).
         services.Configure<HostOptions>(configuration.GetSection("HostOptions"));
         services.AddSingleton<IValidateOptions<ChunkingOptions>, ChunkLimitsValidator>();
@@ -39,6 +41,8 @@ public static class EmbeddingWorkerServiceCollectionExtensions
         services.AddSingleton<PipelineShutdown>();
         services.AddSingleton<DependencyCircuits>();
         services.AddSingleton<LeaseRegistry>();
+        services.AddMetrics();
+        services.AddSingleton<WorkerMetrics>();
         services.AddSingleton(sp => new OutcomeReporter(sp.GetRequiredService<PipelineChannels>().Outcomes.Writer));
 
         AddIntake(services);
@@ -51,6 +55,7 @@ public static class EmbeddingWorkerServiceCollectionExtensions
         // before it left, Acknowledgement settles the last outcomes, and the lease keeper, stopped last, renews
         // leases throughout and finally hands back whatever is unfinished.
         services.AddHostedService<LeaseKeeper>();
+        services.AddHostedService<PipelineGauges>();
         services.AddHostedService(sp => Stage<AcknowledgementService>(sp, sp.GetRequiredService<PipelineChannels>().Outcomes.Reader));
         services.AddHostedService(sp => Stage<VectorStoreService>(sp, Channels(sp).Embedded.Reader, Channels(sp).Deletions.Reader));
         services.AddHostedService(sp => Stage<EmbeddingsService>(sp, Channels(sp).Batches.Reader, Channels(sp).Embedded.Writer));
@@ -120,7 +125,7 @@ public static class EmbeddingWorkerServiceCollectionExtensions
             pipeline.AddTimeout(options.Timeout);
         });
         // Inside the retries: every attempt tells the adaptive limit how the endpoint is coping.
-        client.AddHttpMessageHandler(sp => new EndpointFeedbackHandler(sp.GetRequiredService<AdaptiveConcurrencyLimit>(), sp.GetRequiredService<TimeProvider>()));
+        client.AddHttpMessageHandler(sp => new EndpointFeedbackHandler(sp.GetRequiredService<AdaptiveConcurrencyLimit>(), sp.GetRequiredService<WorkerMetrics>(), sp.GetRequiredService<TimeProvider>()));
     }
 
     private static void AddVectorStore(IServiceCollection services)

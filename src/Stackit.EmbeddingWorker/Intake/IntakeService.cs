@@ -4,6 +4,7 @@ using Azure.Storage.Queues.Models;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Stackit.EmbeddingWorker.Acknowledgement;
+using Stackit.EmbeddingWorker.Diagnostics;
 using Stackit.EmbeddingWorker.Health;
 using Stackit.EmbeddingWorker.Leasing;
 
@@ -24,6 +25,7 @@ internal sealed partial class IntakeService(
     LeaseRegistry leases,
     DependencyCircuits circuits,
     QueueOptions options,
+    WorkerMetrics metrics,
     TimeProvider time,
     ILogger<IntakeService> logger) : BackgroundService
 {
@@ -103,6 +105,7 @@ internal sealed partial class IntakeService(
             }
 
             backoff.Reset();
+            metrics.JobReceived(received.Count);
             foreach (var lease in received)
             {
                 await AcceptAsync(lease, stoppingToken).ConfigureAwait(false);
@@ -124,6 +127,7 @@ internal sealed partial class IntakeService(
 
     private async Task AcceptAsync(QueueLease lease, CancellationToken cancellationToken)
     {
+        using var scope = JobLogScope.Begin(logger, lease.MessageId, null);
         // A message seen more often than allowed crashed its earlier receivers: stop the loop here.
         if (lease.DequeueCount > options.MaxDequeueCount)
         {

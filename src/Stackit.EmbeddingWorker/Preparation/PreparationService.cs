@@ -1,6 +1,7 @@
 using System.Threading.Channels;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Stackit.EmbeddingWorker.Diagnostics;
 using Stackit.EmbeddingWorker.Acknowledgement;
 using Stackit.EmbeddingWorker.Hosting;
 using Stackit.EmbeddingWorker.Intake;
@@ -31,6 +32,7 @@ internal sealed partial class PreparationService(
     {
         await foreach (var job in jobs.ReadAllAsync(stoppingToken).ConfigureAwait(false))
         {
+            using var scope = JobLogScope.Begin(logger, job.Lease.MessageId, job.Message.Id);
             if (job.Message.Operation == JobOperation.Delete)
             {
                 await deletions.WriteAsync(job, stoppingToken).ConfigureAwait(false);

@@ -200,9 +200,9 @@ public sealed class AcknowledgementServiceTests(AzuriteFixture azurite) : IAsync
     private async Task SettleAsync(JobOutcome outcome)
     {
         var queues = new WorkQueues(QueueClientFactory.Create(_options), _options);
-        var settler = new MessageSettler(queues, _leases, _options, TimeProvider.System, NullLogger<MessageSettler>.Instance);
+        var settler = new MessageSettler(queues, _leases, _options, TestMetrics.Create(), TimeProvider.System, NullLogger<MessageSettler>.Instance);
         using var shutdown = TestShutdown.Create();
-        using var service = new AcknowledgementService(_outcomes.Reader, settler, _inFlight, _circuits, shutdown, _options, NullLogger<AcknowledgementService>.Instance);
+        using var service = new AcknowledgementService(_outcomes.Reader, settler, _inFlight, _circuits, shutdown, _options, TestMetrics.Create(), NullLogger<AcknowledgementService>.Instance);
         await _inFlight.AcquireBatchAsync(Ct);
         _inFlight.Release(_inFlight.BatchSize - 1);
         await service.StartAsync(Ct);

@@ -1,7 +1,9 @@
+using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Stackit.EmbeddingWorker.Diagnostics;
 using Stackit.EmbeddingWorker.Hosting;
 
 namespace Stackit.EmbeddingWorker.Tests.Infrastructure;
@@ -25,6 +27,24 @@ internal static class WorkerHost
     public static IHost Build(IDictionary<string, string?> settings, List<string>? logCapture = null)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true, EnvironmentName = "Test" });
+        Configure(builder, settings, logCapture);
+        return builder.Build();
+    }
+
+    /// <summary>The worker as <c>Program</c> runs it: with the management port (health, metrics) on <paramref name="port"/>.</summary>
+    public static WebApplication BuildWithManagement(IDictionary<string, string?> settings, int port, List<string>? logCapture = null)
+    {
+        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { EnvironmentName = "Test" });
+        settings["Management:Port"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        Configure(builder, settings, logCapture);
+        builder.AddManagementEndpoints();
+        var app = builder.Build();
+        app.MapManagementEndpoints();
+        return app;
+    }
+
+    private static void Configure(IHostApplicationBuilder builder, IDictionary<string, string?> settings, List<string>? logCapture)
+    {
         builder.Configuration.AddInMemoryCollection(settings);
         builder.Logging.ClearProviders();
         if (logCapture is null)
@@ -44,6 +64,5 @@ internal static class WorkerHost
             builder.Logging.AddProvider(new TestOutputLoggerProvider(output, logCapture));
         }
         builder.Services.AddEmbeddingWorker(builder.Configuration);
-        return builder.Build();
     }
 }

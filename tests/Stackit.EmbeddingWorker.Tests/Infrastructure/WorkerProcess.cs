@@ -12,9 +12,10 @@ internal sealed class WorkerProcess : IAsyncDisposable
     private readonly Process _process;
     private readonly ConcurrentQueue<string> _output = new();
 
-    private WorkerProcess(Process process)
+    private WorkerProcess(Process process, int managementPort)
     {
         _process = process;
+        ManagementPort = managementPort;
         _process.OutputDataReceived += (_, e) => Keep(e.Data);
         _process.ErrorDataReceived += (_, e) => Keep(e.Data);
         _process.BeginOutputReadLine();
@@ -34,6 +35,12 @@ internal sealed class WorkerProcess : IAsyncDisposable
 
     public int ExitCode => _process.ExitCode;
 
+    /// <summary>Where this worker serves <c>/healthz</c>, <c>/readyz</c> and <c>/metrics</c> (a free loopback port unless set).</summary>
+    public int ManagementPort { get; }
+
+    /// <summary>Every line the worker wrote so far, standard output and error interleaved.</summary>
+    public IReadOnlyList<string> Output => [.. _output];
+
     public bool HasExited => _process.HasExited;
 
     /// <summary>The last lines the worker wrote, for a failure message.</summary>
@@ -48,7 +55,10 @@ internal sealed class WorkerProcess : IAsyncDisposable
             start.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
         }
         start.Environment["DOTNET_ENVIRONMENT"] = "Test";
-        return new WorkerProcess(Process.Start(start) ?? throw new InvalidOperationException("the worker did not start"));
+        // Several workers may run at once (tests in parallel): each gets its own management port.
+        var port = settings.TryGetValue("Management:Port", out var given) && given is not null ? int.Parse(given, System.Globalization.CultureInfo.InvariantCulture) : FreePort.OnLoopback();
+        start.Environment["Management__Port"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return new WorkerProcess(Process.Start(start) ?? throw new InvalidOperationException("the worker did not start"), port);
     }
 
     /// <summary>A crash: no shutdown code runs, leases simply run out.</summary>

@@ -27,7 +27,7 @@ public sealed class LeaseKeeperTests(AzuriteFixture azurite) : IAsyncLifetime
         await _queue.CreateAsync(cancellationToken: Ct);
         _leases = new LeaseRegistry(_time);
         var queues = new WorkQueues(QueueClientFactory.Create(options), options);
-        var settler = new MessageSettler(queues, _leases, options, _time, NullLogger<MessageSettler>.Instance);
+        var settler = new MessageSettler(queues, _leases, options, TestMetrics.Create(), _time, NullLogger<MessageSettler>.Instance);
         _keeper = new LeaseKeeper(_leases, queues, settler, options, _time, NullLogger<LeaseKeeper>.Instance);
     }
 

@@ -1,4 +1,5 @@
 using System.Net;
+using Stackit.EmbeddingWorker.Diagnostics;
 
 namespace Stackit.EmbeddingWorker.Embeddings.Throttling;
 
@@ -6,12 +7,22 @@ namespace Stackit.EmbeddingWorker.Embeddings.Throttling;
 /// Sits inside the resilience handler, so it sees every attempt, retried ones included, and tells the
 /// concurrency limit whether the endpoint kept up or pushed back.
 /// </summary>
-internal sealed class EndpointFeedbackHandler(AdaptiveConcurrencyLimit limit, TimeProvider time) : DelegatingHandler
+internal sealed class EndpointFeedbackHandler(AdaptiveConcurrencyLimit limit, WorkerMetrics metrics, TimeProvider time) : DelegatingHandler
 {
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         var started = time.GetTimestamp();
-        var response = await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        HttpResponseMessage response;
+        try
+        {
+            response = await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException)
+        {
+            metrics.Attempted(null, time.GetElapsedTime(started));
+            throw;
+        }
+        metrics.Attempted((int)response.StatusCode, time.GetElapsedTime(started));
         if (response.StatusCode is HttpStatusCode.TooManyRequests or HttpStatusCode.ServiceUnavailable)
         {
             limit.OnThrottled();

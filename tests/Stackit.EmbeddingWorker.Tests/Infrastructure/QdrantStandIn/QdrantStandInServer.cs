@@ -43,6 +43,7 @@ public sealed class QdrantStandInServer : IAsyncDisposable
         var app = builder.Build();
         app.MapGrpcService<PointsStandInService>();
         app.MapGrpcService<CollectionsStandInService>();
+        app.MapGrpcService<QdrantStandInService>();
         await app.StartAsync();
         var server = new QdrantStandInServer(app, store);
         server.Endpoint = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());

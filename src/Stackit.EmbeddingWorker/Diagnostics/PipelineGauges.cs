@@ -1,0 +1,76 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
+using Azure;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Stackit.EmbeddingWorker.Embeddings.Throttling;
+using Stackit.EmbeddingWorker.Intake;
+using Stackit.EmbeddingWorker.Leasing;
+
+namespace Stackit.EmbeddingWorker.Diagnostics;
+
+/// <summary>
+/// The gauges. Most read their value when exported; the queue lengths cost a round trip each, so they are
+/// polled every <c>Management:QueueDepthInterval</c> instead, and a failed poll keeps the last value.
+/// </summary>
+internal sealed partial class PipelineGauges : BackgroundService
+{
+    private readonly ConcurrentDictionary<string, long> _depths = new(StringComparer.Ordinal);
+    private readonly WorkQueues _queues;
+    private readonly string[] _queueNames;
+    private readonly ManagementOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger<PipelineGauges> _logger;
+
+    public PipelineGauges(WorkerMetrics metrics, LeaseRegistry leases, AdaptiveConcurrencyLimit concurrency, WorkQueues queues, QueueOptions queue,
+        ManagementOptions options, TimeProvider time, ILogger<PipelineGauges> logger)
+    {
+        _queues = queues;
+        _queueNames = [queue.Name, queue.Name + "-poison"];
+        _options = options;
+        _time = time;
+        _logger = logger;
+        var meter = metrics.Meter;
+        meter.CreateObservableGauge("embedding_worker.messages.in_flight", () => leases.Count, "{message}", "Messages received and not yet settled.");
+        meter.CreateObservableGauge("embedding_worker.requests.in_flight", () => concurrency.InFlight, "{request}", "Requests to the embeddings endpoint in flight.");
+        meter.CreateObservableGauge("embedding_worker.requests.limit", () => concurrency.Limit, "{request}", "The adaptive concurrency limit now.");
+        meter.CreateObservableGauge("embedding_worker.queue.depth",
+            () => _depths.Select(d => new Measurement<long>(d.Value, new KeyValuePair<string, object?>("queue", d.Key))),
+            "{message}", "Approximate message count per queue, as last polled.");
+    }
+
+    internal IReadOnlyDictionary<string, long> QueueDepths => _depths;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(_options.QueueDepthInterval, _time);
+        do
+        {
+            await PollQueueDepthsAsync(stoppingToken).ConfigureAwait(false);
+        }
+        while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
+    }
+
+    internal async Task PollQueueDepthsAsync(CancellationToken cancellationToken)
+    {
+        foreach (var name in _queueNames)
+        {
+            try
+            {
+                var properties = await _queues.Get(name).GetPropertiesAsync(cancellationToken).ConfigureAwait(false);
+                _depths[name] = properties.Value.ApproximateMessagesCount;
+            }
+            catch (RequestFailedException ex) when (ex.Status == 404)
+            {
+                _depths[name] = 0;
+            }
+            catch (Exception ex) when (ex is RequestFailedException or HttpRequestException or AggregateException)
+            {
+                LogPollFailed(name, ex.Message);
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Could not read the length of queue {Queue}: {Reason}")]
+    private partial void LogPollFailed(string queue, string reason);
+}

@@ -1,0 +1,96 @@
+using System.Diagnostics.Metrics;
+
+namespace Stackit.EmbeddingWorker.Diagnostics;
+
+/// <summary>
+/// The worker's instruments, on one <see cref="Meter"/> named <see cref="MeterName"/>. Stages record through the
+/// methods here; OpenTelemetry exports them (Prometheus on the management port, OTLP when configured).
+/// Names follow OpenTelemetry's conventions; Prometheus shows them with dots as underscores and a unit suffix.
+/// </summary>
+internal sealed class WorkerMetrics
+{
+    public const string MeterName = "Stackit.EmbeddingWorker";
+
+    private readonly Counter<long> _received;
+    private readonly Counter<long> _stored;
+    private readonly Counter<long> _deleted;
+    private readonly Counter<long> _poisoned;
+    private readonly Counter<long> _retried;
+    private readonly Counter<long> _inputs;
+    private readonly Counter<long> _tokens;
+    private readonly Counter<long> _requests;
+    private readonly Histogram<double> _requestDuration;
+    private readonly Histogram<long> _batchTokens;
+    private readonly Histogram<long> _batchInputs;
+    private readonly Counter<long> _throttled;
+    private readonly Counter<double> _budgetWait;
+    private readonly Counter<long> _tokensSaved;
+
+    public WorkerMetrics(IMeterFactory meters)
+    {
+        var meter = meters.Create(MeterName);
+        _received = meter.CreateCounter<long>("embedding_worker.jobs.received", "{job}", "Messages received from the work queue.");
+        _stored = meter.CreateCounter<long>("embedding_worker.jobs.stored", "{job}", "Jobs whose points are all stored (message deleted).");
+        _deleted = meter.CreateCounter<long>("embedding_worker.jobs.deleted", "{job}", "Delete jobs whose points are removed.");
+        _poisoned = meter.CreateCounter<long>("embedding_worker.jobs.poisoned", "{job}", "Messages moved to the poison queue.");
+        _retried = meter.CreateCounter<long>("embedding_worker.jobs.retried", "{job}", "Messages handed back to the queue to be tried again.");
+        _inputs = meter.CreateCounter<long>("embedding_worker.inputs", "{input}", "Inputs (chunks) embedded.");
+        _tokens = meter.CreateCounter<long>("embedding_worker.tokens", "{token}", "Prompt tokens the endpoint counted.");
+        _requests = meter.CreateCounter<long>("embedding_worker.requests", "{request}", "Attempts sent to the embeddings endpoint, by HTTP status (or 'error').");
+        _requestDuration = meter.CreateHistogram<double>("embedding_worker.request.duration", "s", "Time from sending an attempt to its response headers.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60] });
+        _batchTokens = meter.CreateHistogram<long>("embedding_worker.batch.tokens", "{token}", "Estimated tokens per request sent.",
+            advice: new InstrumentAdvice<long> { HistogramBucketBoundaries = [256, 1024, 2048, 4096, 8192, 16384, 32768] });
+        _batchInputs = meter.CreateHistogram<long>("embedding_worker.batch.inputs", "{input}", "Inputs per request sent.",
+            advice: new InstrumentAdvice<long> { HistogramBucketBoundaries = [1, 2, 4, 8, 16, 32, 64, 128, 256] });
+        _throttled = meter.CreateCounter<long>("embedding_worker.throttled", "{request}", "Attempts the endpoint refused with 429 or 503.");
+        _budgetWait = meter.CreateCounter<double>("embedding_worker.budget.wait", "s", "Time requests waited for the client-side rate budget.");
+        _tokensSaved = meter.CreateCounter<long>("embedding_worker.tokens.saved", "{token}", "Estimated tokens not sent because the stored chunk was unchanged.");
+        Meter = meter;
+    }
+
+    internal Meter Meter { get; }
+
+    public void JobReceived(int count = 1) => _received.Add(count);
+
+    public void JobStored() => _stored.Add(1);
+
+    public void JobDeleted() => _deleted.Add(1);
+
+    public void JobPoisoned() => _poisoned.Add(1);
+
+    public void JobRetried() => _retried.Add(1);
+
+    public void Embedded(int inputs, long promptTokens)
+    {
+        _inputs.Add(inputs);
+        _tokens.Add(promptTokens);
+    }
+
+    public void RequestSent(int estimatedTokens, int inputs)
+    {
+        _batchTokens.Record(estimatedTokens);
+        _batchInputs.Record(inputs);
+    }
+
+    public void Attempted(int? status, TimeSpan duration)
+    {
+        var tag = new KeyValuePair<string, object?>("http.response.status_code", status is { } code ? code.ToString(System.Globalization.CultureInfo.InvariantCulture) : "error");
+        _requests.Add(1, tag);
+        _requestDuration.Record(duration.TotalSeconds, tag);
+        if (status is 429 or 503)
+        {
+            _throttled.Add(1);
+        }
+    }
+
+    public void WaitedForBudget(TimeSpan wait)
+    {
+        if (wait > TimeSpan.Zero)
+        {
+            _budgetWait.Add(wait.TotalSeconds);
+        }
+    }
+
+    public void TokensSaved(long tokens) => _tokensSaved.Add(tokens);
+}
