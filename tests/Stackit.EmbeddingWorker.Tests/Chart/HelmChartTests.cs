@@ -1,0 +1,177 @@
+using System.Reflection;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Json.Schema;
+using Stackit.EmbeddingWorker.Batching;
+using Stackit.EmbeddingWorker.Embeddings;
+using Stackit.EmbeddingWorker.Intake;
+using Stackit.EmbeddingWorker.Preparation;
+using Stackit.EmbeddingWorker.Tests.Infrastructure;
+using Stackit.EmbeddingWorker.VectorStore;
+using YamlDotNet.Core;
+
+namespace Stackit.EmbeddingWorker.Tests.Chart;
+
+/// <summary>
+/// What can be checked of the Helm chart without helm (not installable here): well-formed YAML, values
+/// against the schema, the schema's refusals, and templates that refer only to values and settings that
+/// exist. <c>helm lint</c> and <c>helm template</c> (README) check the rendering where helm is available.
+/// </summary>
+public sealed partial class HelmChartTests
+{
+    private static readonly string ChartDirectory = Path.Combine(RepositoryPaths.Root, "charts", "stackit-embedding-worker");
+
+    private static readonly Dictionary<string, Type> OptionsBySection = new(StringComparer.Ordinal)
+    {
+        ["Queue"] = typeof(QueueOptions),
+        ["Embeddings"] = typeof(EmbeddingsOptions),
+        ["Batching"] = typeof(BatchingOptions),
+        ["Chunking"] = typeof(ChunkingOptions),
+        ["Qdrant"] = typeof(QdrantOptions),
+    };
+
+    [Theory]
+    [InlineData("Chart.yaml")]
+    [InlineData("values.yaml")]
+    public void Chart_files_are_well_formed_yaml(string file)
+    {
+        var root = YamlToJson.Read(File.ReadAllText(Path.Combine(ChartDirectory, file)));
+
+        Assert.IsType<JsonObject>(root);
+    }
+
+    [Fact]
+    public void Yaml_reading_refuses_a_duplicate_key_as_helm_does()
+    {
+        Assert.ThrowsAny<YamlException>(() => YamlToJson.Read("replicaCount: 1\nreplicaCount: 2\n"));
+    }
+
+    [Fact]
+    public void Default_values_satisfy_the_schema()
+    {
+        var result = Schema().Evaluate(Values(), new EvaluationOptions { OutputFormat = OutputFormat.List });
+
+        Assert.True(result.IsValid, Errors(result));
+    }
+
+    [Theory]
+    [InlineData("an unknown top-level key", "replicas", "3")]
+    [InlineData("the API key in the ConfigMap", "config.Embeddings.ApiKey", "\"sk-123\"")]
+    [InlineData("the connection string in the ConfigMap", "config.Queue.ConnectionString", "\"DefaultEndpointsProtocol=https\"")]
+    [InlineData("a port out of range", "management.port", "70000")]
+    [InlineData("a number given as text", "shutdownTimeoutSeconds", "\"30\"")]
+    [InlineData("a shutdown timeout too short to drain", "shutdownTimeoutSeconds", "1")]
+    [InlineData("a zero KEDA target", "keda.queueLength", "0")]
+    [InlineData("an unknown log format", "logFormat", "\"xml\"")]
+    [InlineData("a duration Kubernetes-style", "config.Queue.VisibilityTimeout", "\"5m\"")]
+    [InlineData("a queue name Azure refuses", "config.Queue.Name", "\"Documents_Live\"")]
+    [InlineData("an unknown distance", "config.Qdrant.Distance", "\"cosine-ish\"")]
+    public void Schema_refuses(string mistake, string path, string json)
+    {
+        var values = Values();
+        Set(values, path, JsonNode.Parse(json));
+
+        var result = Schema().Evaluate(values);
+
+        Assert.False(result.IsValid, $"the schema accepted {mistake} ({path} = {json})");
+    }
+
+    [Fact]
+    public void Every_setting_in_values_config_and_in_the_schema_is_one_the_worker_reads()
+    {
+        var config = Values()["config"]!.AsObject();
+        var schemaConfig = JsonNode.Parse(File.ReadAllText(Path.Combine(ChartDirectory, "values.schema.json")))!["properties"]!["config"]!["properties"]!.AsObject();
+        var unknown = new List<string>();
+        foreach (var (source, sections) in new[] { ("values.yaml", config), ("values.schema.json", schemaConfig) })
+        {
+            foreach (var (section, keys) in sections)
+            {
+                var keyNames = source == "values.yaml" ? keys!.AsObject().Select(k => k.Key) : keys!["properties"]!.AsObject().Select(k => k.Key);
+                foreach (var key in keyNames)
+                {
+                    if (!OptionsBySection.TryGetValue(section, out var options) || options.GetProperty(key, BindingFlags.Public | BindingFlags.Instance) is null)
+                    {
+                        unknown.Add($"{source}: {section}:{key}");
+                    }
+                }
+            }
+        }
+
+        Assert.Empty(unknown);
+    }
+
+    [Fact]
+    public void Templates_refer_only_to_values_that_exist()
+    {
+        var values = Values();
+        var missing = new List<string>();
+        foreach (var template in Directory.EnumerateFiles(Path.Combine(ChartDirectory, "templates")))
+        {
+            foreach (Match reference in ValuesReference().Matches(File.ReadAllText(template)))
+            {
+                if (!Resolves(values, reference.Groups[1].Value))
+                {
+                    missing.Add($"{Path.GetFileName(template)}: .Values.{reference.Groups[1].Value}");
+                }
+            }
+        }
+
+        Assert.Empty(missing);
+    }
+
+    [Fact]
+    public void Templates_close_every_block_they_open()
+    {
+        foreach (var template in Directory.EnumerateFiles(Path.Combine(ChartDirectory, "templates")))
+        {
+            var text = File.ReadAllText(template);
+            var opened = BlockOpen().Matches(text).Count;
+            var closed = BlockEnd().Matches(text).Count;
+
+            Assert.True(opened == closed, $"{Path.GetFileName(template)} opens {opened} blocks and ends {closed}");
+            Assert.Equal(text.Split("{{").Length, text.Split("}}").Length);
+        }
+    }
+
+    private static bool Resolves(JsonNode values, string path)
+    {
+        JsonNode? node = values;
+        foreach (var part in path.Split('.'))
+        {
+            if (node is not JsonObject obj || !obj.ContainsKey(part))
+            {
+                return false;
+            }
+            node = obj[part];
+        }
+        return true;
+    }
+
+    private static JsonObject Values() => YamlToJson.Read(File.ReadAllText(Path.Combine(ChartDirectory, "values.yaml")))!.AsObject();
+
+    private static JsonSchema Schema() => JsonSchema.FromFile(Path.Combine(ChartDirectory, "values.schema.json"));
+
+    private static void Set(JsonObject values, string path, JsonNode? value)
+    {
+        var parts = path.Split('.');
+        var parent = values;
+        foreach (var part in parts[..^1])
+        {
+            parent = parent[part]!.AsObject();
+        }
+        parent[parts[^1]] = value;
+    }
+
+    private static string Errors(EvaluationResults result) =>
+        string.Join("; ", result.Details.Where(d => d.HasErrors).SelectMany(d => d.Errors!.Select(e => $"{d.InstanceLocation}: {e.Value}")));
+
+    [GeneratedRegex(@"\.Values\.([A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)*)")]
+    private static partial Regex ValuesReference();
+
+    [GeneratedRegex(@"\{\{-?\s*(if|with|range|define)\b")]
+    private static partial Regex BlockOpen();
+
+    [GeneratedRegex(@"\{\{-?\s*end\b")]
+    private static partial Regex BlockEnd();
+}
