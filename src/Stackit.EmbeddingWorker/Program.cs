@@ -3,8 +3,14 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Console;
+using Stackit.EmbeddingWorker.Cli;
 using Stackit.EmbeddingWorker.Diagnostics;
 using Stackit.EmbeddingWorker.Hosting;
+
+if (WorkerCli.Handles(args))
+{
+    return await WorkerCli.RunAsync(args, WorkerCli.Configuration(), Console.In, Console.Out, Console.Error).ConfigureAwait(false);
+}
 
 // appsettings.json is copied next to the binary, so the worker finds it from any working directory.
 var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
@@ -17,3 +23,4 @@ builder.AddManagementEndpoints();
 var app = builder.Build();
 app.MapManagementEndpoints();
 await app.RunAsync().ConfigureAwait(false);
+return 0;

@@ -1,0 +1,26 @@
+using Microsoft.Extensions.Configuration;
+using Stackit.EmbeddingWorker.Hosting;
+using Stackit.EmbeddingWorker.Intake;
+using Stackit.EmbeddingWorker.VectorStore;
+
+namespace Stackit.EmbeddingWorker.Cli;
+
+/// <summary>What every command needs: the worker's own settings (same files and environment), its queues, and where to write.</summary>
+internal sealed class CliContext(IConfiguration configuration, TextReader input, TextWriter output, TextWriter error)
+{
+    private WorkQueues? _queues;
+
+    public TextReader Input { get; } = input;
+
+    public TextWriter Output { get; } = output;
+
+    public TextWriter Error { get; } = error;
+
+    public QueueOptions Queue { get; } = configuration.GetSection(QueueOptions.SectionName).Get<QueueOptions>() ?? new QueueOptions();
+
+    public QdrantOptions Qdrant { get; } = configuration.GetSection(QdrantOptions.SectionName).Get<QdrantOptions>() ?? new QdrantOptions();
+
+    public WorkQueues Queues => _queues ??= new WorkQueues(QueueClientFactory.Create(Queue), Queue);
+
+    public JobMessageParser Parser() => new(Qdrant.Collection, Qdrant.AllowedCollections.ToHashSet(StringComparer.Ordinal));
+}

@@ -1,0 +1,102 @@
+using System.CommandLine;
+using System.Text;
+using System.Text.Json;
+using Stackit.EmbeddingWorker.Intake;
+
+namespace Stackit.EmbeddingWorker.Cli;
+
+/// <summary>
+/// <c>enqueue [files…]</c>: one job per text file (id = file name, title = name without extension), or with no
+/// files (or <c>-</c>) one job per line of standard input, each a job message in JSON. Every job is checked as
+/// the worker will check it, and nothing is sent unless all are valid.
+/// </summary>
+internal static class EnqueueCommand
+{
+    /// <summary>Non-ASCII text stays as UTF-8 rather than <c>\uXXXX</c>, which would triple it against the queue's 64 KiB.</summary>
+    private static readonly JsonSerializerOptions Relaxed = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    public static Command Create(Func<CliContext> context)
+    {
+        var files = new Argument<string[]>("files") { Description = "Text files to enqueue; none or '-' reads JSON job lines from standard input.", Arity = ArgumentArity.ZeroOrMore };
+        var collection = new Option<string?>("--collection") { Description = "Collection for file jobs (must be allowed by Qdrant:AllowedCollections)." };
+        var command = new Command("enqueue", "Put document jobs on the work queue.") { files, collection };
+        command.SetAction((parse, cancellationToken) => RunAsync(context(), parse.GetValue(files) ?? [], parse.GetValue(collection), cancellationToken));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(CliContext context, string[] files, string? collection, CancellationToken cancellationToken)
+    {
+        var jobs = files.Length == 0 || files is ["-"]
+            ? await ReadLinesAsync(context.Input, cancellationToken).ConfigureAwait(false)
+            : files.Select(f => (Source: f, Body: FileJob(f, collection))).ToList();
+
+        var parser = context.Parser();
+        var errors = jobs
+            .Select(j => (j.Source, Error: j.Body is null ? "cannot be read as UTF-8 text" : Check(parser, j.Body)))
+            .Where(e => e.Error is not null)
+            .ToList();
+        foreach (var (source, error) in errors)
+        {
+            await context.Error.WriteLineAsync($"{source}: {error}").ConfigureAwait(false);
+        }
+        if (errors.Count > 0)
+        {
+            await context.Error.WriteLineAsync($"Nothing enqueued: {errors.Count} of {jobs.Count} jobs are invalid.").ConfigureAwait(false);
+            return 1;
+        }
+
+        var queue = context.Queues.Live;
+        await queue.CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+        foreach (var (_, body) in jobs)
+        {
+            await queue.SendMessageAsync(body, cancellationToken).ConfigureAwait(false);
+        }
+        await context.Output.WriteLineAsync($"Enqueued {jobs.Count} jobs on queue {queue.Name}.").ConfigureAwait(false);
+        return 0;
+    }
+
+    private static string? Check(JobMessageParser parser, string body)
+    {
+        var result = parser.Parse(Encoding.UTF8.GetBytes(body));
+        return result.IsValid ? null : result.Error;
+    }
+
+    private static async Task<List<(string Source, string? Body)>> ReadLinesAsync(TextReader input, CancellationToken cancellationToken)
+    {
+        var jobs = new List<(string, string?)>();
+        var number = 0;
+        while (await input.ReadLineAsync(cancellationToken).ConfigureAwait(false) is { } line)
+        {
+            number++;
+            if (!string.IsNullOrWhiteSpace(line))
+            {
+                jobs.Add(($"line {number}", line.Trim()));
+            }
+        }
+        return jobs;
+    }
+
+    private static string? FileJob(string path, string? collection)
+    {
+        string text;
+        try
+        {
+            text = File.ReadAllText(path, new UTF8Encoding(false, throwOnInvalidBytes: true));
+        }
+        catch (Exception ex) when (ex is DecoderFallbackException or IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+        var job = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["id"] = Path.GetFileName(path),
+            ["title"] = Path.GetFileNameWithoutExtension(path),
+            ["text"] = text,
+        };
+        if (collection is not null)
+        {
+            job["collection"] = collection;
+        }
+        return JsonSerializer.Serialize(job, Relaxed);
+    }
+}

@@ -1,0 +1,40 @@
+using System.CommandLine;
+using Microsoft.Extensions.Configuration;
+
+namespace Stackit.EmbeddingWorker.Cli;
+
+/// <summary>
+/// The helper commands of the worker's executable. Without one of them the executable runs the worker.
+/// They read the same settings as the worker (appsettings.json, the environment), so
+/// <c>Queue__ConnectionString=… dotnet Stackit.EmbeddingWorker.dll status</c> looks at what the worker sees.
+/// </summary>
+public static class WorkerCli
+{
+    private static readonly string[] CommandNames = ["enqueue", "poison", "status", "--help", "-h", "-?"];
+
+    public static bool Handles(IReadOnlyList<string> args) => args.Count > 0 && CommandNames.Contains(args[0], StringComparer.Ordinal);
+
+    public static Task<int> RunAsync(IReadOnlyList<string> args, IConfiguration configuration, TextReader input, TextWriter output, TextWriter error, CancellationToken cancellationToken = default)
+    {
+        CliContext Context() => new(configuration, input, output, error);
+        var root = new RootCommand("Stackit.EmbeddingWorker: run without a command to start the worker, or use a helper command.")
+        {
+            EnqueueCommand.Create(Context),
+            PoisonCommands.Create(Context),
+            StatusCommand.Create(Context),
+        };
+        return root.Parse(args).InvokeAsync(new InvocationConfiguration { Output = output, Error = error }, cancellationToken);
+    }
+
+    /// <summary>The worker's own configuration sources, without the host around them.</summary>
+    public static IConfiguration Configuration()
+    {
+        var environment = Environment.GetEnvironmentVariable("DOTNET_ENVIRONMENT") ?? Environment.GetEnvironmentVariable("ASPNETCORE_ENVIRONMENT") ?? "Production";
+        return new ConfigurationBuilder()
+            .SetBasePath(AppContext.BaseDirectory)
+            .AddJsonFile("appsettings.json", optional: true)
+            .AddJsonFile($"appsettings.{environment}.json", optional: true)
+            .AddEnvironmentVariables()
+            .Build();
+    }
+}
