@@ -13,7 +13,6 @@ internal sealed class WorkerMetrics
 
     private readonly Counter<long> _received;
     private readonly Counter<long> _stored;
-    private readonly Counter<long> _deleted;
     private readonly Counter<long> _poisoned;
     private readonly Counter<long> _retried;
     private readonly Counter<long> _inputs;
@@ -24,14 +23,12 @@ internal sealed class WorkerMetrics
     private readonly Histogram<long> _batchInputs;
     private readonly Counter<long> _throttled;
     private readonly Counter<double> _budgetWait;
-    private readonly Counter<long> _tokensSaved;
 
     public WorkerMetrics(IMeterFactory meters)
     {
         var meter = meters.Create(MeterName);
         _received = meter.CreateCounter<long>("embedding_worker.jobs.received", "{job}", "Messages received from the work queue.");
         _stored = meter.CreateCounter<long>("embedding_worker.jobs.stored", "{job}", "Jobs whose points are all stored (message deleted).");
-        _deleted = meter.CreateCounter<long>("embedding_worker.jobs.deleted", "{job}", "Delete jobs whose points are removed.");
         _poisoned = meter.CreateCounter<long>("embedding_worker.jobs.poisoned", "{job}", "Messages moved to the poison queue.");
         _retried = meter.CreateCounter<long>("embedding_worker.jobs.retried", "{job}", "Messages handed back to the queue to be tried again.");
         _inputs = meter.CreateCounter<long>("embedding_worker.inputs", "{input}", "Inputs (chunks) embedded.");
@@ -45,7 +42,6 @@ internal sealed class WorkerMetrics
             advice: new InstrumentAdvice<long> { HistogramBucketBoundaries = [1, 2, 4, 8, 16, 32, 64, 128, 256] });
         _throttled = meter.CreateCounter<long>("embedding_worker.throttled", "{request}", "Attempts the endpoint refused with 429 or 503.");
         _budgetWait = meter.CreateCounter<double>("embedding_worker.budget.wait", "s", "Time requests waited for the client-side rate budget.");
-        _tokensSaved = meter.CreateCounter<long>("embedding_worker.tokens.saved", "{token}", "Estimated tokens not sent because the stored chunk was unchanged.");
         Meter = meter;
     }
 
@@ -54,8 +50,6 @@ internal sealed class WorkerMetrics
     public void JobReceived(int count = 1) => _received.Add(count);
 
     public void JobStored() => _stored.Add(1);
-
-    public void JobDeleted() => _deleted.Add(1);
 
     public void JobPoisoned() => _poisoned.Add(1);
 
@@ -91,6 +85,4 @@ internal sealed class WorkerMetrics
             _budgetWait.Add(wait.TotalSeconds);
         }
     }
-
-    public void TokensSaved(long tokens) => _tokensSaved.Add(tokens);
 }
