@@ -24,6 +24,15 @@ internal static class PoisonEnvelope
     /// </summary>
     private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
+    private const string ErrorField = "error";
+    private const string DequeueCountField = "dequeueCount";
+    private const string FailedAtField = "failedAt";
+    private const string QueueField = "queue";
+    private const string MessageIdField = "messageId";
+    private const string DocumentIdField = "documentId";
+    private const string MessageField = "message";
+    private const string MessageBase64Field = "messageBase64";
+
     public static string Create(QueueLease lease, string? documentId, string error, DateTimeOffset failedAt, out bool wrapped)
     {
         var original = TryDecode(lease.Body);
@@ -31,22 +40,22 @@ internal static class PoisonEnvelope
         using (var writer = new Utf8JsonWriter(buffer, WriterOptions))
         {
             writer.WriteStartObject();
-            writer.WriteString("error", error);
-            writer.WriteNumber("dequeueCount", lease.DequeueCount);
-            writer.WriteString("failedAt", failedAt);
-            writer.WriteString("queue", lease.QueueName);
-            writer.WriteString("messageId", lease.MessageId);
+            writer.WriteString(ErrorField, error);
+            writer.WriteNumber(DequeueCountField, lease.DequeueCount);
+            writer.WriteString(FailedAtField, failedAt);
+            writer.WriteString(QueueField, lease.QueueName);
+            writer.WriteString(MessageIdField, lease.MessageId);
             if (documentId is not null)
             {
-                writer.WriteString("documentId", documentId);
+                writer.WriteString(DocumentIdField, documentId);
             }
             if (original is not null)
             {
-                writer.WriteString("message", original);
+                writer.WriteString(MessageField, original);
             }
             else
             {
-                writer.WriteBase64String("messageBase64", lease.Body.Span);
+                writer.WriteBase64String(MessageBase64Field, lease.Body.Span);
             }
             writer.WriteEndObject();
         }
@@ -58,6 +67,34 @@ internal static class PoisonEnvelope
         }
         return original ?? Convert.ToBase64String(lease.Body.Span);
     }
+
+    /// <summary>
+    /// Reads a poison-queue message: an envelope written by <see cref="Create"/>, or an original copied as it
+    /// was (too large to wrap), which comes back with no reason attached.
+    /// </summary>
+    public static PoisonedMessage Read(BinaryData body)
+    {
+        try
+        {
+            using var json = JsonDocument.Parse(body);
+            var root = json.RootElement;
+            if (root.ValueKind == JsonValueKind.Object && root.TryGetProperty(ErrorField, out var error)
+                && (root.TryGetProperty(MessageField, out var message) | root.TryGetProperty(MessageBase64Field, out var binary)))
+            {
+                var original = message.ValueKind == JsonValueKind.String
+                    ? BinaryData.FromString(message.GetString()!)
+                    : BinaryData.FromBytes(binary.GetBytesFromBase64());
+                return new PoisonedMessage(original, error.GetString(), Text(root, DocumentIdField),
+                    root.TryGetProperty(DequeueCountField, out var count) ? count.GetInt64() : null, Text(root, FailedAtField));
+            }
+        }
+        catch (Exception ex) when (ex is JsonException or FormatException or InvalidOperationException)
+        {
+        }
+        return new PoisonedMessage(body, null, null, null, null);
+    }
+
+    private static string? Text(JsonElement root, string name) => root.TryGetProperty(name, out var value) ? value.GetString() : null;
 
     private static string? TryDecode(ReadOnlyMemory<byte> body)
     {

@@ -1,6 +1,6 @@
 using System.CommandLine;
-using System.Text.Json;
 using Azure.Storage.Queues.Models;
+using Stackit.EmbeddingWorker.Acknowledgement;
 
 namespace Stackit.EmbeddingWorker.Cli;
 
@@ -39,7 +39,7 @@ internal static class PoisonCommands
         await context.Output.WriteLineAsync($"{total} messages in {poison.Name}; showing {page.Length}.").ConfigureAwait(false);
         foreach (var message in page)
         {
-            var envelope = PoisonedMessage.Read(message.Body);
+            var envelope = PoisonEnvelope.Read(message.Body);
             await context.Output.WriteLineAsync(
                 $"{message.MessageId}\t{envelope.DocumentId ?? "-"}\tattempts {envelope.DequeueCount?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "?"}\t{envelope.FailedAt ?? message.InsertedOn?.ToString("O") ?? "-"}\t{envelope.Error ?? "(no reason recorded: see the worker's log)"}")
                 .ConfigureAwait(false);
@@ -68,7 +68,7 @@ internal static class PoisonCommands
                     continue;
                 }
                 // Send first, then delete: a failure in between leaves a copy in both queues, never in neither.
-                await live.SendMessageAsync(PoisonedMessage.Read(message.Body).Original, cancellationToken: cancellationToken).ConfigureAwait(false);
+                await live.SendMessageAsync(PoisonEnvelope.Read(message.Body).Original, cancellationToken: cancellationToken).ConfigureAwait(false);
                 await poison.DeleteMessageAsync(message.MessageId, message.PopReceipt, cancellationToken).ConfigureAwait(false);
                 replayed++;
             }
@@ -83,33 +83,5 @@ internal static class PoisonCommands
         }
         await context.Output.WriteLineAsync($"Replayed {replayed} messages from {poison.Name} to {live.Name}.").ConfigureAwait(false);
         return messageId is not null && replayed == 0 ? 1 : 0;
-    }
-
-    /// <summary>A poison-queue message: the worker's envelope, or an original copied as it was (too large to wrap).</summary>
-    private sealed record PoisonedMessage(BinaryData Original, string? Error, string? DocumentId, long? DequeueCount, string? FailedAt)
-    {
-        public static PoisonedMessage Read(BinaryData body)
-        {
-            try
-            {
-                using var json = JsonDocument.Parse(body);
-                var root = json.RootElement;
-                if (root.ValueKind == JsonValueKind.Object && root.TryGetProperty("error", out var error)
-                    && (root.TryGetProperty("message", out var message) | root.TryGetProperty("messageBase64", out var binary)))
-                {
-                    var original = message.ValueKind == JsonValueKind.String
-                        ? BinaryData.FromString(message.GetString()!)
-                        : BinaryData.FromBytes(binary.GetBytesFromBase64());
-                    return new PoisonedMessage(original, error.GetString(), Text(root, "documentId"),
-                        root.TryGetProperty("dequeueCount", out var count) ? count.GetInt64() : null, Text(root, "failedAt"));
-                }
-            }
-            catch (Exception ex) when (ex is JsonException or FormatException or InvalidOperationException)
-            {
-            }
-            return new PoisonedMessage(body, null, null, null, null);
-        }
-
-        private static string? Text(JsonElement root, string name) => root.TryGetProperty(name, out var value) ? value.GetString() : null;
     }
 }
