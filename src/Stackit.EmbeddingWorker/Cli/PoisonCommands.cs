@@ -29,12 +29,11 @@ internal static class PoisonCommands
     private static async Task<int> ListAsync(CliContext context, CancellationToken cancellationToken)
     {
         var poison = context.Queues.PoisonOf(context.Queue.Name);
-        if (!await poison.ExistsAsync(cancellationToken).ConfigureAwait(false))
+        if (await context.Queues.ApproximateLengthAsync(poison.Name, cancellationToken).ConfigureAwait(false) is not { } total)
         {
             await context.Output.WriteLineAsync($"{poison.Name} does not exist: nothing was ever poisoned.").ConfigureAwait(false);
             return 0;
         }
-        var total = (await poison.GetPropertiesAsync(cancellationToken).ConfigureAwait(false)).Value.ApproximateMessagesCount;
         PeekedMessage[] page = (await poison.PeekMessagesAsync(PageSize, cancellationToken).ConfigureAwait(false)).Value;
         await context.Output.WriteLineAsync($"{total} messages in {poison.Name}; showing {page.Length}.").ConfigureAwait(false);
         foreach (var message in page)

@@ -22,12 +22,8 @@ internal static class StatusCommand
         {
             try
             {
-                var count = (await queue.GetPropertiesAsync(cancellationToken).ConfigureAwait(false)).Value.ApproximateMessagesCount;
-                await context.Output.WriteLineAsync($"queue {queue.Name}: {count} messages").ConfigureAwait(false);
-            }
-            catch (RequestFailedException ex) when (ex.Status == 404)
-            {
-                await context.Output.WriteLineAsync($"queue {queue.Name}: does not exist").ConfigureAwait(false);
+                var length = await context.Queues.ApproximateLengthAsync(queue.Name, cancellationToken).ConfigureAwait(false);
+                await context.Output.WriteLineAsync($"queue {queue.Name}: {(length is { } count ? $"{count} messages" : "does not exist")}").ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is RequestFailedException or HttpRequestException or AggregateException)
             {

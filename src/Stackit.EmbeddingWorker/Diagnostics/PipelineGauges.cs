@@ -39,8 +39,6 @@ internal sealed partial class PipelineGauges : BackgroundService
             "{message}", "Approximate message count per queue, as last polled.");
     }
 
-    internal IReadOnlyDictionary<string, long> QueueDepths => _depths;
-
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(_options.QueueDepthInterval, _time);
@@ -51,18 +49,13 @@ internal sealed partial class PipelineGauges : BackgroundService
         while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
     }
 
-    internal async Task PollQueueDepthsAsync(CancellationToken cancellationToken)
+    private async Task PollQueueDepthsAsync(CancellationToken cancellationToken)
     {
         foreach (var name in _queueNames)
         {
             try
             {
-                var properties = await _queues.Get(name).GetPropertiesAsync(cancellationToken).ConfigureAwait(false);
-                _depths[name] = properties.Value.ApproximateMessagesCount;
-            }
-            catch (RequestFailedException ex) when (ex.Status == 404)
-            {
-                _depths[name] = 0;
+                _depths[name] = await _queues.ApproximateLengthAsync(name, cancellationToken).ConfigureAwait(false) ?? 0;
             }
             catch (Exception ex) when (ex is RequestFailedException or HttpRequestException or AggregateException)
             {

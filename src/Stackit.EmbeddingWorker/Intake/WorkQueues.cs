@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Azure;
 using Azure.Storage.Queues;
 
 namespace Stackit.EmbeddingWorker.Intake;
@@ -13,6 +14,19 @@ internal sealed class WorkQueues(QueueServiceClient service, QueueOptions option
     public QueueClient Get(string queueName) => _clients.GetOrAdd(queueName, service.GetQueueClient);
 
     public QueueClient PoisonOf(string queueName) => Get(queueName + "-poison");
+
+    /// <summary>The queue's approximate message count (leased messages included), or null when it does not exist.</summary>
+    public async Task<long?> ApproximateLengthAsync(string queueName, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return (await Get(queueName).GetPropertiesAsync(cancellationToken).ConfigureAwait(false)).Value.ApproximateMessagesCount;
+        }
+        catch (RequestFailedException ex) when (ex.Status == 404)
+        {
+            return null;
+        }
+    }
 
     public async Task EnsureCreatedAsync(CancellationToken cancellationToken)
     {
