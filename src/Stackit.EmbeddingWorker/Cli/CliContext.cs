@@ -22,5 +22,5 @@ internal sealed class CliContext(IConfiguration configuration, TextReader input,
 
     public WorkQueues Queues => _queues ??= new WorkQueues(QueueClientFactory.Create(Queue), Queue);
 
-    public JobMessageParser Parser() => new(Qdrant.Collection, Qdrant.AllowedCollections.ToHashSet(StringComparer.Ordinal));
+    public JobMessageParser Parser() => JobMessageParser.For(Qdrant);
 }

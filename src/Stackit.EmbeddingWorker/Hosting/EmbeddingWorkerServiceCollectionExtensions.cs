@@ -70,11 +70,7 @@ public static class EmbeddingWorkerServiceCollectionExtensions
         services.AddSingleton(sp => QueueClientFactory.Create(sp.GetRequiredService<QueueOptions>()));
         services.AddSingleton<WorkQueues>();
         services.AddSingleton(sp => new InFlightLimiter(sp.GetRequiredService<QueueOptions>().MaxInFlightMessages));
-        services.AddSingleton(sp =>
-        {
-            var qdrant = sp.GetRequiredService<QdrantOptions>();
-            return new JobMessageParser(qdrant.Collection, qdrant.AllowedCollections.ToHashSet(StringComparer.Ordinal));
-        });
+        services.AddSingleton(sp => JobMessageParser.For(sp.GetRequiredService<QdrantOptions>()));
     }
 
     private static void AddPreparation(IServiceCollection services)

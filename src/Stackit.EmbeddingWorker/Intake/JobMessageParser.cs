@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Buffers.Text;
 using System.Text.Json;
 using System.Text.Unicode;
+using Stackit.EmbeddingWorker.VectorStore;
 
 namespace Stackit.EmbeddingWorker.Intake;
 
@@ -22,6 +23,9 @@ internal sealed class JobMessageParser(string defaultCollection, IReadOnlySet<st
         CommentHandling = JsonCommentHandling.Disallow,
         AllowTrailingCommas = false,
     };
+
+    /// <summary>The parser for the collections the worker is configured to write (the worker's and the CLI's).</summary>
+    public static JobMessageParser For(QdrantOptions qdrant) => new(qdrant.Collection, qdrant.AllowedCollections.ToHashSet(StringComparer.Ordinal));
 
     public JobParseResult Parse(ReadOnlyMemory<byte> body)
     {
