@@ -7,13 +7,13 @@ using Stackit.EmbeddingWorker.Cli;
 using Stackit.EmbeddingWorker.Diagnostics;
 using Stackit.EmbeddingWorker.Hosting;
 
-if (WorkerCli.Handles(args))
-{
-    return await WorkerCli.RunAsync(args, WorkerCli.Configuration(), Console.In, Console.Out, Console.Error).ConfigureAwait(false);
-}
-
 // appsettings.json is copied next to the binary, so the worker finds it from any working directory.
 var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+if (WorkerCli.Handles(args))
+{
+    // A helper command reads exactly the settings the worker would, from the same sources; nothing is started.
+    return await WorkerCli.RunAsync(args, builder.Configuration, Console.In, Console.Out, Console.Error).ConfigureAwait(false);
+}
 // The slim builder fixes the console to the simple format; binding the section again, after it, lets
 // Logging:Console:FormatterName choose 'json' (the chart and the image do) or 'systemd'.
 builder.Logging.AddConsole();
