@@ -23,6 +23,9 @@ internal sealed class WorkerMetrics
     private readonly Histogram<long> _batchInputs;
     private readonly Counter<long> _throttled;
     private readonly Counter<double> _budgetWait;
+    private readonly Counter<long> _superseded;
+    private readonly Counter<long> _reused;
+    private readonly Counter<long> _tokensSaved;
 
     public WorkerMetrics(IMeterFactory meters)
     {
@@ -42,6 +45,9 @@ internal sealed class WorkerMetrics
             advice: new InstrumentAdvice<long> { HistogramBucketBoundaries = [1, 2, 4, 8, 16, 32, 64, 128, 256] });
         _throttled = meter.CreateCounter<long>("embedding_worker.throttled", "{request}", "Attempts the endpoint refused with 429 or 503.");
         _budgetWait = meter.CreateCounter<double>("embedding_worker.budget.wait", "s", "Time requests waited for the client-side rate budget.");
+        _superseded = meter.CreateCounter<long>("embedding_worker.jobs.superseded", "{job}", "Jobs skipped because Qdrant already holds a newer version of the document.");
+        _reused = meter.CreateCounter<long>("embedding_worker.inputs.reused", "{input}", "Unchanged chunks stored again with their stored vector instead of being embedded.");
+        _tokensSaved = meter.CreateCounter<long>("embedding_worker.tokens.saved", "{token}", "Estimated tokens not sent to the endpoint because their chunks were unchanged.");
         Meter = meter;
     }
 
@@ -54,6 +60,14 @@ internal sealed class WorkerMetrics
     public void JobPoisoned() => _poisoned.Add(1);
 
     public void JobRetried() => _retried.Add(1);
+
+    public void JobSuperseded() => _superseded.Add(1);
+
+    public void Reused(int inputs, long estimatedTokens)
+    {
+        _reused.Add(inputs);
+        _tokensSaved.Add(estimatedTokens);
+    }
 
     public void Embedded(int inputs, long promptTokens)
     {

@@ -60,7 +60,7 @@ public static class EmbeddingWorkerServiceCollectionExtensions
         services.AddHostedService(sp => Stage<VectorStoreService>(sp, Channels(sp).Embedded.Reader, Channels(sp).Deletions.Reader));
         services.AddHostedService(sp => Stage<EmbeddingsService>(sp, Channels(sp).Batches.Reader, Channels(sp).Embedded.Writer));
         services.AddHostedService(sp => Stage<BatchingService>(sp, Channels(sp).Chunks.Reader, Channels(sp).Batches.Writer));
-        services.AddHostedService(sp => Stage<PreparationService>(sp, Channels(sp).Jobs.Reader, Channels(sp).Chunks.Writer, Channels(sp).Deletions.Writer));
+        services.AddHostedService(sp => Stage<PreparationService>(sp, Channels(sp).Jobs.Reader, Channels(sp).Chunks.Writer, Channels(sp).Deletions.Writer, Channels(sp).Embedded.Writer));
         services.AddHostedService(sp => Stage<IntakeService>(sp, Channels(sp).Jobs.Writer));
         return services;
     }
@@ -86,6 +86,7 @@ public static class EmbeddingWorkerServiceCollectionExtensions
                 : new CalibratedTokenEstimator(sp.GetRequiredService<TokenCalibration>()));
         services.AddSingleton<TextChunker>();
         services.AddSingleton<JobChunker>();
+        services.AddSingleton<StoredState>();
     }
 
     private static void AddEmbeddings(IServiceCollection services)
@@ -145,8 +146,10 @@ public static class EmbeddingWorkerServiceCollectionExtensions
                     Delay = TimeSpan.FromMilliseconds(200),
                 })
                 .Build();
-            return ActivatorUtilities.CreateInstance<QdrantPointWriter>(sp, retry);
+            return new QdrantCalls(retry);
         });
+        services.AddSingleton<QdrantPointWriter>();
+        services.AddSingleton<QdrantPointReader>();
     }
 
     private static PipelineChannels Channels(IServiceProvider services) => services.GetRequiredService<PipelineChannels>();

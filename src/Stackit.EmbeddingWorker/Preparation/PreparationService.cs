@@ -3,24 +3,38 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Stackit.EmbeddingWorker.Diagnostics;
 using Stackit.EmbeddingWorker.Acknowledgement;
+using Stackit.EmbeddingWorker.Embeddings;
+using Stackit.EmbeddingWorker.Health;
 using Stackit.EmbeddingWorker.Hosting;
 using Stackit.EmbeddingWorker.Intake;
+using Stackit.EmbeddingWorker.VectorStore;
 
 namespace Stackit.EmbeddingWorker.Preparation;
 
 /// <summary>
-/// Chunks each upsert job into inputs; sends deletes straight to the vector store. Drains on shutdown: it ends
-/// when Intake has completed the job channel and every job in it is chunked (or when draining is aborted).
+/// Takes jobs in groups, reads what Qdrant holds of their documents, and then per job: skips it when a newer
+/// version is stored, sends deletes straight to the vector store, and chunks upserts — chunks whose content hash
+/// is stored already go straight to the vector store with their stored vector, the rest on to be embedded.
+/// Drains on shutdown: it ends when Intake has completed the job channel and every job in it is prepared.
 /// </summary>
 internal sealed partial class PreparationService(
     ChannelReader<DocumentJob> jobs,
     ChannelWriter<DocumentChunk> chunks,
     ChannelWriter<DocumentJob> deletions,
+    ChannelWriter<EmbeddedChunk> embedded,
     JobChunker chunker,
+    StoredState storedState,
     OutcomeReporter outcomes,
+    DependencyCircuits circuits,
+    WorkerMetrics metrics,
+    EmbeddingsOptions embeddings,
+    QdrantOptions qdrant,
     PipelineShutdown shutdown,
     ILogger<PreparationService> logger) : BackgroundService
 {
+    /// <summary>Jobs whose stored state is read in one round trip; Intake receives up to 32 messages a call.</summary>
+    private const int GroupSize = 32;
+
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         shutdown.DrainAsync(PrepareAsync, () =>
         {
@@ -30,30 +44,130 @@ internal sealed partial class PreparationService(
 
     private async Task PrepareAsync(CancellationToken stoppingToken)
     {
-        await foreach (var job in jobs.ReadAllAsync(stoppingToken).ConfigureAwait(false))
+        var group = new List<DocumentJob>(GroupSize);
+        var unchanged = new List<DocumentChunk>();
+        while (await jobs.WaitToReadAsync(stoppingToken).ConfigureAwait(false))
         {
-            using var scope = JobLogScope.Begin(logger, job.Lease.MessageId, job.Message.Id);
-            if (job.Message.Operation == JobOperation.Delete)
+            group.Clear();
+            unchanged.Clear();
+            while (group.Count < GroupSize && jobs.TryRead(out var job))
             {
-                await deletions.WriteAsync(job, stoppingToken).ConfigureAwait(false);
+                group.Add(job);
+            }
+            if (await ReadStoredStateAsync(group, stoppingToken).ConfigureAwait(false) is not { } stored)
+            {
                 continue;
             }
-
-            var prepared = chunker.Chunk(job);
-            if (prepared.Count == 0)
+            foreach (var job in group)
             {
-                outcomes.Rejected(job, "the text holds nothing to embed.");
-                continue;
+                await PrepareAsync(job, stored.GetValueOrDefault(job) ?? StoredDocument.None, unchanged, stoppingToken).ConfigureAwait(false);
             }
-
-            LogPrepared(job.Message.Id, prepared.Count);
-            foreach (var chunk in prepared)
+            if (unchanged.Count > 0)
             {
-                await chunks.WriteAsync(chunk, stoppingToken).ConfigureAwait(false);
+                await ReuseAsync(unchanged, stoppingToken).ConfigureAwait(false);
             }
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Document {DocumentId} cut into {ChunkCount} chunks")]
-    private partial void LogPrepared(string documentId, int chunkCount);
+    private async Task<Dictionary<DocumentJob, StoredDocument>?> ReadStoredStateAsync(List<DocumentJob> group, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await storedState.ReadAsync(group, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            LogStoredStateFailed(group.Count, ex);
+            circuits.VectorStore.Failure(ex.Message);
+            foreach (var job in group)
+            {
+                outcomes.Failed(job, $"vector store unavailable: {ex.Message}");
+            }
+            return null;
+        }
+    }
+
+    private async Task PrepareAsync(DocumentJob job, StoredDocument stored, List<DocumentChunk> unchanged, CancellationToken cancellationToken)
+    {
+        using var scope = JobLogScope.Begin(logger, job.Lease.MessageId, job.Message.Id);
+        if (stored.IsNewerThan(job.Message.Version))
+        {
+            LogSuperseded(job.Message.Id, job.Message.Version!.Value, stored.Version!.Value);
+            metrics.JobSuperseded();
+            outcomes.Stored(job);
+            return;
+        }
+        if (job.Message.Operation == JobOperation.Delete)
+        {
+            await deletions.WriteAsync(job, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        var prepared = chunker.Chunk(job);
+        if (prepared.Count == 0)
+        {
+            outcomes.Rejected(job, "the text holds nothing to embed.");
+            return;
+        }
+
+        var reused = 0;
+        foreach (var chunk in prepared)
+        {
+            if (qdrant.SkipUnchanged && stored.Holds(chunk.Index, chunk.ContentHash))
+            {
+                unchanged.Add(chunk);
+                reused++;
+            }
+            else
+            {
+                await chunks.WriteAsync(chunk, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        LogPrepared(job.Message.Id, prepared.Count, reused);
+    }
+
+    /// <summary>
+    /// Unchanged chunks are written again with their stored vector, so the new payload (version, title,
+    /// metadata) lands without embedding them. Where the vector cannot be read, the chunk is embedded after all.
+    /// </summary>
+    private async Task ReuseAsync(List<DocumentChunk> unchanged, CancellationToken cancellationToken)
+    {
+        Dictionary<DocumentChunk, float[]> vectors;
+        try
+        {
+            vectors = await storedState.ReadVectorsAsync(unchanged, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            LogReuseFailed(unchanged.Count, ex);
+            vectors = [];
+        }
+
+        var reusedTokens = 0L;
+        foreach (var chunk in unchanged)
+        {
+            if (vectors.TryGetValue(chunk, out var vector))
+            {
+                reusedTokens += chunk.Tokens;
+                await embedded.WriteAsync(new EmbeddedChunk(chunk, vector, embeddings.Model), cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                await chunks.WriteAsync(chunk, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        metrics.Reused(vectors.Count, reusedTokens);
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Document {DocumentId} cut into {ChunkCount} chunks, {Unchanged} of them unchanged")]
+    private partial void LogPrepared(string documentId, int chunkCount, int unchanged);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Skipped document {DocumentId} at version {Version}: Qdrant holds version {StoredVersion}")]
+    private partial void LogSuperseded(string documentId, long version, long storedVersion);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Reading the stored state of {Count} documents from Qdrant failed; their messages are tried again")]
+    private partial void LogStoredStateFailed(int count, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Reading the stored vectors of {Count} unchanged chunks failed; they are embedded again instead")]
+    private partial void LogReuseFailed(int count, Exception exception);
 }

@@ -27,6 +27,12 @@ public sealed class QdrantOptions : IValidatableObject
     /// <summary>Keep the chunk text in the payload (needed to re-embed without the source).</summary>
     public bool StoreText { get; set; } = true;
 
+    /// <summary>
+    /// Before embedding, compare each chunk's content hash with the stored one and store unchanged chunks again
+    /// with their stored vector instead of embedding them anew.
+    /// </summary>
+    public bool SkipUnchanged { get; set; } = true;
+
     [Range(1, 1_024, ErrorMessage = "Qdrant:UpsertBatchSize must be between 1 and 1024.")]
     public int UpsertBatchSize { get; set; } = 128;
 

@@ -82,7 +82,7 @@ internal sealed partial class VectorStoreService(
         var jobs = completed.Select(c => c.Chunk.Job).ToList();
         try
         {
-            await writer.DeleteStaleChunksAsync(collection, completed.ConvertAll(c => (c.Chunk.Job.Message.Id, c.Chunk.Count)), cancellationToken).ConfigureAwait(false);
+            await writer.DeleteStaleChunksAsync(collection, completed.ConvertAll(c => (c.Chunk.Job.Message.Id, c.Chunk.Count, c.Chunk.Job.Message.Version)), cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
@@ -101,7 +101,7 @@ internal sealed partial class VectorStoreService(
         {
             try
             {
-                await writer.DeleteDocumentAsync(job.Message.Collection, job.Message.Id, stoppingToken).ConfigureAwait(false);
+                await writer.DeleteDocumentAsync(job.Message.Collection, job.Message.Id, job.Message.Version, stoppingToken).ConfigureAwait(false);
                 circuits.VectorStore.Success();
                 LogDeleted(job.Message.Id, job.Message.Collection);
                 outcomes.Stored(job);

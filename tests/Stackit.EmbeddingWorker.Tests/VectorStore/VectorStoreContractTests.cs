@@ -88,7 +88,7 @@ public abstract class VectorStoreContractTests
 
         await writer.UpsertAsync(_collection, Enumerable.Range(0, 2).Select(i => Embedded("doc-1", i, 2, $"new {i}", Vector(4, i))).ToList(), Ct);
         await writer.UpsertAsync(_collection, Enumerable.Range(0, 3).Select(i => Embedded("doc-3", i, 3, $"new {i}", Vector(4, i))).ToList(), Ct);
-        await writer.DeleteStaleChunksAsync(_collection, [("doc-1", 2), ("doc-3", 3)], Ct);
+        await writer.DeleteStaleChunksAsync(_collection, [("doc-1", 2, null), ("doc-3", 3, null)], Ct);
 
         var first = await PointsOf(client, "doc-1");
         Assert.Equal([0L, 1L], first.Select(p => p.Payload["chunk_index"].IntegerValue).Order());
@@ -105,7 +105,7 @@ public abstract class VectorStoreContractTests
         await writer.UpsertAsync(_collection, Enumerable.Range(0, 3).Select(i => Embedded("doc-1", i, 3, $"t {i}", Vector(4, i))).ToList(), Ct);
         await writer.UpsertAsync(_collection, [Embedded("doc-2", 0, 1, "keep", Vector(4))], Ct);
 
-        await writer.DeleteDocumentAsync(_collection, "doc-1", Ct);
+        await writer.DeleteDocumentAsync(_collection, "doc-1", null, Ct);
 
         Assert.Empty(await PointsOf(client, "doc-1"));
         Assert.Single(await PointsOf(client, "doc-2"));
@@ -116,7 +116,7 @@ public abstract class VectorStoreContractTests
     {
         var (_, writer) = Create();
 
-        await writer.DeleteDocumentAsync(_collection, "doc-1", Ct);
+        await writer.DeleteDocumentAsync(_collection, "doc-1", null, Ct);
     }
 
     [Fact]
@@ -147,14 +147,107 @@ public abstract class VectorStoreContractTests
         Assert.Contains("Vector dimension error: expected dim: 4, got 6", error.Status.Detail, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task An_older_version_does_not_overwrite_the_points_of_a_newer_one()
+    {
+        var (client, writer) = Create();
+        await writer.UpsertAsync(_collection, Enumerable.Range(0, 2).Select(i => Embedded(Versioned("doc-1", 3), i, 2, $"v3 {i}", Vector(4, i))).ToList(), Ct);
+        await writer.UpsertAsync(_collection, [Embedded("doc-2", 0, 1, "unversioned", Vector(4))], Ct);
+
+        // Both replicas read version 1 before either wrote: Qdrant's update_filter must decide.
+        await writer.UpsertAsync(_collection,
+            [.. Enumerable.Range(0, 2).Select(i => Embedded(Versioned("doc-1", 2), i, 2, $"v2 {i}", Vector(4, i))), Embedded(Versioned("doc-2", 1), 0, 1, "now versioned", Vector(4))], Ct);
+
+        var first = await PointsOf(client, "doc-1");
+        Assert.Equal(["v3 0", "v3 1"], first.Select(p => p.Payload["text"].StringValue).Order());
+        Assert.All(first, p => Assert.Equal(3, p.Payload["version"].IntegerValue));
+        Assert.Equal("now versioned", Assert.Single(await PointsOf(client, "doc-2")).Payload["text"].StringValue);
+    }
+
+    [Fact]
+    public async Task A_newer_or_equal_version_overwrites()
+    {
+        var (client, writer) = Create();
+        await writer.UpsertAsync(_collection, [Embedded(Versioned("doc-1", 3), 0, 1, "v3", Vector(4))], Ct);
+
+        await writer.UpsertAsync(_collection, [Embedded(Versioned("doc-1", 3), 0, 1, "v3 again", Vector(4))], Ct);
+        Assert.Equal("v3 again", Assert.Single(await PointsOf(client, "doc-1")).Payload["text"].StringValue);
+
+        await writer.UpsertAsync(_collection, [Embedded(Versioned("doc-1", 4), 0, 1, "v4", Vector(4))], Ct);
+        Assert.Equal("v4", Assert.Single(await PointsOf(client, "doc-1")).Payload["text"].StringValue);
+    }
+
+    [Fact]
+    public async Task Deletes_and_tail_deletes_of_an_older_version_leave_a_newer_versions_points()
+    {
+        var (client, writer) = Create();
+        await writer.UpsertAsync(_collection, Enumerable.Range(0, 3).Select(i => Embedded(Versioned("doc-1", 5), i, 3, $"v5 {i}", Vector(4, i))).ToList(), Ct);
+
+        await writer.DeleteStaleChunksAsync(_collection, [("doc-1", 1, 4L)], Ct);
+        await writer.DeleteDocumentAsync(_collection, "doc-1", 4, Ct);
+        Assert.Equal(3, (await PointsOf(client, "doc-1")).Count);
+
+        await writer.DeleteStaleChunksAsync(_collection, [("doc-1", 1, 5L)], Ct);
+        Assert.Single(await PointsOf(client, "doc-1"));
+        await writer.DeleteDocumentAsync(_collection, "doc-1", 6, Ct);
+        Assert.Empty(await PointsOf(client, "doc-1"));
+    }
+
+    [Fact]
+    public async Task Reader_returns_the_version_and_chunk_hashes_of_the_documents_asked_for()
+    {
+        var (_, writer) = Create();
+        var reader = CreateReader();
+        Assert.Empty(await reader.ReadDocumentsAsync(_collection, ["doc-1"], Ct));
+        await writer.UpsertAsync(_collection, Enumerable.Range(0, 300).Select(i => Embedded(Versioned("doc-1", 7), i, 300, $"part {i}", Vector(4, i))).ToList(), Ct);
+        await writer.UpsertAsync(_collection, [Embedded("doc-2", 0, 1, "unversioned", Vector(4)), Embedded("doc-3", 0, 1, "not asked", Vector(4))], Ct);
+
+        var stored = await reader.ReadDocumentsAsync(_collection, ["doc-1", "doc-2", "doc-9"], Ct);
+
+        Assert.Equal(["doc-1", "doc-2"], stored.Keys.Order());
+        Assert.Equal(7, stored["doc-1"].Version);
+        Assert.Equal(300, stored["doc-1"].ContentHashes.Count);
+        Assert.True(stored["doc-1"].Holds(299, ContentHash.Of("test/model", "part 299")));
+        Assert.False(stored["doc-1"].Holds(299, ContentHash.Of("test/model", "part 298")));
+        Assert.Null(stored["doc-2"].Version);
+        Assert.True(stored["doc-2"].Holds(0, ContentHash.Of("test/model", "unversioned")));
+    }
+
+    [Fact]
+    public async Task Reader_returns_stored_vectors_by_point_id_and_leaves_out_missing_points()
+    {
+        var (_, writer) = Create();
+        var reader = CreateReader();
+        await writer.UpsertAsync(_collection, Enumerable.Range(0, 2).Select(i => Embedded("doc-1", i, 2, $"part {i}", Vector(4, i))).ToList(), Ct);
+        var second = PointIds.For(_collection, "doc-1", 1);
+
+        var vectors = await reader.ReadVectorsAsync(_collection, [second, PointIds.For(_collection, "doc-1", 7)], Ct);
+
+        Assert.Equal(Vector(4, 1), Assert.Single(vectors, kv => kv.Key == second).Value);
+    }
+
     private (QdrantClient Client, QdrantPointWriter Writer) Create()
+    {
+        var (client, provisioner, options) = Connect();
+        return (client, new QdrantPointWriter(client, provisioner, new PointFactory(options, TimeProvider.System), new QdrantCalls(ResiliencePipeline.Empty)));
+    }
+
+    private QdrantPointReader CreateReader()
+    {
+        var (client, provisioner, _) = Connect();
+        return new QdrantPointReader(client, provisioner, new QdrantCalls(ResiliencePipeline.Empty));
+    }
+
+    private (QdrantClient Client, CollectionProvisioner Provisioner, QdrantOptions Options) Connect()
     {
         Assert.SkipWhen(Endpoint is null, SkipReason);
         var options = new QdrantOptions { Endpoint = Endpoint!, Collection = _collection };
         var client = new QdrantClient(Endpoint!);
-        var provisioner = new CollectionProvisioner(client, options, NullLogger<CollectionProvisioner>.Instance);
-        return (client, new QdrantPointWriter(client, provisioner, new PointFactory(options, TimeProvider.System), ResiliencePipeline.Empty));
+        return (client, new CollectionProvisioner(client, options, NullLogger<CollectionProvisioner>.Instance), options);
     }
+
+    private JobMessage Versioned(string documentId, long version) =>
+        new(documentId, JobOperation.Upsert, "text", null, null, _collection, [], version);
 
     protected virtual string SkipReason => "";
 

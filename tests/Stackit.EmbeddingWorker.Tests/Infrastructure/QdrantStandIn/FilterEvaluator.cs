@@ -4,8 +4,8 @@ using Qdrant.Client.Grpc;
 namespace Stackit.EmbeddingWorker.Tests.Infrastructure.QdrantStandIn;
 
 /// <summary>
-/// The part of Qdrant's filter language the worker uses: must/should/must_not over keyword and integer
-/// matches and numeric ranges. Anything else is answered with Unimplemented, never silently matched.
+/// The part of Qdrant's filter language the worker uses: must/should/must_not over keyword (one or any of
+/// several) and integer matches and numeric ranges. Anything else is answered with Unimplemented, never silently matched.
 /// </summary>
 internal static class FilterEvaluator
 {
@@ -30,6 +30,7 @@ internal static class FilterEvaluator
             {
                 Match.MatchValueOneofCase.Keyword => value?.KindCase == Value.KindOneofCase.StringValue && value.StringValue == match.Keyword,
                 Match.MatchValueOneofCase.Integer => value?.KindCase == Value.KindOneofCase.IntegerValue && value.IntegerValue == match.Integer,
+                Match.MatchValueOneofCase.Keywords => value?.KindCase == Value.KindOneofCase.StringValue && match.Keywords.Strings.Contains(value.StringValue),
                 _ => throw Unsupported("match " + match.MatchValueCase),
             };
         }

@@ -21,6 +21,7 @@ internal class PointsStandInService(StandInStore store)
         binder.AddMethod(GrpcMethods.Unary<CreateFieldIndexCollection, PointsOperationResponse>(Service, nameof(CreateFieldIndex)), (UnaryServerMethod<CreateFieldIndexCollection, PointsOperationResponse>)null!);
         binder.AddMethod(GrpcMethods.Unary<ScrollPoints, ScrollResponse>(Service, nameof(Scroll)), (UnaryServerMethod<ScrollPoints, ScrollResponse>)null!);
         binder.AddMethod(GrpcMethods.Unary<CountPoints, CountResponse>(Service, nameof(Count)), (UnaryServerMethod<CountPoints, CountResponse>)null!);
+        binder.AddMethod(GrpcMethods.Unary<GetPoints, GetResponse>(Service, nameof(Get)), (UnaryServerMethod<GetPoints, GetResponse>)null!);
     }
 
     public virtual Task<PointsOperationResponse> Upsert(UpsertPoints request, ServerCallContext context)
@@ -48,19 +49,7 @@ internal class PointsStandInService(StandInStore store)
         var limit = request.HasLimit ? (int)request.Limit : 10;
         var page = points.Skip(Math.Max(0, start)).Take(limit + 1).ToList();
         var response = new ScrollResponse();
-        foreach (var point in page.Take(limit))
-        {
-            var retrieved = new RetrievedPoint { Id = point.Id };
-            foreach (var (key, value) in point.Payload)
-            {
-                retrieved.Payload[key] = value;
-            }
-            if (request.WithVectors?.Enable == true)
-            {
-                retrieved.Vectors = new VectorsOutput { Vector = new VectorOutput { Dense = new DenseVector { Data = { point.Vector } } } };
-            }
-            response.Result.Add(retrieved);
-        }
+        response.Result.AddRange(page.Take(limit).Select(p => Retrieved(p, request.WithPayload, request.WithVectors)));
         if (page.Count > limit)
         {
             response.NextPageOffset = page[limit].Id;
@@ -70,6 +59,33 @@ internal class PointsStandInService(StandInStore store)
 
     public virtual Task<CountResponse> Count(CountPoints request, ServerCallContext context) =>
         Task.FromResult(new CountResponse { Result = new CountResult { Count = (ulong)store.Matching(request.CollectionName, request.Filter).Count } });
+
+    public virtual Task<GetResponse> Get(GetPoints request, ServerCallContext context)
+    {
+        var response = new GetResponse();
+        response.Result.AddRange(store.Retrieve(request.CollectionName, request.Ids).Select(p => Retrieved(p, request.WithPayload, request.WithVectors)));
+        return Task.FromResult(response);
+    }
+
+    /// <summary>A stored point as Qdrant returns it: payload as selected (all of it by default on scroll), vector when asked.</summary>
+    private static RetrievedPoint Retrieved(StoredPoint point, WithPayloadSelector? withPayload, WithVectorsSelector? withVectors)
+    {
+        var retrieved = new RetrievedPoint { Id = point.Id };
+        var include = withPayload?.SelectorOptionsCase == WithPayloadSelector.SelectorOptionsOneofCase.Include ? withPayload.Include.Fields : null;
+        var enabled = withPayload is null || withPayload.SelectorOptionsCase != WithPayloadSelector.SelectorOptionsOneofCase.Enable || withPayload.Enable;
+        foreach (var (key, value) in point.Payload)
+        {
+            if (enabled && (include is null || include.Contains(key)))
+            {
+                retrieved.Payload[key] = value;
+            }
+        }
+        if (withVectors?.Enable == true)
+        {
+            retrieved.Vectors = new VectorsOutput { Vector = new VectorOutput { Dense = new DenseVector { Data = { point.Vector } } } };
+        }
+        return retrieved;
+    }
 
     private static PointsOperationResponse Completed() =>
         new() { Result = new UpdateResult { OperationId = 1, Status = UpdateStatus.Completed } };

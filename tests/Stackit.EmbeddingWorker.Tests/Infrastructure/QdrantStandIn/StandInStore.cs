@@ -23,6 +23,9 @@ public sealed class StandInStore
     /// <summary>Points written over an existing id: a re-delivered job does this, by design.</summary>
     public int Overwrites { get; private set; }
 
+    /// <summary>Existing points an upsert left alone because they did not match its update_filter.</summary>
+    public int KeptByUpdateFilter { get; private set; }
+
     /// <summary>While true, every write fails with Unavailable, as when Qdrant is down.</summary>
     public bool Down { get; set; }
 
@@ -103,10 +106,19 @@ public sealed class StandInStore
             var validated = request.Points.Select(p => Validate(collection, p)).ToList();
             foreach (var point in validated)
             {
-                if (!collection.Points.TryAdd(point.Key, point))
+                if (!collection.Points.TryGetValue(point.Key, out var existing))
                 {
+                    collection.Points[point.Key] = point;
+                }
+                else if (request.UpdateFilter is null || FilterEvaluator.Matches(request.UpdateFilter, existing))
+                {
+                    // With an update_filter, Qdrant replaces only the existing points that match it.
                     Overwrites++;
                     collection.Points[point.Key] = point;
+                }
+                else
+                {
+                    KeptByUpdateFilter++;
                 }
             }
         }
@@ -155,6 +167,16 @@ public sealed class StandInStore
         {
             var collection = Collection(collectionName);
             return collection.Points.Values.Where(p => filter is null || FilterEvaluator.Matches(filter, p)).OrderBy(p => p.Key, StringComparer.Ordinal).ToList();
+        }
+    }
+
+    /// <summary>The points with these ids, in the order asked; ids that are not stored are left out, as Qdrant does.</summary>
+    public List<StoredPoint> Retrieve(string collectionName, IEnumerable<PointId> ids)
+    {
+        lock (_gate)
+        {
+            var collection = Collection(collectionName);
+            return ids.Select(IdKey).Select(key => collection.Points.GetValueOrDefault(key)).OfType<StoredPoint>().ToList();
         }
     }
 

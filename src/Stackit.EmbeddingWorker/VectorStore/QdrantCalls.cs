@@ -1,0 +1,29 @@
+using Polly;
+
+namespace Stackit.EmbeddingWorker.VectorStore;
+
+/// <summary>
+/// Runs a Qdrant call with the transient-failure retries and turns what Qdrant rejects outright into
+/// <see cref="VectorStoreRejectedException"/>. Shared by the reader and the writer, so both fail the same way.
+/// </summary>
+internal sealed class QdrantCalls(ResiliencePipeline retry)
+{
+    public async Task RunAsync(Func<CancellationToken, Task> operation, CancellationToken cancellationToken) =>
+        await RunAsync<bool>(async token =>
+        {
+            await operation(token).ConfigureAwait(false);
+            return true;
+        }, cancellationToken).ConfigureAwait(false);
+
+    public async Task<T> RunAsync<T>(Func<CancellationToken, Task<T>> operation, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await retry.ExecuteAsync(async token => await operation(token).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (QdrantErrors.IsRejection(ex))
+        {
+            throw new VectorStoreRejectedException($"Qdrant rejected the request: {((Grpc.Core.RpcException)ex).Status.Detail}", ex);
+        }
+    }
+}

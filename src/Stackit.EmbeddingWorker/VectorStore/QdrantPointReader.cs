@@ -1,0 +1,93 @@
+using Qdrant.Client;
+using Qdrant.Client.Grpc;
+
+namespace Stackit.EmbeddingWorker.VectorStore;
+
+/// <summary>
+/// Reads back what the worker stored: the version and chunk hashes of many documents in one scroll (to skip
+/// superseded jobs and unchanged chunks), and the vectors of unchanged chunks (to write them again with the
+/// new payload without embedding them again). A collection that does not exist yet holds nothing.
+/// </summary>
+internal sealed class QdrantPointReader(QdrantClient client, CollectionProvisioner collections, QdrantCalls calls)
+{
+    private const uint PageSize = 256;
+
+    private static readonly WithPayloadSelector StateFields = new()
+    {
+        Include = new PayloadIncludeSelector { Fields = { PayloadFields.DocumentId, PayloadFields.ChunkIndex, PayloadFields.ContentHash, PayloadFields.Version } },
+    };
+
+    public Task<Dictionary<string, StoredDocument>> ReadDocumentsAsync(string collection, IReadOnlyCollection<string> documentIds, CancellationToken cancellationToken) =>
+        calls.RunAsync(async token =>
+        {
+            var found = new Dictionary<string, (long? Version, Dictionary<int, string> Hashes)>(StringComparer.Ordinal);
+            if (documentIds.Count > 0 && await collections.ExistsAsync(collection, token).ConfigureAwait(false))
+            {
+                var filter = new Filter { Must = { Conditions.Match(PayloadFields.DocumentId, documentIds.ToList()) } };
+                PointId? offset = null;
+                do
+                {
+                    var page = await client.ScrollAsync(collection, filter, PageSize, offset, StateFields, vectorsSelector: false, cancellationToken: token).ConfigureAwait(false);
+                    foreach (var point in page.Result)
+                    {
+                        Add(found, point.Payload);
+                    }
+                    offset = page.NextPageOffset;
+                }
+                while (offset is not null);
+            }
+            return found.ToDictionary(kv => kv.Key, kv => new StoredDocument(kv.Value.Version, kv.Value.Hashes), StringComparer.Ordinal);
+        }, cancellationToken);
+
+    /// <summary>The vectors of these points; points that are gone meanwhile are missing from the answer.</summary>
+    public Task<Dictionary<Guid, float[]>> ReadVectorsAsync(string collection, IReadOnlyCollection<Guid> ids, CancellationToken cancellationToken) =>
+        calls.RunAsync(async token =>
+        {
+            var vectors = new Dictionary<Guid, float[]>(ids.Count);
+            if (ids.Count == 0)
+            {
+                return vectors;
+            }
+            var points = await client.RetrieveAsync(collection, ids.Select(id => new PointId { Uuid = id.ToString() }).ToList(),
+                withPayload: false, withVectors: true, cancellationToken: token).ConfigureAwait(false);
+            foreach (var point in points)
+            {
+                if (Guid.TryParse(point.Id.Uuid, out var id) && VectorOf(point) is { Length: > 0 } vector)
+                {
+                    vectors[id] = vector;
+                }
+            }
+            return vectors;
+        }, cancellationToken);
+
+    private static void Add(Dictionary<string, (long? Version, Dictionary<int, string> Hashes)> found, Google.Protobuf.Collections.MapField<string, Value> payload)
+    {
+        if (!payload.TryGetValue(PayloadFields.DocumentId, out var id) || id.KindCase != Value.KindOneofCase.StringValue)
+        {
+            return;
+        }
+        if (!found.TryGetValue(id.StringValue, out var document))
+        {
+            document = (null, new Dictionary<int, string>());
+        }
+        if (payload.TryGetValue(PayloadFields.Version, out var version) && version.KindCase == Value.KindOneofCase.IntegerValue)
+        {
+            document.Version = Math.Max(document.Version ?? long.MinValue, version.IntegerValue);
+        }
+        if (payload.TryGetValue(PayloadFields.ChunkIndex, out var index) && index.KindCase == Value.KindOneofCase.IntegerValue
+            && payload.TryGetValue(PayloadFields.ContentHash, out var hash) && hash.KindCase == Value.KindOneofCase.StringValue)
+        {
+            document.Hashes[(int)index.IntegerValue] = hash.StringValue;
+        }
+        found[id.StringValue] = document;
+    }
+
+    private static float[]? VectorOf(RetrievedPoint point) => point.Vectors?.Vector switch
+    {
+        { Dense: { } dense } => dense.Data.ToArray(),
+#pragma warning disable CS0612 // servers before the dense field fill the flat one
+        { Data.Count: > 0 } flat => flat.Data.ToArray(),
+#pragma warning restore CS0612
+        _ => null,
+    };
+}

@@ -1,0 +1,144 @@
+using System.Text.Json;
+using Azure.Storage.Queues;
+using Stackit.EmbeddingWorker.Tests.Infrastructure;
+using Stackit.EmbeddingWorker.Tests.Infrastructure.QdrantStandIn;
+using Stackit.EmbeddingWorker.VectorStore;
+
+namespace Stackit.EmbeddingWorker.Tests.EndToEnd;
+
+/// <summary>
+/// Updates of one document through the whole worker (Azurite, the loopback endpoint, the Qdrant STAND-IN):
+/// unchanged chunks are not embedded again, and an older version never replaces a newer one.
+/// </summary>
+public sealed class UpdatesEndToEndTests(AzuriteFixture azurite)
+{
+    private const string Collection = "documents";
+
+    // Each paragraph (about 95 bytes: 32 tokens at the first, conservative estimate, 24 counted) is one chunk
+    // whatever the calibration: one fits in 40 tokens, two never do.
+    private static readonly string ParagraphA = "Pump P1 needs new seals every six months; check the shaft for wear and replace the bearings.";
+    private static readonly string ParagraphB = "The valve block of model V7 is cleaned with warm water only, never with solvents or abrasives.";
+    private static readonly string ParagraphC = "Filters F2 and F3 are swapped together, after the pressure test, and logged in the service book.";
+
+    [Fact]
+    public async Task Republished_text_is_not_embedded_again_but_its_new_payload_lands_and_a_changed_chunk_is()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var run = await Run.StartAsync(azurite, ct);
+
+        await run.SendAndWaitAsync(Job("doc-1", 1, "First", ParagraphA, ParagraphB, ParagraphC), ct);
+        Assert.Equal(3, run.InputsEmbedded);
+
+        await run.SendAndWaitAsync(Job("doc-1", 2, "Renamed", ParagraphA, ParagraphB, ParagraphC), ct);
+        Assert.Equal(3, run.InputsEmbedded);
+        var points = run.Points("doc-1");
+        Assert.Equal(3, points.Count);
+        Assert.All(points, p => Assert.Equal(2, p.Payload[PayloadFields.Version].IntegerValue));
+        Assert.All(points, p => Assert.Equal("Renamed", p.Payload[PayloadFields.Title].StringValue));
+        Assert.All(points, p => Assert.Equal(FakeEmbeddingServer.VectorFor(p.Payload[PayloadFields.Text].StringValue, 8), p.Vector));
+
+        var changedB = "The valve block of model V8 is cleaned with a soft brush only, never with solvents or abrasives.";
+        await run.SendAndWaitAsync(Job("doc-1", 3, "Renamed", ParagraphA, changedB, ParagraphC), ct);
+        Assert.Equal(4, run.InputsEmbedded);
+        Assert.Equal(changedB.Trim(), Assert.Single(run.Embeddings.Requests.Last().Inputs).Trim());
+        Assert.Contains(run.Points("doc-1"), p => p.Payload[PayloadFields.Text].StringValue.Contains("V8", StringComparison.Ordinal));
+
+        await run.SendAndWaitAsync(Job("doc-1", 4, "Renamed", ParagraphA), ct);
+        Assert.Equal(4, run.InputsEmbedded);
+        var shrunk = Assert.Single(run.Points("doc-1"));
+        Assert.Equal(1, shrunk.Payload[PayloadFields.ChunkCount].IntegerValue);
+        Assert.Equal(4, shrunk.Payload[PayloadFields.Version].IntegerValue);
+        Assert.Equal(0, await QueueAssertions.CountAsync(run.Poison, ct));
+    }
+
+    [Fact]
+    public async Task An_older_version_is_settled_without_touching_the_newer_points_and_an_older_delete_deletes_nothing()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var run = await Run.StartAsync(azurite, ct);
+        await run.SendAndWaitAsync(Job("doc-1", 5, "Five", ParagraphA, ParagraphB), ct);
+        var embedded = run.InputsEmbedded;
+
+        await run.SendAndWaitAsync(Job("doc-1", 4, "Four", ParagraphC), ct);
+        await run.SendAndWaitAsync(JsonSerializer.Serialize(new { id = "doc-1", op = "delete", version = 4 }), ct);
+
+        Assert.Equal(embedded, run.InputsEmbedded);
+        var points = run.Points("doc-1");
+        Assert.Equal(2, points.Count);
+        Assert.All(points, p => Assert.Equal("Five", p.Payload[PayloadFields.Title].StringValue));
+        Assert.Equal(0, await QueueAssertions.CountAsync(run.Poison, ct));
+
+        await run.SendAndWaitAsync(JsonSerializer.Serialize(new { id = "doc-1", op = "delete", version = 6 }), ct);
+        Assert.Empty(run.Points("doc-1"));
+    }
+
+    [Fact]
+    public async Task With_SkipUnchanged_off_every_chunk_is_embedded_again()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var run = await Run.StartAsync(azurite, ct, skipUnchanged: false);
+
+        await run.SendAndWaitAsync(Job("doc-1", null, "First", ParagraphA, ParagraphB), ct);
+        await run.SendAndWaitAsync(Job("doc-1", null, "First", ParagraphA, ParagraphB), ct);
+
+        Assert.Equal(4, run.InputsEmbedded);
+    }
+
+    private static string Job(string id, long? version, string title, params string[] paragraphs) =>
+        JsonSerializer.Serialize(new { id, version, title, text = string.Join("\n\n", paragraphs) });
+
+    private sealed class Run : IAsyncDisposable
+    {
+        private readonly QdrantStandInServer _qdrant;
+        private readonly Microsoft.Extensions.Hosting.IHost _host;
+        private readonly QueueClient _queue;
+
+        private Run(FakeEmbeddingServer embeddings, QdrantStandInServer qdrant, Microsoft.Extensions.Hosting.IHost host, QueueClient queue, QueueClient poison)
+        {
+            Embeddings = embeddings;
+            _qdrant = qdrant;
+            _host = host;
+            _queue = queue;
+            Poison = poison;
+        }
+
+        public FakeEmbeddingServer Embeddings { get; }
+
+        public QueueClient Poison { get; }
+
+        public int InputsEmbedded => Embeddings.Requests.Sum(r => r.Inputs.Count);
+
+        public static async Task<Run> StartAsync(AzuriteFixture azurite, CancellationToken ct, bool skipUnchanged = true)
+        {
+            var embeddings = await FakeEmbeddingServer.StartAsync();
+            var qdrant = await QdrantStandInServer.StartAsync();
+            var queueName = AzuriteFixture.UniqueQueueName();
+            var queue = azurite.Queue(queueName);
+            await queue.CreateAsync(cancellationToken: ct);
+            var settings = WorkerHost.Settings(azurite.ConnectionString, queueName, embeddings.BaseUrl, qdrant.Endpoint, Collection);
+            settings["Chunking:MaxChunkTokens"] = "40";
+            settings["Chunking:OverlapTokens"] = "0";
+            settings["Qdrant:SkipUnchanged"] = skipUnchanged ? "true" : "false";
+            var host = WorkerHost.Build(settings);
+            await host.StartAsync(ct);
+            return new Run(embeddings, qdrant, host, queue, azurite.Queue(queueName + "-poison"));
+        }
+
+        public async Task SendAndWaitAsync(string body, CancellationToken ct)
+        {
+            await _queue.SendMessageAsync(body, ct);
+            await QueueAssertions.WaitUntilEmptyAsync(_queue, TimeSpan.FromSeconds(30), ct);
+        }
+
+        public List<StoredPoint> Points(string documentId) =>
+            [.. _qdrant.Store.Points(Collection).Where(p => p.Payload[PayloadFields.DocumentId].StringValue == documentId)];
+
+        public async ValueTask DisposeAsync()
+        {
+            await _host.StopAsync(CancellationToken.None);
+            _host.Dispose();
+            await _qdrant.DisposeAsync();
+            await Embeddings.DisposeAsync();
+        }
+    }
+}
