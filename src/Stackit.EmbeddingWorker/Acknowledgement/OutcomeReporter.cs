@@ -21,6 +21,10 @@ internal sealed class OutcomeReporter(ChannelWriter<JobOutcome> outcomes)
     public void Rejected(QueueLease lease, string reason) =>
         outcomes.TryWrite(new JobOutcome(lease, null, OutcomeKind.Rejected, reason));
 
+    /// <summary>For a message whose job could not be read yet (its blob is missing or unreachable).</summary>
+    public void Failed(QueueLease lease, string reason) =>
+        outcomes.TryWrite(new JobOutcome(lease, null, OutcomeKind.Failed, reason));
+
     /// <summary>No more outcomes: called by the last stage that reports them, when it ends.</summary>
     public void Complete() => outcomes.TryComplete();
 

@@ -9,6 +9,7 @@ namespace Stackit.EmbeddingWorker.Cli;
 internal sealed class CliContext(IConfiguration configuration, TextReader input, TextWriter output, TextWriter error)
 {
     private WorkQueues? _queues;
+    private ClaimCheckStore? _claimChecks;
 
     public TextReader Input { get; } = input;
 
@@ -19,6 +20,10 @@ internal sealed class CliContext(IConfiguration configuration, TextReader input,
     public QueueOptions Queue { get; } = configuration.GetSection(QueueOptions.SectionName).Get<QueueOptions>() ?? new QueueOptions();
 
     public QdrantOptions Qdrant { get; } = configuration.GetSection(QdrantOptions.SectionName).Get<QdrantOptions>() ?? new QdrantOptions();
+
+    public BlobOptions Blobs { get; } = configuration.GetSection(BlobOptions.SectionName).Get<BlobOptions>() ?? new BlobOptions();
+
+    public ClaimCheckStore ClaimChecks => _claimChecks ??= ClaimCheckStore.Create(Blobs, Queue);
 
     public WorkQueues Queues => _queues ??= new WorkQueues(QueueClientFactory.Create(Queue), Queue);
 

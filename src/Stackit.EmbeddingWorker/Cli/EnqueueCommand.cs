@@ -8,7 +8,8 @@ namespace Stackit.EmbeddingWorker.Cli;
 /// <summary>
 /// <c>enqueue [files…]</c>: one job per text file (id = file name, title = name without extension), or with no
 /// files (or <c>-</c>) one job per line of standard input, each a job message in JSON. Every job is checked as
-/// the worker will check it, and nothing is sent unless all are valid.
+/// the worker will check it, and nothing is sent unless all are valid. A job too large for a queue message is
+/// uploaded to the claim-check container (<c>Blobs:*</c>) and the message names its blob.
 /// </summary>
 internal static class EnqueueCommand
 {
@@ -32,7 +33,7 @@ internal static class EnqueueCommand
 
         var parser = context.Parser();
         var errors = jobs
-            .Select(j => (j.Source, Error: j.Body is null ? "cannot be read as UTF-8 text" : Check(parser, j.Body)))
+            .Select(j => (j.Source, Error: j.Body is null ? "cannot be read as UTF-8 text" : Check(parser, context.Blobs, j.Body)))
             .Where(e => e.Error is not null)
             .ToList();
         foreach (var (source, error) in errors)
@@ -47,18 +48,39 @@ internal static class EnqueueCommand
 
         var queue = context.Queues.Live;
         await queue.CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+        var claimed = 0;
         foreach (var (_, body) in jobs)
         {
-            await queue.SendMessageAsync(body, cancellationToken).ConfigureAwait(false);
+            var bytes = Encoding.UTF8.GetBytes(body!);
+            var message = body!;
+            if (bytes.Length > JobMessageParser.MaxMessageBytes)
+            {
+                var id = parser.ParseClaimed(bytes, null).Job!.Id;
+                var blobUri = await context.ClaimChecks.UploadAsync($"{Guid.NewGuid():N}.json", new BinaryData(bytes), cancellationToken).ConfigureAwait(false);
+                message = JsonSerializer.Serialize(new { id, blobUri }, Relaxed);
+                claimed++;
+            }
+            await queue.SendMessageAsync(message, cancellationToken).ConfigureAwait(false);
         }
-        await context.Output.WriteLineAsync($"Enqueued {jobs.Count} jobs on queue {queue.Name}.").ConfigureAwait(false);
+        var viaBlobs = claimed == 0 ? "" : $" ({claimed} too large for a message, in container {context.ClaimChecks.ContainerName})";
+        await context.Output.WriteLineAsync($"Enqueued {jobs.Count} jobs on queue {queue.Name}{viaBlobs}.").ConfigureAwait(false);
         return 0;
     }
 
-    private static string? Check(JobMessageParser parser, string body)
+    private static string? Check(JobMessageParser parser, BlobOptions blobs, string body)
     {
-        var result = parser.Parse(Encoding.UTF8.GetBytes(body));
-        return result.IsValid ? null : result.Error;
+        var bytes = Encoding.UTF8.GetBytes(body);
+        if (bytes.Length > blobs.MaxBlobBytes)
+        {
+            return $"is {bytes.Length} bytes; Blobs:MaxBlobBytes is {blobs.MaxBlobBytes}.";
+        }
+        var result = bytes.Length > JobMessageParser.MaxMessageBytes ? parser.ParseClaimed(bytes, null) : parser.Parse(bytes);
+        return result switch
+        {
+            { IsValid: true } => null,
+            { IsClaimCheck: true } => null,
+            _ => result.Error,
+        };
     }
 
     private static async Task<List<(string Source, string? Body)>> ReadLinesAsync(TextReader input, CancellationToken cancellationToken)

@@ -26,6 +26,7 @@ public static class EmbeddingWorkerServiceCollectionExtensions
     public static IServiceCollection AddEmbeddingWorker(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddValidatedOptions<QueueOptions>(configuration, QueueOptions.SectionName);
+        services.AddValidatedOptions<BlobOptions>(configuration, BlobOptions.SectionName);
         services.AddValidatedOptions<EmbeddingsOptions>(configuration, EmbeddingsOptions.SectionName);
         services.AddValidatedOptions<BatchingOptions>(configuration, BatchingOptions.SectionName);
         services.AddValidatedOptions<ChunkingOptions>(configuration, ChunkingOptions.SectionName);
@@ -69,6 +70,7 @@ public static class EmbeddingWorkerServiceCollectionExtensions
     {
         services.AddSingleton(sp => QueueClientFactory.Create(sp.GetRequiredService<QueueOptions>()));
         services.AddSingleton<WorkQueues>();
+        services.AddSingleton(sp => ClaimCheckStore.Create(sp.GetRequiredService<BlobOptions>(), sp.GetRequiredService<QueueOptions>()));
         services.AddSingleton(sp => new InFlightLimiter(sp.GetRequiredService<QueueOptions>().MaxInFlightMessages));
         services.AddSingleton(sp => JobMessageParser.For(sp.GetRequiredService<QdrantOptions>()));
     }

@@ -19,6 +19,7 @@ namespace Stackit.EmbeddingWorker.Intake;
 internal sealed partial class IntakeService(
     WorkQueues queues,
     JobMessageParser parser,
+    ClaimCheckStore claimChecks,
     InFlightLimiter inFlight,
     ChannelWriter<DocumentJob> jobs,
     OutcomeReporter outcomes,
@@ -136,10 +137,21 @@ internal sealed partial class IntakeService(
         }
 
         var parsed = parser.Parse(lease.Body);
+        if (parsed.IsClaimCheck)
+        {
+            var claimed = await claimChecks.ReadAsync(parsed.BlobUri, cancellationToken).ConfigureAwait(false);
+            if (claimed.IsTransient)
+            {
+                LogClaimCheckUnavailable(lease.MessageId, claimed.Error!);
+                outcomes.Failed(lease, claimed.Error!);
+                return;
+            }
+            parsed = claimed.Content is { } content ? parser.ParseClaimed(content, parsed.ClaimedId) : JobParseResult.Invalid(claimed.Error!);
+        }
         if (!parsed.IsValid)
         {
-            LogRejected(lease.MessageId, parsed.Error);
-            outcomes.Rejected(lease, parsed.Error);
+            LogRejected(lease.MessageId, parsed.Error!);
+            outcomes.Rejected(lease, parsed.Error!);
             return;
         }
         await jobs.WriteAsync(new DocumentJob(lease, parsed.Job), cancellationToken).ConfigureAwait(false);
@@ -168,6 +180,9 @@ internal sealed partial class IntakeService(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Queue {Queue} unavailable (status {Status}); trying again in {Delay}")]
     private partial void LogReceiveFailed(Exception exception, string queue, int status, TimeSpan delay);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Message {MessageId} names a blob that cannot be read now; it is tried again: {Reason}")]
+    private partial void LogClaimCheckUnavailable(string messageId, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Message {MessageId} rejected: {Reason}")]
     private partial void LogRejected(string messageId, string reason);

@@ -27,13 +27,24 @@ internal sealed class JobMessageParser(string defaultCollection, IReadOnlySet<st
     /// <summary>The parser for the collections the worker is configured to write (the worker's and the CLI's).</summary>
     public static JobMessageParser For(QdrantOptions qdrant) => new(qdrant.Collection, qdrant.AllowedCollections.ToHashSet(StringComparer.Ordinal));
 
+    /// <summary>A queue message: a job, or a claim-check (<c>blobUri</c>) naming the blob that holds one.</summary>
     public JobParseResult Parse(ReadOnlyMemory<byte> body)
     {
         if (body.Length > MaxMessageBytes)
         {
-            return JobParseResult.Invalid($"message is {body.Length} bytes; the queue limit is {MaxMessageBytes}.");
+            return JobParseResult.Invalid($"message is {body.Length} bytes; the queue limit is {MaxMessageBytes} (larger jobs go in a blob, see 'blobUri').");
         }
+        return ParseJson(body, claimedId: null, inBlob: false);
+    }
 
+    /// <summary>
+    /// The job a claim-check's blob holds (its size is bounded by the blob store): the same contract, except that
+    /// it may not name another blob, and its id must be the one the queue message gave, if it gave one.
+    /// </summary>
+    public JobParseResult ParseClaimed(ReadOnlyMemory<byte> blob, string? claimedId) => ParseJson(blob, claimedId, inBlob: true);
+
+    private JobParseResult ParseJson(ReadOnlyMemory<byte> body, string? claimedId, bool inBlob)
+    {
         var json = Unwrap(body, out var unwrapError);
         if (unwrapError is not null)
         {
@@ -54,7 +65,12 @@ internal sealed class JobMessageParser(string defaultCollection, IReadOnlySet<st
         {
             try
             {
-                return ParseDocument(document.RootElement);
+                var result = ParseDocument(document.RootElement, inBlob);
+                if (result.Job is { } job && claimedId is not null && !string.Equals(job.Id, claimedId, StringComparison.Ordinal))
+                {
+                    return JobParseResult.Invalid($"the blob holds job '{Truncate(job.Id)}', but the message names '{Truncate(claimedId)}'.");
+                }
+                return result;
             }
             catch (InvalidOperationException ex)
             {
@@ -126,7 +142,7 @@ internal sealed class JobMessageParser(string defaultCollection, IReadOnlySet<st
         return -1;
     }
 
-    private JobParseResult ParseDocument(JsonElement root)
+    private JobParseResult ParseDocument(JsonElement root, bool inBlob)
     {
         if (root.ValueKind != JsonValueKind.Object)
         {
@@ -138,6 +154,17 @@ internal sealed class JobMessageParser(string defaultCollection, IReadOnlySet<st
         }
 
         var fields = new JobFieldReader(root);
+        if (fields.OptionalString("blobUri") is { } blobUri)
+        {
+            var claimedId = fields.OptionalString("id");
+            if (fields.Error is not null)
+            {
+                return JobParseResult.Invalid(fields.Error);
+            }
+            return inBlob
+                ? JobParseResult.Invalid("a job in a blob must not name another blob ('blobUri').")
+                : JobParseResult.ClaimCheck(blobUri, claimedId);
+        }
         var id = fields.RequiredString("id");
         var op = fields.OptionalString("op");
         var text = fields.OptionalString("text");

@@ -2,14 +2,21 @@ using System.Diagnostics.CodeAnalysis;
 
 namespace Stackit.EmbeddingWorker.Intake;
 
-/// <summary>Either a job or the reason, readable by the team that sent it, why there is none.</summary>
-internal readonly record struct JobParseResult(JobMessage? Job, string? Error)
+/// <summary>
+/// A job; or a claim-check naming the blob that holds the job (<see cref="BlobUri"/>, with the id the message
+/// gave, if any); or the reason, readable by the team that sent it, why there is neither.
+/// </summary>
+internal readonly record struct JobParseResult(JobMessage? Job, string? Error, string? BlobUri = null, string? ClaimedId = null)
 {
     [MemberNotNullWhen(true, nameof(Job))]
-    [MemberNotNullWhen(false, nameof(Error))]
     public bool IsValid => Job is not null;
+
+    [MemberNotNullWhen(true, nameof(BlobUri))]
+    public bool IsClaimCheck => BlobUri is not null;
 
     public static JobParseResult Valid(JobMessage job) => new(job, null);
 
     public static JobParseResult Invalid(string error) => new(null, error);
+
+    public static JobParseResult ClaimCheck(string blobUri, string? id) => new(null, null, blobUri, id);
 }

@@ -1,3 +1,4 @@
+using Azure.Storage.Blobs;
 using Azure.Storage.Queues;
 
 [assembly: AssemblyFixture(typeof(Stackit.EmbeddingWorker.Tests.Infrastructure.AzuriteFixture))]
@@ -14,6 +15,8 @@ public sealed class AzuriteFixture : IAsyncLifetime
     public string ConnectionString => _azurite.ConnectionString;
 
     public QueueClient Queue(string name) => _azurite.Queue(name);
+
+    public BlobContainerClient Container(string name) => new(ConnectionString, name);
 
     /// <summary>A queue name no other test uses.</summary>
     public static string UniqueQueueName(string prefix = "t") => AzuriteProcess.UniqueQueueName(prefix);

@@ -6,8 +6,9 @@ namespace Stackit.EmbeddingWorker.Tests.Infrastructure;
 
 /// <summary>
 /// Azurite, the official Azure Storage emulator, for tests and benchmarks. Uses
-/// <c>AZURITE_QUEUE_CONNECTION_STRING</c> or <c>AZURITE_QUEUE_ENDPOINT</c> when given; otherwise starts
-/// <c>azurite-queue</c> on a free loopback port, installing the pinned version with npm into
+/// <c>AZURITE_QUEUE_CONNECTION_STRING</c> (queue and blob endpoints) or <c>AZURITE_QUEUE_ENDPOINT</c> and
+/// <c>AZURITE_BLOB_ENDPOINT</c> when given; otherwise starts <c>azurite-queue</c> and <c>azurite-blob</c> (blobs hold
+/// claim-checked jobs) on free loopback ports, installing the pinned version with npm into
 /// <c>.tools/azurite</c> first if it is not on PATH. Flags as FACTS.md says: in-memory, telemetry off,
 /// API-version check off (the SDK is newer than the emulator).
 /// </summary>
@@ -19,7 +20,7 @@ public sealed class AzuriteProcess : IAsyncDisposable
     private const string DevAccountKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 
     private readonly StringBuilder _output = new();
-    private Process? _process;
+    private readonly List<Process> _processes = [];
 
     public string ConnectionString { get; private set; } = "";
 
@@ -29,9 +30,6 @@ public sealed class AzuriteProcess : IAsyncDisposable
     /// <summary>A queue name no other test uses.</summary>
     public static string UniqueQueueName(string prefix = "t") => $"{prefix}{Guid.NewGuid():N}"[..20];
 
-    /// <summary>The emulator's process id when this instance started it (for measuring it), else null.</summary>
-    public int? ProcessId => _process?.Id;
-
     public async ValueTask StartAsync()
     {
         if (Environment.GetEnvironmentVariable("AZURITE_QUEUE_CONNECTION_STRING") is { Length: > 0 } given)
@@ -39,13 +37,33 @@ public sealed class AzuriteProcess : IAsyncDisposable
             ConnectionString = given;
             return;
         }
-        if (Environment.GetEnvironmentVariable("AZURITE_QUEUE_ENDPOINT") is { Length: > 0 } endpoint)
-        {
-            ConnectionString = ForEndpoint(endpoint.TrimEnd('/'));
-            return;
-        }
+        // One after the other: on a fresh machine the first installs Azurite, which the second then finds.
+        var queueEndpoint = Environment.GetEnvironmentVariable("AZURITE_QUEUE_ENDPOINT") is { Length: > 0 } queueGiven
+            ? queueGiven.TrimEnd('/')
+            : await StartEmulatorAsync("azurite-queue", "--queueHost", "--queuePort");
+        var blobEndpoint = Environment.GetEnvironmentVariable("AZURITE_BLOB_ENDPOINT") is { Length: > 0 } blobGiven
+            ? blobGiven.TrimEnd('/')
+            : await StartEmulatorAsync("azurite-blob", "--blobHost", "--blobPort");
+        ConnectionString = ForEndpoints(queueEndpoint, blobEndpoint);
+    }
 
-        var executable = await LocateOrInstallAsync();
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var process in _processes)
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+                await process.WaitForExitAsync();
+            }
+            process.Dispose();
+        }
+    }
+
+    /// <summary>Starts one Azurite service (queue or blob) on a free loopback port; returns its account endpoint.</summary>
+    private async Task<string> StartEmulatorAsync(string command, string hostFlag, string portFlag)
+    {
+        var executable = await LocateOrInstallAsync(command);
         var port = FreePort.OnLoopback();
         var start = new ProcessStartInfo(executable)
         {
@@ -53,40 +71,34 @@ public sealed class AzuriteProcess : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var arg in new[] { "--queueHost", "127.0.0.1", "--queuePort", port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        foreach (var arg in new[] { hostFlag, "127.0.0.1", portFlag, port.ToString(System.Globalization.CultureInfo.InvariantCulture),
                      "--inMemoryPersistence", "--skipApiVersionCheck", "--disableTelemetry", "--silent" })
         {
             start.ArgumentList.Add(arg);
         }
-        _process = Process.Start(start) ?? throw new InvalidOperationException("azurite-queue did not start.");
-        _process.OutputDataReceived += (_, e) => Append(e.Data);
-        _process.ErrorDataReceived += (_, e) => Append(e.Data);
-        _process.BeginOutputReadLine();
-        _process.BeginErrorReadLine();
+        var process = Process.Start(start) ?? throw new InvalidOperationException($"{command} did not start.");
+        lock (_processes)
+        {
+            _processes.Add(process);
+        }
+        process.OutputDataReceived += (_, e) => Append(e.Data);
+        process.ErrorDataReceived += (_, e) => Append(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
 
         await FreePort.WaitUntilListeningAsync(port, TimeSpan.FromSeconds(60),
-            () => _process.HasExited ? $"azurite-queue exited with {_process.ExitCode}: {Output()}" : null);
-        ConnectionString = ForEndpoint($"http://127.0.0.1:{port}/devstoreaccount1");
+            () => process.HasExited ? $"{command} exited with {process.ExitCode}: {Output()}" : null);
+        return $"http://127.0.0.1:{port}/devstoreaccount1";
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        if (_process is { HasExited: false })
-        {
-            _process.Kill(entireProcessTree: true);
-            await _process.WaitForExitAsync();
-        }
-        _process?.Dispose();
-    }
+    private static string ForEndpoints(string queueEndpoint, string blobEndpoint) =>
+        $"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={DevAccountKey};QueueEndpoint={queueEndpoint};BlobEndpoint={blobEndpoint};";
 
-    private static string ForEndpoint(string queueEndpoint) =>
-        $"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={DevAccountKey};QueueEndpoint={queueEndpoint};";
-
-    private static async Task<string> LocateOrInstallAsync()
+    private static async Task<string> LocateOrInstallAsync(string command)
     {
         var onPath = (Environment.GetEnvironmentVariable("PATH") ?? "")
             .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
-            .Select(dir => Path.Combine(dir, "azurite-queue"))
+            .Select(dir => Path.Combine(dir, command))
             .FirstOrDefault(File.Exists);
         if (onPath is not null)
         {
@@ -94,7 +106,7 @@ public sealed class AzuriteProcess : IAsyncDisposable
         }
 
         var prefix = Path.Combine(RepositoryPaths.Root, ".tools", "azurite");
-        var local = Path.Combine(prefix, "node_modules", ".bin", "azurite-queue");
+        var local = Path.Combine(prefix, "node_modules", ".bin", command);
         if (File.Exists(local))
         {
             return local;

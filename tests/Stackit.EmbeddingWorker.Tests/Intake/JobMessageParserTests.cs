@@ -159,4 +159,26 @@ public sealed class JobMessageParserTests
 
         Assert.Contains("the queue limit is 65536", result.Error, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void A_message_naming_a_blob_is_a_claim_check_and_its_blob_is_parsed_by_the_same_contract_without_the_queue_limit()
+    {
+        var claim = Parse("""{"id":"big-1","blobUri":"https://acct.blob.core.windows.net/embedding-jobs/big-1.json"}""");
+
+        Assert.True(claim.IsClaimCheck);
+        Assert.False(claim.IsValid);
+        Assert.Equal("big-1", claim.ClaimedId);
+        var large = Encoding.UTF8.GetBytes($"{{\"id\":\"big-1\",\"text\":\"{new string('a', 3 * JobMessageParser.MaxMessageBytes)}\"}}");
+        var job = Parser.ParseClaimed(large, claim.ClaimedId);
+        Assert.True(job.IsValid, job.Error);
+        Assert.Equal(3 * JobMessageParser.MaxMessageBytes, job.Job.Text!.Length);
+    }
+
+    [Fact]
+    public void A_blob_may_not_name_another_blob_nor_hold_a_job_of_another_id()
+    {
+        Assert.Contains("must not name another blob", Parser.ParseClaimed("""{"id":"a","blobUri":"https://x/y"}"""u8.ToArray(), "a").Error, StringComparison.Ordinal);
+        Assert.Contains("the blob holds job 'b', but the message names 'a'", Parser.ParseClaimed("""{"id":"b","text":"t"}"""u8.ToArray(), "a").Error, StringComparison.Ordinal);
+        Assert.True(Parser.ParseClaimed("""{"id":"b","text":"t"}"""u8.ToArray(), null).IsValid);
+    }
 }

@@ -1,0 +1,34 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Stackit.EmbeddingWorker.Intake;
+
+/// <summary>
+/// The <c>Blobs</c> section: where jobs too large for a queue message are kept (claim-check). The worker reads
+/// only blobs of this one container; a job naming any other address is rejected.
+/// </summary>
+public sealed class BlobOptions : IValidatableObject
+{
+    public const string SectionName = "Blobs";
+
+    /// <summary>Storage connection string; when neither this nor <see cref="ServiceUri"/> is set, <c>Queue:ConnectionString</c>.</summary>
+    public string? ConnectionString { get; set; }
+
+    /// <summary>Blob service URI for managed identity (<c>DefaultAzureCredential</c>).</summary>
+    public Uri? ServiceUri { get; set; }
+
+    [Required(ErrorMessage = "Blobs:Container is required.")]
+    [RegularExpression("^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$", ErrorMessage = "Blobs:Container must be 3-63 lower-case letters, digits or single hyphens.")]
+    public string Container { get; set; } = "embedding-jobs";
+
+    /// <summary>Largest job blob read; bounds the memory one claimed job can take.</summary>
+    [Range(64 * 1024, 256 * 1024 * 1024, ErrorMessage = "Blobs:MaxBlobBytes must be between 65536 and 268435456.")]
+    public int MaxBlobBytes { get; set; } = 16 * 1024 * 1024;
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (ServiceUri is { IsAbsoluteUri: false })
+        {
+            yield return new ValidationResult("Blobs:ServiceUri must be an absolute URI.");
+        }
+    }
+}

@@ -1,0 +1,94 @@
+using Azure;
+using Azure.Identity;
+using Azure.Storage.Blobs;
+
+namespace Stackit.EmbeddingWorker.Intake;
+
+/// <summary>
+/// The claim-check container: a job over the queue's 64 KiB limit is uploaded here as a blob and the queue message
+/// names it (<c>blobUri</c>). Reads only blobs inside the configured container, through the worker's own
+/// credentials, and never more than <c>Blobs:MaxBlobBytes</c>: a message cannot make the worker fetch an arbitrary
+/// address or an unbounded body.
+/// </summary>
+internal sealed class ClaimCheckStore(BlobContainerClient container, BlobOptions options)
+{
+    public static ClaimCheckStore Create(BlobOptions blobs, QueueOptions queue)
+    {
+        var service = blobs.ServiceUri is { } uri
+            ? new BlobServiceClient(uri, new DefaultAzureCredential())
+            : new BlobServiceClient(blobs.ConnectionString ?? queue.ConnectionString);
+        return new ClaimCheckStore(service.GetBlobContainerClient(blobs.Container), blobs);
+    }
+
+    public string ContainerName => container.Name;
+
+    /// <summary>The blob's content, or why there is none; <see cref="ClaimCheckRead.Transient"/> when it may appear later.</summary>
+    public async Task<ClaimCheckRead> ReadAsync(string blobUri, CancellationToken cancellationToken)
+    {
+        if (BlobName(blobUri) is not { } name)
+        {
+            return ClaimCheckRead.Rejected($"blobUri '{JobMessageParser.Truncate(blobUri)}' is not a blob in the container '{container.Name}' this worker reads.");
+        }
+        try
+        {
+            var response = await container.GetBlobClient(name).DownloadStreamingAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+            using var download = response.Value;
+            if (download.Details.ContentLength > options.MaxBlobBytes)
+            {
+                return ClaimCheckRead.Rejected($"blob '{name}' is {download.Details.ContentLength} bytes; Blobs:MaxBlobBytes is {options.MaxBlobBytes}.");
+            }
+            var content = new byte[download.Details.ContentLength];
+            await download.Content.ReadExactlyAsync(content, cancellationToken).ConfigureAwait(false);
+            return ClaimCheckRead.Read(content);
+        }
+        catch (RequestFailedException ex) when (ex.Status == 404)
+        {
+            return ClaimCheckRead.Transient($"blob '{name}' does not exist (yet) in container '{container.Name}'.");
+        }
+        catch (RequestFailedException ex)
+        {
+            return ClaimCheckRead.Transient($"reading blob '{name}' failed: {ex.Status} {ex.ErrorCode}");
+        }
+    }
+
+    /// <summary>Uploads a job body and returns the address a queue message names it by.</summary>
+    public async Task<Uri> UploadAsync(string name, BinaryData body, CancellationToken cancellationToken)
+    {
+        await container.CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+        var blob = container.GetBlobClient(name);
+        await blob.UploadAsync(body, overwrite: true, cancellationToken).ConfigureAwait(false);
+        return blob.Uri;
+    }
+
+    /// <summary>The blob name when <paramref name="blobUri"/> points into the container (any query is ignored), else null.</summary>
+    internal string? BlobName(string blobUri)
+    {
+        if (!Uri.TryCreate(blobUri, UriKind.Absolute, out var uri) || uri.Scheme is not ("https" or "http"))
+        {
+            return null;
+        }
+        var root = container.Uri;
+        if (!string.Equals(uri.Scheme, root.Scheme, StringComparison.OrdinalIgnoreCase)
+            || !string.Equals(uri.Authority, root.Authority, StringComparison.OrdinalIgnoreCase))
+        {
+            return null;
+        }
+        var prefix = root.AbsolutePath.TrimEnd('/') + "/";
+        if (!uri.AbsolutePath.StartsWith(prefix, StringComparison.Ordinal))
+        {
+            return null;
+        }
+        var name = Uri.UnescapeDataString(uri.AbsolutePath[prefix.Length..]);
+        return name.Length == 0 || name.Split('/').Any(segment => segment is "." or "..") ? null : name;
+    }
+}
+
+/// <summary>A claimed job's body, or why it could not be read.</summary>
+internal readonly record struct ClaimCheckRead(byte[]? Content, string? Error, bool IsTransient)
+{
+    public static ClaimCheckRead Read(byte[] content) => new(content, null, false);
+
+    public static ClaimCheckRead Rejected(string error) => new(null, error, false);
+
+    public static ClaimCheckRead Transient(string error) => new(null, error, true);
+}
