@@ -10,24 +10,42 @@ namespace Stackit.EmbeddingWorker.Intake;
 /// credentials, and never more than <c>Blobs:MaxBlobBytes</c>: a message cannot make the worker fetch an arbitrary
 /// address or an unbounded body.
 /// </summary>
-internal sealed class ClaimCheckStore(BlobContainerClient container, BlobOptions options)
+internal sealed class ClaimCheckStore(Lazy<BlobContainerClient> client, BlobOptions options)
 {
-    public static ClaimCheckStore Create(BlobOptions blobs, QueueOptions queue)
+    public ClaimCheckStore(BlobContainerClient container, BlobOptions options)
+        : this(new Lazy<BlobContainerClient>(container), options)
+    {
+    }
+
+    /// <summary>
+    /// The client is made on first use: a worker whose connection string has no blob endpoint runs, and only
+    /// claim-check messages fail (and are retried, then poisoned) with the reason.
+    /// </summary>
+    public static ClaimCheckStore Create(BlobOptions blobs, QueueOptions queue) => new(new Lazy<BlobContainerClient>(() =>
     {
         var service = blobs.ServiceUri is { } uri
             ? new BlobServiceClient(uri, new DefaultAzureCredential())
             : new BlobServiceClient(blobs.ConnectionString ?? queue.ConnectionString);
-        return new ClaimCheckStore(service.GetBlobContainerClient(blobs.Container), blobs);
-    }
+        return service.GetBlobContainerClient(blobs.Container);
+    }), blobs);
 
-    public string ContainerName => container.Name;
+    public string ContainerName => options.Container;
 
     /// <summary>The blob's content, or why there is none; <see cref="ClaimCheckRead.Transient"/> when it may appear later.</summary>
     public async Task<ClaimCheckRead> ReadAsync(string blobUri, CancellationToken cancellationToken)
     {
+        BlobContainerClient container;
+        try
+        {
+            container = client.Value;
+        }
+        catch (Exception ex) when (ex is FormatException or ArgumentException or InvalidOperationException)
+        {
+            return ClaimCheckRead.Transient($"blob storage is not configured (Blobs:*): {ex.Message}");
+        }
         if (BlobName(blobUri) is not { } name)
         {
-            return ClaimCheckRead.Rejected($"blobUri '{JobMessageParser.Truncate(blobUri)}' is not a blob in the container '{container.Name}' this worker reads.");
+            return ClaimCheckRead.Rejected($"blobUri '{JobMessageParser.Truncate(blobUri)}' is not a blob in the container '{options.Container}' this worker reads.");
         }
         try
         {
@@ -54,6 +72,7 @@ internal sealed class ClaimCheckStore(BlobContainerClient container, BlobOptions
     /// <summary>Uploads a job body and returns the address a queue message names it by.</summary>
     public async Task<Uri> UploadAsync(string name, BinaryData body, CancellationToken cancellationToken)
     {
+        var container = client.Value;
         await container.CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
         var blob = container.GetBlobClient(name);
         await blob.UploadAsync(body, overwrite: true, cancellationToken).ConfigureAwait(false);
@@ -67,7 +86,7 @@ internal sealed class ClaimCheckStore(BlobContainerClient container, BlobOptions
         {
             return null;
         }
-        var root = container.Uri;
+        var root = client.Value.Uri;
         if (!string.Equals(uri.Scheme, root.Scheme, StringComparison.OrdinalIgnoreCase)
             || !string.Equals(uri.Authority, root.Authority, StringComparison.OrdinalIgnoreCase))
         {

@@ -25,6 +25,7 @@ public sealed partial class HelmChartTests
     private static readonly Dictionary<string, Type> OptionsBySection = new(StringComparer.Ordinal)
     {
         ["Queue"] = typeof(QueueOptions),
+        ["Blobs"] = typeof(BlobOptions),
         ["Embeddings"] = typeof(EmbeddingsOptions),
         ["Batching"] = typeof(BatchingOptions),
         ["Chunking"] = typeof(ChunkingOptions),
