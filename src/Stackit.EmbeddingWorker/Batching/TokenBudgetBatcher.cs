@@ -5,6 +5,7 @@ namespace Stackit.EmbeddingWorker.Batching;
 /// <summary>
 /// Packs chunks into batches cut at whichever limit comes first: inputs per request or estimated tokens per
 /// request. A batch that has reached a limit is handed out at once; a partial one waits for <see cref="Flush"/>.
+/// A multimodal input is a batch of its own.
 /// Not thread-safe: one batching loop owns it.
 /// </summary>
 internal sealed class TokenBudgetBatcher(BatchingOptions options)
@@ -17,6 +18,11 @@ internal sealed class TokenBudgetBatcher(BatchingOptions options)
     /// <summary>Adds a chunk; returns the batches that are complete because of it (zero, one or two).</summary>
     public IReadOnlyList<EmbeddingBatch> Add(DocumentChunk chunk)
     {
+        if (chunk.IsMultimodal)
+        {
+            // One request per multimodal job, and the pending text batch waits on: it may still fill.
+            return [new EmbeddingBatch([chunk], chunk.Tokens)];
+        }
         List<EmbeddingBatch>? complete = null;
         if (_pending.Count > 0 && _pendingTokens + chunk.Tokens > options.MaxTokensPerRequest)
         {

@@ -9,6 +9,23 @@ internal sealed record EmbeddingRequest(
     [property: JsonPropertyName("input")] IReadOnlyList<string> Input,
     [property: JsonPropertyName("encoding_format")] string EncodingFormat);
 
+/// <summary>The multimodal form: one chat-style user message of text and image parts, one embedding back.</summary>
+internal sealed record MultimodalEmbeddingRequest(
+    [property: JsonPropertyName("model")] string Model,
+    [property: JsonPropertyName("messages")] IReadOnlyList<ChatMessage> Messages,
+    [property: JsonPropertyName("encoding_format")] string EncodingFormat);
+
+internal sealed record ChatMessage(
+    [property: JsonPropertyName("role")] string Role,
+    [property: JsonPropertyName("content")] IReadOnlyList<ContentPart> Content);
+
+internal sealed record ContentPart(
+    [property: JsonPropertyName("type")] string Type,
+    [property: JsonPropertyName("text")] string? Text = null,
+    [property: JsonPropertyName("image_url")] ImageUrl? ImageUrl = null);
+
+internal sealed record ImageUrl([property: JsonPropertyName("url")] string Url);
+
 internal sealed class EmbeddingResponse
 {
     [JsonPropertyName("data")]
@@ -57,6 +74,7 @@ internal sealed class ErrorBody
 
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(EmbeddingRequest))]
+[JsonSerializable(typeof(MultimodalEmbeddingRequest))]
 [JsonSerializable(typeof(EmbeddingResponse))]
 [JsonSerializable(typeof(ErrorResponse))]
 internal sealed partial class EmbeddingWireContext : JsonSerializerContext;

@@ -21,6 +21,9 @@ public sealed class EmbeddingsOptions : IValidatableObject
     /// <summary>Model for jobs with images; unset means such jobs are rejected as unsupported.</summary>
     public string? MultimodalModel { get; set; }
 
+    /// <summary>The model that embeds <paramref name="chunk"/>: the multimodal one for a job with images.</summary>
+    internal string ModelFor(Preparation.DocumentChunk chunk) => chunk.IsMultimodal ? MultimodalModel ?? Model : Model;
+
     /// <summary>Upper bound of requests in flight; the worker finds the level the endpoint sustains below it.</summary>
     [Range(1, 256, ErrorMessage = "Embeddings:MaxConcurrency must be between 1 and 256.")]
     public int MaxConcurrency { get; set; } = 8;

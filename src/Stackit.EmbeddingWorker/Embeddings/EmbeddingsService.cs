@@ -77,7 +77,7 @@ internal sealed partial class EmbeddingsService(
             await EmbedAsync(live[half..], cancellationToken).ConfigureAwait(false);
             return;
         }
-        catch (EmbeddingRequestException ex) when (ex.IsTooLong && live[0].Job.Generation < MaxGenerations)
+        catch (EmbeddingRequestException ex) when (ex.IsTooLong && !live[0].IsMultimodal && live[0].Job.Generation < MaxGenerations)
         {
             await RechunkAsync(live[0], ex, cancellationToken).ConfigureAwait(false);
             return;
@@ -106,13 +106,14 @@ internal sealed partial class EmbeddingsService(
         }
         circuits.Embeddings.Success();
 
-        if (result.PromptTokens is { } promptTokens)
+        // Image tokens are not text: only text-only answers calibrate the text estimate.
+        if (result.PromptTokens is { } promptTokens && !live[0].IsMultimodal)
         {
             calibration.Observe(live.Sum(c => (long)Encoding.UTF8.GetByteCount(c.Text)), live.Count, promptTokens);
         }
         for (var i = 0; i < live.Count; i++)
         {
-            await embedded.WriteAsync(new EmbeddedChunk(live[i], result.Vectors[i], options.Model), cancellationToken).ConfigureAwait(false);
+            await embedded.WriteAsync(new EmbeddedChunk(live[i], result.Vectors[i], options.ModelFor(live[i])), cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -125,7 +126,9 @@ internal sealed partial class EmbeddingsService(
         metrics.WaitedForBudget(time.GetElapsedTime(waitStarted));
         using var slot = await concurrency.AcquireAsync(cancellationToken).ConfigureAwait(false);
         metrics.RequestSent(estimated, chunks.Count);
-        var result = await client.EmbedAsync(chunks.ConvertAll(c => c.Text), cancellationToken).ConfigureAwait(false);
+        var result = chunks is [{ IsMultimodal: true } multimodal]
+            ? await client.EmbedMultimodalAsync(multimodal.Text, multimodal.Job.Message.Images, cancellationToken).ConfigureAwait(false)
+            : await client.EmbedAsync(chunks.ConvertAll(c => c.Text), cancellationToken).ConfigureAwait(false);
         if (result.PromptTokens is { } counted)
         {
             budget.Settle(estimated, counted);

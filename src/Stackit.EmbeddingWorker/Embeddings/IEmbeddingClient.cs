@@ -1,9 +1,14 @@
 namespace Stackit.EmbeddingWorker.Embeddings;
 
-/// <summary>Turns texts into vectors, one per input, in input order.</summary>
+/// <summary>Turns texts into vectors, one per input, in input order; or text and images into one vector.</summary>
 internal interface IEmbeddingClient
 {
     /// <exception cref="EmbeddingRequestException">The endpoint answered with an error status after any retries.</exception>
     /// <exception cref="EmbeddingResponseException">The endpoint answered 200 with a response that does not fit the request.</exception>
     Task<EmbeddingResult> EmbedAsync(IReadOnlyList<string> inputs, CancellationToken cancellationToken);
+
+    /// <summary>One embedding of text and images together, with <c>Embeddings:MultimodalModel</c> (the <c>messages</c> form).</summary>
+    /// <exception cref="EmbeddingRequestException">The endpoint answered with an error status after any retries.</exception>
+    /// <exception cref="EmbeddingResponseException">The endpoint answered 200 with a response that does not fit the request.</exception>
+    Task<EmbeddingResult> EmbedMultimodalAsync(string? text, IReadOnlyList<string> images, CancellationToken cancellationToken);
 }

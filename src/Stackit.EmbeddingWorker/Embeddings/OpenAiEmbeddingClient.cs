@@ -12,24 +12,42 @@ internal sealed partial class OpenAiEmbeddingClient(HttpClient http, EmbeddingsO
 {
     private const int MaxErrorBodyChars = 2_000;
 
-    public async Task<EmbeddingResult> EmbedAsync(IReadOnlyList<string> inputs, CancellationToken cancellationToken)
+    public Task<EmbeddingResult> EmbedAsync(IReadOnlyList<string> inputs, CancellationToken cancellationToken) =>
+        WithEncodingAsync(format => JsonContent.Create(new EmbeddingRequest(options.Model, inputs, EncodingNegotiation.WireName(format)), EmbeddingWireContext.Default.EmbeddingRequest),
+            inputs.Count, cancellationToken);
+
+    public Task<EmbeddingResult> EmbedMultimodalAsync(string? text, IReadOnlyList<string> images, CancellationToken cancellationToken)
+    {
+        var model = options.MultimodalModel ?? throw new InvalidOperationException("Embeddings:MultimodalModel is not set.");
+        var parts = new List<ContentPart>(images.Count + 1);
+        if (!string.IsNullOrEmpty(text))
+        {
+            parts.Add(new ContentPart("text", Text: text));
+        }
+        parts.AddRange(images.Select(image => new ContentPart("image_url", ImageUrl: new ImageUrl(image))));
+        ChatMessage[] messages = [new("user", parts)];
+        return WithEncodingAsync(format => JsonContent.Create(new MultimodalEmbeddingRequest(model, messages, EncodingNegotiation.WireName(format)), EmbeddingWireContext.Default.MultimodalEmbeddingRequest),
+            1, cancellationToken);
+    }
+
+    /// <summary>Asks in the negotiated encoding; when the server refuses base64, asks again (and from now on) for floats.</summary>
+    private async Task<EmbeddingResult> WithEncodingAsync(Func<EmbeddingEncoding, HttpContent> request, int inputCount, CancellationToken cancellationToken)
     {
         var asked = encoding.Current;
         try
         {
-            return await SendAsync(inputs, asked, cancellationToken).ConfigureAwait(false);
+            return await SendAsync(request(asked), inputCount, cancellationToken).ConfigureAwait(false);
         }
         catch (EmbeddingRequestException ex) when (encoding.TryFallBack(asked, ex))
         {
             LogBase64Refused(ex.ServerMessage);
-            return await SendAsync(inputs, EmbeddingEncoding.Float, cancellationToken).ConfigureAwait(false);
+            return await SendAsync(request(EmbeddingEncoding.Float), inputCount, cancellationToken).ConfigureAwait(false);
         }
     }
 
-    private async Task<EmbeddingResult> SendAsync(IReadOnlyList<string> inputs, EmbeddingEncoding format, CancellationToken cancellationToken)
+    private async Task<EmbeddingResult> SendAsync(HttpContent request, int inputCount, CancellationToken cancellationToken)
     {
-        var request = new EmbeddingRequest(options.Model, inputs, EncodingNegotiation.WireName(format));
-        using var content = JsonContent.Create(request, EmbeddingWireContext.Default.EmbeddingRequest);
+        using var content = request;
         using var response = await http.PostAsync(options.EmbeddingsUri, content, cancellationToken).ConfigureAwait(false);
         if (!response.IsSuccessStatusCode)
         {
@@ -48,7 +66,7 @@ internal sealed partial class OpenAiEmbeddingClient(HttpClient http, EmbeddingsO
         {
             throw new EmbeddingResponseException($"embeddings response is not valid JSON: {ex.Message}");
         }
-        return new EmbeddingResult(MapByIndex(body?.Data, inputs.Count), body?.Usage?.PromptTokens);
+        return new EmbeddingResult(MapByIndex(body?.Data, inputCount), body?.Usage?.PromptTokens);
     }
 
     /// <summary>Places each vector by its <c>index</c>; order in the array is not trusted.</summary>

@@ -11,7 +11,7 @@ namespace Stackit.EmbeddingWorker.Intake;
 /// JSON (what Azure Functions producers send). Every rejection says what is wrong in words the sending team
 /// can act on; nothing here throws on input.
 /// </summary>
-internal sealed class JobMessageParser(string defaultCollection, IReadOnlySet<string> allowedCollections)
+internal sealed class JobMessageParser(string defaultCollection, IReadOnlySet<string> allowedCollections, string? multimodalCollection = null)
 {
     public const int MaxMessageBytes = 64 * 1024;
     public const int MaxIdLength = 512;
@@ -25,7 +25,8 @@ internal sealed class JobMessageParser(string defaultCollection, IReadOnlySet<st
     };
 
     /// <summary>The parser for the collections the worker is configured to write (the worker's and the CLI's).</summary>
-    public static JobMessageParser For(QdrantOptions qdrant) => new(qdrant.Collection, qdrant.AllowedCollections.ToHashSet(StringComparer.Ordinal));
+    public static JobMessageParser For(QdrantOptions qdrant) =>
+        new(qdrant.Collection, qdrant.AllowedCollections.ToHashSet(StringComparer.Ordinal), qdrant.MultimodalCollection);
 
     /// <summary>A queue message: a job, or a claim-check (<c>blobUri</c>) naming the blob that holds one.</summary>
     public JobParseResult Parse(ReadOnlyMemory<byte> body)
@@ -200,10 +201,23 @@ internal sealed class JobMessageParser(string defaultCollection, IReadOnlySet<st
                 return JobParseResult.Invalid($"'op' is '{Truncate(op)}'; it must be \"upsert\" or \"delete\".");
         }
 
-        collection ??= defaultCollection;
-        if (!string.Equals(collection, defaultCollection, StringComparison.Ordinal) && !allowedCollections.Contains(collection))
+        if (images.Count > 0 && operation == JobOperation.Upsert)
         {
-            return JobParseResult.Invalid($"collection '{Truncate(collection)}' is not in Qdrant:AllowedCollections.");
+            // Vectors of the multimodal model live in their own collection: another model, another dimension.
+            var multimodal = multimodalCollection ?? defaultCollection;
+            if (collection is not null && !string.Equals(collection, multimodal, StringComparison.Ordinal))
+            {
+                return JobParseResult.Invalid($"a job with images is stored in Qdrant:MultimodalCollection '{multimodal}'; 'collection' must be left out or name it, not '{Truncate(collection)}'.");
+            }
+            collection = multimodal;
+        }
+        else
+        {
+            collection ??= defaultCollection;
+            if (!string.Equals(collection, defaultCollection, StringComparison.Ordinal) && !allowedCollections.Contains(collection))
+            {
+                return JobParseResult.Invalid($"collection '{Truncate(collection)}' is not in Qdrant:AllowedCollections.");
+            }
         }
 
         for (var i = 0; i < images.Count; i++)
@@ -219,10 +233,6 @@ internal sealed class JobMessageParser(string defaultCollection, IReadOnlySet<st
             if (string.IsNullOrWhiteSpace(text) && images.Count == 0)
             {
                 return JobParseResult.Invalid("an upsert needs non-empty 'text' or 'images'.");
-            }
-            if (images.Count > 0)
-            {
-                return JobParseResult.Invalid("'images' are not supported by this worker version (multimodal embedding is not built yet).");
             }
         }
 

@@ -12,8 +12,39 @@ internal sealed class JobChunker(TextChunker chunker, ITokenEstimator estimator,
 {
     private const int SmallestChunkTokens = 8;
 
+    /// <summary>
+    /// What one image is assumed to cost for batching and the rate budget (vision models spend hundreds to about a
+    /// thousand tokens per image at their default resolution); the server's count is what is billed.
+    /// </summary>
+    internal const int ImageTokenEstimate = 1_024;
+
+    /// <summary>Why a job with images cannot be embedded here, or null (also for a job without images).</summary>
+    public string? RefuseMultimodal(DocumentJob job)
+    {
+        if (job.Message.Images.Count == 0)
+        {
+            return null;
+        }
+        if (string.IsNullOrWhiteSpace(embeddings.MultimodalModel))
+        {
+            return "the job has images, but this worker has no Embeddings:MultimodalModel configured.";
+        }
+        var tokens = estimator.Estimate(job.Message.Text ?? "");
+        return tokens > chunking.MaxChunkTokens
+            ? $"the text of a job with images is embedded with them as one input and must fit Chunking:MaxChunkTokens ({chunking.MaxChunkTokens}); it is about {tokens} tokens."
+            : null;
+    }
+
     public IReadOnlyList<DocumentChunk> Chunk(DocumentJob job)
     {
+        if (job.Message.Images is { Count: > 0 } images)
+        {
+            // Text and images are one input, embedded together: one point per job.
+            var text = job.Message.Text ?? "";
+            job.Progress.Expect(1);
+            return [new DocumentChunk(job, 0, 1, text, estimator.Estimate(text) + (ImageTokenEstimate * images.Count), ContentHash.Of(embeddings.MultimodalModel!, text, images))];
+        }
+
         var maxTokens = Math.Max(SmallestChunkTokens, chunking.MaxChunkTokens >> job.Generation);
         var texts = chunker.Chunk(job.Message.Text ?? "", maxTokens);
         if (texts.Count == 0)

@@ -103,6 +103,11 @@ internal sealed partial class PreparationService(
             return;
         }
 
+        if (chunker.RefuseMultimodal(job) is { } refusal)
+        {
+            outcomes.Rejected(job, refusal);
+            return;
+        }
         var prepared = chunker.Chunk(job);
         if (prepared.Count == 0)
         {
@@ -149,7 +154,7 @@ internal sealed partial class PreparationService(
             if (vectors.TryGetValue(chunk, out var vector))
             {
                 reusedTokens += chunk.Tokens;
-                await embedded.WriteAsync(new EmbeddedChunk(chunk, vector, embeddings.Model), cancellationToken).ConfigureAwait(false);
+                await embedded.WriteAsync(new EmbeddedChunk(chunk, vector, embeddings.ModelFor(chunk)), cancellationToken).ConfigureAwait(false);
             }
             else
             {

@@ -18,6 +18,10 @@ public sealed class QdrantOptions : IValidatableObject
     [RegularExpression("^[A-Za-z0-9_.-]{1,255}$", ErrorMessage = "Qdrant:Collection may hold letters, digits, '_', '.' and '-' only.")]
     public string Collection { get; set; } = "documents";
 
+    /// <summary>Where jobs with images go, embedded by <c>Embeddings:MultimodalModel</c>; deletes remove a document here too.</summary>
+    [RegularExpression("^[A-Za-z0-9_.-]{1,255}$", ErrorMessage = "Qdrant:MultimodalCollection may hold letters, digits, '_', '.' and '-' only.")]
+    public string MultimodalCollection { get; set; } = "documents_multimodal";
+
     /// <summary>Further collections a job may name; the default collection is always allowed.</summary>
     public List<string> AllowedCollections { get; set; } = [];
 

@@ -101,7 +101,11 @@ internal sealed partial class VectorStoreService(
         {
             try
             {
-                await writer.DeleteDocumentAsync(job.Message.Collection, job.Message.Id, job.Message.Version, stoppingToken).ConfigureAwait(false);
+                // A document may have been stored with images, in the multimodal collection: it goes from there too.
+                foreach (var collection in new[] { job.Message.Collection, options.MultimodalCollection }.Distinct(StringComparer.Ordinal))
+                {
+                    await writer.DeleteDocumentAsync(collection, job.Message.Id, job.Message.Version, stoppingToken).ConfigureAwait(false);
+                }
                 circuits.VectorStore.Success();
                 LogDeleted(job.Message.Id, job.Message.Collection);
                 outcomes.Stored(job);

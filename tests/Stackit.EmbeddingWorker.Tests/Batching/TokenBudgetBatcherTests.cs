@@ -5,6 +5,19 @@ namespace Stackit.EmbeddingWorker.Tests.Batching;
 public sealed class TokenBudgetBatcherTests
 {
     [Fact]
+    public void A_multimodal_input_is_a_batch_of_its_own_and_the_pending_text_batch_stays_open()
+    {
+        var batcher = new TokenBudgetBatcher(new BatchingOptions { MaxInputsPerRequest = 3, MaxTokensPerRequest = 1_000 });
+        Assert.Empty(batcher.Add(ChunkFactory.Chunk(10, "a")));
+
+        var alone = Assert.Single(batcher.Add(ChunkFactory.Chunk(2_000, "picture", images: ["data:image/png;base64,AAAA"])));
+
+        Assert.Equal("picture", Assert.Single(alone.Chunks).Job.Message.Id);
+        Assert.Equal(1, batcher.Count);
+        Assert.Equal("a", Assert.Single(batcher.Flush()!.Chunks).Job.Message.Id);
+    }
+
+    [Fact]
     public void Batch_is_cut_at_the_input_limit_and_handed_out_at_once()
     {
         var batcher = new TokenBudgetBatcher(new BatchingOptions { MaxInputsPerRequest = 3, MaxTokensPerRequest = 1_000 });

@@ -77,6 +77,9 @@ public sealed class FakeEmbeddingServer : IAsyncDisposable
     /// <summary>Scripted faults not yet met by a request.</summary>
     public int PendingFaults => _faults.Count;
 
+    /// <summary>What a multimodal request's vector derives from (see <see cref="VectorFor"/>): its text and image URLs.</summary>
+    public static string MultimodalKey(string text, IEnumerable<string> imageUrls) => text + "\n" + string.Join("\n", imageUrls);
+
     public static float[] VectorFor(string text, int dimensions)
     {
         var hash = SHA256.HashData(Encoding.UTF8.GetBytes(text));
@@ -107,10 +110,24 @@ public sealed class FakeEmbeddingServer : IAsyncDisposable
     private async Task AnswerAsync(HttpContext context)
     {
         using var body = await JsonDocument.ParseAsync(context.Request.Body);
-        var inputs = body.RootElement.GetProperty("input").EnumerateArray().Select(e => e.GetString()!).ToList();
         var model = body.RootElement.GetProperty("model").GetString()!;
         var format = body.RootElement.TryGetProperty("encoding_format", out var f) ? f.GetString() : null;
-        Requests.Enqueue(new RecordedRequest(DateTimeOffset.UtcNow, inputs, context.Request.Headers.Authorization.ToString(), format));
+        List<string> inputs;
+        var images = 0;
+        if (body.RootElement.TryGetProperty("messages", out var messages))
+        {
+            // The multimodal form: one embedding of all text and image parts of the (single) user message.
+            var parts = messages.EnumerateArray().SelectMany(m => m.GetProperty("content").EnumerateArray()).ToList();
+            var text = string.Concat(parts.Where(p => p.GetProperty("type").GetString() == "text").Select(p => p.GetProperty("text").GetString()));
+            var urls = parts.Where(p => p.GetProperty("type").GetString() == "image_url").Select(p => p.GetProperty("image_url").GetProperty("url").GetString()!).ToList();
+            images = urls.Count;
+            inputs = [MultimodalKey(text, urls)];
+        }
+        else
+        {
+            inputs = body.RootElement.GetProperty("input").EnumerateArray().Select(e => e.GetString()!).ToList();
+        }
+        Requests.Enqueue(new RecordedRequest(DateTimeOffset.UtcNow, inputs, context.Request.Headers.Authorization.ToString(), format, model, images));
 
         if (Latency > TimeSpan.Zero)
         {
@@ -226,4 +243,4 @@ public enum EndpointFault
     WrongIndex,
 }
 
-public sealed record RecordedRequest(DateTimeOffset At, IReadOnlyList<string> Inputs, string Authorization, string? EncodingFormat);
+public sealed record RecordedRequest(DateTimeOffset At, IReadOnlyList<string> Inputs, string Authorization, string? EncodingFormat, string Model = "", int Images = 0);

@@ -100,11 +100,20 @@ public sealed class JobMessageParserTests
     }
 
     [Fact]
-    public void Images_as_data_uris_are_rejected_as_unsupported_until_multimodal_is_built()
+    public void A_job_with_images_goes_to_the_multimodal_collection_and_may_name_no_other()
     {
-        var result = Parse("""{"id":"x","images":["data:image/png;base64,iVBORw0KGgo="]}""");
+        var parser = new JobMessageParser("documents", new HashSet<string>(["manuals"]), "documents_multimodal");
 
-        Assert.Contains("not supported by this worker version", result.Error, StringComparison.Ordinal);
+        var result = parser.Parse("""{"id":"x","text":"caption","images":["data:image/png;base64,iVBORw0KGgo="]}"""u8.ToArray());
+        Assert.True(result.IsValid, result.Error);
+        Assert.Equal("documents_multimodal", result.Job.Collection);
+        Assert.Single(result.Job.Images);
+
+        var named = parser.Parse("""{"id":"x","collection":"manuals","images":["data:image/png;base64,iVBORw0KGgo="]}"""u8.ToArray());
+        Assert.Contains("'collection' must be left out or name it, not 'manuals'", named.Error, StringComparison.Ordinal);
+
+        var textOnly = parser.Parse("""{"id":"x","collection":"documents_multimodal","text":"no images"}"""u8.ToArray());
+        Assert.Contains("not in Qdrant:AllowedCollections", textOnly.Error, StringComparison.Ordinal);
     }
 
     [Fact]
