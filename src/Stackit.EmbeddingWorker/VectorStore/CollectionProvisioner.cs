@@ -7,9 +7,11 @@ using Qdrant.Client.Grpc;
 namespace Stackit.EmbeddingWorker.VectorStore;
 
 /// <summary>
-/// Makes sure a collection exists with the vector size the model produces, created on first use with
-/// the configured distance and payload indexes on <c>doc_id</c> and <c>chunk_index</c>. A collection whose
-/// vector size differs from the model's is a permanent rejection, not something to retry.
+/// Makes sure a collection exists with the vector size the model produces. A missing collection <c>X</c> is
+/// created as <c>X_v1</c> with the alias <c>X</c> pointing to it (configured distance, payload indexes on
+/// <c>doc_id</c> and <c>chunk_index</c>), so a backfill can later re-embed into <c>X_v2</c> and switch the alias
+/// atomically; a plain collection <c>X</c> made before that is used as it is. A collection whose vector size
+/// differs from the model's is a permanent rejection, not something to retry.
 /// </summary>
 internal sealed partial class CollectionProvisioner(QdrantClient client, QdrantOptions options, ILogger<CollectionProvisioner> logger)
 {
@@ -28,9 +30,50 @@ internal sealed partial class CollectionProvisioner(QdrantClient client, QdrantO
         }
     }
 
-    /// <summary>True when the collection exists; a delete in a missing collection has nothing to do.</summary>
+    /// <summary>True when the collection (or an alias of that name) exists; a delete in a missing collection has nothing to do.</summary>
     public async Task<bool> ExistsAsync(string collection, CancellationToken cancellationToken) =>
-        _dimensions.ContainsKey(collection) || await client.CollectionExistsAsync(collection, cancellationToken).ConfigureAwait(false);
+        _dimensions.ContainsKey(collection) || await ResolveAsync(collection, cancellationToken).ConfigureAwait(false) is not null;
+
+    /// <summary>The collection a name stands for: the alias's target, the collection of that name, or null.</summary>
+    public async Task<string?> ResolveAsync(string name, CancellationToken cancellationToken)
+    {
+        var aliases = await client.ListAliasesAsync(cancellationToken).ConfigureAwait(false);
+        if (aliases.FirstOrDefault(a => string.Equals(a.AliasName, name, StringComparison.Ordinal)) is { } alias)
+        {
+            return alias.CollectionName;
+        }
+        return await client.CollectionExistsAsync(name, cancellationToken).ConfigureAwait(false) ? name : null;
+    }
+
+    /// <summary>Creates a collection for vectors of <paramref name="dimension"/> with the payload indexes the worker filters on.</summary>
+    public async Task CreateCollectionAsync(string collection, ulong dimension, CancellationToken cancellationToken)
+    {
+        var distance = Enum.Parse<Distance>(options.Distance);
+        try
+        {
+            await client.CreateCollectionAsync(collection, new VectorParams { Size = dimension, Distance = distance }, cancellationToken: cancellationToken).ConfigureAwait(false);
+            LogCreated(collection, dimension, options.Distance);
+        }
+        catch (RpcException ex) when (ex.Status.Detail.Contains("already exists", StringComparison.OrdinalIgnoreCase))
+        {
+            // Another replica created it first; its vector size is checked after.
+        }
+        await client.CreatePayloadIndexAsync(collection, PayloadFields.DocumentId, PayloadSchemaType.Keyword, cancellationToken: cancellationToken).ConfigureAwait(false);
+        await client.CreatePayloadIndexAsync(collection, PayloadFields.ChunkIndex, PayloadSchemaType.Integer, cancellationToken: cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The vector size of a collection (or of the collection an alias points to).</summary>
+    public async Task<ulong> ReadDimensionAsync(string collection, CancellationToken cancellationToken)
+    {
+        var physical = await ResolveAsync(collection, cancellationToken).ConfigureAwait(false) ?? collection;
+        var info = await client.GetCollectionInfoAsync(physical, cancellationToken).ConfigureAwait(false);
+        var vectors = info.Config?.Params?.VectorsConfig;
+        if (vectors?.ConfigCase != VectorsConfig.ConfigOneofCase.Params)
+        {
+            throw new VectorStoreRejectedException($"collection '{collection}' uses named vectors; this worker writes one unnamed vector per point.");
+        }
+        return vectors.Params.Size;
+    }
 
     private async Task<ulong> ProvisionAsync(string collection, ulong dimension, CancellationToken cancellationToken)
     {
@@ -41,9 +84,9 @@ internal sealed partial class CollectionProvisioner(QdrantClient client, QdrantO
             {
                 return known;
             }
-            if (!await client.CollectionExistsAsync(collection, cancellationToken).ConfigureAwait(false))
+            if (await ResolveAsync(collection, cancellationToken).ConfigureAwait(false) is null)
             {
-                await CreateAsync(collection, dimension, cancellationToken).ConfigureAwait(false);
+                await CreateAliasedAsync(collection, dimension, cancellationToken).ConfigureAwait(false);
             }
             var size = await ReadDimensionAsync(collection, cancellationToken).ConfigureAwait(false);
             _dimensions[collection] = size;
@@ -55,33 +98,24 @@ internal sealed partial class CollectionProvisioner(QdrantClient client, QdrantO
         }
     }
 
-    private async Task CreateAsync(string collection, ulong dimension, CancellationToken cancellationToken)
+    private async Task CreateAliasedAsync(string name, ulong dimension, CancellationToken cancellationToken)
     {
-        var distance = Enum.Parse<Distance>(options.Distance);
+        var first = name + "_v1";
+        await CreateCollectionAsync(first, dimension, cancellationToken).ConfigureAwait(false);
         try
         {
-            await client.CreateCollectionAsync(collection, new VectorParams { Size = dimension, Distance = distance }, cancellationToken: cancellationToken).ConfigureAwait(false);
-            LogCreated(collection, dimension, options.Distance);
+            await client.CreateAliasAsync(name, first, cancellationToken: cancellationToken).ConfigureAwait(false);
+            LogAliased(name, first);
         }
         catch (RpcException ex) when (ex.Status.Detail.Contains("already exists", StringComparison.OrdinalIgnoreCase))
         {
-            // Another replica created it first; its vector size is checked below.
+            // Another replica made the alias (or a collection of that name) first: it is used as it is.
         }
-        await client.CreatePayloadIndexAsync(collection, PayloadFields.DocumentId, PayloadSchemaType.Keyword, cancellationToken: cancellationToken).ConfigureAwait(false);
-        await client.CreatePayloadIndexAsync(collection, PayloadFields.ChunkIndex, PayloadSchemaType.Integer, cancellationToken: cancellationToken).ConfigureAwait(false);
-    }
-
-    private async Task<ulong> ReadDimensionAsync(string collection, CancellationToken cancellationToken)
-    {
-        var info = await client.GetCollectionInfoAsync(collection, cancellationToken).ConfigureAwait(false);
-        var vectors = info.Config?.Params?.VectorsConfig;
-        if (vectors?.ConfigCase != VectorsConfig.ConfigOneofCase.Params)
-        {
-            throw new VectorStoreRejectedException($"collection '{collection}' uses named vectors; this worker writes one unnamed vector per point.");
-        }
-        return vectors.Params.Size;
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Created collection {Collection} with {Dimension} dimensions ({Distance})")]
     private partial void LogCreated(string collection, ulong dimension, string distance);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Alias {Alias} now points to collection {Collection}")]
+    private partial void LogAliased(string alias, string collection);
 }

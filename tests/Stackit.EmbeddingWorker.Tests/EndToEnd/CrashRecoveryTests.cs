@@ -102,6 +102,6 @@ public sealed class CrashRecoveryTests(AzuriteFixture azurite)
     }
 
     private static int StoredDocuments(StandInStore store) =>
-        store.Exists(Collection) ? store.Points(Collection).Select(p => p.Payload[PayloadFields.DocumentId].StringValue).Distinct().Count() : 0;
+        store.Points(Collection).Select(p => p.Payload[PayloadFields.DocumentId].StringValue).Distinct().Count();
 
 }

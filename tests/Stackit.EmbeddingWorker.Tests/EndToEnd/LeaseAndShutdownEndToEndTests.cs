@@ -96,7 +96,7 @@ public sealed class LeaseAndShutdownEndToEndTests(AzuriteFixture azurite)
     }
 
     private static int StoredDocuments(StandInStore store) =>
-        store.Exists(Collection) ? store.Points(Collection).Select(p => p.Payload[PayloadFields.DocumentId].StringValue).Distinct().Count() : 0;
+        store.Points(Collection).Select(p => p.Payload[PayloadFields.DocumentId].StringValue).Distinct().Count();
 
     private static async Task<int> ReceiveAllAsync(QueueClient queue)
     {

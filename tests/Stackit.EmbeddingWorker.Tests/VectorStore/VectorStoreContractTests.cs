@@ -31,9 +31,23 @@ public abstract class VectorStoreContractTests
 
         await writer.UpsertAsync(_collection, [Embedded("doc-1", 0, 1, "hello", Vector(4))], Ct);
 
-        var info = await client.GetCollectionInfoAsync(_collection, Ct);
+        var alias = Assert.Single(await client.ListAliasesAsync(Ct), a => a.AliasName == _collection);
+        Assert.Equal(_collection + "_v1", alias.CollectionName);
+        var info = await client.GetCollectionInfoAsync(_collection + "_v1", Ct);
         Assert.Equal(4UL, info.Config.Params.VectorsConfig.Params.Size);
         Assert.Equal(Distance.Cosine, info.Config.Params.VectorsConfig.Params.Distance);
+    }
+
+    [Fact]
+    public async Task A_plain_collection_made_before_aliases_is_written_as_it_is()
+    {
+        var (client, writer) = Create();
+        await client.CreateCollectionAsync(_collection, new VectorParams { Size = 4, Distance = Distance.Dot }, cancellationToken: Ct);
+
+        await writer.UpsertAsync(_collection, [Embedded("doc-1", 0, 1, "hello", Vector(4))], Ct);
+
+        Assert.DoesNotContain(await client.ListAliasesAsync(Ct), a => a.AliasName == _collection);
+        Assert.Equal(1UL, await client.CountAsync(_collection, cancellationToken: Ct));
     }
 
     [Fact]

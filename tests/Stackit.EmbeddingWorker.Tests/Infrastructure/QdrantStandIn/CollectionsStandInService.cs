@@ -4,7 +4,7 @@ using Qdrant.Client.Grpc;
 
 namespace Stackit.EmbeddingWorker.Tests.Infrastructure.QdrantStandIn;
 
-/// <summary><c>qdrant.Collections</c>: existence, creation and the collection info the worker reads.</summary>
+/// <summary><c>qdrant.Collections</c>: existence, creation, the collection info the worker reads, and aliases.</summary>
 [BindServiceMethod(typeof(CollectionsStandInService), nameof(BindService))]
 // Not sealed: grpc-dotnet binds descriptors only to virtual methods, as it does for generated service bases.
 internal class CollectionsStandInService(StandInStore store)
@@ -16,6 +16,8 @@ internal class CollectionsStandInService(StandInStore store)
         binder.AddMethod(GrpcMethods.Unary<CollectionExistsRequest, CollectionExistsResponse>(Service, nameof(CollectionExists)), (UnaryServerMethod<CollectionExistsRequest, CollectionExistsResponse>)null!);
         binder.AddMethod(GrpcMethods.Unary<CreateCollection, CollectionOperationResponse>(Service, nameof(Create)), (UnaryServerMethod<CreateCollection, CollectionOperationResponse>)null!);
         binder.AddMethod(GrpcMethods.Unary<GetCollectionInfoRequest, GetCollectionInfoResponse>(Service, nameof(Get)), (UnaryServerMethod<GetCollectionInfoRequest, GetCollectionInfoResponse>)null!);
+        binder.AddMethod(GrpcMethods.Unary<ChangeAliases, CollectionOperationResponse>(Service, nameof(UpdateAliases)), (UnaryServerMethod<ChangeAliases, CollectionOperationResponse>)null!);
+        binder.AddMethod(GrpcMethods.Unary<ListAliasesRequest, ListAliasesResponse>(Service, nameof(ListAliases)), (UnaryServerMethod<ListAliasesRequest, ListAliasesResponse>)null!);
     }
 
     public virtual Task<CollectionExistsResponse> CollectionExists(CollectionExistsRequest request, ServerCallContext context) =>
@@ -25,6 +27,19 @@ internal class CollectionsStandInService(StandInStore store)
     {
         store.Create(request);
         return Task.FromResult(new CollectionOperationResponse { Result = true });
+    }
+
+    public virtual Task<CollectionOperationResponse> UpdateAliases(ChangeAliases request, ServerCallContext context)
+    {
+        store.ChangeAliases(request);
+        return Task.FromResult(new CollectionOperationResponse { Result = true });
+    }
+
+    public virtual Task<ListAliasesResponse> ListAliases(ListAliasesRequest request, ServerCallContext context)
+    {
+        var response = new ListAliasesResponse();
+        response.Aliases.AddRange(store.Aliases.Select(a => new AliasDescription { AliasName = a.Key, CollectionName = a.Value }));
+        return Task.FromResult(response);
     }
 
     public virtual Task<GetCollectionInfoResponse> Get(GetCollectionInfoRequest request, ServerCallContext context)

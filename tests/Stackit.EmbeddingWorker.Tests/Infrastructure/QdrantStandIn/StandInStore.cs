@@ -12,6 +12,7 @@ public sealed class StandInStore
 {
     private readonly Lock _gate = new();
     private readonly Dictionary<string, StandInCollection> _collections = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _aliases = new(StringComparer.Ordinal);
     private readonly Queue<StatusCode> _upsertFaults = new();
 
     public int UpsertCalls { get; private set; }
@@ -64,15 +65,20 @@ public sealed class StandInStore
             {
                 throw new RpcException(new Status(StatusCode.AlreadyExists, $"Wrong input: Collection `{request.CollectionName}` already exists!"));
             }
+            if (_aliases.ContainsKey(request.CollectionName))
+            {
+                throw new RpcException(new Status(StatusCode.InvalidArgument, $"Wrong input: Can't create collection with name {request.CollectionName}. Alias with the same name already exists"));
+            }
             _collections[request.CollectionName] = new StandInCollection(request.CollectionName, request.VectorsConfig.Params.Clone());
         }
     }
 
+    /// <summary>A collection by its name or by an alias of it, as every points request may name it.</summary>
     public StandInCollection Collection(string name)
     {
         lock (_gate)
         {
-            return _collections.TryGetValue(name, out var collection)
+            return _collections.TryGetValue(_aliases.GetValueOrDefault(name, name), out var collection)
                 ? collection
                 : throw new RpcException(new Status(StatusCode.NotFound, $"Not found: Collection `{name}` doesn't exist!"));
         }
@@ -83,7 +89,63 @@ public sealed class StandInStore
     {
         lock (_gate)
         {
-            return _collections.TryGetValue(collection, out var c) ? c.Points.Values.ToList() : [];
+            return _collections.TryGetValue(_aliases.GetValueOrDefault(collection, collection), out var c) ? c.Points.Values.ToList() : [];
+        }
+    }
+
+    /// <summary>The aliases and the collections they point to.</summary>
+    public IReadOnlyDictionary<string, string> Aliases
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return new Dictionary<string, string>(_aliases, StringComparer.Ordinal);
+            }
+        }
+    }
+
+    /// <summary>Applies all alias actions or none, as Qdrant does: an alias switch is atomic.</summary>
+    public void ChangeAliases(ChangeAliases request)
+    {
+        lock (_gate)
+        {
+            var next = new Dictionary<string, string>(_aliases, StringComparer.Ordinal);
+            foreach (var action in request.Actions)
+            {
+                switch (action.ActionCase)
+                {
+                    case AliasOperations.ActionOneofCase.CreateAlias:
+                        var create = action.CreateAlias;
+                        if (!_collections.ContainsKey(create.CollectionName))
+                        {
+                            throw new RpcException(new Status(StatusCode.NotFound, $"Not found: Collection `{create.CollectionName}` doesn't exist!"));
+                        }
+                        if (_collections.ContainsKey(create.AliasName))
+                        {
+                            throw new RpcException(new Status(StatusCode.InvalidArgument, $"Wrong input: Collection with name {create.AliasName} already exists"));
+                        }
+                        if (next.ContainsKey(create.AliasName))
+                        {
+                            throw new RpcException(new Status(StatusCode.AlreadyExists, $"Wrong input: Alias {create.AliasName} already exists!"));
+                        }
+                        next[create.AliasName] = create.CollectionName;
+                        break;
+                    case AliasOperations.ActionOneofCase.DeleteAlias:
+                        if (!next.Remove(action.DeleteAlias.AliasName))
+                        {
+                            throw new RpcException(new Status(StatusCode.NotFound, $"Not found: Alias {action.DeleteAlias.AliasName} does not exists!"));
+                        }
+                        break;
+                    default:
+                        throw new RpcException(new Status(StatusCode.Unimplemented, $"the Qdrant stand-in does not implement alias action {action.ActionCase}"));
+                }
+            }
+            _aliases.Clear();
+            foreach (var (alias, collection) in next)
+            {
+                _aliases[alias] = collection;
+            }
         }
     }
 
