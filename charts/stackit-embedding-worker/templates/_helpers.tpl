@@ -33,3 +33,60 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- .Values.serviceAccount.name | default "default" -}}
 {{- end -}}
 {{- end -}}
+
+{{/* Pod and container hardening shared by the Deployment and the backfill CronJob. */}}
+{{- define "worker.podSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: 1654
+runAsGroup: 1654
+fsGroup: 1654
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}
+
+{{- define "worker.containerSecurityContext" -}}
+allowPrivilegeEscalation: false
+readOnlyRootFilesystem: true
+capabilities:
+  drop: ["ALL"]
+{{- end -}}
+
+{{/* The secrets as environment variables: never in the ConfigMap. */}}
+{{- define "worker.secretEnv" -}}
+- name: Embeddings__ApiKey
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "worker.secretName" . }}
+      key: embeddings-api-key
+- name: Queue__ConnectionString
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "worker.secretName" . }}
+      key: queue-connection-string
+      optional: true
+- name: Qdrant__ApiKey
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "worker.secretName" . }}
+      key: qdrant-api-key
+      optional: true
+{{- end -}}
+
+{{/* The settings file from the ConfigMap, and /tmp (the root filesystem is read-only). */}}
+{{- define "worker.volumeMounts" -}}
+- name: config
+  mountPath: /app/appsettings.Production.json
+  subPath: appsettings.Production.json
+  readOnly: true
+# The runtime's diagnostics socket and temporary files.
+- name: tmp
+  mountPath: /tmp
+{{- end -}}
+
+{{- define "worker.volumes" -}}
+- name: config
+  configMap:
+    name: {{ include "worker.fullname" . }}
+- name: tmp
+  emptyDir: {}
+{{- end -}}

@@ -21,6 +21,8 @@ internal sealed class CliContext(IConfiguration configuration, TextReader input,
 
     public QdrantOptions Qdrant { get; } = configuration.GetSection(QdrantOptions.SectionName).Get<QdrantOptions>() ?? new QdrantOptions();
 
+    public Backfill.BackfillOptions Backfill { get; } = configuration.GetSection(EmbeddingWorker.Backfill.BackfillOptions.SectionName).Get<Backfill.BackfillOptions>() ?? new Backfill.BackfillOptions();
+
     public BlobOptions Blobs { get; } = configuration.GetSection(BlobOptions.SectionName).Get<BlobOptions>() ?? new BlobOptions();
 
     public ClaimCheckStore ClaimChecks => _claimChecks ??= ClaimCheckStore.Create(Blobs, Queue);

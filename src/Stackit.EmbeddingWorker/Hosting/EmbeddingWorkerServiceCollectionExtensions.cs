@@ -8,6 +8,7 @@ using Polly.Retry;
 using Microsoft.Extensions.Hosting;
 using Qdrant.Client;
 using Stackit.EmbeddingWorker.Acknowledgement;
+using Stackit.EmbeddingWorker.Backfill;
 using Stackit.EmbeddingWorker.Batching;
 using Stackit.EmbeddingWorker.Diagnostics;
 using Stackit.EmbeddingWorker.Embeddings;
@@ -27,6 +28,7 @@ public static class EmbeddingWorkerServiceCollectionExtensions
     {
         services.AddValidatedOptions<QueueOptions>(configuration, QueueOptions.SectionName);
         services.AddValidatedOptions<BlobOptions>(configuration, BlobOptions.SectionName);
+        services.AddValidatedOptions<BackfillOptions>(configuration, BackfillOptions.SectionName);
         services.AddValidatedOptions<EmbeddingsOptions>(configuration, EmbeddingsOptions.SectionName);
         services.AddValidatedOptions<BatchingOptions>(configuration, BatchingOptions.SectionName);
         services.AddValidatedOptions<ChunkingOptions>(configuration, ChunkingOptions.SectionName);
@@ -51,6 +53,8 @@ public static class EmbeddingWorkerServiceCollectionExtensions
         AddEmbeddings(services);
         AddVectorStore(services);
         services.AddSingleton<MessageSettler>();
+        services.AddSingleton<BackfillCapture>();
+        services.AddSingleton<BackfillCopier>();
 
         // Started in this order, stopped in reverse: Intake stops first, each later stage drains what the one
         // before it left, Acknowledgement settles the last outcomes, and the lease keeper, stopped last, renews
@@ -63,6 +67,7 @@ public static class EmbeddingWorkerServiceCollectionExtensions
         services.AddHostedService(sp => Stage<BatchingService>(sp, Channels(sp).Chunks.Reader, Channels(sp).Batches.Writer));
         services.AddHostedService(sp => Stage<PreparationService>(sp, Channels(sp).Jobs.Reader, Channels(sp).Chunks.Writer, Channels(sp).Deletions.Writer, Channels(sp).Embedded.Writer));
         services.AddHostedService(sp => Stage<IntakeService>(sp, Channels(sp).Jobs.Writer));
+        services.AddHostedService<BackfillService>();
         return services;
     }
 
@@ -70,6 +75,7 @@ public static class EmbeddingWorkerServiceCollectionExtensions
     {
         services.AddSingleton(sp => QueueClientFactory.Create(sp.GetRequiredService<QueueOptions>()));
         services.AddSingleton<WorkQueues>();
+        services.AddSingleton<LiveActivity>();
         services.AddSingleton(sp => ClaimCheckStore.Create(sp.GetRequiredService<BlobOptions>(), sp.GetRequiredService<QueueOptions>()));
         services.AddSingleton(sp => new InFlightLimiter(sp.GetRequiredService<QueueOptions>().MaxInFlightMessages));
         services.AddSingleton(sp => JobMessageParser.For(sp.GetRequiredService<QdrantOptions>()));

@@ -21,6 +21,7 @@ internal sealed partial class IntakeService(
     JobMessageParser parser,
     ClaimCheckStore claimChecks,
     InFlightLimiter inFlight,
+    LiveActivity activity,
     ChannelWriter<DocumentJob> jobs,
     OutcomeReporter outcomes,
     LeaseRegistry leases,
@@ -99,6 +100,7 @@ internal sealed partial class IntakeService(
             var received = messages
                 .Select(m => leases.Track(new QueueLease(options.Name, m.MessageId, m.PopReceipt, m.DequeueCount, m.Body.ToMemory()), receivedAt))
                 .ToList();
+            activity.Received(received.Count);
             if (received.Count == 0)
             {
                 await Task.Delay(backoff.Next(), time, stoppingToken).ConfigureAwait(false);

@@ -39,6 +39,24 @@ internal sealed class QdrantPointReader(QdrantClient client, CollectionProvision
             return found.ToDictionary(kv => kv.Key, kv => new StoredDocument(kv.Value.Version, kv.Value.Hashes), StringComparer.Ordinal);
         }, cancellationToken);
 
+    /// <summary>Every point of these documents with its whole payload (or only <paramref name="fields"/>), no vectors.</summary>
+    public Task<List<RetrievedPoint>> ReadPointsAsync(string collection, IReadOnlyCollection<string> documentIds, IReadOnlyList<string>? fields, CancellationToken cancellationToken) =>
+        calls.RunAsync(async token =>
+        {
+            var points = new List<RetrievedPoint>();
+            var filter = new Filter { Must = { Conditions.Match(PayloadFields.DocumentId, documentIds.ToList()) } };
+            var payload = fields is null ? new WithPayloadSelector { Enable = true } : new WithPayloadSelector { Include = new PayloadIncludeSelector { Fields = { fields } } };
+            PointId? offset = null;
+            do
+            {
+                var page = await client.ScrollAsync(collection, filter, PageSize, offset, payload, vectorsSelector: false, cancellationToken: token).ConfigureAwait(false);
+                points.AddRange(page.Result);
+                offset = page.NextPageOffset;
+            }
+            while (offset is not null);
+            return points;
+        }, cancellationToken);
+
     /// <summary>The vectors of these points; points that are gone meanwhile are missing from the answer.</summary>
     public Task<Dictionary<Guid, float[]>> ReadVectorsAsync(string collection, IReadOnlyCollection<Guid> ids, CancellationToken cancellationToken) =>
         calls.RunAsync(async token =>

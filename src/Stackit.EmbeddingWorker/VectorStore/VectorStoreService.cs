@@ -2,6 +2,7 @@ using System.Threading.Channels;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Stackit.EmbeddingWorker.Acknowledgement;
+using Stackit.EmbeddingWorker.Backfill;
 using Stackit.EmbeddingWorker.Embeddings;
 using Stackit.EmbeddingWorker.Health;
 using Stackit.EmbeddingWorker.Hosting;
@@ -18,6 +19,7 @@ internal sealed partial class VectorStoreService(
     ChannelReader<EmbeddedChunk> embedded,
     ChannelReader<DocumentJob> deletions,
     QdrantPointWriter writer,
+    BackfillCapture backfill,
     OutcomeReporter outcomes,
     DependencyCircuits circuits,
     PipelineShutdown shutdown,
@@ -89,9 +91,34 @@ internal sealed partial class VectorStoreService(
             ReportFailure(jobs, ex);
             return;
         }
-        foreach (var job in jobs)
+        if (await RecordForBackfillAsync(collection, jobs, cancellationToken).ConfigureAwait(false))
         {
-            outcomes.Stored(job);
+            foreach (var job in jobs)
+            {
+                outcomes.Stored(job);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Tells a running backfill of the collection about these documents; when that fails, the jobs are tried again
+    /// (their writes are idempotent), so no live change is missing from the collection the backfill builds.
+    /// </summary>
+    private async Task<bool> RecordForBackfillAsync(string collection, List<DocumentJob> jobs, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await backfill.DocumentsChangedAsync(collection, jobs.ConvertAll(j => j.Message.Id), cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            LogBackfillRecordFailed(collection, ex);
+            foreach (var job in jobs)
+            {
+                outcomes.Failed(job, $"stored, but the change could not be recorded for the backfill of '{collection}': {ex.Message}");
+            }
+            return false;
         }
     }
 
@@ -108,7 +135,10 @@ internal sealed partial class VectorStoreService(
                 }
                 circuits.VectorStore.Success();
                 LogDeleted(job.Message.Id, job.Message.Collection);
-                outcomes.Stored(job);
+                if (await RecordForBackfillAsync(job.Message.Collection, [job], stoppingToken).ConfigureAwait(false))
+                {
+                    outcomes.Stored(job);
+                }
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
             {
@@ -141,6 +171,9 @@ internal sealed partial class VectorStoreService(
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Deleted document {DocumentId} from {Collection}")]
     private partial void LogDeleted(string documentId, string collection);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Recording changed documents for the backfill of {Collection} failed; their jobs are tried again")]
+    private partial void LogBackfillRecordFailed(string collection, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Writing to Qdrant failed")]
     private partial void LogWriteFailed(Exception exception);

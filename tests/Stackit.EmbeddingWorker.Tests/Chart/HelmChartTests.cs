@@ -26,6 +26,7 @@ public sealed partial class HelmChartTests
     {
         ["Queue"] = typeof(QueueOptions),
         ["Blobs"] = typeof(BlobOptions),
+        ["Backfill"] = typeof(Stackit.EmbeddingWorker.Backfill.BackfillOptions),
         ["Embeddings"] = typeof(EmbeddingsOptions),
         ["Batching"] = typeof(BatchingOptions),
         ["Chunking"] = typeof(ChunkingOptions),
@@ -68,6 +69,8 @@ public sealed partial class HelmChartTests
     [InlineData("a duration Kubernetes-style", "config.Queue.VisibilityTimeout", "\"5m\"")]
     [InlineData("a queue name Azure refuses", "config.Queue.Name", "\"Documents_Live\"")]
     [InlineData("an unknown distance", "config.Qdrant.Distance", "\"cosine-ish\"")]
+    [InlineData("a backfill schedule that is no cron expression", "backfill.schedule", "\"nightly\"")]
+    [InlineData("a backfill longer than a day", "backfill.timeoutHours", "48")]
     public void Schema_refuses(string mistake, string path, string json)
     {
         var values = Values();
@@ -100,6 +103,20 @@ public sealed partial class HelmChartTests
         }
 
         Assert.Empty(unknown);
+    }
+
+    [Fact]
+    public void The_backfill_CronJob_never_runs_twice_at_once_and_runs_the_backfill_command_as_the_worker_runs()
+    {
+        var cronJob = File.ReadAllText(Path.Combine(ChartDirectory, "templates", "cronjob.yaml"));
+
+        Assert.Contains("concurrencyPolicy: Forbid", cronJob, StringComparison.Ordinal);
+        Assert.Contains("- backfill", cronJob, StringComparison.Ordinal);
+        foreach (var shared in new[] { "worker.podSecurityContext", "worker.containerSecurityContext", "worker.secretEnv", "worker.volumeMounts", "worker.volumes" })
+        {
+            Assert.Contains($"include \"{shared}\"", cronJob, StringComparison.Ordinal);
+            Assert.Contains($"include \"{shared}\"", File.ReadAllText(Path.Combine(ChartDirectory, "templates", "deployment.yaml")), StringComparison.Ordinal);
+        }
     }
 
     [Fact]

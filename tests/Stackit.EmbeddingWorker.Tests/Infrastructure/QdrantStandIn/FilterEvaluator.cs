@@ -5,7 +5,7 @@ namespace Stackit.EmbeddingWorker.Tests.Infrastructure.QdrantStandIn;
 
 /// <summary>
 /// The part of Qdrant's filter language the worker uses: must/should/must_not over keyword (one or any of
-/// several) and integer matches and numeric ranges. Anything else is answered with Unimplemented, never silently matched.
+/// several) and integer matches, numeric ranges and datetime ranges. Anything else is answered with Unimplemented, never silently matched.
 /// </summary>
 internal static class FilterEvaluator
 {
@@ -45,6 +45,17 @@ internal static class FilterEvaluator
             return number is { } n
                 && (!range.HasGte || n >= range.Gte) && (!range.HasGt || n > range.Gt)
                 && (!range.HasLte || n <= range.Lte) && (!range.HasLt || n < range.Lt);
+        }
+        if (field.DatetimeRange is { } datetimes)
+        {
+            // Qdrant parses RFC 3339 strings in the payload; a value that is none does not match.
+            if (value?.KindCase != Value.KindOneofCase.StringValue
+                || !DateTimeOffset.TryParse(value.StringValue, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.RoundtripKind, out var at))
+            {
+                return false;
+            }
+            return (datetimes.Gte is null || at >= datetimes.Gte.ToDateTimeOffset()) && (datetimes.Gt is null || at > datetimes.Gt.ToDateTimeOffset())
+                && (datetimes.Lte is null || at <= datetimes.Lte.ToDateTimeOffset()) && (datetimes.Lt is null || at < datetimes.Lt.ToDateTimeOffset());
         }
         throw Unsupported("field condition on " + field.Key);
     }

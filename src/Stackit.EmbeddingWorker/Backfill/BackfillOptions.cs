@@ -1,0 +1,47 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Stackit.EmbeddingWorker.Backfill;
+
+/// <summary>
+/// The <c>Backfill</c> section: the queue that re-embedding work travels on, shared by all replicas, and how a
+/// replica takes part. A replica takes backfill work only while its live queue is empty.
+/// </summary>
+public sealed class BackfillOptions : IValidatableObject
+{
+    public const string SectionName = "Backfill";
+
+    /// <summary>The backfill queue; by default <c>&lt;Queue:Name&gt;-backfill</c>. Its poison queue is <c>&lt;name&gt;-poison</c>.</summary>
+    public string? Queue { get; set; }
+
+    /// <summary>Whether this replica works on backfill pages at all (the live pipeline records changes either way).</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>Documents per backfill message (a page).</summary>
+    [Range(1, 256, ErrorMessage = "Backfill:PageSize must be between 1 and 256.")]
+    public int PageSize { get; set; } = 32;
+
+    /// <summary>Pages a replica works on at once.</summary>
+    [Range(1, 16, ErrorMessage = "Backfill:ConcurrentPages must be between 1 and 16.")]
+    public int ConcurrentPages { get; set; } = 2;
+
+    /// <summary>Lease on a page; one not finished in time is taken by another replica (copying is idempotent).</summary>
+    [Range(typeof(TimeSpan), "00:00:30", "1.00:00:00", ErrorMessage = "Backfill:VisibilityTimeout must be between 00:00:30 and 1.00:00:00.")]
+    public TimeSpan VisibilityTimeout { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>
+    /// How often a replica looks whether a backfill runs (the alias <c>&lt;collection&gt;_next</c>); the backfill
+    /// command waits twice this long after starting one, so that every replica records changes before it copies.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:10:00", ErrorMessage = "Backfill:MarkerRefresh must be between 00:00:01 and 00:10:00.")]
+    public TimeSpan MarkerRefresh { get; set; } = TimeSpan.FromSeconds(30);
+
+    public string QueueName(string liveQueue) => Queue is { Length: > 0 } name ? name : liveQueue + "-backfill";
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (Queue is { Length: > 0 } name && !System.Text.RegularExpressions.Regex.IsMatch(name, "^[a-z0-9](?!.*--)[a-z0-9-]{1,54}[a-z0-9]$"))
+        {
+            yield return new ValidationResult("Backfill:Queue must be 3-56 lower-case letters, digits or single hyphens (its '-poison' queue needs the rest of Azure's 63).");
+        }
+    }
+}

@@ -1,0 +1,194 @@
+using System.Text.RegularExpressions;
+using Qdrant.Client;
+using Qdrant.Client.Grpc;
+using Stackit.EmbeddingWorker.Intake;
+using Stackit.EmbeddingWorker.VectorStore;
+
+namespace Stackit.EmbeddingWorker.Backfill;
+
+/// <summary>
+/// Runs one backfill of an alias from start to switch, or resumes the one that runs:
+/// 1. creates the target collection (<c>&lt;alias&gt;_v&lt;n+1&gt;</c>) and the marker alias <c>&lt;alias&gt;_next</c>,
+///    then waits until every replica records live changes (<see cref="BackfillCapture"/>);
+/// 2. puts every document of the source on the backfill queue, in pages, for all replicas to copy;
+/// 3. waits until the queue is empty, fails if a page was poisoned, and checks that both sides hold as many points;
+/// 4. switches the alias to the target and removes the marker, in one atomic alias update.
+/// Interrupted anywhere, it is run again: it finds the marker and goes on with the same target; pages copied
+/// before cost reads only.
+/// </summary>
+internal sealed class BackfillPlanner(
+    QdrantClient client,
+    CollectionProvisioner collections,
+    WorkQueues queues,
+    BackfillOptions options,
+    QueueOptions queue,
+    QdrantOptions qdrant,
+    TextWriter output,
+    TimeProvider time)
+{
+    private const uint ScrollPage = 256;
+    private const int CountChecks = 3;
+
+    public async Task<int> RunAsync(string alias, string? requestedTarget, bool switchAlias, TimeSpan timeout, TimeSpan pollInterval, CancellationToken cancellationToken)
+    {
+        if (string.Equals(alias, qdrant.MultimodalCollection, StringComparison.Ordinal))
+        {
+            return await FailAsync($"'{alias}' holds multimodal points; their images are not stored, so they cannot be embedded again.").ConfigureAwait(false);
+        }
+        var aliases = (await client.ListAliasesAsync(cancellationToken).ConfigureAwait(false)).ToDictionary(a => a.AliasName, a => a.CollectionName, StringComparer.Ordinal);
+        if (!aliases.TryGetValue(alias, out var source))
+        {
+            return await FailAsync(await client.CollectionExistsAsync(alias, cancellationToken).ConfigureAwait(false)
+                ? $"'{alias}' is a collection, not an alias, so it cannot be switched atomically. See the README (Backfill) for moving it behind an alias once."
+                : $"there is no alias '{alias}' to backfill.").ConfigureAwait(false);
+        }
+
+        var marker = alias + BackfillCapture.MarkerSuffix;
+        string target;
+        if (aliases.TryGetValue(marker, out var running))
+        {
+            if (requestedTarget is not null && !string.Equals(requestedTarget, running, StringComparison.Ordinal))
+            {
+                return await FailAsync($"a backfill of '{alias}' into '{running}' runs already; finish it (run without --target) or remove the alias '{marker}'.").ConfigureAwait(false);
+            }
+            target = running;
+            await output.WriteLineAsync($"Resuming the backfill of {alias} ({source}) into {target}.").ConfigureAwait(false);
+        }
+        else
+        {
+            target = requestedTarget ?? NextVersion(alias, source);
+            if (await client.CollectionExistsAsync(target, cancellationToken).ConfigureAwait(false))
+            {
+                return await FailAsync($"collection '{target}' exists already; delete it or name another with --target.").ConfigureAwait(false);
+            }
+            var dimension = await collections.ReadDimensionAsync(source, cancellationToken).ConfigureAwait(false);
+            await collections.CreateCollectionAsync(target, dimension, cancellationToken).ConfigureAwait(false);
+            await client.CreateAliasAsync(marker, target, cancellationToken: cancellationToken).ConfigureAwait(false);
+            var settle = options.MarkerRefresh * 2;
+            await output.WriteLineAsync($"Started the backfill of {alias} ({source}) into {target}; waiting {settle.TotalSeconds:0} s until every replica records live changes.").ConfigureAwait(false);
+            await Task.Delay(settle, time, cancellationToken).ConfigureAwait(false);
+        }
+
+        var backfill = queues.Get(options.QueueName(queue.Name));
+        var poison = queues.PoisonOf(backfill.Name);
+        await backfill.CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+        await poison.CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+        var poisonedBefore = await queues.ApproximateLengthAsync(poison.Name, cancellationToken).ConfigureAwait(false) ?? 0;
+
+        var sourceDocuments = await EnqueueAsync(alias, alias, target, cancellationToken).ConfigureAwait(false);
+        await output.WriteLineAsync($"Enqueued {sourceDocuments.Count} documents on {backfill.Name} in pages of {options.PageSize}.").ConfigureAwait(false);
+
+        var deadline = time.GetUtcNow() + timeout;
+        for (var check = 1; ; check++)
+        {
+            if (await WaitUntilCopiedAsync(backfill.Name, poison.Name, poisonedBefore, deadline, pollInterval, cancellationToken).ConfigureAwait(false) is { } failure)
+            {
+                return await FailAsync(failure).ConfigureAwait(false);
+            }
+            var sourcePoints = await client.CountAsync(alias, exact: true, cancellationToken: cancellationToken).ConfigureAwait(false);
+            var targetPoints = await client.CountAsync(target, exact: true, cancellationToken: cancellationToken).ConfigureAwait(false);
+            await output.WriteLineAsync($"{alias} ({source}) holds {sourcePoints} points, {target} holds {targetPoints}.").ConfigureAwait(false);
+            if (sourcePoints == targetPoints)
+            {
+                break;
+            }
+            if (check == CountChecks)
+            {
+                return await FailAsync("the two collections still differ; live changes may still be arriving. Run the backfill again to go on.").ConfigureAwait(false);
+            }
+            // Documents the target holds but the source no longer does (deleted while their page was copied).
+            var extra = await EnqueueAsync(target, alias, target, cancellationToken, except: sourceDocuments).ConfigureAwait(false);
+            await output.WriteLineAsync($"Enqueued {extra.Count} documents only the target holds, to be checked again.").ConfigureAwait(false);
+        }
+
+        if (!switchAlias)
+        {
+            await output.WriteLineAsync($"Copy complete; {alias} still points to {source} (--no-switch). Run again without --no-switch to switch.").ConfigureAwait(false);
+            return 0;
+        }
+        await client.UpdateAliasesAsync(
+        [
+            new AliasOperations { DeleteAlias = new DeleteAlias { AliasName = alias } },
+            new AliasOperations { CreateAlias = new CreateAlias { AliasName = alias, CollectionName = target } },
+            new AliasOperations { DeleteAlias = new DeleteAlias { AliasName = marker } },
+        ], cancellationToken: cancellationToken).ConfigureAwait(false);
+        await output.WriteLineAsync($"Switched {alias} to {target} (was {source}). {source} is kept; delete it once {target} is checked.").ConfigureAwait(false);
+        return 0;
+    }
+
+    /// <summary><c>documents_v3</c> after <c>documents_v2</c>; <c>documents_v2</c> after anything else.</summary>
+    internal static string NextVersion(string alias, string source)
+    {
+        var match = Regex.Match(source, "^" + Regex.Escape(alias) + "_v(\\d+)$");
+        return match.Success && int.TryParse(match.Groups[1].Value, out var version) ? $"{alias}_v{version + 1}" : $"{alias}_v2";
+    }
+
+    /// <summary>Puts the documents of <paramref name="scanned"/> (one point per document: chunk 0) on the queue.</summary>
+    private async Task<HashSet<string>> EnqueueAsync(string scanned, string alias, string target, CancellationToken cancellationToken, IReadOnlySet<string>? except = null)
+    {
+        var backfill = queues.Get(options.QueueName(queue.Name));
+        var documents = new HashSet<string>(StringComparer.Ordinal);
+        var pending = new List<string>(options.PageSize);
+        var filter = new Filter { Must = { Conditions.Match(PayloadFields.ChunkIndex, 0L) } };
+        var payload = new WithPayloadSelector { Include = new PayloadIncludeSelector { Fields = { PayloadFields.DocumentId } } };
+        PointId? offset = null;
+        do
+        {
+            var page = await client.ScrollAsync(scanned, filter, ScrollPage, offset, payload, vectorsSelector: false, cancellationToken: cancellationToken).ConfigureAwait(false);
+            foreach (var point in page.Result)
+            {
+                if (point.Payload.TryGetValue(PayloadFields.DocumentId, out var id) && except?.Contains(id.StringValue) != true && documents.Add(id.StringValue))
+                {
+                    pending.Add(id.StringValue);
+                }
+                if (pending.Count == options.PageSize)
+                {
+                    await backfill.SendMessageAsync(new BackfillPage(alias, target, [.. pending]).ToJson(), cancellationToken).ConfigureAwait(false);
+                    pending.Clear();
+                }
+            }
+            offset = page.NextPageOffset;
+        }
+        while (offset is not null);
+        if (pending.Count > 0)
+        {
+            await backfill.SendMessageAsync(new BackfillPage(alias, target, [.. pending]).ToJson(), cancellationToken).ConfigureAwait(false);
+        }
+        return documents;
+    }
+
+    /// <summary>Null once the queue is empty (pages in work count as in it); else why the backfill stops here.</summary>
+    private async Task<string?> WaitUntilCopiedAsync(string backfill, string poison, long poisonedBefore, DateTimeOffset deadline, TimeSpan pollInterval, CancellationToken cancellationToken)
+    {
+        var reportedAt = time.GetUtcNow();
+        while (true)
+        {
+            var poisoned = (await queues.ApproximateLengthAsync(poison, cancellationToken).ConfigureAwait(false) ?? 0) - poisonedBefore;
+            if (poisoned > 0)
+            {
+                return $"{poisoned} backfill pages were poisoned (see {poison}); the alias is not switched. Fix the cause, replay them, and run the backfill again.";
+            }
+            var left = await queues.ApproximateLengthAsync(backfill, cancellationToken).ConfigureAwait(false) ?? 0;
+            if (left == 0)
+            {
+                return null;
+            }
+            if (time.GetUtcNow() >= deadline)
+            {
+                return $"{left} pages are still queued after the timeout; the alias is not switched. Run the backfill again to go on.";
+            }
+            if (time.GetUtcNow() - reportedAt >= TimeSpan.FromMinutes(1))
+            {
+                await output.WriteLineAsync($"{left} pages queued.").ConfigureAwait(false);
+                reportedAt = time.GetUtcNow();
+            }
+            await Task.Delay(pollInterval, time, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task<int> FailAsync(string reason)
+    {
+        await output.WriteLineAsync($"Backfill stopped: {reason}").ConfigureAwait(false);
+        return 1;
+    }
+}
