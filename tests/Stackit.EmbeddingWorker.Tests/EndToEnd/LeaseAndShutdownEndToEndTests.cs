@@ -88,10 +88,12 @@ public sealed class LeaseAndShutdownEndToEndTests(AzuriteFixture azurite)
         Assert.True(stored > storedAtStop, $"the request in flight at stop should have been finished ({storedAtStop} stored then, {stored} now)");
         Assert.True(stored < jobs, "the endpoint is too slow for all jobs to finish within the shutdown timeout");
         Assert.True(stopping.Elapsed < TimeSpan.FromSeconds(15), $"stopping took {stopping.Elapsed}");
-        // Every job not stored is visible again now, not after the five-minute visibility timeout.
+        // Every job not stored is visible again now, not after the five-minute visibility timeout. The one batch
+        // (two jobs) whose write may have raced the abort can be visible although stored: Qdrant applied the
+        // upsert the worker had given up on. It is delivered again and overwrites its points (at-least-once).
         var visible = await ReceiveAllAsync(queue);
-        Assert.Equal(jobs - stored, visible);
-        Assert.Equal(jobs - stored, await QueueAssertions.CountAsync(queue, Ct));
+        Assert.InRange(visible, jobs - stored, jobs - stored + 2);
+        Assert.Equal(visible, await QueueAssertions.CountAsync(queue, Ct));
         Assert.Equal(0, await QueueAssertions.CountAsync(azurite.Queue(queueName + "-poison"), Ct));
     }
 
