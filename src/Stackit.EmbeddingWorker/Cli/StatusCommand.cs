@@ -5,7 +5,10 @@ using Qdrant.Client;
 
 namespace Stackit.EmbeddingWorker.Cli;
 
-/// <summary><c>status</c>: the work and poison queues' lengths and each collection's point count. Exit code 1 if anything does not answer.</summary>
+/// <summary>
+/// <c>status</c>: the work and poison queues' lengths, each collection's point count (through its alias) and a running
+/// backfill's progress. Exit code 1 if anything does not answer.
+/// </summary>
 internal static class StatusCommand
 {
     public static Command Create(Func<CliContext> context)
@@ -33,17 +36,28 @@ internal static class StatusCommand
         }
 
         using var qdrant = new QdrantClient(context.Qdrant.Endpoint, context.Qdrant.ApiKey);
-        foreach (var collection in context.Qdrant.AllowedCollections.Prepend(context.Qdrant.Collection).Distinct(StringComparer.Ordinal))
+        foreach (var collection in context.Qdrant.AllowedCollections.Prepend(context.Qdrant.Collection).Append(context.Qdrant.MultimodalCollection).Distinct(StringComparer.Ordinal))
         {
             try
             {
-                if (!await qdrant.CollectionExistsAsync(collection, cancellationToken).ConfigureAwait(false))
+                // Collections are aliases of versioned ones (documents → documents_v1); a backfill adds <name>_next.
+                var aliases = (await qdrant.ListAliasesAsync(cancellationToken).ConfigureAwait(false)).ToDictionary(a => a.AliasName, a => a.CollectionName, StringComparer.Ordinal);
+                var physical = aliases.GetValueOrDefault(collection)
+                    ?? (await qdrant.CollectionExistsAsync(collection, cancellationToken).ConfigureAwait(false) ? collection : null);
+                var name = physical is null || physical == collection ? collection : $"{collection} → {physical}";
+                if (physical is null)
                 {
-                    await context.Output.WriteLineAsync($"collection {collection}: does not exist").ConfigureAwait(false);
+                    await context.Output.WriteLineAsync($"collection {name}: does not exist").ConfigureAwait(false);
                     continue;
                 }
-                var info = await qdrant.GetCollectionInfoAsync(collection, cancellationToken).ConfigureAwait(false);
-                await context.Output.WriteLineAsync($"collection {collection}: {info.PointsCount} points ({info.Status.ToString().ToLowerInvariant()})").ConfigureAwait(false);
+                var info = await qdrant.GetCollectionInfoAsync(physical, cancellationToken).ConfigureAwait(false);
+                await context.Output.WriteLineAsync($"collection {name}: {info.PointsCount} points ({info.Status.ToString().ToLowerInvariant()})").ConfigureAwait(false);
+                if (aliases.TryGetValue(collection + Backfill.BackfillCapture.MarkerSuffix, out var target))
+                {
+                    var copied = await qdrant.GetCollectionInfoAsync(target, cancellationToken).ConfigureAwait(false);
+                    var queued = await context.Queues.ApproximateLengthAsync(context.Backfill.QueueName(context.Queue.Name), cancellationToken).ConfigureAwait(false);
+                    await context.Output.WriteLineAsync($"  backfill into {target} runs: {copied.PointsCount} points copied, {queued ?? 0} pages queued").ConfigureAwait(false);
+                }
             }
             catch (RpcException ex)
             {

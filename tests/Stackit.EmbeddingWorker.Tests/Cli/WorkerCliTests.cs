@@ -120,8 +120,12 @@ public sealed class WorkerCliTests(AzuriteFixture azurite)
         await using var qdrant = await QdrantStandInServer.StartAsync();
         qdrant.Store.Create(new Qdrant.Client.Grpc.CreateCollection
         {
-            CollectionName = "documents",
+            CollectionName = "documents_v1",
             VectorsConfig = new Qdrant.Client.Grpc.VectorsConfig { Params = new Qdrant.Client.Grpc.VectorParams { Size = 4, Distance = Qdrant.Client.Grpc.Distance.Cosine } },
+        });
+        qdrant.Store.ChangeAliases(new Qdrant.Client.Grpc.ChangeAliases
+        {
+            Actions = { new Qdrant.Client.Grpc.AliasOperations { CreateAlias = new Qdrant.Client.Grpc.CreateAlias { AliasName = "documents", CollectionName = "documents_v1" } } },
         });
 
         var (code, output, _) = await RunAsync(queueName, ["status"], qdrant: qdrant.Endpoint);
@@ -131,7 +135,7 @@ public sealed class WorkerCliTests(AzuriteFixture azurite)
         Assert.Equal(0, code);
         Assert.Contains($"queue {queueName}: 1 messages", output, StringComparison.Ordinal);
         Assert.Contains($"queue {queueName}-poison: does not exist", output, StringComparison.Ordinal);
-        Assert.Contains("collection documents: 0 points", output, StringComparison.Ordinal);
+        Assert.Contains("collection documents → documents_v1: 0 points", output, StringComparison.Ordinal);
         Assert.Equal(1, downCode);
     }
 

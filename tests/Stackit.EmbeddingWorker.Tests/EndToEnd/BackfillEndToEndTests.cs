@@ -71,6 +71,9 @@ public sealed class BackfillEndToEndTests(AzuriteFixture azurite)
         Assert.Equal("documents_v1", run.Qdrant.Store.Aliases[Alias]);
         Assert.Equal("documents_v2", run.Qdrant.Store.Aliases["documents_next"]);
         var inputsAfterCopy = run.InputsEmbedded;
+        var (_, status) = await run.CliAsync("status");
+        Assert.Contains("collection documents → documents_v1:", status, StringComparison.Ordinal);
+        Assert.Contains("backfill into documents_v2 runs:", status, StringComparison.Ordinal);
 
         var (second, secondOutput) = await run.BackfillAsync();
 
@@ -158,12 +161,15 @@ public sealed class BackfillEndToEndTests(AzuriteFixture azurite)
             }
         }
 
-        public async Task<(int Code, string Output)> BackfillAsync(params string[] options)
+        public Task<(int Code, string Output)> BackfillAsync(params string[] options) =>
+            CliAsync(["backfill", "--poll", "00:00:00.200", "--timeout", "00:01:00", .. options]);
+
+        public async Task<(int Code, string Output)> CliAsync(params string[] args)
         {
             var configuration = new ConfigurationBuilder().AddInMemoryCollection(_settings).Build();
             using var output = new StringWriter();
             using var error = new StringWriter();
-            var code = await WorkerCli.RunAsync(["backfill", "--poll", "00:00:00.200", "--timeout", "00:01:00", .. options], configuration, new StringReader(""), output, error, Ct);
+            var code = await WorkerCli.RunAsync(args, configuration, new StringReader(""), output, error, Ct);
             return (code, output.ToString() + error);
         }
 
