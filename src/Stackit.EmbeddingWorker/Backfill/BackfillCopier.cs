@@ -161,8 +161,8 @@ internal sealed class BackfillCopier(
     private async Task EmbedBatchAsync(List<(PointStruct Point, string Text, int Tokens)> batch, CancellationToken cancellationToken)
     {
         var estimated = batch.Sum(b => b.Tokens);
-        await budget.AcquireAsync(estimated, cancellationToken).ConfigureAwait(false);
         using var slot = await concurrency.AcquireAsync(cancellationToken).ConfigureAwait(false);
+        await budget.AcquireAsync(estimated, cancellationToken).ConfigureAwait(false);
         metrics.RequestSent(estimated, batch.Count);
         var result = await embedder.EmbedAsync(batch.ConvertAll(b => b.Text), cancellationToken).ConfigureAwait(false);
         if (result.PromptTokens is { } counted)

@@ -117,14 +117,16 @@ internal sealed partial class EmbeddingsService(
         }
     }
 
-    /// <summary>Waits for the rate budget, then for a slot under the adaptive limit, then sends.</summary>
+    /// <summary>Waits for a slot under the adaptive limit, then for the rate budget, then sends.</summary>
     private async Task<EmbeddingResult> SendAsync(List<DocumentChunk> chunks, CancellationToken cancellationToken)
     {
         var estimated = chunks.Sum(c => c.Tokens);
+        // The slot first, then the budget: a request is sent the moment the budget admits it, so requests reach
+        // the endpoint spaced as the budget spaced them, not bunched up behind a slot they waited for after.
+        using var slot = await concurrency.AcquireAsync(cancellationToken).ConfigureAwait(false);
         var waitStarted = time.GetTimestamp();
         await budget.AcquireAsync(estimated, cancellationToken).ConfigureAwait(false);
         metrics.WaitedForBudget(time.GetElapsedTime(waitStarted));
-        using var slot = await concurrency.AcquireAsync(cancellationToken).ConfigureAwait(false);
         metrics.RequestSent(estimated, chunks.Count);
         var result = chunks is [{ IsMultimodal: true } multimodal]
             ? await client.EmbedMultimodalAsync(multimodal.Text, multimodal.Job.Message.Images, cancellationToken).ConfigureAwait(false)

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Threading.Channels;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 using Stackit.EmbeddingWorker.Acknowledgement;
 using Stackit.EmbeddingWorker.Batching;
 using Stackit.EmbeddingWorker.Embeddings;
@@ -32,6 +33,33 @@ public sealed class EmbeddingsServiceTests
         Assert.Contains("content this model refuses", rejected.Reason, StringComparison.Ordinal);
         // 8 → 4+4 → (2+2) → (1+1): the bad input is found in log2(8) extra rounds, not one request per input.
         Assert.InRange(server.Requests.Count, 4, 7);
+    }
+
+    [Fact]
+    public async Task A_request_waits_for_the_budget_holding_its_slot_so_it_is_sent_the_moment_the_budget_admits_it()
+    {
+        // Waiting for the budget first and for a slot after let requests whose budget was granted at different
+        // times reach the endpoint together when slots freed up: bursts the endpoint answered with 429.
+        await using var server = await FakeEmbeddingServer.StartAsync();
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        using var stage = new Stage(server, s => s["Embeddings:RequestsPerMinute"] = "60", time);
+        var limit = stage.Services.GetRequiredService<Stackit.EmbeddingWorker.Embeddings.Throttling.AdaptiveConcurrencyLimit>();
+
+        await stage.Service.EmbedAsync([Expecting(ChunkFactory.Chunk(10, id: "first"))], Cancel);
+        var second = stage.Service.EmbedAsync([Expecting(ChunkFactory.Chunk(10, id: "second"))], Cancel);
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (limit.InFlight == 0 && !second.IsCompleted && waited.Elapsed < TimeSpan.FromSeconds(5))
+        {
+            await Task.Delay(10, Cancel);
+        }
+
+        Assert.False(second.IsCompleted, "the budget of one request a second is spent until time moves on");
+        Assert.Equal(1, limit.InFlight);
+        Assert.Single(server.Requests);
+        time.Advance(TimeSpan.FromSeconds(1));
+        await second;
+        Assert.Equal(2, server.Requests.Count);
+        Assert.Equal(0, limit.InFlight);
     }
 
     [Fact]
@@ -127,9 +155,9 @@ public sealed class EmbeddingsServiceTests
         private readonly Channel<EmbeddedChunk> _embedded = Channel.CreateUnbounded<EmbeddedChunk>();
         private readonly Channel<JobOutcome> _outcomes = Channel.CreateUnbounded<JobOutcome>();
 
-        public Stage(FakeEmbeddingServer server, Action<Dictionary<string, string?>>? configure = null)
+        public Stage(FakeEmbeddingServer server, Action<Dictionary<string, string?>>? configure = null, TimeProvider? time = null)
         {
-            Services = EmbeddingClientFactory.Services(server, configure: configure);
+            Services = EmbeddingClientFactory.Services(server, time, configure);
             Service = ActivatorUtilities.CreateInstance<EmbeddingsService>(Services,
                 Channel.CreateUnbounded<EmbeddingBatch>().Reader, _embedded.Writer, new OutcomeReporter(_outcomes.Writer));
         }
