@@ -60,7 +60,7 @@ if (settings.Runs("backlog"))
     Console.WriteLine("Peak RSS of the worker by backlog (short texts, same run length):");
     foreach (var backlog in new[] { 5_000, settings.Backlog })
     {
-        var (rss, enqueue) = await runner.PeakRssAsync(backlog, model);
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"- {backlog,7} jobs queued: peak RSS {rss:F0} MiB (enqueued in {enqueue:F0} s)"));
+        var (rss, enqueue, queued) = await runner.PeakRssAsync(backlog, model);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"- {queued,7} jobs queued (of {backlog} asked): peak RSS {rss:F0} MiB (enqueued in {enqueue:F0} s)"));
     }
 }
