@@ -70,12 +70,12 @@ internal sealed partial class BackfillService(
         {
             return (await queues.Get(QueueName).ReceiveMessagesAsync(options.ConcurrentPages, options.VisibilityTimeout, cancellationToken).ConfigureAwait(false)).Value;
         }
-        catch (RequestFailedException ex)
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            // No backfill queue (none ever ran) or storage unavailable: the live pipeline reports the latter.
-            if (ex.Status != 404)
+            // No backfill queue (none ever ran), or storage unavailable: tried again after the backoff.
+            if (ex is not RequestFailedException { Status: 404 })
             {
-                LogReceiveFailed(QueueName, ex.Status, ex.Message);
+                LogReceiveFailed(QueueName, (ex as RequestFailedException)?.Status ?? 0, ex.Message);
             }
             return [];
         }
@@ -98,7 +98,15 @@ internal sealed partial class BackfillService(
         }
         catch (Exception ex) when (ex is BackfillRejectedException or VectorStoreRejectedException || ex is EmbeddingRequestException { IsInputProblem: true })
         {
-            await PoisonAsync(message, ex.Message, stoppingToken).ConfigureAwait(false);
+            try
+            {
+                await PoisonAsync(message, ex.Message, stoppingToken).ConfigureAwait(false);
+            }
+            catch (Exception poisonFailure) when (poisonFailure is not OperationCanceledException)
+            {
+                // The page comes back after its lease and is poisoned then.
+                LogPageFailed(message.MessageId, message.DequeueCount, poisonFailure);
+            }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
