@@ -112,9 +112,10 @@ internal sealed class BenchmarkRunner(AzuriteProcess azurite, SimulatedEndpoint 
     {
         var window = Stopwatch.GetElapsedTime(from, to).TotalSeconds;
         var served = endpoint.Served;
-        double tokens = 0, inputs = 0;
+        double tokens = 0, inputs = 0, busy = 0;
         foreach (var request in served.Where(r => r.Status == 200))
         {
+            busy += Math.Max(0, Math.Min(to, request.Released) - Math.Max(from, request.Started));
             var overlap = Math.Min(to, request.Finished) - Math.Max(from, request.Started);
             var length = Math.Max(1, request.Finished - request.Started);
             if (overlap > 0)
@@ -128,7 +129,9 @@ internal sealed class BenchmarkRunner(AzuriteProcess azurite, SimulatedEndpoint 
             .Select(r => Stopwatch.GetElapsedTime(r.Arrived, r.Finished).TotalMilliseconds).Order().ToList();
         var tokensPerSecond = tokens / window;
         var ratio = model.TokensPerMinute is { } budget ? tokensPerSecond / (budget / 60.0) : tokensPerSecond / model.CapacityTokensPerSecond;
-        return new RunResult(scenario, client == ClientKind.Worker ? "worker" : "naive", documents / window, tokensPerSecond, ratio,
+        // Whether the client kept the endpoint saturated, apart from how fast this shared machine lets it serve.
+        var slotsBusy = busy / (model.Slots * (double)(to - from));
+        return new RunResult(scenario, client == ClientKind.Worker ? "worker" : "naive", documents / window, tokensPerSecond, ratio, slotsBusy,
             arrived.Count(r => r.Status == 429), arrived.Count, Percentile(latencies, 0.50), Percentile(latencies, 0.95),
             inputs > 0 ? cpu.TotalSeconds * 10_000 / inputs : double.NaN, rss, note.Trim());
     }

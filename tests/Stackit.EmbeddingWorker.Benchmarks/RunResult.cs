@@ -7,6 +7,7 @@ internal sealed record RunResult(
     double DocsPerSecond,
     double TokensPerSecond,
     double Ratio,
+    double SlotsBusy,
     int Throttled,
     int Requests,
     double P50Milliseconds,

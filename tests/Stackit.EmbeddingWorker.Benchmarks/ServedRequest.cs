@@ -1,4 +1,8 @@
 namespace Stackit.EmbeddingWorker.Benchmarks;
 
-/// <summary>One request as the simulated endpoint saw it; times are Stopwatch timestamps.</summary>
-internal sealed record ServedRequest(long Arrived, long Started, long Finished, int Inputs, int Tokens, int Status);
+/// <summary>
+/// One request as the simulated endpoint saw it; times are Stopwatch timestamps. <see cref="Released"/> is when it
+/// gave its slot back (before its answer was written); refused requests never held one and have it equal to
+/// <see cref="Started"/>.
+/// </summary>
+internal sealed record ServedRequest(long Arrived, long Started, long Finished, int Inputs, int Tokens, int Status, long Released);

@@ -87,6 +87,7 @@ internal sealed class SimulatedEndpoint : IAsyncDisposable
 
         await _slots.WaitAsync(context.RequestAborted);
         long started;
+        long released;
         try
         {
             started = Stopwatch.GetTimestamp();
@@ -95,9 +96,10 @@ internal sealed class SimulatedEndpoint : IAsyncDisposable
         finally
         {
             _slots.Release();
+            released = Stopwatch.GetTimestamp();
         }
         await WriteVectorsAsync(context, inputs.Count, tokens, base64);
-        Record(arrived, started, inputs.Count, tokens, 200);
+        Record(arrived, started, inputs.Count, tokens, 200, released);
     }
 
     private async Task WriteVectorsAsync(HttpContext context, int count, int tokens, bool base64)
@@ -134,8 +136,8 @@ internal sealed class SimulatedEndpoint : IAsyncDisposable
         }
     }
 
-    private void Record(long arrived, long started, int inputs, int tokens, int status) =>
-        _served.Enqueue(new ServedRequest(arrived, started, Stopwatch.GetTimestamp(), inputs, tokens, status));
+    private void Record(long arrived, long started, int inputs, int tokens, int status, long? released = null) =>
+        _served.Enqueue(new ServedRequest(arrived, started, Stopwatch.GetTimestamp(), inputs, tokens, status, released ?? started));
 
     /// <summary>A server-side token bucket: refills at the minute rate, holds <c>burst</c>. Not thread-safe: callers lock.</summary>
     private sealed class MinuteBudget(int perMinute, int burst)
