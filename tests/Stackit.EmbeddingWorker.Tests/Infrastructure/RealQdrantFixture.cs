@@ -10,7 +10,7 @@ namespace Stackit.EmbeddingWorker.Tests.Infrastructure;
 /// </summary>
 public sealed class RealQdrantFixture : IAsyncLifetime
 {
-    public const string Image = "qdrant/qdrant:v1.15.5";
+    public const string Image = "qdrant/qdrant:v1.16.3"; // 1.16+: upserts honour update_filter (the version guard)
 
     private IContainer? _container;
 
