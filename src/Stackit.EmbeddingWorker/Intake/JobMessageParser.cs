@@ -1,15 +1,12 @@
-using System.Buffers;
-using System.Buffers.Text;
 using System.Text.Json;
-using System.Text.Unicode;
 using Stackit.EmbeddingWorker.VectorStore;
 
 namespace Stackit.EmbeddingWorker.Intake;
 
 /// <summary>
-/// Turns a queue message body into a <see cref="JobMessage"/>. Accepts raw UTF-8 JSON and base64-encoded
-/// JSON (what Azure Functions producers send). Every rejection says what is wrong in words the sending team
-/// can act on; nothing here throws on input.
+/// Turns a queue message body into a <see cref="JobMessage"/>, or a claim-check naming the blob that holds one.
+/// Accepts raw UTF-8 JSON and base64-encoded JSON (<see cref="MessageBody"/>). Every rejection says what is wrong
+/// in words the sending team can act on; nothing here throws on input.
 /// </summary>
 internal sealed class JobMessageParser(string defaultCollection, IReadOnlySet<string> allowedCollections, string? multimodalCollection = null)
 {
@@ -46,7 +43,7 @@ internal sealed class JobMessageParser(string defaultCollection, IReadOnlySet<st
 
     private JobParseResult ParseJson(ReadOnlyMemory<byte> body, string? claimedId, bool inBlob)
     {
-        var json = Unwrap(body, out var unwrapError);
+        var json = MessageBody.Unwrap(body, out var unwrapError);
         if (unwrapError is not null)
         {
             return JobParseResult.Invalid(unwrapError);
@@ -79,68 +76,6 @@ internal sealed class JobMessageParser(string defaultCollection, IReadOnlySet<st
                 return JobParseResult.Invalid($"message holds text that is not valid Unicode: {ex.Message}");
             }
         }
-    }
-
-    private static ReadOnlyMemory<byte> Unwrap(ReadOnlyMemory<byte> body, out string? error)
-    {
-        error = null;
-        var span = body.Span;
-        var start = FirstSignificantByte(span);
-        if (start < 0)
-        {
-            error = "message is empty.";
-            return default;
-        }
-        if (span[start] is (byte)'{' or (byte)'[' or (byte)'"')
-        {
-            // System.Text.Json checks UTF-8 only when a string is read; check it all here so no field throws later.
-            if (!Utf8.IsValid(span))
-            {
-                error = "message is not valid UTF-8.";
-                return default;
-            }
-            return body[start..];
-        }
-
-        // Not JSON on its face: the producer may have base64-encoded it.
-        var trimmed = span[start..].TrimEnd(" \t\r\n"u8);
-        if (!Base64.IsValid(trimmed, out var decodedLength))
-        {
-            error = "message is neither JSON nor base64-encoded JSON.";
-            return default;
-        }
-        var decoded = new byte[decodedLength];
-        if (Base64.DecodeFromUtf8(trimmed, decoded, out _, out var written) != OperationStatus.Done)
-        {
-            error = "message is neither JSON nor base64-encoded JSON.";
-            return default;
-        }
-        var innerStart = FirstSignificantByte(decoded.AsSpan(0, written));
-        if (innerStart < 0 || decoded[innerStart] != (byte)'{')
-        {
-            error = "message is base64, but what it encodes is not a JSON object.";
-            return default;
-        }
-        if (!Utf8.IsValid(decoded.AsSpan(0, written)))
-        {
-            error = "message is base64 of text that is not valid UTF-8.";
-            return default;
-        }
-        return decoded.AsMemory(innerStart, written - innerStart);
-    }
-
-    private static int FirstSignificantByte(ReadOnlySpan<byte> span)
-    {
-        // Skip a UTF-8 byte order mark and white space.
-        var offset = span.StartsWith("\uFEFF"u8) ? 3 : 0;
-        for (var i = offset; i < span.Length; i++)
-        {
-            if (span[i] is not ((byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n'))
-            {
-                return i;
-            }
-        }
-        return -1;
     }
 
     private JobParseResult ParseDocument(JsonElement root, bool inBlob)
