@@ -24,8 +24,7 @@ internal sealed class BackfillCopier(
     QdrantPointReader reader,
     QdrantCalls calls,
     IEmbeddingClient embedder,
-    EndpointRateBudget budget,
-    AdaptiveConcurrencyLimit concurrency,
+    EndpointAdmission admission,
     ITokenEstimator estimator,
     BatchingOptions batching,
     EmbeddingsOptions embeddings,
@@ -160,16 +159,8 @@ internal sealed class BackfillCopier(
 
     private async Task EmbedBatchAsync(List<(PointStruct Point, string Text, int Tokens)> batch, CancellationToken cancellationToken)
     {
-        var estimated = batch.Sum(b => b.Tokens);
-        using var slot = await concurrency.AcquireAsync(cancellationToken).ConfigureAwait(false);
-        await budget.AcquireAsync(estimated, cancellationToken).ConfigureAwait(false);
-        metrics.RequestSent(estimated, batch.Count);
-        var result = await embedder.EmbedAsync(batch.ConvertAll(b => b.Text), cancellationToken).ConfigureAwait(false);
-        if (result.PromptTokens is { } counted)
-        {
-            budget.Settle(estimated, counted);
-        }
-        metrics.Embedded(batch.Count, result.PromptTokens ?? estimated);
+        var result = await admission.SendAsync(batch.Sum(b => b.Tokens), batch.Count,
+            token => embedder.EmbedAsync(batch.ConvertAll(b => b.Text), token), cancellationToken).ConfigureAwait(false);
         for (var i = 0; i < batch.Count; i++)
         {
             batch[i].Point.Vectors = result.Vectors[i];

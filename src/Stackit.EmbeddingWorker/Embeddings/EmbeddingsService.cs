@@ -25,8 +25,7 @@ internal sealed partial class EmbeddingsService(
     ChannelReader<EmbeddingBatch> batches,
     ChannelWriter<EmbeddedChunk> embedded,
     IEmbeddingClient client,
-    AdaptiveConcurrencyLimit concurrency,
-    EndpointRateBudget budget,
+    EndpointAdmission admission,
     EmbeddingsOptions options,
     TokenCalibration calibration,
     JobChunker chunker,
@@ -34,8 +33,6 @@ internal sealed partial class EmbeddingsService(
     OutcomeReporter outcomes,
     DependencyCircuits circuits,
     PipelineShutdown shutdown,
-    WorkerMetrics metrics,
-    TimeProvider time,
     ILogger<EmbeddingsService> logger) : BackgroundService
 {
     /// <summary>Each generation halves the chunk size; after this many the input is refused for good.</summary>
@@ -117,27 +114,11 @@ internal sealed partial class EmbeddingsService(
         }
     }
 
-    /// <summary>Waits for a slot under the adaptive limit, then for the rate budget, then sends.</summary>
-    private async Task<EmbeddingResult> SendAsync(List<DocumentChunk> chunks, CancellationToken cancellationToken)
-    {
-        var estimated = chunks.Sum(c => c.Tokens);
-        // The slot first, then the budget: a request is sent the moment the budget admits it, so requests reach
-        // the endpoint spaced as the budget spaced them, not bunched up behind a slot they waited for after.
-        using var slot = await concurrency.AcquireAsync(cancellationToken).ConfigureAwait(false);
-        var waitStarted = time.GetTimestamp();
-        await budget.AcquireAsync(estimated, cancellationToken).ConfigureAwait(false);
-        metrics.WaitedForBudget(time.GetElapsedTime(waitStarted));
-        metrics.RequestSent(estimated, chunks.Count);
-        var result = chunks is [{ IsMultimodal: true } multimodal]
-            ? await client.EmbedMultimodalAsync(multimodal.Text, multimodal.Job.Message.Images, cancellationToken).ConfigureAwait(false)
-            : await client.EmbedAsync(chunks.ConvertAll(c => c.Text), cancellationToken).ConfigureAwait(false);
-        if (result.PromptTokens is { } counted)
-        {
-            budget.Settle(estimated, counted);
-        }
-        metrics.Embedded(chunks.Count, result.PromptTokens ?? estimated);
-        return result;
-    }
+    /// <summary>Sends through the <see cref="EndpointAdmission"/>: a slot, the rate budget, then the request.</summary>
+    private Task<EmbeddingResult> SendAsync(List<DocumentChunk> chunks, CancellationToken cancellationToken) =>
+        admission.SendAsync(chunks.Sum(c => c.Tokens), chunks.Count, token => chunks is [{ IsMultimodal: true } multimodal]
+            ? client.EmbedMultimodalAsync(multimodal.Text, multimodal.Job.Message.Images, token)
+            : client.EmbedAsync(chunks.ConvertAll(c => c.Text), token), cancellationToken);
 
     /// <summary>
     /// The estimate let a chunk through that the model cannot take. The job's current chunks are abandoned

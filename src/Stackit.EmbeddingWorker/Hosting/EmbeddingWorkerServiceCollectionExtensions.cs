@@ -107,6 +107,7 @@ public static class EmbeddingWorkerServiceCollectionExtensions
             return new EndpointRateBudget(options.TokensPerMinute, options.RequestsPerMinute,
                 sp.GetRequiredService<BatchingOptions>().MaxTokensPerRequest, sp.GetRequiredService<TimeProvider>());
         });
+        services.AddSingleton<EndpointAdmission>();
         var client = services.AddHttpClient<IEmbeddingClient, OpenAiEmbeddingClient>((sp, http) =>
         {
             var options = sp.GetRequiredService<EmbeddingsOptions>();

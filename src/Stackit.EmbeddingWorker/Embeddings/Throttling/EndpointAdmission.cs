@@ -1,0 +1,27 @@
+using Stackit.EmbeddingWorker.Diagnostics;
+
+namespace Stackit.EmbeddingWorker.Embeddings.Throttling;
+
+/// <summary>
+/// How every request reaches the endpoint, live or backfill: a slot under the adaptive limit first, then the rate
+/// budget, then the request at once — so requests arrive spaced as the budget spaced them, not bunched up behind
+/// a slot they waited for after their budget was granted. The answer's usage settles the budget.
+/// </summary>
+internal sealed class EndpointAdmission(AdaptiveConcurrencyLimit concurrency, EndpointRateBudget budget, WorkerMetrics metrics, TimeProvider time)
+{
+    public async Task<EmbeddingResult> SendAsync(int estimatedTokens, int inputs, Func<CancellationToken, Task<EmbeddingResult>> send, CancellationToken cancellationToken)
+    {
+        using var slot = await concurrency.AcquireAsync(cancellationToken).ConfigureAwait(false);
+        var waitStarted = time.GetTimestamp();
+        await budget.AcquireAsync(estimatedTokens, cancellationToken).ConfigureAwait(false);
+        metrics.WaitedForBudget(time.GetElapsedTime(waitStarted));
+        metrics.RequestSent(estimatedTokens, inputs);
+        var result = await send(cancellationToken).ConfigureAwait(false);
+        if (result.PromptTokens is { } counted)
+        {
+            budget.Settle(estimatedTokens, counted);
+        }
+        metrics.Embedded(inputs, result.PromptTokens ?? estimatedTokens);
+        return result;
+    }
+}
