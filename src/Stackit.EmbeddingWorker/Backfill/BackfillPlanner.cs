@@ -131,25 +131,18 @@ internal sealed class BackfillPlanner(
         var pending = new List<string>(options.PageSize);
         var filter = new Filter { Must = { Conditions.Match(PayloadFields.ChunkIndex, 0L) } };
         var payload = new WithPayloadSelector { Include = new PayloadIncludeSelector { Fields = { PayloadFields.DocumentId } } };
-        PointId? offset = null;
-        do
+        await foreach (var point in QdrantScroll.AllAsync(client, scanned, filter, payload, ScrollPage, cancellationToken).ConfigureAwait(false))
         {
-            var page = await client.ScrollAsync(scanned, filter, ScrollPage, offset, payload, vectorsSelector: false, cancellationToken: cancellationToken).ConfigureAwait(false);
-            foreach (var point in page.Result)
+            if (point.Payload.TryGetValue(PayloadFields.DocumentId, out var id) && except?.Contains(id.StringValue) != true && documents.Add(id.StringValue))
             {
-                if (point.Payload.TryGetValue(PayloadFields.DocumentId, out var id) && except?.Contains(id.StringValue) != true && documents.Add(id.StringValue))
-                {
-                    pending.Add(id.StringValue);
-                }
-                if (pending.Count == options.PageSize)
-                {
-                    await backfill.SendMessageAsync(new BackfillPage(alias, target, [.. pending]).ToJson(), cancellationToken).ConfigureAwait(false);
-                    pending.Clear();
-                }
+                pending.Add(id.StringValue);
             }
-            offset = page.NextPageOffset;
+            if (pending.Count == options.PageSize)
+            {
+                await backfill.SendMessageAsync(new BackfillPage(alias, target, [.. pending]).ToJson(), cancellationToken).ConfigureAwait(false);
+                pending.Clear();
+            }
         }
-        while (offset is not null);
         if (pending.Count > 0)
         {
             await backfill.SendMessageAsync(new BackfillPage(alias, target, [.. pending]).ToJson(), cancellationToken).ConfigureAwait(false);

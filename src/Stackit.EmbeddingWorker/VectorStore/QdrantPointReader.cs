@@ -23,18 +23,10 @@ internal sealed class QdrantPointReader(QdrantClient client, CollectionProvision
             var found = new Dictionary<string, (long? Version, Dictionary<int, string> Hashes)>(StringComparer.Ordinal);
             if (documentIds.Count > 0 && await collections.ExistsAsync(collection, token).ConfigureAwait(false))
             {
-                var filter = new Filter { Must = { Conditions.Match(PayloadFields.DocumentId, documentIds.ToList()) } };
-                PointId? offset = null;
-                do
+                await foreach (var point in QdrantScroll.AllAsync(client, collection, QdrantScroll.OfDocuments(documentIds), StateFields, PageSize, token).ConfigureAwait(false))
                 {
-                    var page = await client.ScrollAsync(collection, filter, PageSize, offset, StateFields, vectorsSelector: false, cancellationToken: token).ConfigureAwait(false);
-                    foreach (var point in page.Result)
-                    {
-                        Add(found, point.Payload);
-                    }
-                    offset = page.NextPageOffset;
+                    Add(found, point.Payload);
                 }
-                while (offset is not null);
             }
             return found.ToDictionary(kv => kv.Key, kv => new StoredDocument(kv.Value.Version, kv.Value.Hashes), StringComparer.Ordinal);
         }, cancellationToken);
@@ -43,18 +35,8 @@ internal sealed class QdrantPointReader(QdrantClient client, CollectionProvision
     public Task<List<RetrievedPoint>> ReadPointsAsync(string collection, IReadOnlyCollection<string> documentIds, IReadOnlyList<string>? fields, CancellationToken cancellationToken) =>
         calls.RunAsync(async token =>
         {
-            var points = new List<RetrievedPoint>();
-            var filter = new Filter { Must = { Conditions.Match(PayloadFields.DocumentId, documentIds.ToList()) } };
             var payload = fields is null ? new WithPayloadSelector { Enable = true } : new WithPayloadSelector { Include = new PayloadIncludeSelector { Fields = { fields } } };
-            PointId? offset = null;
-            do
-            {
-                var page = await client.ScrollAsync(collection, filter, PageSize, offset, payload, vectorsSelector: false, cancellationToken: token).ConfigureAwait(false);
-                points.AddRange(page.Result);
-                offset = page.NextPageOffset;
-            }
-            while (offset is not null);
-            return points;
+            return await QdrantScroll.AllAsync(client, collection, QdrantScroll.OfDocuments(documentIds), payload, PageSize, token).ToListAsync(token).ConfigureAwait(false);
         }, cancellationToken);
 
     /// <summary>The vectors of these points; points that are gone meanwhile are missing from the answer.</summary>
