@@ -30,10 +30,6 @@ internal sealed partial class CollectionProvisioner(QdrantClient client, QdrantO
         }
     }
 
-    /// <summary>True when the collection (or an alias of that name) exists; a delete in a missing collection has nothing to do.</summary>
-    public async Task<bool> ExistsAsync(string collection, CancellationToken cancellationToken) =>
-        _dimensions.ContainsKey(collection) || await ResolveAsync(collection, cancellationToken).ConfigureAwait(false) is not null;
-
     /// <summary>The collection a name stands for: the alias's target, the collection of that name, or null.</summary>
     public async Task<string?> ResolveAsync(string name, CancellationToken cancellationToken)
     {

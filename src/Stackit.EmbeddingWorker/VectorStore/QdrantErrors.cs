@@ -16,4 +16,7 @@ internal static class QdrantErrors
     {
         StatusCode: StatusCode.InvalidArgument or StatusCode.FailedPrecondition or StatusCode.OutOfRange,
     };
+
+    /// <summary>The collection (or alias) asked for does not exist: nothing to read or delete there.</summary>
+    public static bool IsMissingCollection(Exception exception) => exception is RpcException { StatusCode: StatusCode.NotFound };
 }

@@ -8,7 +8,7 @@ namespace Stackit.EmbeddingWorker.VectorStore;
 /// superseded jobs and unchanged chunks), and the vectors of unchanged chunks (to write them again with the
 /// new payload without embedding them again). A collection that does not exist yet holds nothing.
 /// </summary>
-internal sealed class QdrantPointReader(QdrantClient client, CollectionProvisioner collections, QdrantCalls calls)
+internal sealed class QdrantPointReader(QdrantClient client, QdrantCalls calls)
 {
     private const uint PageSize = 256;
 
@@ -21,12 +21,19 @@ internal sealed class QdrantPointReader(QdrantClient client, CollectionProvision
         calls.RunAsync(async token =>
         {
             var found = new Dictionary<string, (long? Version, Dictionary<int, string> Hashes)>(StringComparer.Ordinal);
-            if (documentIds.Count > 0 && await collections.ExistsAsync(collection, token).ConfigureAwait(false))
+            try
             {
-                await foreach (var point in QdrantScroll.AllAsync(client, collection, QdrantScroll.OfDocuments(documentIds), StateFields, PageSize, token).ConfigureAwait(false))
+                if (documentIds.Count > 0)
                 {
-                    Add(found, point.Payload);
+                    await foreach (var point in QdrantScroll.AllAsync(client, collection, QdrantScroll.OfDocuments(documentIds), StateFields, PageSize, token).ConfigureAwait(false))
+                    {
+                        Add(found, point.Payload);
+                    }
                 }
+            }
+            catch (Exception ex) when (QdrantErrors.IsMissingCollection(ex))
+            {
+                // Not created yet: it holds nothing. Asking Qdrant first would cost a round trip every time.
             }
             return found.ToDictionary(kv => kv.Key, kv => new StoredDocument(kv.Value.Version, kv.Value.Hashes), StringComparer.Ordinal);
         }, cancellationToken);

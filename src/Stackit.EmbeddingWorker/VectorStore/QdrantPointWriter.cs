@@ -45,9 +45,13 @@ internal sealed class QdrantPointWriter(QdrantClient client, CollectionProvision
     public Task DeleteDocumentAsync(string collection, string documentId, long? version, CancellationToken cancellationToken) =>
         calls.RunAsync(async token =>
         {
-            if (await collections.ExistsAsync(collection, token).ConfigureAwait(false))
+            try
             {
                 await client.DeleteAsync(collection, VersionFilters.Replaceable(documentId, version), wait: true, cancellationToken: token).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (QdrantErrors.IsMissingCollection(ex))
+            {
+                // A delete in a collection that does not exist has nothing to do.
             }
         }, cancellationToken);
 }

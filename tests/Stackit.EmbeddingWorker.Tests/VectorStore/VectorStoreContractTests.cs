@@ -248,8 +248,8 @@ public abstract class VectorStoreContractTests
 
     private QdrantPointReader CreateReader()
     {
-        var (client, provisioner, _) = Connect();
-        return new QdrantPointReader(client, provisioner, new QdrantCalls(ResiliencePipeline.Empty));
+        var (client, _, _) = Connect();
+        return new QdrantPointReader(client, new QdrantCalls(ResiliencePipeline.Empty));
     }
 
     private (QdrantClient Client, CollectionProvisioner Provisioner, QdrantOptions Options) Connect()
