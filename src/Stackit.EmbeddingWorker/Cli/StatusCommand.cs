@@ -36,12 +36,13 @@ internal static class StatusCommand
         }
 
         using var qdrant = new QdrantClient(context.Qdrant.Endpoint, context.Qdrant.ApiKey);
+        Dictionary<string, string>? aliases = null;
         foreach (var collection in context.Qdrant.AllowedCollections.Prepend(context.Qdrant.Collection).Append(context.Qdrant.MultimodalCollection).Distinct(StringComparer.Ordinal))
         {
             try
             {
                 // Collections are aliases of versioned ones (documents → documents_v1); a backfill adds <name>_next.
-                var aliases = (await qdrant.ListAliasesAsync(cancellationToken).ConfigureAwait(false)).ToDictionary(a => a.AliasName, a => a.CollectionName, StringComparer.Ordinal);
+                aliases ??= (await qdrant.ListAliasesAsync(cancellationToken).ConfigureAwait(false)).ToDictionary(a => a.AliasName, a => a.CollectionName, StringComparer.Ordinal);
                 var physical = aliases.GetValueOrDefault(collection)
                     ?? (await qdrant.CollectionExistsAsync(collection, cancellationToken).ConfigureAwait(false) ? collection : null);
                 var name = physical is null || physical == collection ? collection : $"{collection} → {physical}";
