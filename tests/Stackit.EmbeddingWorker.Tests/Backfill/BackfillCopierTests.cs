@@ -22,18 +22,12 @@ public sealed class BackfillCopierTests
     [Fact]
     public async Task A_copy_read_before_a_newer_change_neither_overwrites_nor_deletes_what_that_change_wrote()
     {
-        await using var embeddings = await FakeEmbeddingServer.StartAsync();
-        await using var qdrant = await QdrantStandInServer.StartAsync();
-        var client = qdrant.CreateClient();
-        await CreateAsync(client, "docs_v1");
-        await CreateAsync(client, "docs_v2");
-        await client.CreateAliasAsync("docs", "docs_v1", cancellationToken: Ct);
+        await using var run = await Run.StartAsync();
+        var (client, qdrant, copier) = (run.Client, run.Qdrant, run.Copier);
         // The source as the page read it: doc-1 at an older state, doc-3 never copied; doc-2 is gone from it.
         await client.UpsertAsync("docs_v1", [Point("doc-1", "old text", Earlier), Point("doc-3", "plain copy", Earlier)], cancellationToken: Ct);
         // The target as a later copy (of newer source writes) left it.
         await client.UpsertAsync("docs_v2", [Point("doc-1", "newer text", Later), Point("doc-2", "created again later", DateTimeOffset.UtcNow.AddHours(1))], cancellationToken: Ct);
-        using var services = EmbeddingClientFactory.Services(embeddings, configure: s => s["Qdrant:Endpoint"] = qdrant.Endpoint.ToString());
-        var copier = services.GetRequiredService<BackfillCopier>();
 
         var result = await copier.CopyAsync(new BackfillPage("docs", "docs_v2", ["doc-1", "doc-2", "doc-3"]), Ct);
 
@@ -48,15 +42,9 @@ public sealed class BackfillCopierTests
     [Fact]
     public async Task A_page_copied_before_costs_reads_only_and_a_source_without_text_is_refused()
     {
-        await using var embeddings = await FakeEmbeddingServer.StartAsync();
-        await using var qdrant = await QdrantStandInServer.StartAsync();
-        var client = qdrant.CreateClient();
-        await CreateAsync(client, "docs_v1");
-        await CreateAsync(client, "docs_v2");
-        await client.CreateAliasAsync("docs", "docs_v1", cancellationToken: Ct);
+        await using var run = await Run.StartAsync();
+        var (client, embeddings, copier) = (run.Client, run.Embeddings, run.Copier);
         await client.UpsertAsync("docs_v1", [Point("doc-1", "some text", Earlier)], cancellationToken: Ct);
-        using var services = EmbeddingClientFactory.Services(embeddings, configure: s => s["Qdrant:Endpoint"] = qdrant.Endpoint.ToString());
-        var copier = services.GetRequiredService<BackfillCopier>();
 
         var first = await copier.CopyAsync(new BackfillPage("docs", "docs_v2", ["doc-1"]), Ct);
         var requests = embeddings.Requests.Count;
@@ -73,8 +61,37 @@ public sealed class BackfillCopierTests
         Assert.Contains("holds no text", refused.Message, StringComparison.Ordinal);
     }
 
-    private static Task CreateAsync(QdrantClient client, string name) =>
-        client.CreateCollectionAsync(name, new VectorParams { Size = 8, Distance = Distance.Cosine }, cancellationToken: Ct);
+    /// <summary>The loopback endpoint, the stand-in with <c>docs</c> → <c>docs_v1</c> and an empty <c>docs_v2</c>, and the copier.</summary>
+    private sealed class Run(FakeEmbeddingServer embeddings, QdrantStandInServer qdrant, ServiceProvider services) : IAsyncDisposable
+    {
+        public FakeEmbeddingServer Embeddings => embeddings;
+
+        public QdrantStandInServer Qdrant => qdrant;
+
+        public QdrantClient Client { get; } = qdrant.CreateClient();
+
+        public BackfillCopier Copier => services.GetRequiredService<BackfillCopier>();
+
+        public static async Task<Run> StartAsync()
+        {
+            var embeddings = await FakeEmbeddingServer.StartAsync();
+            var qdrant = await QdrantStandInServer.StartAsync();
+            var run = new Run(embeddings, qdrant, EmbeddingClientFactory.Services(embeddings, configure: s => s["Qdrant:Endpoint"] = qdrant.Endpoint.ToString()));
+            foreach (var name in new[] { "docs_v1", "docs_v2" })
+            {
+                await run.Client.CreateCollectionAsync(name, new VectorParams { Size = 8, Distance = Distance.Cosine }, cancellationToken: Ct);
+            }
+            await run.Client.CreateAliasAsync("docs", "docs_v1", cancellationToken: Ct);
+            return run;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            services.Dispose();
+            await qdrant.DisposeAsync();
+            await embeddings.DisposeAsync();
+        }
+    }
 
     private static PointStruct Point(string documentId, string text, DateTimeOffset writtenAt)
     {
