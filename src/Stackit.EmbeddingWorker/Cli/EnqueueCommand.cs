@@ -32,13 +32,11 @@ internal static class EnqueueCommand
             : files.Select(f => (Source: f, Body: FileJob(f, collection))).ToList();
 
         var parser = context.Parser();
-        var errors = jobs
-            .Select(j => (j.Source, Error: j.Body is null ? "cannot be read as UTF-8 text" : Check(parser, context.Blobs, j.Body)))
-            .Where(e => e.Error is not null)
-            .ToList();
-        foreach (var (source, error) in errors)
+        var checkedJobs = jobs.ConvertAll(j => j.Body is null ? new CheckedJob(j.Source, "", [], "cannot be read as UTF-8 text", null) : Check(parser, context.Blobs, j.Source, j.Body));
+        var errors = checkedJobs.Where(j => j.Error is not null).ToList();
+        foreach (var job in errors)
         {
-            await context.Error.WriteLineAsync($"{source}: {error}").ConfigureAwait(false);
+            await context.Error.WriteLineAsync($"{job.Source}: {job.Error}").ConfigureAwait(false);
         }
         if (errors.Count > 0)
         {
@@ -49,14 +47,12 @@ internal static class EnqueueCommand
         var queue = context.Queues.Live;
         await queue.CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
         var claimed = 0;
-        foreach (var (_, body) in jobs)
+        foreach (var job in checkedJobs)
         {
-            var bytes = Encoding.UTF8.GetBytes(body!);
-            var message = body!;
-            if (bytes.Length > JobMessageParser.MaxMessageBytes)
+            var message = job.Body;
+            if (job.ClaimedId is { } id)
             {
-                var id = parser.ParseClaimed(bytes, null).Job!.Id;
-                var blobUri = await context.ClaimChecks.UploadAsync($"{Guid.NewGuid():N}.json", new BinaryData(bytes), cancellationToken).ConfigureAwait(false);
+                var blobUri = await context.ClaimChecks.UploadAsync($"{Guid.NewGuid():N}.json", new BinaryData(job.Bytes), cancellationToken).ConfigureAwait(false);
                 message = JsonSerializer.Serialize(new { id, blobUri }, Relaxed);
                 claimed++;
             }
@@ -67,19 +63,23 @@ internal static class EnqueueCommand
         return 0;
     }
 
-    private static string? Check(JobMessageParser parser, BlobOptions blobs, string body)
+    /// <summary>A job checked as the worker will check it; <see cref="ClaimedId"/> is set when it must go in a blob.</summary>
+    private sealed record CheckedJob(string Source, string Body, byte[] Bytes, string? Error, string? ClaimedId);
+
+    private static CheckedJob Check(JobMessageParser parser, BlobOptions blobs, string source, string body)
     {
         var bytes = Encoding.UTF8.GetBytes(body);
         if (bytes.Length > blobs.MaxBlobBytes)
         {
-            return $"is {bytes.Length} bytes; Blobs:MaxBlobBytes is {blobs.MaxBlobBytes}.";
+            return new CheckedJob(source, body, bytes, $"is {bytes.Length} bytes; Blobs:MaxBlobBytes is {blobs.MaxBlobBytes}.", null);
         }
-        var result = bytes.Length > JobMessageParser.MaxMessageBytes ? parser.ParseClaimed(bytes, null) : parser.Parse(bytes);
+        var large = bytes.Length > JobMessageParser.MaxMessageBytes;
+        var result = large ? parser.ParseClaimed(bytes, null) : parser.Parse(bytes);
         return result switch
         {
-            { IsValid: true } => null,
-            { IsClaimCheck: true } => null,
-            _ => result.Error,
+            { IsValid: true } => new CheckedJob(source, body, bytes, null, large ? result.Job.Id : null),
+            { IsClaimCheck: true } => new CheckedJob(source, body, bytes, null, null),
+            _ => new CheckedJob(source, body, bytes, result.Error, null),
         };
     }
 
