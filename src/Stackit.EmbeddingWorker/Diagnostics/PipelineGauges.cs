@@ -4,6 +4,7 @@ using Azure;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Stackit.EmbeddingWorker.Embeddings.Throttling;
+using Stackit.EmbeddingWorker.Hosting;
 using Stackit.EmbeddingWorker.Intake;
 using Stackit.EmbeddingWorker.Leasing;
 
@@ -23,7 +24,7 @@ internal sealed partial class PipelineGauges : BackgroundService
     private readonly ILogger<PipelineGauges> _logger;
 
     public PipelineGauges(WorkerMetrics metrics, LeaseRegistry leases, AdaptiveConcurrencyLimit concurrency, WorkQueues queues, QueueOptions queue,
-        ManagementOptions options, TimeProvider time, ILogger<PipelineGauges> logger)
+        PipelineChannels channels, ManagementOptions options, TimeProvider time, ILogger<PipelineGauges> logger)
     {
         _queues = queues;
         _queueNames = [queue.Name, queue.Name + "-poison"];
@@ -34,10 +35,21 @@ internal sealed partial class PipelineGauges : BackgroundService
         meter.CreateObservableGauge("embedding_worker.messages.in_flight", () => leases.Count, "{message}", "Messages received and not yet settled.");
         meter.CreateObservableGauge("embedding_worker.requests.in_flight", () => concurrency.InFlight, "{request}", "Requests to the embeddings endpoint in flight.");
         meter.CreateObservableGauge("embedding_worker.requests.limit", () => concurrency.Limit, "{request}", "The adaptive concurrency limit now.");
+        meter.CreateObservableGauge("embedding_worker.stage.waiting", () => (IEnumerable<Measurement<int>>)
+            [
+                Waiting("jobs", channels.Jobs.Reader.Count),
+                Waiting("deletions", channels.Deletions.Reader.Count),
+                Waiting("chunks", channels.Chunks.Reader.Count),
+                Waiting("batches", channels.Batches.Reader.Count),
+                Waiting("embedded", channels.Embedded.Reader.Count),
+            ],
+            "{item}", "Items waiting in the channel before a stage: where the pipeline is held up.");
         meter.CreateObservableGauge("embedding_worker.queue.depth",
             () => _depths.Select(d => new Measurement<long>(d.Value, new KeyValuePair<string, object?>("queue", d.Key))),
             "{message}", "Approximate message count per queue, as last polled.");
     }
+
+    private static Measurement<int> Waiting(string channel, int count) => new(count, new KeyValuePair<string, object?>("channel", channel));
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
