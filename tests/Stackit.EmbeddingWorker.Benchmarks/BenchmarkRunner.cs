@@ -52,9 +52,16 @@ internal sealed class BenchmarkRunner(AzuriteProcess azurite, SimulatedEndpoint 
         var collection = "bench" + Guid.NewGuid().ToString("N")[..8];
         var log = Path.Combine(settings.LogDirectory, $"{scenario}-{client}.log".ToLowerInvariant());
 
+        var managementPort = FreePort.OnLoopback();
         await using var process = client == ClientKind.Worker
-            ? ClientProcess.Start(WorkerDll, [], WorkerEnvironment(queue.Name, collection, model), log)
+            ? ClientProcess.Start(WorkerDll, [], WorkerEnvironment(queue.Name, collection, model, managementPort), log)
             : ClientProcess.Start(typeof(BenchmarkRunner).Assembly.Location, ["naive-client"], NaiveEnvironment(queue.Name, collection), log);
+        var started = Stopwatch.GetTimestamp();
+        await using var sampler = new WorkerSampler(managementPort, Path.ChangeExtension(log, ".gauges.csv"));
+        if (client == ClientKind.Worker)
+        {
+            sampler.Start(() => started + (long)(settings.Warmup.TotalSeconds * Stopwatch.Frequency));
+        }
 
         await Task.Delay(settings.Warmup);
         // Done = enqueued so far minus still queued (the queue's length counts leased messages too).
@@ -63,10 +70,11 @@ internal sealed class BenchmarkRunner(AzuriteProcess azurite, SimulatedEndpoint 
         var from = Stopwatch.GetTimestamp();
         await Task.Delay(settings.Window);
         var to = Stopwatch.GetTimestamp();
+        var cpu = process.CpuTime - cpuBefore;
         var doneAfter = Interlocked.Read(ref enqueued) - await ApproximateLengthAsync(queue);
         await stopFeeding.CancelAsync();
         await feeder;
-        var cpu = process.CpuTime - cpuBefore;
+        await endpoint.WaitForServiceInProgressAsync(TimeSpan.FromSeconds(30));
         var rss = process.PeakRssMiB;
         if (process.HasExited)
         {
@@ -74,6 +82,7 @@ internal sealed class BenchmarkRunner(AzuriteProcess azurite, SimulatedEndpoint 
         }
         await process.DisposeAsync();
         await queue.DeleteAsync();
+        WriteRequests(Path.ChangeExtension(log, ".requests.csv"), from, to);
 
         return Measure(scenario, client, model, from, to, doneAfter - doneBefore, cpu, rss, note);
     }
@@ -100,7 +109,7 @@ internal sealed class BenchmarkRunner(AzuriteProcess azurite, SimulatedEndpoint 
         var queued = await ApproximateLengthAsync(queue);
         endpoint.Reset(model);
         await using var process = ClientProcess.Start(WorkerDll, [],
-            WorkerEnvironment(queue.Name, "backlog" + Guid.NewGuid().ToString("N")[..8], model), Path.Combine(settings.LogDirectory, $"backlog-{jobs}.log"));
+            WorkerEnvironment(queue.Name, "backlog" + Guid.NewGuid().ToString("N")[..8], model, FreePort.OnLoopback()), Path.Combine(settings.LogDirectory, $"backlog-{jobs}.log"));
         await Task.Delay(settings.Warmup + settings.Window);
         var rss = process.PeakRssMiB;
         await process.DisposeAsync();
@@ -134,6 +143,16 @@ internal sealed class BenchmarkRunner(AzuriteProcess azurite, SimulatedEndpoint 
         return new RunResult(scenario, client == ClientKind.Worker ? "worker" : "naive", documents / window, tokensPerSecond, ratio, slotsBusy,
             arrived.Count(r => r.Status == 429), arrived.Count, Percentile(latencies, 0.50), Percentile(latencies, 0.95),
             inputs > 0 ? cpu.TotalSeconds * 10_000 / inputs : double.NaN, rss, note.Trim());
+    }
+
+    /// <summary>Every request the endpoint saw in this run, in milliseconds from the window's start, for looking into a result.</summary>
+    private void WriteRequests(string path, long from, long to)
+    {
+        static string Ms(long timestamp, long origin) => Stopwatch.GetElapsedTime(origin, timestamp).TotalMilliseconds.ToString("F1", CultureInfo.InvariantCulture);
+        var lines = new List<string> { $"# window 0 to {Ms(to, from)} ms", "arrived,started,released,finished,inputs,tokens,status" };
+        lines.AddRange(endpoint.Served.OrderBy(r => r.Arrived).Select(r =>
+            $"{Ms(r.Arrived, from)},{Ms(r.Started, from)},{Ms(r.Released, from)},{Ms(r.Finished, from)},{r.Inputs},{r.Tokens},{r.Status}"));
+        File.WriteAllLines(path, lines);
     }
 
     private static double Percentile(List<double> sorted, double p) =>
@@ -176,7 +195,7 @@ internal sealed class BenchmarkRunner(AzuriteProcess azurite, SimulatedEndpoint 
         }
     }
 
-    private Dictionary<string, string> WorkerEnvironment(string queue, string collection, EndpointModel model)
+    private Dictionary<string, string> WorkerEnvironment(string queue, string collection, EndpointModel model, int managementPort)
     {
         var environment = new Dictionary<string, string>
         {
@@ -193,7 +212,7 @@ internal sealed class BenchmarkRunner(AzuriteProcess azurite, SimulatedEndpoint 
             ["Qdrant__Endpoint"] = qdrant.Endpoint.ToString(),
             ["Qdrant__Collection"] = collection,
             ["Logging__LogLevel__Default"] = "Warning",
-            ["Management__Port"] = FreePort.OnLoopback().ToString(CultureInfo.InvariantCulture),
+            ["Management__Port"] = managementPort.ToString(CultureInfo.InvariantCulture),
         };
         if (model.TokensPerMinute is { } tpm)
         {

@@ -19,6 +19,8 @@ internal sealed class SimulatedEndpoint : IAsyncDisposable
 {
     private LoopbackEmbeddingsHost _host = null!;
     private readonly ConcurrentQueue<ServedRequest> _served = new();
+    private readonly ConcurrentDictionary<long, bool> _inService = new();
+    private long _requestNumbers;
     private EndpointModel _model = null!;
     private SemaphoreSlim _slots = null!;
     private MinuteBudget? _tokenBudget;
@@ -56,6 +58,21 @@ internal sealed class SimulatedEndpoint : IAsyncDisposable
 
     public IReadOnlyList<ServedRequest> Served => [.. _served];
 
+    /// <summary>
+    /// Waits (at most <paramref name="limit"/>) until every request being served now has been answered and recorded,
+    /// so a window's end does not cut off the requests it was serving: a client killed at once would abort them,
+    /// and their service inside the window would go uncounted.
+    /// </summary>
+    public async Task WaitForServiceInProgressAsync(TimeSpan limit)
+    {
+        var serving = _inService.Keys.ToList();
+        var deadline = Stopwatch.GetTimestamp() + (long)(limit.TotalSeconds * Stopwatch.Frequency);
+        while (serving.Any(_inService.ContainsKey) && Stopwatch.GetTimestamp() < deadline)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(50));
+        }
+    }
+
     public static int CountTokens(string text) => ((Encoding.UTF8.GetByteCount(text) + 3) / 4) + 1;
 
     public ValueTask DisposeAsync() => _host.DisposeAsync();
@@ -86,20 +103,29 @@ internal sealed class SimulatedEndpoint : IAsyncDisposable
         }
 
         await _slots.WaitAsync(context.RequestAborted);
-        long started;
-        long released;
+        var number = Interlocked.Increment(ref _requestNumbers);
+        _inService[number] = true;
         try
         {
-            started = Stopwatch.GetTimestamp();
-            await Task.Delay(_model.ServiceTime(tokens), context.RequestAborted);
+            long started;
+            long released;
+            try
+            {
+                started = Stopwatch.GetTimestamp();
+                await Task.Delay(_model.ServiceTime(tokens), context.RequestAborted);
+            }
+            finally
+            {
+                _slots.Release();
+                released = Stopwatch.GetTimestamp();
+            }
+            await WriteVectorsAsync(context, inputs.Count, tokens, base64);
+            Record(arrived, started, inputs.Count, tokens, 200, released);
         }
         finally
         {
-            _slots.Release();
-            released = Stopwatch.GetTimestamp();
+            _inService.TryRemove(number, out _);
         }
-        await WriteVectorsAsync(context, inputs.Count, tokens, base64);
-        Record(arrived, started, inputs.Count, tokens, 200, released);
     }
 
     private async Task WriteVectorsAsync(HttpContext context, int count, int tokens, bool base64)
