@@ -139,7 +139,9 @@ public static class EmbeddingWorkerServiceCollectionExtensions
         services.AddSingleton(sp =>
         {
             var options = sp.GetRequiredService<QdrantOptions>();
-            return new QdrantClient(options.Endpoint, options.ApiKey, TimeSpan.FromSeconds(30), sp.GetRequiredService<ILoggerFactory>());
+            // No logger factory: the client logs every failed call as an error with its stack, expected ones too (a read
+            // in a collection not created yet answers NotFound). The worker logs the failures that matter itself.
+            return new QdrantClient(options.Endpoint, options.ApiKey, TimeSpan.FromSeconds(30));
         });
         services.AddSingleton<CollectionProvisioner>();
         services.AddSingleton<PointFactory>();
