@@ -1,6 +1,7 @@
 using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
+using Stackit.EmbeddingWorker.Embeddings.Transport;
 
 namespace Stackit.EmbeddingWorker.Embeddings;
 
@@ -47,8 +48,9 @@ internal sealed partial class OpenAiEmbeddingClient(HttpClient http, EmbeddingsO
 
     private async Task<EmbeddingResult> SendAsync(HttpContent request, int inputCount, CancellationToken cancellationToken)
     {
-        using var content = request;
-        using var response = await http.PostAsync(options.EmbeddingsUri, content, cancellationToken).ConfigureAwait(false);
+        using var post = new HttpRequestMessage(HttpMethod.Post, options.EmbeddingsUri) { Content = request };
+        // Headers only: the body is read inside the attempt by the ResponseBufferingHandler, not buffered again here.
+        using var response = await http.SendAsync(post, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
         if (!response.IsSuccessStatusCode)
         {
             var message = await ReadErrorMessageAsync(response, cancellationToken).ConfigureAwait(false);
@@ -58,9 +60,9 @@ internal sealed partial class OpenAiEmbeddingClient(HttpClient http, EmbeddingsO
         EmbeddingResponse? body;
         try
         {
-            body = await response.Content
-                .ReadFromJsonAsync(EmbeddingWireContext.Default.EmbeddingResponse, cancellationToken)
-                .ConfigureAwait(false);
+            body = response.Content is PooledContent pooled
+                ? JsonSerializer.Deserialize(pooled.Span, EmbeddingWireContext.Default.EmbeddingResponse)
+                : await response.Content.ReadFromJsonAsync(EmbeddingWireContext.Default.EmbeddingResponse, cancellationToken).ConfigureAwait(false);
         }
         catch (JsonException ex)
         {

@@ -13,6 +13,7 @@ using Stackit.EmbeddingWorker.Batching;
 using Stackit.EmbeddingWorker.Diagnostics;
 using Stackit.EmbeddingWorker.Embeddings;
 using Stackit.EmbeddingWorker.Embeddings.Throttling;
+using Stackit.EmbeddingWorker.Embeddings.Transport;
 using Stackit.EmbeddingWorker.Health;
 using Stackit.EmbeddingWorker.Intake;
 using Stackit.EmbeddingWorker.Leasing;
@@ -132,6 +133,8 @@ public static class EmbeddingWorkerServiceCollectionExtensions
         });
         // Inside the retries: every attempt tells the adaptive limit how the endpoint is coping.
         client.AddHttpMessageHandler(sp => new EndpointFeedbackHandler(sp.GetRequiredService<AdaptiveConcurrencyLimit>(), sp.GetRequiredService<WorkerMetrics>(), sp.GetRequiredService<TimeProvider>()));
+        // Innermost: each attempt reads its answer's body itself, under the attempt's timeout and retries.
+        client.AddHttpMessageHandler(() => new ResponseBufferingHandler());
     }
 
     private static void AddVectorStore(IServiceCollection services)

@@ -43,6 +43,36 @@ public sealed class OpenAiEmbeddingClientTests
         Assert.Equal(3, server.Requests.Count);
     }
 
+    [Fact]
+    public async Task A_body_that_breaks_off_after_the_status_is_retried()
+    {
+        await using var server = await FakeEmbeddingServer.StartAsync();
+        server.EnqueueFault(EndpointFault.BodyBreaksOff);
+        using var services = EmbeddingClientFactory.Services(server);
+        string[] inputs = ["alpha", "beta", "gamma"];
+
+        var result = await services.Client().EmbedAsync(inputs, TestContext.Current.CancellationToken);
+
+        Assert.Equal(inputs.Select(i => FakeEmbeddingServer.VectorFor(i, server.Dimensions)), result.Vectors);
+        Assert.Equal(2, server.Requests.Count);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task A_body_that_stalls_after_the_status_counts_against_the_attempt_timeout()
+    {
+        await using var server = await FakeEmbeddingServer.StartAsync();
+        server.StallFor = TimeSpan.FromMinutes(5);
+        server.EnqueueFault(EndpointFault.BodyStalls);
+        using var services = EmbeddingClientFactory.Services(server, configure: s => s["Embeddings:Timeout"] = "00:00:01");
+        string[] inputs = ["alpha", "beta"];
+
+        // Without the attempt's timeout over the body, this waits for the stall (and the test's own timeout).
+        var result = await services.Client().EmbedAsync(inputs, TestContext.Current.CancellationToken);
+
+        Assert.Equal(inputs.Select(i => FakeEmbeddingServer.VectorFor(i, server.Dimensions)), result.Vectors);
+        Assert.Equal(2, server.Requests.Count);
+    }
+
     [Theory]
     [InlineData(HttpStatusCode.BadRequest)]
     [InlineData(HttpStatusCode.Unauthorized)]

@@ -203,6 +203,21 @@ public sealed class FakeEmbeddingServer : IAsyncDisposable
                 writer.WriteEndArray();
             }
             writer.WriteEndObject();
+            if (fault is EndpointFault.BodyBreaksOff or EndpointFault.BodyStalls)
+            {
+                // Headers and the first vector are on the wire; the rest breaks off or comes late.
+                await writer.FlushAsync(context.RequestAborted);
+                await context.Response.Body.FlushAsync(context.RequestAborted);
+                if (fault == EndpointFault.BodyBreaksOff)
+                {
+                    // A moment for the client to read what was sent: a reset can discard unread data on its side.
+                    await Task.Delay(TimeSpan.FromMilliseconds(200), context.RequestAborted);
+                    context.Abort();
+                    return;
+                }
+                await Task.Delay(StallFor, context.RequestAborted);
+                fault = EndpointFault.None;
+            }
         }
         writer.WriteEndArray();
         writer.WriteStartObject("usage");
@@ -235,6 +250,12 @@ public enum EndpointFault
 
     /// <summary>The answer comes after <see cref="FakeEmbeddingServer.StallFor"/>, longer than the client waits.</summary>
     Stall,
+
+    /// <summary>200 and the start of the body, then the connection is dropped.</summary>
+    BodyBreaksOff,
+
+    /// <summary>200 and the start of the body, the rest after <see cref="FakeEmbeddingServer.StallFor"/>.</summary>
+    BodyStalls,
 
     /// <summary>200 with one vector fewer than there were inputs.</summary>
     FewerVectors,
