@@ -1,5 +1,3 @@
-using System.Text;
-
 namespace Stackit.EmbeddingWorker.Preparation;
 
 /// <summary>
@@ -21,44 +19,50 @@ internal sealed class TextChunker(ChunkingOptions options, ITokenEstimator estim
         {
             return string.IsNullOrWhiteSpace(text) ? [] : [text.Trim()];
         }
+        // Pieces are ranges of the text, in order and without gaps, so a chunk is one range too: the text is
+        // copied once, into the chunks, however deep the splitting goes.
         var pieces = new List<Piece>();
-        Split(text, 0, limits, pieces);
-        return Pack(pieces, limits);
+        Split(text, 0, text.Length, 0, limits, pieces);
+        return Pack(text, pieces, limits);
     }
 
-    private void Split(string text, int level, Limits limits, List<Piece> pieces)
+    private void Split(string text, int start, int length, int level, Limits limits, List<Piece> pieces)
     {
-        var tokens = estimator.Estimate(text);
+        var tokens = estimator.Estimate(text.AsSpan(start, length));
         if (tokens <= limits.MaxTokens)
         {
-            pieces.Add(new Piece(text, tokens));
+            pieces.Add(new Piece(start, length, tokens));
             return;
         }
         if (level == Boundaries.Length)
         {
-            HardSplit(text, limits, pieces);
+            HardSplit(text, start, length, limits, pieces);
             return;
         }
-        foreach (var part in SplitAfter(text, Boundaries[level]))
+        var separator = Boundaries[level];
+        var end = start + length;
+        while (start < end)
         {
-            Split(part, level + 1, limits, pieces);
+            var at = text.AsSpan(start, end - start).IndexOf(separator, StringComparison.Ordinal);
+            var partEnd = at < 0 ? end : start + at + separator.Length;
+            Split(text, start, partEnd - start, level + 1, limits, pieces);
+            start = partEnd;
         }
     }
 
     /// <summary>A run without any boundary (a long token, base64, a URL): cut at the longest prefix that fits.</summary>
-    private void HardSplit(string text, Limits limits, List<Piece> pieces)
+    private void HardSplit(string text, int start, int length, Limits limits, List<Piece> pieces)
     {
-        var start = 0;
-        while (start < text.Length)
+        var end = start + length;
+        while (start < end)
         {
-            var length = LongestFittingPrefix(text.AsSpan(start), limits.MaxTokens);
-            if (char.IsHighSurrogate(text[start + length - 1]) && start + length < text.Length)
+            var fitting = LongestFittingPrefix(text.AsSpan(start, end - start), limits.MaxTokens);
+            if (char.IsHighSurrogate(text[start + fitting - 1]) && start + fitting < end)
             {
-                length = length > 1 ? length - 1 : length + 1;
+                fitting = fitting > 1 ? fitting - 1 : fitting + 1;
             }
-            var piece = text.Substring(start, length);
-            pieces.Add(new Piece(piece, estimator.Estimate(piece)));
-            start += length;
+            pieces.Add(new Piece(start, fitting, estimator.Estimate(text.AsSpan(start, fitting))));
+            start += fitting;
         }
     }
 
@@ -81,69 +85,56 @@ internal sealed class TextChunker(ChunkingOptions options, ITokenEstimator estim
         return low;
     }
 
-    private static IEnumerable<string> SplitAfter(string text, string separator)
-    {
-        var start = 0;
-        while (start < text.Length)
-        {
-            var at = text.IndexOf(separator, start, StringComparison.Ordinal);
-            var end = at < 0 ? text.Length : at + separator.Length;
-            yield return text[start..end];
-            start = end;
-        }
-    }
-
-    private static List<string> Pack(List<Piece> pieces, Limits limits)
+    private static List<string> Pack(string text, List<Piece> pieces, Limits limits)
     {
         var chunks = new List<string>();
-        var current = new List<Piece>();
+        var first = 0;
         var currentTokens = 0;
-        foreach (var piece in pieces)
+        for (var i = 0; i < pieces.Count; i++)
         {
-            if (current.Count > 0 && currentTokens + piece.Tokens > limits.MaxTokens)
+            var piece = pieces[i];
+            if (i > first && currentTokens + piece.Tokens > limits.MaxTokens)
             {
-                Emit(chunks, current);
-                (current, currentTokens) = Overlap(current, piece.Tokens, limits);
+                Emit(text, chunks, pieces[first], pieces[i - 1]);
+                (first, currentTokens) = Overlap(pieces, first, i, piece.Tokens, limits);
             }
-            current.Add(piece);
             currentTokens += piece.Tokens;
         }
-        Emit(chunks, current);
+        Emit(text, chunks, pieces[first], pieces[^1]);
         return chunks;
     }
 
-    private static (List<Piece> Kept, int Tokens) Overlap(List<Piece> previous, int nextTokens, Limits limits)
+    /// <summary>
+    /// Where the next chunk starts: the trailing pieces of the last one (from <paramref name="first"/> to before
+    /// <paramref name="next"/>) that fit the overlap and still leave room for the next piece.
+    /// </summary>
+    private static (int First, int Tokens) Overlap(List<Piece> pieces, int first, int next, int nextTokens, Limits limits)
     {
-        var kept = new List<Piece>();
+        var start = next;
         var tokens = 0;
-        for (var i = previous.Count - 1; i >= 0; i--)
+        for (var i = next - 1; i >= first; i--)
         {
-            var candidate = tokens + previous[i].Tokens;
+            var candidate = tokens + pieces[i].Tokens;
             if (candidate > limits.OverlapTokens || candidate + nextTokens > limits.MaxTokens)
             {
                 break;
             }
-            kept.Insert(0, previous[i]);
+            start = i;
             tokens = candidate;
         }
-        return (kept, tokens);
+        return (start, tokens);
     }
 
-    private static void Emit(List<string> chunks, List<Piece> pieces)
+    private static void Emit(string text, List<string> chunks, Piece first, Piece last)
     {
-        var builder = new StringBuilder();
-        foreach (var piece in pieces)
+        var chunk = text.AsSpan(first.Start, last.Start + last.Length - first.Start).Trim();
+        if (!chunk.IsEmpty)
         {
-            builder.Append(piece.Text);
-        }
-        var chunk = builder.ToString().Trim();
-        if (chunk.Length > 0)
-        {
-            chunks.Add(chunk);
+            chunks.Add(chunk.ToString());
         }
     }
 
-    private readonly record struct Piece(string Text, int Tokens);
+    private readonly record struct Piece(int Start, int Length, int Tokens);
 
     private readonly record struct Limits(int MaxTokens, int OverlapTokens);
 }
