@@ -40,7 +40,7 @@ internal sealed class BenchmarkRunner(AzuriteProcess azurite, SimulatedEndpoint 
         }
     }
 
-    public async Task<RunResult> RunAsync(string scenario, Workload workload, ClientKind client, EndpointModel model, string note = "")
+    public async Task<RunResult> RunAsync(string scenario, Workload workload, ClientKind client, EndpointModel model, string note = "", TimeSpan? warmup = null)
     {
         var queue = azurite.Queue(AzuriteProcess.UniqueQueueName("bench"));
         await queue.CreateAsync();
@@ -60,17 +60,19 @@ internal sealed class BenchmarkRunner(AzuriteProcess azurite, SimulatedEndpoint 
         await using var sampler = new WorkerSampler(managementPort, Path.ChangeExtension(log, ".gauges.csv"));
         if (client == ClientKind.Worker)
         {
-            sampler.Start(() => started + (long)(settings.Warmup.TotalSeconds * Stopwatch.Frequency));
+            sampler.Start(() => started + (long)((warmup ?? settings.Warmup).TotalSeconds * Stopwatch.Frequency));
         }
 
-        await Task.Delay(settings.Warmup);
+        await Task.Delay(warmup ?? settings.Warmup);
         // Done = enqueued so far minus still queued (the queue's length counts leased messages too).
         var doneBefore = Interlocked.Read(ref enqueued) - await ApproximateLengthAsync(queue);
         var cpuBefore = process.CpuTime;
+        var jitBefore = process.JitCpuTime;
         var from = Stopwatch.GetTimestamp();
         await Task.Delay(settings.Window);
         var to = Stopwatch.GetTimestamp();
         var cpu = process.CpuTime - cpuBefore;
+        var jit = process.JitCpuTime - jitBefore;
         var doneAfter = Interlocked.Read(ref enqueued) - await ApproximateLengthAsync(queue);
         await stopFeeding.CancelAsync();
         await feeder;
@@ -84,7 +86,7 @@ internal sealed class BenchmarkRunner(AzuriteProcess azurite, SimulatedEndpoint 
         await queue.DeleteAsync();
         WriteRequests(Path.ChangeExtension(log, ".requests.csv"), from, to);
 
-        return Measure(scenario, client, model, from, to, doneAfter - doneBefore, cpu, rss, note);
+        return Measure(scenario, client, model, from, to, doneAfter - doneBefore, cpu, jit, rss, note);
     }
 
     /// <summary>Only the peak memory of the worker over a backlog of <paramref name="jobs"/>.</summary>
@@ -117,7 +119,7 @@ internal sealed class BenchmarkRunner(AzuriteProcess azurite, SimulatedEndpoint 
         return (rss, enqueueSeconds, queued);
     }
 
-    private RunResult Measure(string scenario, ClientKind client, EndpointModel model, long from, long to, long documents, TimeSpan cpu, double rss, string note)
+    private RunResult Measure(string scenario, ClientKind client, EndpointModel model, long from, long to, long documents, TimeSpan cpu, TimeSpan jit, double rss, string note)
     {
         var window = Stopwatch.GetElapsedTime(from, to).TotalSeconds;
         var served = endpoint.Served;
@@ -142,7 +144,7 @@ internal sealed class BenchmarkRunner(AzuriteProcess azurite, SimulatedEndpoint 
         var slotsBusy = busy / (model.Slots * (double)(to - from));
         return new RunResult(scenario, client == ClientKind.Worker ? "worker" : "naive", documents / window, tokensPerSecond, ratio, slotsBusy,
             arrived.Count(r => r.Status == 429), arrived.Count, Percentile(latencies, 0.50), Percentile(latencies, 0.95),
-            inputs > 0 ? cpu.TotalSeconds * 10_000 / inputs : double.NaN, rss, note.Trim());
+            inputs > 0 ? cpu.TotalSeconds * 10_000 / inputs : double.NaN, cpu > TimeSpan.Zero ? Math.Max(0, jit / cpu) : 0, rss, note.Trim());
     }
 
     /// <summary>Every request the endpoint saw in this run, in milliseconds from the window's start, for looking into a result.</summary>

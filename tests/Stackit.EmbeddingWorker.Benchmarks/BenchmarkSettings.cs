@@ -2,10 +2,13 @@ using System.Globalization;
 
 namespace Stackit.EmbeddingWorker.Benchmarks;
 
-/// <summary>Command-line settings: <c>--warmup 10 --window 30 --backlog 100000 --only short,mixed,long,budget,backlog</c>.</summary>
-internal sealed record BenchmarkSettings(TimeSpan Warmup, TimeSpan Window, int Backlog, IReadOnlySet<string> Only, string LogDirectory)
+/// <summary>
+/// Command-line settings: <c>--warmup 10 --window 30 --backlog 100000 --only short,mixed,long,budget,cpu,backlog
+/// --clients worker,naive</c>; <c>cpu</c> stands for <c>cpu-long,cpu-short</c>.
+/// </summary>
+internal sealed record BenchmarkSettings(TimeSpan Warmup, TimeSpan Window, int Backlog, IReadOnlySet<string> Only, IReadOnlyList<ClientKind> Clients, string LogDirectory)
 {
-    public static readonly string[] Scenarios = ["short", "mixed", "long", "budget", "backlog"];
+    public static readonly string[] Scenarios = ["short", "mixed", "long", "budget", "cpu-long", "cpu-short", "backlog"];
 
     public bool Runs(string scenario) => Only.Contains(scenario);
 
@@ -15,6 +18,7 @@ internal sealed record BenchmarkSettings(TimeSpan Warmup, TimeSpan Window, int B
         var window = 30.0;
         var backlog = 100_000;
         IReadOnlySet<string> only = Scenarios.ToHashSet();
+        IReadOnlyList<ClientKind> clients = [ClientKind.Worker, ClientKind.Naive];
         for (var i = 0; i < args.Length; i++)
         {
             var value = i + 1 < args.Length ? args[i + 1] : throw new ArgumentException($"{args[i]} needs a value.");
@@ -23,12 +27,21 @@ internal sealed record BenchmarkSettings(TimeSpan Warmup, TimeSpan Window, int B
                 case "--warmup": warmup = double.Parse(value, CultureInfo.InvariantCulture); i++; break;
                 case "--window": window = double.Parse(value, CultureInfo.InvariantCulture); i++; break;
                 case "--backlog": backlog = int.Parse(value, CultureInfo.InvariantCulture); i++; break;
-                case "--only": only = value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet(); i++; break;
-                default: throw new ArgumentException($"unknown argument {args[i]}; use --warmup s, --window s, --backlog n, --only {string.Join(',', Scenarios)}");
+                case "--only":
+                    only = value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                        .SelectMany(s => s == "cpu" ? ["cpu-long", "cpu-short"] : new[] { s }).ToHashSet();
+                    i++;
+                    break;
+                case "--clients":
+                    clients = [.. value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                        .Select(c => Enum.Parse<ClientKind>(c, ignoreCase: true))];
+                    i++;
+                    break;
+                default: throw new ArgumentException($"unknown argument {args[i]}; use --warmup s, --window s, --backlog n, --only {string.Join(',', Scenarios)} (cpu = both cpu-), --clients worker,naive");
             }
         }
         var logs = Path.Combine(Path.GetTempPath(), "stackit-embedding-benchmark");
         Directory.CreateDirectory(logs);
-        return new BenchmarkSettings(TimeSpan.FromSeconds(warmup), TimeSpan.FromSeconds(window), backlog, only, logs);
+        return new BenchmarkSettings(TimeSpan.FromSeconds(warmup), TimeSpan.FromSeconds(window), backlog, only, clients, logs);
     }
 }

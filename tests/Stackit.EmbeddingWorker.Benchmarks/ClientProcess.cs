@@ -44,6 +44,37 @@ internal sealed class ClientProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// CPU time of the runtime's tiered-compilation thread: the JIT still optimizing hot code. It is part of
+    /// <see cref="CpuTime"/> and falls to nothing once the process has warmed up.
+    /// </summary>
+    public TimeSpan JitCpuTime
+    {
+        get
+        {
+            var ticks = 0L;
+            foreach (var task in Directory.EnumerateDirectories($"/proc/{_process.Id}/task"))
+            {
+                try
+                {
+                    if (!File.ReadAllText(Path.Combine(task, "comm")).StartsWith(".NET Tiered Com", StringComparison.Ordinal))
+                    {
+                        continue;
+                    }
+                    // Fields 14 and 15 (utime, stime) in clock ticks, counted after the parenthesised name.
+                    var stat = File.ReadAllText(Path.Combine(task, "stat"));
+                    var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                    ticks += long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+                }
+                catch (IOException)
+                {
+                    // The thread ended meanwhile.
+                }
+            }
+            return TimeSpan.FromSeconds(ticks / 100.0);
+        }
+    }
+
     /// <summary>Peak resident set size (VmHWM) in MiB.</summary>
     public double PeakRssMiB
     {

@@ -32,7 +32,7 @@ foreach (var workload in new[] { Workload.Short, Workload.Mixed, Workload.Long }
     {
         continue;
     }
-    foreach (var client in new[] { ClientKind.Worker, ClientKind.Naive })
+    foreach (var client in settings.Clients)
     {
         Console.WriteLine($"… {workload.Name} / {client}");
         results.Add(await runner.RunAsync(workload.Name, workload, client, model));
@@ -45,10 +45,27 @@ if (settings.Runs("budget"))
     // without being refused; the naive client has no budget and bounces off the 429s.
     var tpm = (int)(model.CapacityTokensPerSecond * 60 / 2);
     var budgeted = model with { TokensPerMinute = tpm, RequestsPerMinute = 600 };
-    foreach (var client in new[] { ClientKind.Worker, ClientKind.Naive })
+    foreach (var client in settings.Clients)
     {
         Console.WriteLine($"… budget (mixed, {tpm} TPM, 600 RPM) / {client}");
         results.Add(await runner.RunAsync("mixed, TPM budget", Workload.Mixed, client, budgeted, "ratio = share of the TPM budget used"));
+    }
+}
+
+if (settings.Runs("cpu-long") || settings.Runs("cpu-short"))
+{
+    // An endpoint far faster than this machine's two cores: the client sets the pace, and its CPU per embedding is
+    // what it costs to run, not its idle overhead spread over the few embeddings a slow endpoint lets through.
+    // The JIT keeps optimizing hot code for about a minute under this load: measure after it, in the steady state.
+    var cpuWarmup = settings.Warmup > TimeSpan.FromSeconds(60) ? settings.Warmup : TimeSpan.FromSeconds(60);
+    var fast = model with { Slots = 32, BaseLatency = TimeSpan.FromMilliseconds(20), PerToken = TimeSpan.Zero };
+    foreach (var workload in new[] { Workload.Long, Workload.Short }.Where(w => settings.Runs("cpu-" + w.Name)))
+    {
+        foreach (var client in settings.Clients)
+        {
+            Console.WriteLine($"… CPU ({workload.Name}, fast endpoint) / {client}");
+            results.Add(await runner.RunAsync($"{workload.Name}, fast endpoint", workload, client, fast, "ratio and slots busy do not apply", cpuWarmup));
+        }
     }
 }
 

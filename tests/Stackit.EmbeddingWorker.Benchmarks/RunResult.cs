@@ -13,5 +13,6 @@ internal sealed record RunResult(
     double P50Milliseconds,
     double P95Milliseconds,
     double CpuSecondsPer10K,
+    double JitShare,
     double PeakRssMiB,
     string Note);
