@@ -57,12 +57,13 @@ internal sealed partial class OpenAiEmbeddingClient(HttpClient http, EmbeddingsO
             throw new EmbeddingRequestException(response.StatusCode, message);
         }
 
+        // The ResponseBufferingHandler has read the body already; a client built without it reads it here.
+        using var pooled = response.Content as PooledContent
+            ?? await PooledContent.ReadAsync(response.Content, ResponseBufferingHandler.MaxResponseBytes, cancellationToken).ConfigureAwait(false);
         EmbeddingResponse? body;
         try
         {
-            body = response.Content is PooledContent pooled
-                ? JsonSerializer.Deserialize(pooled.Span, EmbeddingWireContext.Default.EmbeddingResponse)
-                : await response.Content.ReadFromJsonAsync(EmbeddingWireContext.Default.EmbeddingResponse, cancellationToken).ConfigureAwait(false);
+            body = JsonSerializer.Deserialize(pooled.Span, EmbeddingWireContext.Default.EmbeddingResponse);
         }
         catch (JsonException ex)
         {
