@@ -20,6 +20,8 @@ await using var azurite = new AzuriteProcess();
 await azurite.StartAsync();
 await using var endpoint = await SimulatedEndpoint.StartAsync();
 await using var qdrant = await QdrantStandInServer.StartAsync();
+// Every run writes new documents, so no vector is ever read back: the stand-in checks them and keeps only the payload.
+qdrant.Store.KeepVectors = false;
 var runner = new BenchmarkRunner(azurite, endpoint, qdrant, settings);
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
     $"Simulated endpoint: {model.Slots} slots, {model.BaseLatency.TotalMilliseconds} ms + {model.PerToken.TotalMicroseconds} µs/token, ≤ {model.MaxTokensPerRequest} tokens and ≤ {model.MaxInputsPerRequest} inputs a request, {model.Dimensions} dimensions; capacity {model.CapacityTokensPerSecond:F0} tokens/s."));

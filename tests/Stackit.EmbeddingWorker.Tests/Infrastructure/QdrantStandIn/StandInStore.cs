@@ -30,6 +30,13 @@ public sealed class StandInStore
     /// <summary>While true, every write fails with Unavailable, as when Qdrant is down.</summary>
     public bool Down { get; set; }
 
+    /// <summary>
+    /// False keeps points without their vectors (they are still checked): for the benchmark, where millions of
+    /// floats a second would otherwise pile up in its process and take the machine's CPU from the worker it measures.
+    /// Retrieved points then carry no vector.
+    /// </summary>
+    public bool KeepVectors { get; set; } = true;
+
     public void FailNextUpserts(int count, StatusCode status)
     {
         lock (_gate)
@@ -165,7 +172,7 @@ public sealed class StandInStore
                 throw new RpcException(new Status(fault, "injected fault"));
             }
             var collection = Collection(request.CollectionName);
-            var validated = request.Points.Select(p => Validate(collection, p)).ToList();
+            var validated = request.Points.Select(p => Validate(collection, p, KeepVectors)).ToList();
             foreach (var point in validated)
             {
                 if (!collection.Points.TryGetValue(point.Key, out var existing))
@@ -242,22 +249,22 @@ public sealed class StandInStore
         }
     }
 
-    private static StoredPoint Validate(StandInCollection collection, PointStruct point)
+    private static StoredPoint Validate(StandInCollection collection, PointStruct point, bool keepVector)
     {
         var key = IdKey(point.Id);
-        var vector = point.Vectors?.Vector switch
+        var values = point.Vectors?.Vector switch
         {
-            { Dense: { } dense } => dense.Data.ToArray(),
+            { Dense: { } dense } => dense.Data,
 #pragma warning disable CS0612 // the deprecated flat field is what older clients send
-            { Data.Count: > 0 } flat => flat.Data.ToArray(),
+            { Data.Count: > 0 } flat => flat.Data,
 #pragma warning restore CS0612
             _ => throw new RpcException(new Status(StatusCode.InvalidArgument, "Wrong input: stand-in expects one unnamed dense vector per point")),
         };
-        if ((ulong)vector.Length != collection.Vectors.Size)
+        if ((ulong)values.Count != collection.Vectors.Size)
         {
-            throw new RpcException(new Status(StatusCode.InvalidArgument, $"Wrong input: Vector dimension error: expected dim: {collection.Vectors.Size}, got {vector.Length}"));
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"Wrong input: Vector dimension error: expected dim: {collection.Vectors.Size}, got {values.Count}"));
         }
-        return new StoredPoint(point.Id.Clone(), vector, point.Payload.ToDictionary(kv => kv.Key, kv => kv.Value.Clone()));
+        return new StoredPoint(point.Id.Clone(), keepVector ? [.. values] : [], point.Payload.ToDictionary(kv => kv.Key, kv => kv.Value.Clone()));
     }
 
     private static string IdKey(PointId id)
