@@ -56,11 +56,10 @@ internal sealed class BenchmarkRunner(AzuriteProcess azurite, SimulatedEndpoint 
         await using var process = client == ClientKind.Worker
             ? ClientProcess.Start(WorkerDll, [], WorkerEnvironment(queue.Name, collection, model, managementPort), log)
             : ClientProcess.Start(typeof(BenchmarkRunner).Assembly.Location, ["naive-client"], NaiveEnvironment(queue.Name, collection), log);
-        var started = Stopwatch.GetTimestamp();
-        await using var sampler = new WorkerSampler(managementPort, Path.ChangeExtension(log, ".gauges.csv"));
+        await using var sampler = new WorkerSampler(managementPort);
         if (client == ClientKind.Worker)
         {
-            sampler.Start(() => started + (long)((warmup ?? settings.Warmup).TotalSeconds * Stopwatch.Frequency));
+            sampler.Start();
         }
 
         await Task.Delay(warmup ?? settings.Warmup);
@@ -85,6 +84,11 @@ internal sealed class BenchmarkRunner(AzuriteProcess azurite, SimulatedEndpoint 
         await process.DisposeAsync();
         await queue.DeleteAsync();
         WriteRequests(Path.ChangeExtension(log, ".requests.csv"), from, to);
+        if (client == ClientKind.Worker)
+        {
+            // The same origin as the request file, so the two line up when read side by side.
+            sampler.Write(Path.ChangeExtension(log, ".gauges.csv"), from);
+        }
 
         return Measure(scenario, client, model, from, to, doneAfter - doneBefore, cpu, jit, rss, note);
     }

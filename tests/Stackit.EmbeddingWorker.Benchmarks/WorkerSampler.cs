@@ -4,16 +4,30 @@ using System.Globalization;
 namespace Stackit.EmbeddingWorker.Benchmarks;
 
 /// <summary>
-/// Reads the worker's gauges from its <c>/metrics</c> every half second while a run lasts and writes them to a
-/// file beside the run's log (milliseconds from <paramref name="origin"/>, gauge, value): where the pipeline waited.
+/// Reads the worker's gauges from its <c>/metrics</c> every half second while a run lasts; <see cref="Write"/> puts
+/// them in a file beside the run's log (milliseconds from the same origin as the run's request file, gauge, value):
+/// where the pipeline waited.
 /// </summary>
-internal sealed class WorkerSampler(int managementPort, string path) : IAsyncDisposable
+internal sealed class WorkerSampler(int managementPort) : IAsyncDisposable
 {
     private static readonly string[] Gauges = ["_in_flight", "_limit", "_stage_waiting"];
     private readonly CancellationTokenSource _stop = new();
+    private readonly List<(long At, string Gauge, string Value)> _samples = [];
     private Task _sampling = Task.CompletedTask;
 
-    public void Start(Func<long> origin) => _sampling = SampleAsync(origin, _stop.Token);
+    public void Start() => _sampling = SampleAsync(_stop.Token);
+
+    /// <summary>Writes what was sampled, with times in milliseconds from <paramref name="origin"/> (a Stopwatch timestamp).</summary>
+    public void Write(string path, long origin)
+    {
+        var lines = new List<string> { "ms,gauge,value" };
+        lock (_samples)
+        {
+            lines.AddRange(_samples.Select(s =>
+                $"{Stopwatch.GetElapsedTime(origin, s.At).TotalMilliseconds.ToString("F0", CultureInfo.InvariantCulture)},{s.Gauge},{s.Value}"));
+        }
+        File.WriteAllLines(path, lines);
+    }
 
     public async ValueTask DisposeAsync()
     {
@@ -22,11 +36,9 @@ internal sealed class WorkerSampler(int managementPort, string path) : IAsyncDis
         _stop.Dispose();
     }
 
-    private async Task SampleAsync(Func<long> origin, CancellationToken stop)
+    private async Task SampleAsync(CancellationToken stop)
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
-        await using var output = new StreamWriter(path);
-        await output.WriteLineAsync("ms,gauge,value");
         using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(500));
         try
         {
@@ -37,17 +49,21 @@ internal sealed class WorkerSampler(int managementPort, string path) : IAsyncDis
                 {
                     text = await http.GetStringAsync(new Uri($"http://127.0.0.1:{managementPort}/metrics"), stop);
                 }
-                catch (HttpRequestException)
+                catch (Exception ex) when (ex is HttpRequestException || (ex is TaskCanceledException && !stop.IsCancellationRequested))
                 {
+                    // Not listening yet, or too busy to answer within the client's timeout: skip this sample.
                     continue;
                 }
-                var ms = Stopwatch.GetElapsedTime(origin(), Stopwatch.GetTimestamp()).TotalMilliseconds.ToString("F0", CultureInfo.InvariantCulture);
-                foreach (var line in text.Split('\n'))
+                var at = Stopwatch.GetTimestamp();
+                lock (_samples)
                 {
-                    if (line.StartsWith("embedding_worker_", StringComparison.Ordinal) && Gauges.Any(g => line.Contains(g, StringComparison.Ordinal)))
+                    foreach (var line in text.Split('\n'))
                     {
-                        var space = line.LastIndexOf(' ');
-                        await output.WriteLineAsync($"{ms},{line[..space].Replace(",", ";", StringComparison.Ordinal)},{line[(space + 1)..]}");
+                        if (line.StartsWith("embedding_worker_", StringComparison.Ordinal) && Gauges.Any(g => line.Contains(g, StringComparison.Ordinal)))
+                        {
+                            var space = line.LastIndexOf(' ');
+                            _samples.Add((at, line[..space].Replace(",", ";", StringComparison.Ordinal), line[(space + 1)..]));
+                        }
                     }
                 }
             }
