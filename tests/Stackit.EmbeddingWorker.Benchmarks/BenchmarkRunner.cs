@@ -17,12 +17,13 @@ internal enum ClientKind
 /// come from what the simulated endpoint served inside the window (a request running across an edge counts
 /// in proportion), documents from the queue's shrinking length, CPU and memory from the client's process.
 /// </summary>
-internal sealed class BenchmarkRunner(AzuriteProcess azurite, SimulatedEndpoint endpoint, QdrantStandInServer qdrant, BenchmarkSettings settings)
+internal sealed class BenchmarkRunner(QueueService queues, SimulatedEndpoint endpoint, QdrantStandInServer qdrant, BenchmarkSettings settings)
 {
     public const int WorkerMaxInFlight = 1_024;
 
     // Azurite's cost per receive and delete grows with the queue's length (about 30 ms a delete at 10,000
-    // messages, 2 ms at 100), so the backlog is kept short and topped up rather than enqueued all at once.
+    // messages, 2 ms at 100), so the backlog is kept short and topped up rather than enqueued all at once
+    // (the same on the queue stand-in, whose costs do not grow, so the two runs compare).
     private const int Backlog = WorkerMaxInFlight + 600;
     private const int NaiveConcurrency = 8;
 
@@ -42,7 +43,7 @@ internal sealed class BenchmarkRunner(AzuriteProcess azurite, SimulatedEndpoint 
 
     public async Task<RunResult> RunAsync(string scenario, Workload workload, ClientKind client, EndpointModel model, string note = "", TimeSpan? warmup = null)
     {
-        var queue = azurite.Queue(AzuriteProcess.UniqueQueueName("bench"));
+        var queue = queues.Queue(AzuriteProcess.UniqueQueueName("bench"));
         await queue.CreateAsync();
         var enqueued = 0L;
         await EnqueueAsync(queue, workload, Backlog, () => Interlocked.Increment(ref enqueued));
@@ -96,11 +97,11 @@ internal sealed class BenchmarkRunner(AzuriteProcess azurite, SimulatedEndpoint 
     /// <summary>Only the peak memory of the worker over a backlog of <paramref name="jobs"/>.</summary>
     /// <remarks>
     /// Azurite slows down as its queue grows (it timed out sends here before 100,000): when it does, the backlog it
-    /// holds by then is measured and reported as such, instead of the run failing.
+    /// holds by then is measured and reported as such, instead of the run failing. The queue stand-in holds any backlog.
     /// </remarks>
     public async Task<(double PeakRssMiB, double EnqueueSeconds, long Queued)> PeakRssAsync(int jobs, EndpointModel model)
     {
-        var queue = azurite.Queue(AzuriteProcess.UniqueQueueName("backlog"));
+        var queue = queues.Queue(AzuriteProcess.UniqueQueueName("backlog"));
         await queue.CreateAsync();
         var started = Stopwatch.GetTimestamp();
         try
@@ -109,7 +110,7 @@ internal sealed class BenchmarkRunner(AzuriteProcess azurite, SimulatedEndpoint 
         }
         catch (Exception ex) when (ex is Azure.RequestFailedException or TaskCanceledException or AggregateException)
         {
-            Console.WriteLine($"  Azurite stopped taking messages in time ({ex.GetType().Name}); measuring the backlog it holds.");
+            Console.WriteLine($"  {queues.Name} stopped taking messages in time ({ex.GetType().Name}); measuring the backlog it holds.");
         }
         var enqueueSeconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
         var queued = await ApproximateLengthAsync(queue);
@@ -205,7 +206,7 @@ internal sealed class BenchmarkRunner(AzuriteProcess azurite, SimulatedEndpoint 
     {
         var environment = new Dictionary<string, string>
         {
-            ["Queue__ConnectionString"] = azurite.ConnectionString,
+            ["Queue__ConnectionString"] = queues.ConnectionString,
             ["Queue__Name"] = queue,
             ["Queue__MaxInFlightMessages"] = WorkerMaxInFlight.ToString(CultureInfo.InvariantCulture),
             ["Embeddings__BaseUrl"] = endpoint.BaseUrl.ToString(),
@@ -233,7 +234,7 @@ internal sealed class BenchmarkRunner(AzuriteProcess azurite, SimulatedEndpoint 
 
     private Dictionary<string, string> NaiveEnvironment(string queue, string collection) => new()
     {
-        ["NAIVE_QUEUE_CONNECTION"] = azurite.ConnectionString,
+        ["NAIVE_QUEUE_CONNECTION"] = queues.ConnectionString,
         ["NAIVE_QUEUE"] = queue,
         ["NAIVE_ENDPOINT"] = endpoint.BaseUrl.ToString(),
         ["NAIVE_QDRANT"] = qdrant.Endpoint.ToString(),

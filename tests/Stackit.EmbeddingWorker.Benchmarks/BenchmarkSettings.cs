@@ -4,9 +4,10 @@ namespace Stackit.EmbeddingWorker.Benchmarks;
 
 /// <summary>
 /// Command-line settings: <c>--warmup 10 --window 30 --backlog 100000 --only short,mixed,long,budget,cpu,backlog
-/// --clients worker,naive</c>; <c>cpu</c> stands for <c>cpu-long,cpu-short</c>.
+/// --clients worker,naive --queue azurite</c>; <c>cpu</c> stands for <c>cpu-long,cpu-short</c>; <c>--queue stand-in</c> runs
+/// against the in-process queue stand-in instead of Azurite.
 /// </summary>
-internal sealed record BenchmarkSettings(TimeSpan Warmup, TimeSpan Window, int Backlog, IReadOnlySet<string> Only, IReadOnlyList<ClientKind> Clients, string LogDirectory)
+internal sealed record BenchmarkSettings(TimeSpan Warmup, TimeSpan Window, int Backlog, IReadOnlySet<string> Only, IReadOnlyList<ClientKind> Clients, bool QueueStandIn, string LogDirectory)
 {
     public static readonly string[] Scenarios = ["short", "mixed", "long", "budget", "cpu-long", "cpu-short", "backlog"];
 
@@ -19,6 +20,7 @@ internal sealed record BenchmarkSettings(TimeSpan Warmup, TimeSpan Window, int B
         var backlog = 100_000;
         IReadOnlySet<string> only = Scenarios.ToHashSet();
         IReadOnlyList<ClientKind> clients = [ClientKind.Worker, ClientKind.Naive];
+        var standIn = false;
         for (var i = 0; i < args.Length; i++)
         {
             var value = i + 1 < args.Length ? args[i + 1] : throw new ArgumentException($"{args[i]} needs a value.");
@@ -37,11 +39,20 @@ internal sealed record BenchmarkSettings(TimeSpan Warmup, TimeSpan Window, int B
                         .Select(c => Enum.Parse<ClientKind>(c, ignoreCase: true))];
                     i++;
                     break;
-                default: throw new ArgumentException($"unknown argument {args[i]}; use --warmup s, --window s, --backlog n, --only {string.Join(',', Scenarios)} (cpu = both cpu-), --clients worker,naive");
+                case "--queue":
+                    standIn = value switch
+                    {
+                        "azurite" => false,
+                        "stand-in" => true,
+                        _ => throw new ArgumentException($"--queue is azurite or stand-in, not {value}."),
+                    };
+                    i++;
+                    break;
+                default: throw new ArgumentException($"unknown argument {args[i]}; use --warmup s, --window s, --backlog n, --only {string.Join(',', Scenarios)} (cpu = both cpu-), --clients worker,naive, --queue azurite|stand-in");
             }
         }
         var logs = Path.Combine(Path.GetTempPath(), "stackit-embedding-benchmark");
         Directory.CreateDirectory(logs);
-        return new BenchmarkSettings(TimeSpan.FromSeconds(warmup), TimeSpan.FromSeconds(window), backlog, only, clients, logs);
+        return new BenchmarkSettings(TimeSpan.FromSeconds(warmup), TimeSpan.FromSeconds(window), backlog, only, clients, standIn, logs);
     }
 }

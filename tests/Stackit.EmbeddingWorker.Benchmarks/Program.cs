@@ -2,8 +2,9 @@ using System.Globalization;
 using Stackit.EmbeddingWorker.Benchmarks;
 using Stackit.EmbeddingWorker.Tests.Infrastructure;
 using Stackit.EmbeddingWorker.Tests.Infrastructure.QdrantStandIn;
+using Stackit.EmbeddingWorker.Tests.Infrastructure.QueueStandIn;
 
-// Runs the real worker (its own process) and a naive baseline client against Azurite, the simulated endpoint
+// Runs the real worker (its own process) and a naive baseline client against Azurite (or the queue stand-in), the simulated endpoint
 // and the Qdrant stand-in, side by side in one run, and prints one table. See README "Benchmark".
 if (args is ["naive-client"])
 {
@@ -17,15 +18,25 @@ var model = new EndpointModel(Slots: 4, BaseLatency: TimeSpan.FromMilliseconds(5
     MaxTokensPerRequest: 4_096, MaxInputsPerRequest: 128, Dimensions: 4_096);
 
 await using var azurite = new AzuriteProcess();
-await azurite.StartAsync();
+await using var queueStandIn = settings.QueueStandIn ? await QueueStandInServer.StartAsync() : null;
+QueueService queues;
+if (queueStandIn is not null)
+{
+    queues = new QueueService("The queue stand-in", queueStandIn.ConnectionString, queueStandIn.Queue);
+}
+else
+{
+    await azurite.StartAsync();
+    queues = new QueueService("Azurite", azurite.ConnectionString, azurite.Queue);
+}
 await using var endpoint = await SimulatedEndpoint.StartAsync();
 await using var qdrant = await QdrantStandInServer.StartAsync();
 // Every run writes new documents, so no vector is ever read back: the stand-in checks them and keeps only the payload.
 qdrant.Store.KeepVectors = false;
-var runner = new BenchmarkRunner(azurite, endpoint, qdrant, settings);
+var runner = new BenchmarkRunner(queues, endpoint, qdrant, settings);
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
     $"Simulated endpoint: {model.Slots} slots, {model.BaseLatency.TotalMilliseconds} ms + {model.PerToken.TotalMicroseconds} µs/token, ≤ {model.MaxTokensPerRequest} tokens and ≤ {model.MaxInputsPerRequest} inputs a request, {model.Dimensions} dimensions; capacity {model.CapacityTokensPerSecond:F0} tokens/s."));
-Console.WriteLine($"Warm-up {settings.Warmup.TotalSeconds} s, measured window {settings.Window.TotalSeconds} s per run; client logs in {settings.LogDirectory}.");
+Console.WriteLine($"Queue: {(settings.QueueStandIn ? "the in-process queue stand-in (not Azurite)" : $"Azurite {AzuriteProcess.Version}")}. Warm-up {settings.Warmup.TotalSeconds} s, measured window {settings.Window.TotalSeconds} s per run; client logs in {settings.LogDirectory}.");
 
 var results = new List<RunResult>();
 foreach (var workload in new[] { Workload.Short, Workload.Mixed, Workload.Long })

@@ -17,7 +17,7 @@ public sealed class AzuriteProcess : IAsyncDisposable
     public const string Version = "3.35.0";
 
     // The emulator's published development account: not a secret.
-    private const string DevAccountKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+    internal const string DevAccountKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 
     private readonly StringBuilder _output = new();
     private readonly List<Process> _processes = [];
