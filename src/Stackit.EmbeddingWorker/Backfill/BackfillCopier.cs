@@ -121,7 +121,7 @@ internal sealed class BackfillCopier(
         {
             if (vectors.TryGetValue(Guid.Parse(point.Id.Uuid), out var vector))
             {
-                point.Vectors = vector;
+                point.Vectors = VectorWrapping.Wrap(vector);
             }
             else
             {
@@ -163,7 +163,7 @@ internal sealed class BackfillCopier(
             token => embedder.EmbedAsync(batch.ConvertAll(b => b.Text), token), cancellationToken).ConfigureAwait(false);
         for (var i = 0; i < batch.Count; i++)
         {
-            batch[i].Point.Vectors = result.Vectors[i];
+            batch[i].Point.Vectors = VectorWrapping.Wrap(result.Vectors[i]);
         }
     }
 

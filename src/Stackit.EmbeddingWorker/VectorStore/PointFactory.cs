@@ -13,7 +13,7 @@ internal sealed class PointFactory(QdrantOptions options, TimeProvider time)
         var point = new PointStruct
         {
             Id = new PointId { Uuid = PointIds.For(message.Collection, message.Id, chunk.Index).ToString() },
-            Vectors = embedded.Vector,
+            Vectors = VectorWrapping.Wrap(embedded.Vector),
         };
         var payload = point.Payload;
         payload[PayloadFields.DocumentId] = message.Id;
