@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using System.Net;
 using System.Text.RegularExpressions;
-using System.Xml.Linq;
 using Azure.Storage.Queues;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -77,27 +76,27 @@ public sealed partial class QueueStandInServer : IAsyncDisposable
         response.Headers.Date = _time.GetUtcNow().ToString("R", CultureInfo.InvariantCulture);
         if (!request.Headers.Authorization.ToString().StartsWith("SharedKey " + Account + ":", StringComparison.Ordinal) && !request.Query.ContainsKey("sig"))
         {
-            await FailAsync(response, new QueueError(403, "AuthenticationFailed", "Server failed to authenticate the request."));
+            await QueueWire.FailAsync(response, new QueueError(403, "AuthenticationFailed", "Server failed to authenticate the request."));
             return;
         }
 
         var segments = request.Path.Value!.Trim('/').Split('/');
         if (segments[0] != Account || segments.Length < 2)
         {
-            await FailAsync(response, new QueueError(400, "InvalidUri", "The requested URI does not represent any resource on the server."));
+            await QueueWire.FailAsync(response, new QueueError(400, "InvalidUri", "The requested URI does not represent any resource on the server."));
             return;
         }
         var name = segments[1];
         if (!ValidQueueName().IsMatch(name) || name.Contains("--", StringComparison.Ordinal))
         {
-            await FailAsync(response, new QueueError(400, "InvalidResourceName", "The specified resource name contains invalid characters."));
+            await QueueWire.FailAsync(response, new QueueError(400, "InvalidResourceName", "The specified resource name contains invalid characters."));
             return;
         }
 
         var error = (segments.Length, request.Method) switch
         {
             (2, "PUT") => CreateQueue(response, name, request.Query["comp"] == "metadata"),
-            (2, "DELETE") => _queues.TryRemove(name, out _) ? NoContent(response) : QueueError.QueueNotFound,
+            (2, "DELETE") => _queues.TryRemove(name, out _) ? QueueWire.NoContent(response) : QueueError.QueueNotFound,
             (2, "GET" or "HEAD") when request.Query["comp"] == "metadata" => Properties(response, name),
             (3, _) when segments[2] == "messages" => await MessagesAsync(context, name),
             (4, _) when segments[2] == "messages" => await MessageAsync(context, name, segments[3]),
@@ -105,7 +104,7 @@ public sealed partial class QueueStandInServer : IAsyncDisposable
         };
         if (error is not null)
         {
-            await FailAsync(response, error);
+            await QueueWire.FailAsync(response, error);
         }
     }
 
@@ -113,7 +112,7 @@ public sealed partial class QueueStandInServer : IAsyncDisposable
     {
         if (setMetadata)
         {
-            return _queues.ContainsKey(name) ? NoContent(response) : QueueError.QueueNotFound;
+            return _queues.ContainsKey(name) ? QueueWire.NoContent(response) : QueueError.QueueNotFound;
         }
         response.StatusCode = _queues.TryAdd(name, new StandInQueue(_time)) ? 201 : 204;
         return null;
@@ -141,7 +140,7 @@ public sealed partial class QueueStandInServer : IAsyncDisposable
         {
             case "POST":
             {
-                if (await ReadTextAsync(request) is not { } text)
+                if (await QueueWire.ReadTextAsync(request) is not { } text)
                 {
                     return new QueueError(400, "InvalidXmlDocument", "XML specified is not syntactically valid.");
                 }
@@ -149,8 +148,8 @@ public sealed partial class QueueStandInServer : IAsyncDisposable
                 {
                     return QueueError.BodyTooLarge;
                 }
-                var visibility = Seconds(request, "visibilitytimeout", 0, 0, MaxVisibilitySeconds);
-                var ttl = Seconds(request, "messagettl", 7 * 24 * 3600, -1, int.MaxValue);
+                var visibility = QueueWire.Seconds(request, "visibilitytimeout", 0, 0, MaxVisibilitySeconds);
+                var ttl = QueueWire.Seconds(request, "messagettl", 7 * 24 * 3600, -1, int.MaxValue);
                 if (visibility is null || ttl is null || ttl == TimeSpan.Zero)
                 {
                     return QueueError.OutOfRange(visibility is null ? "visibilitytimeout" : "messagettl");
@@ -161,32 +160,32 @@ public sealed partial class QueueStandInServer : IAsyncDisposable
                     return new QueueError(400, "InvalidQueryParameterValue", "messagettl must be greater than visibilitytimeout.");
                 }
                 var sent = queue.Send(text, visibility.Value, lifetime);
-                await WriteMessagesAsync(response, 201, [sent], withText: false, withDequeueCount: false);
+                await QueueWire.WriteMessagesAsync(response, 201, [sent], withText: false, withDequeueCount: false);
                 return null;
             }
             case "GET":
             {
-                var count = Count(request);
+                var count = QueueWire.Count(request);
                 if (count is null)
                 {
                     return QueueError.OutOfRange("numofmessages");
                 }
                 if (request.Query["peekonly"] == "true")
                 {
-                    await WriteMessagesAsync(response, 200, queue.Peek(count.Value), withText: true, withDequeueCount: true, peeked: true);
+                    await QueueWire.WriteMessagesAsync(response, 200, queue.Peek(count.Value), withText: true, withDequeueCount: true, peeked: true);
                     return null;
                 }
-                var visibility = Seconds(request, "visibilitytimeout", 30, 1, MaxVisibilitySeconds);
+                var visibility = QueueWire.Seconds(request, "visibilitytimeout", 30, 1, MaxVisibilitySeconds);
                 if (visibility is null)
                 {
                     return QueueError.OutOfRange("visibilitytimeout");
                 }
-                await WriteMessagesAsync(response, 200, queue.Receive(count.Value, visibility.Value), withText: true, withDequeueCount: true);
+                await QueueWire.WriteMessagesAsync(response, 200, queue.Receive(count.Value, visibility.Value), withText: true, withDequeueCount: true);
                 return null;
             }
             case "DELETE":
                 _queues[name] = new StandInQueue(_time);
-                return NoContent(response);
+                return QueueWire.NoContent(response);
             default:
                 return new QueueError(405, "UnsupportedHttpVerb", "The resource doesn't support the specified HTTP verb.");
         }
@@ -208,12 +207,12 @@ public sealed partial class QueueStandInServer : IAsyncDisposable
         {
             case "PUT":
             {
-                var visibility = Seconds(request, "visibilitytimeout", 30, 0, MaxVisibilitySeconds);
+                var visibility = QueueWire.Seconds(request, "visibilitytimeout", 30, 0, MaxVisibilitySeconds);
                 if (visibility is null)
                 {
                     return QueueError.OutOfRange("visibilitytimeout");
                 }
-                var text = request.ContentLength > 0 ? await ReadTextAsync(request) : null;
+                var text = request.ContentLength > 0 ? await QueueWire.ReadTextAsync(request) : null;
                 if (text is not null && System.Text.Encoding.UTF8.GetByteCount(text) > MaxMessageBytes)
                 {
                     return QueueError.BodyTooLarge;
@@ -225,85 +224,15 @@ public sealed partial class QueueStandInServer : IAsyncDisposable
                 }
                 var updated = outcome.Messages[0];
                 response.Headers["x-ms-popreceipt"] = updated.PopReceipt;
-                response.Headers["x-ms-time-next-visible"] = Time(updated.NextVisible);
-                return NoContent(response);
+                response.Headers["x-ms-time-next-visible"] = QueueWire.Time(updated.NextVisible);
+                return QueueWire.NoContent(response);
             }
             case "DELETE":
-                return queue.Delete(id, popReceipt) ?? NoContent(response);
+                return queue.Delete(id, popReceipt) ?? QueueWire.NoContent(response);
             default:
                 return new QueueError(405, "UnsupportedHttpVerb", "The resource doesn't support the specified HTTP verb.");
         }
     }
-
-    /// <summary>The <c>MessageText</c> of a <c>QueueMessage</c> body, or null when the body is not one.</summary>
-    private static async Task<string?> ReadTextAsync(HttpRequest request)
-    {
-        try
-        {
-            var body = await XDocument.LoadAsync(request.Body, LoadOptions.None, request.HttpContext.RequestAborted);
-            return body.Root?.Elements().FirstOrDefault(e => e.Name.LocalName.Equals("MessageText", StringComparison.OrdinalIgnoreCase))?.Value;
-        }
-        catch (System.Xml.XmlException)
-        {
-            return null;
-        }
-    }
-
-    private static TimeSpan? Seconds(HttpRequest request, string parameter, int fallback, int min, int max)
-    {
-        var given = request.Query[parameter].ToString();
-        if (given.Length == 0)
-        {
-            return TimeSpan.FromSeconds(fallback);
-        }
-        return int.TryParse(given, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var seconds) && seconds >= min && seconds <= max
-            ? TimeSpan.FromSeconds(seconds)
-            : null;
-    }
-
-    private static int? Count(HttpRequest request)
-    {
-        var given = request.Query["numofmessages"].ToString();
-        return given.Length == 0 ? 1
-            : int.TryParse(given, NumberStyles.None, CultureInfo.InvariantCulture, out var count) && count is >= 1 and <= 32 ? count
-            : null;
-    }
-
-    private static Task WriteMessagesAsync(HttpResponse response, int status, IEnumerable<StandInMessage> messages, bool withText, bool withDequeueCount, bool peeked = false)
-    {
-        var list = new XElement("QueueMessagesList", messages.Select(m => new XElement("QueueMessage",
-            new XElement("MessageId", m.Id),
-            new XElement("InsertionTime", Time(m.Inserted)),
-            new XElement("ExpirationTime", Time(m.Expires)),
-            peeked ? null : new XElement("PopReceipt", m.PopReceipt),
-            peeked ? null : new XElement("TimeNextVisible", Time(m.NextVisible)),
-            withDequeueCount ? new XElement("DequeueCount", m.DequeueCount) : null,
-            withText ? new XElement("MessageText", m.Text) : null)));
-        response.StatusCode = status;
-        response.ContentType = "application/xml";
-        return response.WriteAsync(new XDeclaration("1.0", "utf-8", null) + list.ToString(SaveOptions.DisableFormatting));
-    }
-
-    private static Task FailAsync(HttpResponse response, QueueError error)
-    {
-        response.StatusCode = error.Status;
-        response.Headers["x-ms-error-code"] = error.Code;
-        if (response.HttpContext.Request.Method == "HEAD")
-        {
-            return Task.CompletedTask;
-        }
-        response.ContentType = "application/xml";
-        var body = new XElement("Error", new XElement("Code", error.Code), new XElement("Message", error.Message));
-        return response.WriteAsync(new XDeclaration("1.0", "utf-8", null) + body.ToString(SaveOptions.DisableFormatting));
-    }
-
-    private static QueueError? NoContent(HttpResponse response)
-    {
-        response.StatusCode = 204;
-        return null;
-    }
-
-    private static string Time(DateTimeOffset time) => time.ToString("R", CultureInfo.InvariantCulture);
 
     // Azure's rule: 3–63 lowercase letters, digits and single hyphens, starting and ending with a letter or digit.
     [GeneratedRegex("^[a-z0-9](?:[a-z0-9-]{1,61}[a-z0-9])$")]
