@@ -1,3 +1,5 @@
+using System.Text.Encodings.Web;
+using System.Text.Json;
 using System.Text.Json.Serialization;
 
 namespace Stackit.EmbeddingWorker.Embeddings;
@@ -77,4 +79,16 @@ internal sealed class ErrorBody
 [JsonSerializable(typeof(MultimodalEmbeddingRequest))]
 [JsonSerializable(typeof(EmbeddingResponse))]
 [JsonSerializable(typeof(ErrorResponse))]
-internal sealed partial class EmbeddingWireContext : JsonSerializerContext;
+internal sealed partial class EmbeddingWireContext : JsonSerializerContext
+{
+    /// <summary>
+    /// For request bodies: texts go out as UTF-8 instead of the default encoder's <c>\uXXXX</c> for every non-ASCII
+    /// character (an HTML-safety measure), so "gemäß" is 7 bytes instead of 15 and costs no escaping work. JSON's own
+    /// escapes (quotes, backslashes, control characters) are still written; the body is never put into HTML.
+    /// </summary>
+    public static EmbeddingWireContext Requests { get; } = new(new JsonSerializerOptions
+    {
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    });
+}

@@ -14,7 +14,7 @@ internal sealed partial class OpenAiEmbeddingClient(HttpClient http, EmbeddingsO
     private const int MaxErrorBodyChars = 2_000;
 
     public Task<EmbeddingResult> EmbedAsync(IReadOnlyList<string> inputs, CancellationToken cancellationToken) =>
-        WithEncodingAsync(format => JsonContent.Create(new EmbeddingRequest(options.Model, inputs, EncodingNegotiation.WireName(format)), EmbeddingWireContext.Default.EmbeddingRequest),
+        WithEncodingAsync(format => JsonContent.Create(new EmbeddingRequest(options.Model, inputs, EncodingNegotiation.WireName(format)), EmbeddingWireContext.Requests.EmbeddingRequest),
             inputs.Count, cancellationToken);
 
     public Task<EmbeddingResult> EmbedMultimodalAsync(string? text, IReadOnlyList<string> images, CancellationToken cancellationToken)
@@ -27,7 +27,7 @@ internal sealed partial class OpenAiEmbeddingClient(HttpClient http, EmbeddingsO
         }
         parts.AddRange(images.Select(image => new ContentPart("image_url", ImageUrl: new ImageUrl(image))));
         ChatMessage[] messages = [new("user", parts)];
-        return WithEncodingAsync(format => JsonContent.Create(new MultimodalEmbeddingRequest(model, messages, EncodingNegotiation.WireName(format)), EmbeddingWireContext.Default.MultimodalEmbeddingRequest),
+        return WithEncodingAsync(format => JsonContent.Create(new MultimodalEmbeddingRequest(model, messages, EncodingNegotiation.WireName(format)), EmbeddingWireContext.Requests.MultimodalEmbeddingRequest),
             1, cancellationToken);
     }
 

@@ -146,6 +146,20 @@ public sealed class OpenAiEmbeddingClientTests
     }
 
     [Fact]
+    public async Task Texts_go_out_as_UTF_8_with_only_the_escapes_JSON_needs()
+    {
+        await using var server = await FakeEmbeddingServer.StartAsync();
+        using var services = EmbeddingClientFactory.Services(server);
+        const string text = "Prüfung gemäß Norm: \"Durchfluß\" <ok> & 5 €\n";
+
+        await services.Client().EmbedAsync([text], TestContext.Current.CancellationToken);
+
+        var request = Assert.Single(server.Requests);
+        Assert.Equal(text, Assert.Single(request.Inputs));
+        Assert.Contains("Prüfung gemäß Norm: \\\"Durchfluß\\\" <ok> & 5 €\\n", request.Body, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task The_api_key_is_not_in_the_exception_of_a_refused_request()
     {
         await using var server = await FakeEmbeddingServer.StartAsync();

@@ -109,7 +109,9 @@ public sealed class FakeEmbeddingServer : IAsyncDisposable
 
     private async Task AnswerAsync(HttpContext context)
     {
-        using var body = await JsonDocument.ParseAsync(context.Request.Body);
+        using var raw = new MemoryStream();
+        await context.Request.Body.CopyToAsync(raw);
+        using var body = JsonDocument.Parse(raw.ToArray());
         var model = body.RootElement.GetProperty("model").GetString()!;
         var format = body.RootElement.TryGetProperty("encoding_format", out var f) ? f.GetString() : null;
         List<string> inputs;
@@ -127,7 +129,7 @@ public sealed class FakeEmbeddingServer : IAsyncDisposable
         {
             inputs = body.RootElement.GetProperty("input").EnumerateArray().Select(e => e.GetString()!).ToList();
         }
-        Requests.Enqueue(new RecordedRequest(DateTimeOffset.UtcNow, inputs, context.Request.Headers.Authorization.ToString(), format, model, images));
+        Requests.Enqueue(new RecordedRequest(DateTimeOffset.UtcNow, inputs, context.Request.Headers.Authorization.ToString(), format, model, images, Encoding.UTF8.GetString(raw.ToArray())));
 
         if (Latency > TimeSpan.Zero)
         {
@@ -264,4 +266,4 @@ public enum EndpointFault
     WrongIndex,
 }
 
-public sealed record RecordedRequest(DateTimeOffset At, IReadOnlyList<string> Inputs, string Authorization, string? EncodingFormat, string Model = "", int Images = 0);
+public sealed record RecordedRequest(DateTimeOffset At, IReadOnlyList<string> Inputs, string Authorization, string? EncodingFormat, string Model = "", int Images = 0, string Body = "");
