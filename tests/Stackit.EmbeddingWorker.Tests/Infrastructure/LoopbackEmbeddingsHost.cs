@@ -1,12 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace Stackit.EmbeddingWorker.Tests.Infrastructure;
 
@@ -29,14 +24,8 @@ internal sealed class LoopbackEmbeddingsHost : IAsyncDisposable
 
     public static async Task<LoopbackEmbeddingsHost> StartAsync(RequestDelegate handler)
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
-        var app = builder.Build();
-        app.MapPost("/v1/embeddings", handler);
-        await app.StartAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new LoopbackEmbeddingsHost(app, new Uri(address.TrimEnd('/') + "/v1"));
+        var (app, address) = await LoopbackKestrel.StartAsync(app => app.MapPost("/v1/embeddings", handler));
+        return new LoopbackEmbeddingsHost(app, new Uri(address + "/v1"));
     }
 
     /// <summary>An error as vLLM's OpenAI server answers it, with Retry-After when given.</summary>

@@ -1,11 +1,6 @@
-using System.Net;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Qdrant.Client;
 
 namespace Stackit.EmbeddingWorker.Tests.Infrastructure.QdrantStandIn;
@@ -28,26 +23,23 @@ public sealed class QdrantStandInServer : IAsyncDisposable
 
     public StandInStore Store { get; }
 
-    public Uri Endpoint { get; private set; } = null!;
+    public required Uri Endpoint { get; init; }
 
     public QdrantClient CreateClient() => new(Endpoint);
 
     public static async Task<QdrantStandInServer> StartAsync()
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0, listen => listen.Protocols = HttpProtocols.Http2));
         var store = new StandInStore();
-        builder.Services.AddSingleton(store);
-        builder.Services.AddGrpc();
-        var app = builder.Build();
-        app.MapGrpcService<PointsStandInService>();
-        app.MapGrpcService<CollectionsStandInService>();
-        app.MapGrpcService<QdrantStandInService>();
-        await app.StartAsync();
-        var server = new QdrantStandInServer(app, store);
-        server.Endpoint = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
-        return server;
+        var (app, address) = await LoopbackKestrel.StartAsync(
+            app =>
+            {
+                app.MapGrpcService<PointsStandInService>();
+                app.MapGrpcService<CollectionsStandInService>();
+                app.MapGrpcService<QdrantStandInService>();
+            },
+            services => services.AddSingleton(store).AddGrpc(),
+            HttpProtocols.Http2);
+        return new QdrantStandInServer(app, store) { Endpoint = new Uri(address) };
     }
 
     public async ValueTask DisposeAsync()

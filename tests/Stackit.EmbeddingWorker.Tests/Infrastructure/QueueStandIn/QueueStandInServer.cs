@@ -1,15 +1,9 @@
 using System.Collections.Concurrent;
 using System.Globalization;
-using System.Net;
 using System.Text.RegularExpressions;
 using Azure.Storage.Queues;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace Stackit.EmbeddingWorker.Tests.Infrastructure.QueueStandIn;
 
@@ -48,16 +42,10 @@ public sealed partial class QueueStandInServer : IAsyncDisposable
     public static async Task<QueueStandInServer> StartAsync(TimeProvider? time = null)
     {
         var server = new QueueStandInServer(time ?? TimeProvider.System);
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
-        var app = builder.Build();
-        app.Run(server.HandleAsync);
-        await app.StartAsync();
+        var (app, address) = await LoopbackKestrel.StartAsync(app => app.Run(server.HandleAsync));
         server._app = app;
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         server.ConnectionString =
-            $"DefaultEndpointsProtocol=http;AccountName={Account};AccountKey={AzuriteProcess.DevAccountKey};QueueEndpoint={address.TrimEnd('/')}/{Account};";
+            $"DefaultEndpointsProtocol=http;AccountName={Account};AccountKey={AzuriteProcess.DevAccountKey};QueueEndpoint={address}/{Account};";
         return server;
     }
 
