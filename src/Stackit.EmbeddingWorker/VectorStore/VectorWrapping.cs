@@ -8,8 +8,9 @@ namespace Stackit.EmbeddingWorker.VectorStore;
 /// Puts a decoded vector into its point without copying it: the point's <see cref="RepeatedField{T}"/> takes the
 /// vector's array as its storage. Copying (what <c>Vectors</c>' conversion from <c>float[]</c> does) allocates a
 /// second 16 KB array per 4,096-dimension embedding that lives until the upsert is answered, and the garbage
-/// collector's work for those arrays was the largest cost in the worker's profile. The vector's array must not
-/// change afterwards; nothing in the pipeline changes a vector once it is decoded.
+/// collector's work for those arrays was the largest cost in the worker's profile. Neither side may be changed in
+/// place afterwards (the array, or the point's vector through its indexer, <c>Clear</c> or <c>Remove</c>: they write
+/// into the shared array; <c>Add</c> copies first); nothing in the pipeline changes a vector once it is decoded.
 /// </summary>
 /// <remarks>
 /// The storage is reached through Google.Protobuf's private fields (<c>array</c>, <c>count</c>). If a Google.Protobuf
