@@ -17,6 +17,11 @@ internal sealed class BatchingService(
     PipelineShutdown shutdown,
     TimeProvider time) : BackgroundService
 {
+    // One wait for the next chunk, kept across lingers: a linger that runs out leaves it pending instead of
+    // cancelling it. A cancelled channel wait throws inside the channel, about once per batch under load, and
+    // every one of those counts in the runtime's exception metric.
+    private Task<bool>? _chunkWait;
+
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         shutdown.DrainAsync(BatchAsync, () => batches.TryComplete());
 
@@ -28,7 +33,7 @@ internal sealed class BatchingService(
         {
             if (batcher.Count == 0)
             {
-                if (!await chunks.WaitToReadAsync(stoppingToken).ConfigureAwait(false))
+                if (!await WaitForChunkAsync(Timeout.InfiniteTimeSpan, stoppingToken).ConfigureAwait(false))
                 {
                     break;
                 }
@@ -59,16 +64,27 @@ internal sealed class BatchingService(
         await FlushAsync(batcher, stoppingToken).ConfigureAwait(false);
     }
 
-    /// <summary>True when a chunk arrived within <paramref name="timeout"/>, false when the linger ran out.</summary>
+    /// <summary>
+    /// True when a chunk arrived within <paramref name="timeout"/> (or <see cref="Timeout.InfiniteTimeSpan"/>);
+    /// false when the linger ran out or the chunk channel completed.
+    /// </summary>
     private async Task<bool> WaitForChunkAsync(TimeSpan timeout, CancellationToken stoppingToken)
     {
-        using var linger = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
-        var delay = Task.Delay(timeout, time, linger.Token);
-        var ready = chunks.WaitToReadAsync(linger.Token).AsTask();
-        var first = await Task.WhenAny(delay, ready).ConfigureAwait(false);
-        await linger.CancelAsync().ConfigureAwait(false);
-        stoppingToken.ThrowIfCancellationRequested();
-        return first == ready && await ready.ConfigureAwait(false);
+        var wait = _chunkWait ??= chunks.WaitToReadAsync(stoppingToken).AsTask();
+        if (!wait.IsCompleted && timeout != Timeout.InfiniteTimeSpan)
+        {
+            using var linger = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+            var first = await Task.WhenAny(wait, Task.Delay(timeout, time, linger.Token)).ConfigureAwait(false);
+            // Only the delay is cancelled here, and a cancelled delay ends without throwing.
+            await linger.CancelAsync().ConfigureAwait(false);
+            stoppingToken.ThrowIfCancellationRequested();
+            if (first != wait)
+            {
+                return false;
+            }
+        }
+        _chunkWait = null;
+        return await wait.ConfigureAwait(false);
     }
 
     private async Task FlushAsync(TokenBudgetBatcher batcher, CancellationToken stoppingToken)

@@ -91,6 +91,47 @@ public sealed class BatchingServiceTests
         Assert.Equal(2, Assert.Single(drained).Chunks.Count);
     }
 
+    [Fact]
+    public async Task A_linger_that_runs_out_leaves_the_wait_for_chunks_pending_instead_of_cancelling_it()
+    {
+        // A cancelled channel wait throws inside the channel; under load a linger runs out about once per batch,
+        // and every one of those exceptions shows in the runtime's exception count (dotnet.exceptions).
+        var watched = new WatchedReader(_chunks.Reader);
+        var service = new BatchingService(watched, _batches.Writer,
+            new BatchingOptions { MaxInputsPerRequest = 8, MaxTokensPerRequest = 10_000, MaxDelay = TimeSpan.FromMilliseconds(50) }, TestShutdown.Create(), _time);
+        var ct = TestContext.Current.CancellationToken;
+        await service.StartAsync(ct);
+
+        for (var i = 0; i < 3; i++)
+        {
+            await _chunks.Writer.WriteAsync(ChunkFactory.Chunk(10, index: i), ct);
+            Assert.Single((await AdvanceUntilBatchAsync()).Chunks);
+        }
+
+        Assert.Equal(0, watched.CancelledWaits);
+        _chunks.Writer.TryComplete();
+        await service.StopAsync(ct);
+        service.Dispose();
+    }
+
+    /// <summary>The chunk channel, counting the waits that ended cancelled.</summary>
+    private sealed class WatchedReader(ChannelReader<DocumentChunk> inner) : ChannelReader<DocumentChunk>
+    {
+        private int _cancelledWaits;
+
+        public int CancelledWaits => Volatile.Read(ref _cancelledWaits);
+
+        public override bool TryRead([System.Diagnostics.CodeAnalysis.MaybeNullWhen(false)] out DocumentChunk item) => inner.TryRead(out item);
+
+        public override ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken = default)
+        {
+            var wait = inner.WaitToReadAsync(cancellationToken).AsTask();
+            _ = wait.ContinueWith(t => Interlocked.Increment(ref _cancelledWaits), CancellationToken.None,
+                TaskContinuationOptions.OnlyOnCanceled | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            return new ValueTask<bool>(wait);
+        }
+    }
+
     /// <summary>Moves the fake clock a millisecond at a time until a batch comes out.</summary>
     private async Task<EmbeddingBatch> AdvanceUntilBatchAsync()
     {
