@@ -61,7 +61,7 @@ public sealed partial class QueueStandInServer : IAsyncDisposable
         var response = context.Response;
         response.Headers["x-ms-request-id"] = Guid.NewGuid().ToString();
         response.Headers["x-ms-version"] = request.Headers["x-ms-version"].ToString();
-        response.Headers.Date = _time.GetUtcNow().ToString("R", CultureInfo.InvariantCulture);
+        response.Headers.Date = QueueWire.Time(_time.GetUtcNow());
         if (!request.Headers.Authorization.ToString().StartsWith("SharedKey " + Account + ":", StringComparison.Ordinal) && !request.Query.ContainsKey("sig"))
         {
             await QueueWire.FailAsync(response, new QueueError(403, "AuthenticationFailed", "Server failed to authenticate the request."));
@@ -132,7 +132,7 @@ public sealed partial class QueueStandInServer : IAsyncDisposable
                 {
                     return new QueueError(400, "InvalidXmlDocument", "XML specified is not syntactically valid.");
                 }
-                if (System.Text.Encoding.UTF8.GetByteCount(text) > MaxMessageBytes)
+                if (TooLarge(text))
                 {
                     return QueueError.BodyTooLarge;
                 }
@@ -201,17 +201,15 @@ public sealed partial class QueueStandInServer : IAsyncDisposable
                     return QueueError.OutOfRange("visibilitytimeout");
                 }
                 var text = request.ContentLength > 0 ? await QueueWire.ReadTextAsync(request) : null;
-                if (text is not null && System.Text.Encoding.UTF8.GetByteCount(text) > MaxMessageBytes)
+                if (text is not null && TooLarge(text))
                 {
                     return QueueError.BodyTooLarge;
                 }
-                var outcome = queue.Update(id, popReceipt, visibility.Value, text);
-                if (outcome.Error is { } error)
+                if (queue.Update(id, popReceipt, visibility.Value, text, out var updated) is { } error)
                 {
                     return error;
                 }
-                var updated = outcome.Messages[0];
-                response.Headers["x-ms-popreceipt"] = updated.PopReceipt;
+                response.Headers["x-ms-popreceipt"] = updated!.PopReceipt;
                 response.Headers["x-ms-time-next-visible"] = QueueWire.Time(updated.NextVisible);
                 return QueueWire.NoContent(response);
             }
@@ -221,6 +219,8 @@ public sealed partial class QueueStandInServer : IAsyncDisposable
                 return new QueueError(405, "UnsupportedHttpVerb", "The resource doesn't support the specified HTTP verb.");
         }
     }
+
+    private static bool TooLarge(string text) => System.Text.Encoding.UTF8.GetByteCount(text) > MaxMessageBytes;
 
     // Azure's rule: 3–63 lowercase letters, digits and single hyphens, starting and ending with a letter or digit.
     [GeneratedRegex("^[a-z0-9](?:[a-z0-9-]{1,61}[a-z0-9])$")]

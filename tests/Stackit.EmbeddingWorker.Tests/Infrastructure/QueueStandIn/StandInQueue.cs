@@ -13,14 +13,6 @@ internal sealed class StandInMessage(string id, long sequence, string text, Date
     public long DequeueCount { get; set; }
 }
 
-/// <summary>What a queue call answered with; <see cref="Error"/> carries Azure's status and error code.</summary>
-internal sealed record QueueOutcome(IReadOnlyList<StandInMessage> Messages, QueueError? Error = null)
-{
-    public static QueueOutcome Of(params StandInMessage[] messages) => new(messages);
-
-    public static QueueOutcome Fail(QueueError error) => new([], error);
-}
-
 internal sealed record QueueError(int Status, string Code, string Message)
 {
     public static readonly QueueError MessageNotFound = new(404, "MessageNotFound", "The specified message does not exist.");
@@ -111,14 +103,16 @@ internal sealed class StandInQueue(TimeProvider time)
         }
     }
 
-    public QueueOutcome Update(string id, string popReceipt, TimeSpan visibilityTimeout, string? newText)
+    /// <returns>Null when the message was updated (a copy of it in <paramref name="updated"/>), else Azure's error.</returns>
+    public QueueError? Update(string id, string popReceipt, TimeSpan visibilityTimeout, string? newText, out StandInMessage? updated)
     {
         var now = time.GetUtcNow();
         lock (_lock)
         {
+            updated = null;
             if (Find(id, popReceipt, now) is { } error)
             {
-                return QueueOutcome.Fail(error);
+                return error;
             }
             var message = _byId[id];
             _byVisibility.Remove(message);
@@ -126,7 +120,8 @@ internal sealed class StandInQueue(TimeProvider time)
             message.PopReceipt = NewPopReceipt();
             message.Text = newText ?? message.Text;
             _byVisibility.Add(message);
-            return QueueOutcome.Of(Snapshot(message));
+            updated = Snapshot(message);
+            return null;
         }
     }
 
