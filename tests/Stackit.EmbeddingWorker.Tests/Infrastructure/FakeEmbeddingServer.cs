@@ -111,7 +111,8 @@ public sealed class FakeEmbeddingServer : IAsyncDisposable
     {
         using var raw = new MemoryStream();
         await context.Request.Body.CopyToAsync(raw);
-        using var body = JsonDocument.Parse(raw.ToArray());
+        var bytes = raw.GetBuffer().AsMemory(0, (int)raw.Length);
+        using var body = JsonDocument.Parse(bytes);
         var model = body.RootElement.GetProperty("model").GetString()!;
         var format = body.RootElement.TryGetProperty("encoding_format", out var f) ? f.GetString() : null;
         List<string> inputs;
@@ -129,7 +130,7 @@ public sealed class FakeEmbeddingServer : IAsyncDisposable
         {
             inputs = body.RootElement.GetProperty("input").EnumerateArray().Select(e => e.GetString()!).ToList();
         }
-        Requests.Enqueue(new RecordedRequest(DateTimeOffset.UtcNow, inputs, context.Request.Headers.Authorization.ToString(), format, model, images, Encoding.UTF8.GetString(raw.ToArray())));
+        Requests.Enqueue(new RecordedRequest(DateTimeOffset.UtcNow, inputs, context.Request.Headers.Authorization.ToString(), format, model, images, Encoding.UTF8.GetString(bytes.Span)));
 
         if (Latency > TimeSpan.Zero)
         {
