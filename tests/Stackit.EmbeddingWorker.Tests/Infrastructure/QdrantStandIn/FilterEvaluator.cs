@@ -1,5 +1,6 @@
 using Grpc.Core;
 using Qdrant.Client.Grpc;
+using Stackit.EmbeddingWorker.VectorStore;
 
 namespace Stackit.EmbeddingWorker.Tests.Infrastructure.QdrantStandIn;
 
@@ -13,6 +14,48 @@ internal static class FilterEvaluator
         filter.Must.All(c => Matches(c, point))
         && (filter.Should.Count == 0 || filter.Should.Any(c => Matches(c, point)))
         && !filter.MustNot.Any(c => Matches(c, point));
+
+    /// <summary>
+    /// The document ids a point must have to match <paramref name="filter"/>, or null when the filter does not
+    /// narrow them: a <c>doc_id</c> keyword match among its musts, or among every one of its shoulds. A superset
+    /// at worst; the filter itself is still evaluated on each point.
+    /// </summary>
+    public static IReadOnlyCollection<string>? DocumentsRequired(Filter filter)
+    {
+        foreach (var condition in filter.Must)
+        {
+            if (DocumentsRequired(condition) is { } documents)
+            {
+                return documents;
+            }
+        }
+        if (filter.Should.Count == 0)
+        {
+            return null;
+        }
+        var any = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var condition in filter.Should)
+        {
+            if (DocumentsRequired(condition) is not { } documents)
+            {
+                return null;
+            }
+            any.UnionWith(documents);
+        }
+        return any;
+    }
+
+    private static IReadOnlyCollection<string>? DocumentsRequired(Condition condition) => condition.ConditionOneOfCase switch
+    {
+        Condition.ConditionOneOfOneofCase.Filter => DocumentsRequired(condition.Filter),
+        Condition.ConditionOneOfOneofCase.Field when condition.Field.Key == PayloadFields.DocumentId => condition.Field.Match?.MatchValueCase switch
+        {
+            Match.MatchValueOneofCase.Keyword => [condition.Field.Match.Keyword],
+            Match.MatchValueOneofCase.Keywords => [.. condition.Field.Match.Keywords.Strings],
+            _ => null,
+        },
+        _ => null,
+    };
 
     private static bool Matches(Condition condition, StoredPoint point) => condition.ConditionOneOfCase switch
     {

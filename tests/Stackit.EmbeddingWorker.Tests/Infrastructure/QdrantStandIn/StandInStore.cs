@@ -177,13 +177,13 @@ public sealed class StandInStore
             {
                 if (!collection.Points.TryGetValue(point.Key, out var existing))
                 {
-                    collection.Points[point.Key] = point;
+                    collection.Put(point);
                 }
                 else if (request.UpdateFilter is null || FilterEvaluator.Matches(request.UpdateFilter, existing))
                 {
                     // With an update_filter, Qdrant replaces only the existing points that match it.
                     Overwrites++;
-                    collection.Points[point.Key] = point;
+                    collection.Put(point);
                 }
                 else
                 {
@@ -201,13 +201,13 @@ public sealed class StandInStore
             var collection = Collection(request.CollectionName);
             var doomed = request.Points.PointsSelectorOneOfCase switch
             {
-                PointsSelector.PointsSelectorOneOfOneofCase.Filter => collection.Points.Values.Where(p => FilterEvaluator.Matches(request.Points.Filter, p)).ToList(),
+                PointsSelector.PointsSelectorOneOfOneofCase.Filter => collection.Matching(request.Points.Filter).ToList(),
                 PointsSelector.PointsSelectorOneOfOneofCase.Points => collection.Points.Values.Where(p => request.Points.Points.Ids.Any(id => IdKey(id) == p.Key)).ToList(),
                 _ => throw new RpcException(new Status(StatusCode.InvalidArgument, "Wrong input: points selector is empty")),
             };
             foreach (var point in doomed)
             {
-                collection.Points.Remove(point.Key);
+                collection.Remove(point.Key);
             }
             return doomed.Count;
         }
@@ -235,7 +235,7 @@ public sealed class StandInStore
         lock (_gate)
         {
             var collection = Collection(collectionName);
-            return collection.Points.Values.Where(p => filter is null || FilterEvaluator.Matches(filter, p)).OrderBy(p => p.Key, StringComparer.Ordinal).ToList();
+            return collection.Matching(filter).OrderBy(p => p.Key, StringComparer.Ordinal).ToList();
         }
     }
 
