@@ -10,6 +10,9 @@ internal enum ClientKind
 {
     Worker,
     Naive,
+
+    /// <summary>Only in the CPU scenarios: <see cref="PlainClient"/>.</summary>
+    Plain,
 }
 
 /// <summary>
@@ -54,9 +57,12 @@ internal sealed class BenchmarkRunner(QueueService queues, SimulatedEndpoint end
         var log = Path.Combine(settings.LogDirectory, $"{scenario}-{client}.log".ToLowerInvariant());
 
         var managementPort = FreePort.OnLoopback();
-        await using var process = client == ClientKind.Worker
-            ? ClientProcess.Start(WorkerDll, [], WorkerEnvironment(queue.Name, collection, model, managementPort), log)
-            : ClientProcess.Start(typeof(BenchmarkRunner).Assembly.Location, ["naive-client"], NaiveEnvironment(queue.Name, collection), log);
+        await using var process = client switch
+        {
+            ClientKind.Worker => ClientProcess.Start(WorkerDll, [], WorkerEnvironment(queue.Name, collection, model, managementPort), log),
+            ClientKind.Naive => ClientProcess.Start(typeof(BenchmarkRunner).Assembly.Location, ["naive-client"], NaiveEnvironment(queue.Name, collection), log),
+            _ => ClientProcess.Start(typeof(BenchmarkRunner).Assembly.Location, ["plain-client"], PlainEnvironment(queue.Name, collection, model), log),
+        };
         await using var sampler = new WorkerSampler(managementPort);
         if (client == ClientKind.Worker)
         {
@@ -147,7 +153,7 @@ internal sealed class BenchmarkRunner(QueueService queues, SimulatedEndpoint end
         var ratio = model.TokensPerMinute is { } budget ? tokensPerSecond / (budget / 60.0) : tokensPerSecond / model.CapacityTokensPerSecond;
         // Whether the client kept the endpoint saturated, apart from how fast this shared machine lets it serve.
         var slotsBusy = busy / (model.Slots * (double)(to - from));
-        return new RunResult(scenario, client == ClientKind.Worker ? "worker" : "naive", documents / window, tokensPerSecond, ratio, slotsBusy,
+        return new RunResult(scenario, client.ToString().ToLowerInvariant(), documents / window, tokensPerSecond, ratio, slotsBusy,
             arrived.Count(r => r.Status == 429), arrived.Count, Percentile(latencies, 0.50), Percentile(latencies, 0.95),
             inputs > 0 ? cpu.TotalSeconds * 10_000 / inputs : double.NaN, cpu > TimeSpan.Zero ? Math.Max(0, jit / cpu) : 0, rss, note.Trim());
     }
@@ -240,5 +246,17 @@ internal sealed class BenchmarkRunner(QueueService queues, SimulatedEndpoint end
         ["NAIVE_QDRANT"] = qdrant.Endpoint.ToString(),
         ["NAIVE_COLLECTION"] = collection,
         ["NAIVE_CONCURRENCY"] = NaiveConcurrency.ToString(CultureInfo.InvariantCulture),
+    };
+
+    private Dictionary<string, string> PlainEnvironment(string queue, string collection, EndpointModel model) => new()
+    {
+        ["PLAIN_QUEUE_CONNECTION"] = queues.ConnectionString,
+        ["PLAIN_QUEUE"] = queue,
+        ["PLAIN_ENDPOINT"] = endpoint.BaseUrl.ToString(),
+        ["PLAIN_QDRANT"] = qdrant.Endpoint.ToString(),
+        ["PLAIN_COLLECTION"] = collection,
+        ["PLAIN_MAX_INPUTS"] = model.MaxInputsPerRequest.ToString(CultureInfo.InvariantCulture),
+        ["PLAIN_MAX_TOKENS"] = model.MaxTokensPerRequest.ToString(CultureInfo.InvariantCulture),
+        ["PLAIN_DIMENSIONS"] = model.Dimensions.ToString(CultureInfo.InvariantCulture),
     };
 }

@@ -4,7 +4,7 @@ namespace Stackit.EmbeddingWorker.Benchmarks;
 
 /// <summary>
 /// Command-line settings: <c>--warmup 10 --window 30 --backlog 100000 --only short,mixed,long,budget,cpu,backlog
-/// --clients worker,naive --queue azurite</c>; <c>cpu</c> stands for <c>cpu-long,cpu-short</c>; <c>--queue stand-in</c> runs
+/// --clients worker,naive,plain --queue azurite</c>; <c>cpu</c> stands for <c>cpu-long,cpu-short</c>; <c>--queue stand-in</c> runs
 /// against the in-process queue stand-in instead of Azurite.
 /// </summary>
 internal sealed record BenchmarkSettings(TimeSpan Warmup, TimeSpan Window, int Backlog, IReadOnlySet<string> Only, IReadOnlyList<ClientKind> Clients, bool QueueStandIn, string LogDirectory)
@@ -13,13 +13,16 @@ internal sealed record BenchmarkSettings(TimeSpan Warmup, TimeSpan Window, int B
 
     public bool Runs(string scenario) => Only.Contains(scenario);
 
+    /// <summary>The clients of the throughput scenarios: the plain client is a CPU yardstick only (no budget, no retries).</summary>
+    public IEnumerable<ClientKind> ThroughputClients => Clients.Where(c => c != ClientKind.Plain);
+
     public static BenchmarkSettings Parse(string[] args)
     {
         var warmup = 10.0;
         var window = 30.0;
         var backlog = 100_000;
         IReadOnlySet<string> only = Scenarios.ToHashSet();
-        IReadOnlyList<ClientKind> clients = [ClientKind.Worker, ClientKind.Naive];
+        IReadOnlyList<ClientKind> clients = [ClientKind.Worker, ClientKind.Naive, ClientKind.Plain];
         var standIn = false;
         for (var i = 0; i < args.Length; i++)
         {
@@ -48,7 +51,7 @@ internal sealed record BenchmarkSettings(TimeSpan Warmup, TimeSpan Window, int B
                     };
                     i++;
                     break;
-                default: throw new ArgumentException($"unknown argument {args[i]}; use --warmup s, --window s, --backlog n, --only {string.Join(',', Scenarios)} (cpu = both cpu-), --clients worker,naive, --queue azurite|stand-in");
+                default: throw new ArgumentException($"unknown argument {args[i]}; use --warmup s, --window s, --backlog n, --only {string.Join(',', Scenarios)} (cpu = both cpu-), --clients worker,naive,plain, --queue azurite|stand-in");
             }
         }
         var logs = Path.Combine(Path.GetTempPath(), "stackit-embedding-benchmark");

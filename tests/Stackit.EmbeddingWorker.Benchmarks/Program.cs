@@ -11,6 +11,11 @@ if (args is ["naive-client"])
     await NaiveClient.RunAsync();
     return;
 }
+if (args is ["plain-client"])
+{
+    await PlainClient.RunAsync();
+    return;
+}
 
 var settings = BenchmarkSettings.Parse(args);
 // Sized so that the endpoint, not Azurite, is the limit: about 100 short documents a second at capacity.
@@ -45,7 +50,7 @@ foreach (var workload in new[] { Workload.Short, Workload.Mixed, Workload.Long }
     {
         continue;
     }
-    foreach (var client in settings.Clients)
+    foreach (var client in settings.ThroughputClients)
     {
         Console.WriteLine($"… {workload.Name} / {client}");
         results.Add(await runner.RunAsync(workload.Name, workload, client, model));
@@ -58,7 +63,7 @@ if (settings.Runs("budget"))
     // without being refused; the naive client has no budget and bounces off the 429s.
     var tpm = (int)(model.CapacityTokensPerSecond * 60 / 2);
     var budgeted = model with { TokensPerMinute = tpm, RequestsPerMinute = 600 };
-    foreach (var client in settings.Clients)
+    foreach (var client in settings.ThroughputClients)
     {
         Console.WriteLine($"… budget (mixed, {tpm} TPM, 600 RPM) / {client}");
         results.Add(await runner.RunAsync("mixed, TPM budget", Workload.Mixed, client, budgeted, "ratio = share of the TPM budget used"));
