@@ -238,25 +238,10 @@ internal sealed class BenchmarkRunner(QueueService queues, SimulatedEndpoint end
         return environment;
     }
 
-    private Dictionary<string, string> NaiveEnvironment(string queue, string collection) => new()
-    {
-        ["NAIVE_QUEUE_CONNECTION"] = queues.ConnectionString,
-        ["NAIVE_QUEUE"] = queue,
-        ["NAIVE_ENDPOINT"] = endpoint.BaseUrl.ToString(),
-        ["NAIVE_QDRANT"] = qdrant.Endpoint.ToString(),
-        ["NAIVE_COLLECTION"] = collection,
-        ["NAIVE_CONCURRENCY"] = NaiveConcurrency.ToString(CultureInfo.InvariantCulture),
-    };
+    private Dictionary<string, string> NaiveEnvironment(string queue, string collection) =>
+        BaselineConnections.Environment("NAIVE_", queues.ConnectionString, queue, endpoint.BaseUrl, qdrant.Endpoint, collection, ("CONCURRENCY", NaiveConcurrency));
 
-    private Dictionary<string, string> PlainEnvironment(string queue, string collection, EndpointModel model) => new()
-    {
-        ["PLAIN_QUEUE_CONNECTION"] = queues.ConnectionString,
-        ["PLAIN_QUEUE"] = queue,
-        ["PLAIN_ENDPOINT"] = endpoint.BaseUrl.ToString(),
-        ["PLAIN_QDRANT"] = qdrant.Endpoint.ToString(),
-        ["PLAIN_COLLECTION"] = collection,
-        ["PLAIN_MAX_INPUTS"] = model.MaxInputsPerRequest.ToString(CultureInfo.InvariantCulture),
-        ["PLAIN_MAX_TOKENS"] = model.MaxTokensPerRequest.ToString(CultureInfo.InvariantCulture),
-        ["PLAIN_DIMENSIONS"] = model.Dimensions.ToString(CultureInfo.InvariantCulture),
-    };
+    private Dictionary<string, string> PlainEnvironment(string queue, string collection, EndpointModel model) =>
+        BaselineConnections.Environment("PLAIN_", queues.ConnectionString, queue, endpoint.BaseUrl, qdrant.Endpoint, collection,
+            ("MAX_INPUTS", model.MaxInputsPerRequest), ("MAX_TOKENS", model.MaxTokensPerRequest), ("DIMENSIONS", model.Dimensions));
 }

@@ -4,9 +4,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Threading.Channels;
-using Azure.Storage.Queues;
 using Azure.Storage.Queues.Models;
-using Qdrant.Client;
 using Qdrant.Client.Grpc;
 using Stackit.EmbeddingWorker.Preparation;
 
@@ -24,32 +22,12 @@ internal static class NaiveClient
 
     public static async Task RunAsync()
     {
-        var queue = new QueueClient(Env("NAIVE_QUEUE_CONNECTION"), Env("NAIVE_QUEUE"), new QueueClientOptions { MessageEncoding = QueueMessageEncoding.None });
-        var qdrantUri = new Uri(Env("NAIVE_QDRANT"));
-        using var qdrant = new QdrantClient(qdrantUri.Host, qdrantUri.Port);
-        var collection = Env("NAIVE_COLLECTION");
-        using var http = new HttpClient { BaseAddress = new Uri(Env("NAIVE_ENDPOINT").TrimEnd('/') + "/"), Timeout = TimeSpan.FromMinutes(5) };
-        http.DefaultRequestHeaders.Authorization = new("Bearer", "benchmark");
+        using var connections = BaselineConnections.FromEnvironment("NAIVE_", TimeSpan.FromMinutes(5));
+        var (queue, qdrant, collection, http) = (connections.Queue, connections.Qdrant, connections.Collection, connections.Http);
         var chunker = new TextChunker(new ChunkingOptions(), new CalibratedTokenEstimator(new TokenCalibration("naive", 0.05)));
-        var concurrency = int.Parse(Env("NAIVE_CONCURRENCY"), System.Globalization.CultureInfo.InvariantCulture);
+        var concurrency = connections.IntegerSetting("CONCURRENCY");
         var messages = Channel.CreateBounded<QueueMessage>(64);
         var created = 0;
-
-        async Task ReceiveAsync()
-        {
-            while (true)
-            {
-                var batch = (await queue.ReceiveMessagesAsync(32, TimeSpan.FromMinutes(5))).Value;
-                if (batch.Length == 0)
-                {
-                    await Task.Delay(200);
-                }
-                foreach (var message in batch)
-                {
-                    await messages.Writer.WriteAsync(message);
-                }
-            }
-        }
 
         async Task WorkAsync()
         {
@@ -79,7 +57,7 @@ internal static class NaiveClient
         }
 
         var workers = Enumerable.Range(0, concurrency).Select(_ => Task.Run(WorkAsync)).ToList();
-        await Task.WhenAll(workers.Append(Task.Run(ReceiveAsync)));
+        await Task.WhenAll(workers.Append(Task.Run(() => connections.ReceiveForeverAsync(TimeSpan.FromMilliseconds(200), message => messages.Writer.WriteAsync(message)))));
     }
 
     private static async Task<float[][]> EmbedAsync(HttpClient http, IReadOnlyList<string> inputs)
@@ -108,7 +86,4 @@ internal static class NaiveClient
         var hash = MD5.HashData(Encoding.UTF8.GetBytes($"{id}/{chunk}"));
         return new Guid(hash);
     }
-
-    private static string Env(string name) =>
-        Environment.GetEnvironmentVariable(name) is { Length: > 0 } value ? value : throw new InvalidOperationException($"{name} is not set.");
 }

@@ -1,12 +1,9 @@
 using System.Buffers.Text;
 using System.Net.Http.Json;
 using System.Runtime.InteropServices;
-using System.Text;
 using System.Text.Json;
 using System.Threading.Channels;
-using Azure.Storage.Queues;
 using Azure.Storage.Queues.Models;
-using Qdrant.Client;
 using Qdrant.Client.Grpc;
 
 namespace Stackit.EmbeddingWorker.Benchmarks;
@@ -44,15 +41,11 @@ internal static class PlainClient
 
     public static async Task RunAsync()
     {
-        var queue = new QueueClient(Env("PLAIN_QUEUE_CONNECTION"), Env("PLAIN_QUEUE"), new QueueClientOptions { MessageEncoding = QueueMessageEncoding.None });
-        var qdrantUri = new Uri(Env("PLAIN_QDRANT"));
-        using var qdrant = new QdrantClient(qdrantUri.Host, qdrantUri.Port);
-        var collection = Env("PLAIN_COLLECTION");
-        var maxInputs = int.Parse(Env("PLAIN_MAX_INPUTS"), System.Globalization.CultureInfo.InvariantCulture);
-        var maxTokens = int.Parse(Env("PLAIN_MAX_TOKENS"), System.Globalization.CultureInfo.InvariantCulture);
-        await qdrant.CreateCollectionAsync(collection, new VectorParams { Size = ulong.Parse(Env("PLAIN_DIMENSIONS"), System.Globalization.CultureInfo.InvariantCulture), Distance = Distance.Cosine });
-        using var http = new HttpClient { BaseAddress = new Uri(Env("PLAIN_ENDPOINT").TrimEnd('/') + "/") };
-        http.DefaultRequestHeaders.Authorization = new("Bearer", "benchmark");
+        using var connections = BaselineConnections.FromEnvironment("PLAIN_", TimeSpan.FromSeconds(100));
+        var (queue, qdrant, collection, http) = (connections.Queue, connections.Qdrant, connections.Collection, connections.Http);
+        var maxInputs = connections.IntegerSetting("MAX_INPUTS");
+        var maxTokens = connections.IntegerSetting("MAX_TOKENS");
+        await qdrant.CreateCollectionAsync(collection, new VectorParams { Size = (ulong)connections.IntegerSetting("DIMENSIONS"), Distance = Distance.Cosine });
 
         var leases = new SemaphoreSlim(MaxInFlightMessages);
         var requests = new SemaphoreSlim(RequestsInFlight);
@@ -60,25 +53,9 @@ internal static class PlainClient
         var pieces = Channel.CreateBounded<Piece>(4_096);
         var points = Channel.CreateBounded<(Piece Piece, float[] Vector)>(4_096);
 
-        async Task ReceiveAsync()
+        async ValueTask SliceAsync(QueueMessage message)
         {
-            while (true)
-            {
-                var batch = (await queue.ReceiveMessagesAsync(32, TimeSpan.FromMinutes(5))).Value;
-                if (batch.Length == 0)
-                {
-                    await Task.Delay(100);
-                }
-                foreach (var message in batch)
-                {
-                    await leases.WaitAsync();
-                    await SliceAsync(message);
-                }
-            }
-        }
-
-        async Task SliceAsync(QueueMessage message)
-        {
+            await leases.WaitAsync();
             using var document = JsonDocument.Parse(message.Body.ToMemory());
             var text = document.RootElement.GetProperty("text").GetString()!;
             var job = new Job(message.MessageId, message.PopReceipt, document.RootElement.GetProperty("id").GetString()!, (text.Length + PieceChars - 1) / PieceChars);
@@ -173,17 +150,17 @@ internal static class PlainClient
                 Vectors = p.Vector,
                 Payload = { ["doc_id"] = p.Piece.Job.Id, ["chunk_index"] = p.Piece.Index, ["chunk_count"] = p.Piece.Job.Pieces, ["text"] = p.Piece.Text },
             })], wait: true);
-            foreach (var job in batch.Select(p => p.Piece.Job).Distinct())
+            foreach (var stored in batch.GroupBy(p => p.Piece.Job))
             {
-                if (Interlocked.Add(ref job.Stored, batch.Count(p => p.Piece.Job == job)) == job.Pieces)
+                if (Interlocked.Add(ref stored.Key.Stored, stored.Count()) == stored.Key.Pieces)
                 {
-                    await queue.DeleteMessageAsync(job.MessageId, job.PopReceipt);
+                    await queue.DeleteMessageAsync(stored.Key.MessageId, stored.Key.PopReceipt);
                     leases.Release();
                 }
             }
         }
 
-        await Task.WhenAll(Task.Run(ReceiveAsync), Task.Run(PackAsync), Task.Run(StoreAsync));
+        await Task.WhenAll(Task.Run(() => connections.ReceiveForeverAsync(TimeSpan.FromMilliseconds(100), SliceAsync)), Task.Run(PackAsync), Task.Run(StoreAsync));
     }
 
     private static async Task<float[][]> EmbedAsync(HttpClient http, List<Piece> batch)
@@ -222,7 +199,4 @@ internal static class PlainClient
         Console.Error.WriteLine($"plain client failed: {ex}");
         Environment.Exit(1);
     }
-
-    private static string Env(string name) =>
-        Environment.GetEnvironmentVariable(name) is { Length: > 0 } value ? value : throw new InvalidOperationException($"{name} is not set.");
 }
