@@ -1,11 +1,8 @@
 using Microsoft.AspNetCore.Builder;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Console;
 using Stackit.EmbeddingWorker.Cli;
-using Stackit.EmbeddingWorker.Diagnostics;
 using Stackit.EmbeddingWorker.Hosting;
+using Stackit.EmbeddingWorker.Management;
 
 // appsettings.json is copied next to the binary, so the worker finds it from any working directory.
 var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });

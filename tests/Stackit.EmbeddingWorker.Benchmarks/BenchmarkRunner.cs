@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
 using Azure.Storage.Queues;
-using Stackit.EmbeddingWorker.Tests.Infrastructure;
-using Stackit.EmbeddingWorker.Tests.Infrastructure.QdrantStandIn;
+using Stackit.EmbeddingWorker.Testing.QdrantStandIn;
+using Stackit.EmbeddingWorker.Testing;
 
 namespace Stackit.EmbeddingWorker.Benchmarks;
 

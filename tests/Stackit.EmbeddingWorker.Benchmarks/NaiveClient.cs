@@ -1,11 +1,12 @@
-using System.Net;
 using System.Net.Http.Json;
+using System.Net;
 using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
+using System.Text;
 using System.Threading.Channels;
 using Azure.Storage.Queues.Models;
 using Qdrant.Client.Grpc;
+using Stackit.EmbeddingWorker.Pipeline;
 using Stackit.EmbeddingWorker.Preparation;
 
 namespace Stackit.EmbeddingWorker.Benchmarks;

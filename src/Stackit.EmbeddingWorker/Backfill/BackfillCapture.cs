@@ -1,5 +1,6 @@
 using Qdrant.Client;
-using Stackit.EmbeddingWorker.Intake;
+using Stackit.EmbeddingWorker.Messaging;
+using Stackit.EmbeddingWorker.Pipeline;
 
 namespace Stackit.EmbeddingWorker.Backfill;
 
@@ -8,7 +9,7 @@ namespace Stackit.EmbeddingWorker.Backfill;
 /// pipeline writes or deletes there is also put on the backfill queue, so the copy ends with the live changes made
 /// meanwhile. Whether a backfill runs is looked up at most every <c>Backfill:MarkerRefresh</c>.
 /// </summary>
-internal sealed class BackfillCapture(QdrantClient client, WorkQueues queues, BackfillOptions options, QueueOptions queue, TimeProvider time)
+internal sealed class BackfillCapture(QdrantClient client, WorkQueues queues, BackfillOptions options, QueueOptions queue, TimeProvider time) : IDocumentChangeObserver
 {
     public const string MarkerSuffix = "_next";
 

@@ -1,7 +1,7 @@
 using System.Text.RegularExpressions;
-using Qdrant.Client;
 using Qdrant.Client.Grpc;
-using Stackit.EmbeddingWorker.Intake;
+using Qdrant.Client;
+using Stackit.EmbeddingWorker.Messaging;
 using Stackit.EmbeddingWorker.VectorStore;
 
 namespace Stackit.EmbeddingWorker.Backfill;

@@ -1,12 +1,8 @@
-using Azure;
 using Azure.Storage.Queues.Models;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
-using Stackit.EmbeddingWorker.Acknowledgement;
+using Azure;
 using Stackit.EmbeddingWorker.Embeddings;
-using Stackit.EmbeddingWorker.Health;
-using Stackit.EmbeddingWorker.Intake;
-using Stackit.EmbeddingWorker.Leasing;
+using Stackit.EmbeddingWorker.Messaging;
+using Stackit.EmbeddingWorker.Pipeline;
 using Stackit.EmbeddingWorker.VectorStore;
 
 namespace Stackit.EmbeddingWorker.Backfill;

@@ -1,7 +1,5 @@
 using System.Threading.Channels;
-using Microsoft.Extensions.Hosting;
-using Stackit.EmbeddingWorker.Hosting;
-using Stackit.EmbeddingWorker.Preparation;
+using Stackit.EmbeddingWorker.Pipeline;
 
 namespace Stackit.EmbeddingWorker.Batching;
 
@@ -14,16 +12,17 @@ internal sealed class BatchingService(
     ChannelReader<DocumentChunk> chunks,
     ChannelWriter<EmbeddingBatch> batches,
     BatchingOptions options,
-    PipelineShutdown shutdown,
-    TimeProvider time) : BackgroundService
+    PipelineContext context) : BackgroundService
 {
+    private TimeProvider Time => context.Time;
+
     // One wait for the next chunk, kept across lingers: a linger that runs out leaves it pending instead of
     // cancelling it. A cancelled channel wait throws inside the channel, about once per batch under load, and
     // every one of those counts in the runtime's exception metric.
     private Task<bool>? _chunkWait;
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
-        shutdown.DrainAsync(BatchAsync, () => batches.TryComplete());
+        context.Shutdown.DrainAsync(BatchAsync, () => batches.TryComplete());
 
     private async Task BatchAsync(CancellationToken stoppingToken)
     {
@@ -40,7 +39,7 @@ internal sealed class BatchingService(
             }
             else
             {
-                var remaining = options.MaxDelay - time.GetElapsedTime(lingerSince);
+                var remaining = options.MaxDelay - Time.GetElapsedTime(lingerSince);
                 if (remaining <= TimeSpan.Zero || !await WaitForChunkAsync(remaining, stoppingToken).ConfigureAwait(false))
                 {
                     await FlushAsync(batcher, stoppingToken).ConfigureAwait(false);
@@ -52,12 +51,12 @@ internal sealed class BatchingService(
             {
                 if (batcher.Count == 0)
                 {
-                    lingerSince = time.GetTimestamp();
+                    lingerSince = Time.GetTimestamp();
                 }
                 foreach (var batch in batcher.Add(chunk))
                 {
                     await batches.WriteAsync(batch, stoppingToken).ConfigureAwait(false);
-                    lingerSince = time.GetTimestamp();
+                    lingerSince = Time.GetTimestamp();
                 }
             }
         }
@@ -74,7 +73,7 @@ internal sealed class BatchingService(
         if (!wait.IsCompleted && timeout != Timeout.InfiniteTimeSpan)
         {
             using var linger = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
-            var first = await Task.WhenAny(wait, Task.Delay(timeout, time, linger.Token)).ConfigureAwait(false);
+            var first = await Task.WhenAny(wait, Task.Delay(timeout, Time, linger.Token)).ConfigureAwait(false);
             // Only the delay is cancelled here, and a cancelled delay ends without throwing.
             await linger.CancelAsync().ConfigureAwait(false);
             stoppingToken.ThrowIfCancellationRequested();

@@ -1,4 +1,4 @@
-using Stackit.EmbeddingWorker.Preparation;
+using Stackit.EmbeddingWorker.Pipeline;
 
 namespace Stackit.EmbeddingWorker.Batching;
 

@@ -1,6 +1,5 @@
-using Microsoft.Extensions.Configuration;
-using Stackit.EmbeddingWorker.Hosting;
 using Stackit.EmbeddingWorker.Intake;
+using Stackit.EmbeddingWorker.Messaging;
 using Stackit.EmbeddingWorker.VectorStore;
 
 namespace Stackit.EmbeddingWorker.Cli;
@@ -29,5 +28,5 @@ internal sealed class CliContext(IConfiguration configuration, TextReader input,
 
     public WorkQueues Queues => _queues ??= new WorkQueues(QueueClientFactory.Create(Queue), Queue);
 
-    public JobMessageParser Parser() => JobMessageParser.For(Qdrant);
+    public JobMessageParser Parser() => JobMessageParser.For(Qdrant.Routing);
 }

@@ -1,6 +1,6 @@
 using System.CommandLine;
 using Azure.Storage.Queues.Models;
-using Stackit.EmbeddingWorker.Acknowledgement;
+using Stackit.EmbeddingWorker.Messaging;
 
 namespace Stackit.EmbeddingWorker.Cli;
 

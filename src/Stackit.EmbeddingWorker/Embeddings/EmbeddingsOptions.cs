@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Stackit.EmbeddingWorker.Pipeline;
 
 namespace Stackit.EmbeddingWorker.Embeddings;
 
@@ -20,9 +21,6 @@ public sealed class EmbeddingsOptions : IValidatableObject
 
     /// <summary>Model for jobs with images; unset means such jobs are rejected as unsupported.</summary>
     public string? MultimodalModel { get; set; }
-
-    /// <summary>The model that embeds <paramref name="chunk"/>: the multimodal one for a job with images.</summary>
-    internal string ModelFor(Preparation.DocumentChunk chunk) => chunk.IsMultimodal ? MultimodalModel ?? Model : Model;
 
     /// <summary>Upper bound of requests in flight; the worker finds the level the endpoint sustains below it.</summary>
     [Range(1, 256, ErrorMessage = "Embeddings:MaxConcurrency must be between 1 and 256.")]
@@ -75,4 +73,7 @@ public sealed class EmbeddingsOptions : IValidatableObject
             yield return new ValidationResult("Embeddings:BaseUrl must be an absolute http(s) URL.");
         }
     }
+
+    /// <summary>The models as the pipeline names them on each chunk.</summary>
+    internal EmbeddingModels Models => new(Model, string.IsNullOrWhiteSpace(MultimodalModel) ? null : MultimodalModel);
 }

@@ -1,16 +1,8 @@
 using System.Text;
 using System.Threading.Channels;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 using Polly.Timeout;
-using Stackit.EmbeddingWorker.Acknowledgement;
-using Stackit.EmbeddingWorker.Batching;
-using Stackit.EmbeddingWorker.Diagnostics;
 using Stackit.EmbeddingWorker.Embeddings.Throttling;
-using Stackit.EmbeddingWorker.Health;
-using Stackit.EmbeddingWorker.Hosting;
-using Stackit.EmbeddingWorker.Intake;
-using Stackit.EmbeddingWorker.Preparation;
+using Stackit.EmbeddingWorker.Pipeline;
 
 namespace Stackit.EmbeddingWorker.Embeddings;
 
@@ -24,15 +16,12 @@ namespace Stackit.EmbeddingWorker.Embeddings;
 internal sealed partial class EmbeddingsService(
     ChannelReader<EmbeddingBatch> batches,
     ChannelWriter<EmbeddedChunk> embedded,
+    ChannelWriter<DocumentJob> rechunks,
     IEmbeddingClient client,
     EndpointAdmission admission,
     EmbeddingsOptions options,
     TokenCalibration calibration,
-    JobChunker chunker,
-    BatchingOptions batching,
-    OutcomeReporter outcomes,
-    DependencyCircuits circuits,
-    PipelineShutdown shutdown,
+    PipelineContext context,
     ILogger<EmbeddingsService> logger) : BackgroundService
 {
     /// <summary>Each generation halves the chunk size; after this many the input is refused for good.</summary>
@@ -40,7 +29,7 @@ internal sealed partial class EmbeddingsService(
 
     /// <summary>Drains on shutdown: ends when the batch channel is complete and every batch is answered.</summary>
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
-        shutdown.DrainAsync(
+        context.Shutdown.DrainAsync(
             abort => Task.WhenAll(Enumerable.Range(0, options.MaxConcurrency).Select(_ => RunWorkerAsync(abort))),
             () => embedded.TryComplete());
 
@@ -76,13 +65,13 @@ internal sealed partial class EmbeddingsService(
         }
         catch (EmbeddingRequestException ex) when (ex.IsTooLong && !live[0].IsMultimodal && live[0].Job.Generation < MaxGenerations)
         {
-            await RechunkAsync(live[0], ex, cancellationToken).ConfigureAwait(false);
+            Rechunk(live[0], ex);
             return;
         }
         catch (EmbeddingRequestException ex) when (ex.IsInputProblem)
         {
             var chunk = live[0];
-            outcomes.Rejected(chunk.Job, $"the embeddings endpoint rejected chunk {chunk.Index} ({(int)ex.Status}): {ex.ServerMessage}");
+            context.Outcomes.Rejected(chunk.Job, $"the embeddings endpoint rejected chunk {chunk.Index} ({(int)ex.Status}): {ex.ServerMessage}");
             return;
         }
         catch (EmbeddingResponseException ex)
@@ -97,11 +86,10 @@ internal sealed partial class EmbeddingsService(
         {
             // Unreachable, throttling beyond the retries, failing, or refusing the worker's credentials.
             LogBatchFailed(live.Count, ex.Message);
-            circuits.Embeddings.Failure(ex.Message);
-            FailAll(live, ex.Message);
+            context.DependencyFailed(context.Circuits.Embeddings, live.Select(c => c.Job).Distinct(), ex);
             return;
         }
-        circuits.Embeddings.Success();
+        context.Circuits.Embeddings.Success();
 
         // Image tokens are not text: only text-only answers calibrate the text estimate.
         if (result.PromptTokens is { } promptTokens && !live[0].IsMultimodal)
@@ -110,7 +98,7 @@ internal sealed partial class EmbeddingsService(
         }
         for (var i = 0; i < live.Count; i++)
         {
-            await embedded.WriteAsync(new EmbeddedChunk(live[i], result.Vectors[i], options.ModelFor(live[i])), cancellationToken).ConfigureAwait(false);
+            await embedded.WriteAsync(new EmbeddedChunk(live[i], result.Vectors[i]), cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -122,10 +110,10 @@ internal sealed partial class EmbeddingsService(
 
     /// <summary>
     /// The estimate let a chunk through that the model cannot take. The job's current chunks are abandoned
-    /// (settling its progress silently drops those still in the pipeline) and it is chunked again, smaller,
-    /// and embedded here. Points already stored are overwritten by id or removed as the stale tail.
+    /// (settling its progress silently drops those still in the pipeline) and the job goes back to Preparation
+    /// to be chunked again, smaller. Points already stored are overwritten by id or removed as the stale tail.
     /// </summary>
-    private async Task RechunkAsync(DocumentChunk refused, EmbeddingRequestException ex, CancellationToken cancellationToken)
+    private void Rechunk(DocumentChunk refused, EmbeddingRequestException ex)
     {
         calibration.ObserveTooLong(Encoding.UTF8.GetByteCount(refused.Text), options.MaxInputTokens, ex.CountedTokens);
         if (!refused.Job.Progress.TrySettle())
@@ -133,24 +121,11 @@ internal sealed partial class EmbeddingsService(
             return;
         }
         var job = refused.Job.NextGeneration();
-        var chunks = chunker.Chunk(job);
-        if (chunks.Count == 0)
+        LogRechunking(job.Message.Id, refused.Index, job.Generation, ex.ServerMessage);
+        if (!rechunks.TryWrite(job))
         {
-            outcomes.Rejected(job, "the text holds nothing to embed.");
-            return;
-        }
-        LogRechunking(job.Message.Id, refused.Index, job.Generation, chunks.Count, ex.ServerMessage);
-        var batcher = new TokenBudgetBatcher(batching);
-        foreach (var chunk in chunks)
-        {
-            foreach (var batch in batcher.Add(chunk))
-            {
-                await EmbedAsync(batch.Chunks, cancellationToken).ConfigureAwait(false);
-            }
-        }
-        if (batcher.Flush() is { } last)
-        {
-            await EmbedAsync(last.Chunks, cancellationToken).ConfigureAwait(false);
+            // Preparation has stopped (shutdown): the message stays leased and is handed back for another replica.
+            LogRechunkAfterStop(job.Message.Id);
         }
     }
 
@@ -158,15 +133,18 @@ internal sealed partial class EmbeddingsService(
     {
         foreach (var job in chunks.Select(c => c.Job).Distinct())
         {
-            outcomes.Failed(job, reason);
+            context.Outcomes.Failed(job, reason);
         }
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Embeddings endpoint refused a batch of {Count} inputs ({Status}); splitting it to find the input at fault")]
     private partial void LogSplitting(int count, int status);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Chunk {ChunkIndex} of document {DocumentId} is too long for the model; chunking it again (generation {Generation}, {ChunkCount} chunks): {ServerMessage}")]
-    private partial void LogRechunking(string documentId, int chunkIndex, int generation, int chunkCount, string serverMessage);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Chunk {ChunkIndex} of document {DocumentId} is too long for the model; its job goes back to be chunked again (generation {Generation}): {ServerMessage}")]
+    private partial void LogRechunking(string documentId, int chunkIndex, int generation, string serverMessage);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Document {DocumentId} was not chunked again: the pipeline is stopping; its message is handed back")]
+    private partial void LogRechunkAfterStop(string documentId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Embedding a batch of {Count} inputs failed after retries: {Reason}")]
     private partial void LogBatchFailed(int count, string reason);

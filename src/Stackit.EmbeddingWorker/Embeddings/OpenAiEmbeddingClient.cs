@@ -1,6 +1,5 @@
 using System.Net.Http.Json;
 using System.Text.Json;
-using Microsoft.Extensions.Logging;
 using Stackit.EmbeddingWorker.Embeddings.Transport;
 
 namespace Stackit.EmbeddingWorker.Embeddings;

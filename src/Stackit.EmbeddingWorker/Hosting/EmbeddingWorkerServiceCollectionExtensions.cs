@@ -1,22 +1,19 @@
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Http.Resilience;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Polly;
 using Polly.Retry;
-using Microsoft.Extensions.Hosting;
+using Polly;
 using Qdrant.Client;
 using Stackit.EmbeddingWorker.Acknowledgement;
 using Stackit.EmbeddingWorker.Backfill;
 using Stackit.EmbeddingWorker.Batching;
 using Stackit.EmbeddingWorker.Diagnostics;
-using Stackit.EmbeddingWorker.Embeddings;
 using Stackit.EmbeddingWorker.Embeddings.Throttling;
 using Stackit.EmbeddingWorker.Embeddings.Transport;
-using Stackit.EmbeddingWorker.Health;
+using Stackit.EmbeddingWorker.Embeddings;
 using Stackit.EmbeddingWorker.Intake;
-using Stackit.EmbeddingWorker.Leasing;
+using Stackit.EmbeddingWorker.Management;
+using Stackit.EmbeddingWorker.Messaging;
+using Stackit.EmbeddingWorker.Pipeline;
 using Stackit.EmbeddingWorker.Preparation;
 using Stackit.EmbeddingWorker.VectorStore;
 
@@ -41,20 +38,24 @@ public static class EmbeddingWorkerServiceCollectionExtensions
         services.AddSingleton<IValidateOptions<ChunkingOptions>, ChunkLimitsValidator>();
 
         services.AddSingleton(TimeProvider.System);
-        services.AddSingleton<PipelineChannels>();
+        services.AddSingleton(sp => new PipelineChannels(Capacities(sp)));
         services.AddSingleton<PipelineShutdown>();
         services.AddSingleton<DependencyCircuits>();
         services.AddSingleton<LeaseRegistry>();
         services.AddMetrics();
         services.AddSingleton<WorkerMetrics>();
-        services.AddSingleton(sp => new OutcomeReporter(sp.GetRequiredService<PipelineChannels>().Outcomes.Writer));
+        services.AddSingleton(sp => new OutcomeReporter(Channels(sp).Outcomes.Writer));
+        services.AddSingleton<PipelineContext>();
+        services.AddSingleton(sp => sp.GetRequiredService<EmbeddingsOptions>().Models);
+        services.AddSingleton<MessageSettler>();
+        services.AddSingleton<SettlementPolicy>();
 
         AddIntake(services);
         AddPreparation(services);
         AddEmbeddings(services);
         AddVectorStore(services);
-        services.AddSingleton<MessageSettler>();
         services.AddSingleton<BackfillCapture>();
+        services.AddSingleton<IDocumentChangeObserver>(sp => sp.GetRequiredService<BackfillCapture>());
         services.AddSingleton<BackfillCopier>();
 
         // Started in this order, stopped in reverse: Intake stops first, each later stage drains what the one
@@ -62,14 +63,38 @@ public static class EmbeddingWorkerServiceCollectionExtensions
         // leases throughout and finally hands back whatever is unfinished.
         services.AddHostedService<LeaseKeeper>();
         services.AddHostedService<PipelineGauges>();
-        services.AddHostedService(sp => Stage<AcknowledgementService>(sp, sp.GetRequiredService<PipelineChannels>().Outcomes.Reader));
-        services.AddHostedService(sp => Stage<VectorStoreService>(sp, Channels(sp).Embedded.Reader, Channels(sp).Deletions.Reader));
-        services.AddHostedService(sp => Stage<EmbeddingsService>(sp, Channels(sp).Batches.Reader, Channels(sp).Embedded.Writer));
-        services.AddHostedService(sp => Stage<BatchingService>(sp, Channels(sp).Chunks.Reader, Channels(sp).Batches.Writer));
-        services.AddHostedService(sp => Stage<PreparationService>(sp, Channels(sp).Jobs.Reader, Channels(sp).Chunks.Writer, Channels(sp).Deletions.Writer, Channels(sp).Embedded.Writer));
-        services.AddHostedService(sp => Stage<IntakeService>(sp, Channels(sp).Jobs.Writer));
+        services.AddHostedService(sp => new AcknowledgementService(
+            Channels(sp).Outcomes.Reader, Get<SettlementPolicy>(sp), Get<InFlightLimiter>(sp), Get<PipelineContext>(sp), Get<ILogger<AcknowledgementService>>(sp)));
+        services.AddHostedService(sp => new VectorStoreService(
+            Channels(sp).Embedded.Reader, Channels(sp).Deletions.Reader,
+            Get<QdrantPointWriter>(sp), Get<IDocumentChangeObserver>(sp), Get<QdrantOptions>(sp), Get<PipelineContext>(sp), Get<ILogger<VectorStoreService>>(sp)));
+        services.AddHostedService(sp => new EmbeddingsService(
+            Channels(sp).Batches.Reader, Channels(sp).Embedded.Writer, Channels(sp).Rechunks.Writer,
+            Get<IEmbeddingClient>(sp), Get<EndpointAdmission>(sp), Get<EmbeddingsOptions>(sp), Get<TokenCalibration>(sp), Get<PipelineContext>(sp), Get<ILogger<EmbeddingsService>>(sp)));
+        services.AddHostedService(sp => new BatchingService(
+            Channels(sp).Chunks.Reader, Channels(sp).Batches.Writer, Get<BatchingOptions>(sp), Get<PipelineContext>(sp)));
+        services.AddHostedService(sp => new PreparationService(
+            Channels(sp).Jobs.Reader, Channels(sp).Rechunks, Channels(sp).Chunks.Writer, Channels(sp).Deletions.Writer, Channels(sp).Embedded.Writer,
+            Get<JobChunker>(sp), Get<IStoredDocuments>(sp), Get<PipelineContext>(sp), Get<ILogger<PreparationService>>(sp)));
+        services.AddHostedService(sp => new IntakeService(
+            Get<WorkQueues>(sp), Get<JobMessageParser>(sp), Get<ClaimCheckStore>(sp), Get<InFlightLimiter>(sp), Get<LiveActivity>(sp),
+            Channels(sp).Jobs.Writer, Get<LeaseRegistry>(sp), Get<SettlementPolicy>(sp), Get<QueueOptions>(sp), Get<PipelineContext>(sp), Get<ILogger<IntakeService>>(sp)));
         services.AddHostedService<BackfillService>();
         return services;
+    }
+
+    /// <summary>Each channel's capacity, from the options of the stages on either side of it.</summary>
+    private static ChannelCapacities Capacities(IServiceProvider services)
+    {
+        var queue = Get<QueueOptions>(services);
+        var batching = Get<BatchingOptions>(services);
+        var qdrant = Get<QdrantOptions>(services);
+        return new ChannelCapacities(
+            InFlightMessages: queue.MaxInFlightMessages,
+            Jobs: ChannelCapacities.DefaultJobs,
+            Chunks: Math.Max(256, batching.MaxInputsPerRequest * 2),
+            Batches: Get<EmbeddingsOptions>(services).MaxConcurrency,
+            Embedded: qdrant.UpsertBatchSize * qdrant.MaxConcurrentUpserts);
     }
 
     private static void AddIntake(IServiceCollection services)
@@ -79,7 +104,7 @@ public static class EmbeddingWorkerServiceCollectionExtensions
         services.AddSingleton<LiveActivity>();
         services.AddSingleton(sp => ClaimCheckStore.Create(sp.GetRequiredService<BlobOptions>(), sp.GetRequiredService<QueueOptions>()));
         services.AddSingleton(sp => new InFlightLimiter(sp.GetRequiredService<QueueOptions>().MaxInFlightMessages));
-        services.AddSingleton(sp => JobMessageParser.For(sp.GetRequiredService<QdrantOptions>()));
+        services.AddSingleton(sp => JobMessageParser.For(sp.GetRequiredService<QdrantOptions>().Routing));
     }
 
     private static void AddPreparation(IServiceCollection services)
@@ -95,7 +120,7 @@ public static class EmbeddingWorkerServiceCollectionExtensions
                 : new CalibratedTokenEstimator(sp.GetRequiredService<TokenCalibration>()));
         services.AddSingleton<TextChunker>();
         services.AddSingleton<JobChunker>();
-        services.AddSingleton<StoredState>();
+        services.AddSingleton<IStoredDocuments, StoredState>();
     }
 
     private static void AddEmbeddings(IServiceCollection services)
@@ -168,5 +193,6 @@ public static class EmbeddingWorkerServiceCollectionExtensions
 
     private static PipelineChannels Channels(IServiceProvider services) => services.GetRequiredService<PipelineChannels>();
 
-    private static T Stage<T>(IServiceProvider services, params object[] channelEnds) => ActivatorUtilities.CreateInstance<T>(services, channelEnds);
+    private static T Get<T>(IServiceProvider services)
+        where T : notnull => services.GetRequiredService<T>();
 }

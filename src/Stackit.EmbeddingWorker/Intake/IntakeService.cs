@@ -1,12 +1,9 @@
 using System.Threading.Channels;
-using Azure;
 using Azure.Storage.Queues.Models;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
-using Stackit.EmbeddingWorker.Acknowledgement;
+using Azure;
 using Stackit.EmbeddingWorker.Diagnostics;
-using Stackit.EmbeddingWorker.Health;
-using Stackit.EmbeddingWorker.Leasing;
+using Stackit.EmbeddingWorker.Messaging;
+using Stackit.EmbeddingWorker.Pipeline;
 
 namespace Stackit.EmbeddingWorker.Intake;
 
@@ -23,14 +20,14 @@ internal sealed partial class IntakeService(
     InFlightLimiter inFlight,
     LiveActivity activity,
     ChannelWriter<DocumentJob> jobs,
-    OutcomeReporter outcomes,
     LeaseRegistry leases,
-    DependencyCircuits circuits,
+    SettlementPolicy policy,
     QueueOptions options,
-    WorkerMetrics metrics,
-    TimeProvider time,
+    PipelineContext context,
     ILogger<IntakeService> logger) : BackgroundService
 {
+    private TimeProvider Time => context.Time;
+
     /// <summary>While a circuit is open, how often Intake looks again (a probe's success closes it sooner).</summary>
     private static readonly TimeSpan MaxCircuitWait = TimeSpan.FromMilliseconds(500);
 
@@ -79,7 +76,7 @@ internal sealed partial class IntakeService(
             }
             var wanted = probe ? 1 : slots;
             QueueMessage[] messages;
-            var receivedAt = time.GetTimestamp();
+            var receivedAt = Time.GetTimestamp();
             try
             {
                 var response = await queues.Live
@@ -92,7 +89,7 @@ internal sealed partial class IntakeService(
                 inFlight.Release(slots);
                 var delay = backoff.Next();
                 LogReceiveFailed(ex, options.Name, (ex as RequestFailedException)?.Status ?? 0, delay);
-                await Task.Delay(delay, time, stoppingToken).ConfigureAwait(false);
+                await Task.Delay(delay, Time, stoppingToken).ConfigureAwait(false);
                 continue;
             }
 
@@ -103,12 +100,12 @@ internal sealed partial class IntakeService(
             activity.Received(received.Count);
             if (received.Count == 0)
             {
-                await Task.Delay(backoff.Next(), time, stoppingToken).ConfigureAwait(false);
+                await Task.Delay(backoff.Next(), Time, stoppingToken).ConfigureAwait(false);
                 continue;
             }
 
             backoff.Reset();
-            metrics.JobReceived(received.Count);
+            context.Metrics.JobReceived(received.Count);
             foreach (var lease in received)
             {
                 await AcceptAsync(lease, stoppingToken).ConfigureAwait(false);
@@ -121,9 +118,9 @@ internal sealed partial class IntakeService(
     {
         bool probe;
         TimeSpan retryIn;
-        while (!circuits.TryAdmit(out probe, out retryIn))
+        while (!context.Circuits.TryAdmit(out probe, out retryIn))
         {
-            await Task.Delay(retryIn < MaxCircuitWait ? retryIn : MaxCircuitWait, time, stoppingToken).ConfigureAwait(false);
+            await Task.Delay(retryIn < MaxCircuitWait ? retryIn : MaxCircuitWait, Time, stoppingToken).ConfigureAwait(false);
         }
         return probe;
     }
@@ -132,9 +129,9 @@ internal sealed partial class IntakeService(
     {
         using var scope = JobLogScope.Begin(logger, lease.MessageId, null);
         // A message seen more often than allowed crashed its earlier receivers: stop the loop here.
-        if (lease.DequeueCount > options.MaxDequeueCount)
+        if (policy.RefuseOnReceipt(lease) is { } refusal)
         {
-            outcomes.Rejected(lease, $"delivered {lease.DequeueCount} times without being settled (Queue:MaxDequeueCount is {options.MaxDequeueCount}); earlier receivers likely crashed on it.");
+            context.Outcomes.Rejected(lease, refusal);
             return;
         }
 
@@ -145,7 +142,7 @@ internal sealed partial class IntakeService(
             if (claimed.IsTransient)
             {
                 LogClaimCheckUnavailable(lease.MessageId, claimed.Error!);
-                outcomes.Failed(lease, claimed.Error!);
+                context.Outcomes.Failed(lease, claimed.Error!);
                 return;
             }
             parsed = claimed.Content is { } content ? parser.ParseClaimed(content, parsed.ClaimedId) : JobParseResult.Invalid(claimed.Error!);
@@ -153,7 +150,7 @@ internal sealed partial class IntakeService(
         if (!parsed.IsValid)
         {
             LogRejected(lease.MessageId, parsed.Error!);
-            outcomes.Rejected(lease, parsed.Error!);
+            context.Outcomes.Rejected(lease, parsed.Error!);
             return;
         }
         await jobs.WriteAsync(new DocumentJob(lease, parsed.Job), cancellationToken).ConfigureAwait(false);
@@ -172,7 +169,7 @@ internal sealed partial class IntakeService(
             {
                 var delay = backoff.Next();
                 LogReceiveFailed(ex, options.Name, (ex as RequestFailedException)?.Status ?? 0, delay);
-                await Task.Delay(delay, time, cancellationToken).ConfigureAwait(false);
+                await Task.Delay(delay, Time, cancellationToken).ConfigureAwait(false);
             }
         }
     }

@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Stackit.EmbeddingWorker.VectorStore;
+using Stackit.EmbeddingWorker.Pipeline;
 
 namespace Stackit.EmbeddingWorker.Intake;
 
@@ -22,8 +22,8 @@ internal sealed class JobMessageParser(string defaultCollection, IReadOnlySet<st
     };
 
     /// <summary>The parser for the collections the worker is configured to write (the worker's and the CLI's).</summary>
-    public static JobMessageParser For(QdrantOptions qdrant) =>
-        new(qdrant.Collection, qdrant.AllowedCollections.ToHashSet(StringComparer.Ordinal), qdrant.MultimodalCollection);
+    public static JobMessageParser For(CollectionRouting routing) =>
+        new(routing.Default, routing.Allowed, routing.Multimodal);
 
     /// <summary>A queue message: a job, or a claim-check (<c>blobUri</c>) naming the blob that holds one.</summary>
     public JobParseResult Parse(ReadOnlyMemory<byte> body)

@@ -1,4 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
+using Stackit.EmbeddingWorker.Pipeline;
 
 namespace Stackit.EmbeddingWorker.Intake;
 

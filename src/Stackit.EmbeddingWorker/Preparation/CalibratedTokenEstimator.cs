@@ -1,4 +1,5 @@
 using System.Text;
+using Stackit.EmbeddingWorker.Pipeline;
 
 namespace Stackit.EmbeddingWorker.Preparation;
 

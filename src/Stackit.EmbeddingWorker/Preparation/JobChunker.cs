@@ -1,5 +1,4 @@
-using Stackit.EmbeddingWorker.Embeddings;
-using Stackit.EmbeddingWorker.Intake;
+using Stackit.EmbeddingWorker.Pipeline;
 
 namespace Stackit.EmbeddingWorker.Preparation;
 
@@ -8,7 +7,7 @@ namespace Stackit.EmbeddingWorker.Preparation;
 /// count. A later generation (after the endpoint refused a chunk as too long) cuts at half the size per
 /// generation, so re-chunking always makes progress even where the estimate was wrong.
 /// </summary>
-internal sealed class JobChunker(TextChunker chunker, ITokenEstimator estimator, ChunkingOptions chunking, EmbeddingsOptions embeddings)
+internal sealed class JobChunker(TextChunker chunker, ITokenEstimator estimator, ChunkingOptions chunking, EmbeddingModels models)
 {
     private const int SmallestChunkTokens = 8;
 
@@ -25,7 +24,7 @@ internal sealed class JobChunker(TextChunker chunker, ITokenEstimator estimator,
         {
             return null;
         }
-        if (string.IsNullOrWhiteSpace(embeddings.MultimodalModel))
+        if (string.IsNullOrWhiteSpace(models.Multimodal))
         {
             return "the job has images, but this worker has no Embeddings:MultimodalModel configured.";
         }
@@ -42,7 +41,7 @@ internal sealed class JobChunker(TextChunker chunker, ITokenEstimator estimator,
             // Text and images are one input, embedded together: one point per job.
             var text = job.Message.Text ?? "";
             job.Progress.Expect(1);
-            return [new DocumentChunk(job, 0, 1, text, estimator.Estimate(text) + (ImageTokenEstimate * images.Count), ContentHash.Of(embeddings.MultimodalModel!, text, images))];
+            return [new DocumentChunk(job, 0, 1, text, estimator.Estimate(text) + (ImageTokenEstimate * images.Count), models.Multimodal!, ContentHash.Of(models.Multimodal!, text, images))];
         }
 
         var maxTokens = Math.Max(SmallestChunkTokens, chunking.MaxChunkTokens >> job.Generation);
@@ -55,7 +54,7 @@ internal sealed class JobChunker(TextChunker chunker, ITokenEstimator estimator,
         var chunks = new DocumentChunk[texts.Count];
         for (var i = 0; i < texts.Count; i++)
         {
-            chunks[i] = new DocumentChunk(job, i, texts.Count, texts[i], estimator.Estimate(texts[i]), ContentHash.Of(embeddings.Model, texts[i]));
+            chunks[i] = new DocumentChunk(job, i, texts.Count, texts[i], estimator.Estimate(texts[i]), models.Text, ContentHash.Of(models.Text, texts[i]));
         }
         return chunks;
     }

@@ -1,13 +1,6 @@
 using System.Threading.Channels;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 using Stackit.EmbeddingWorker.Diagnostics;
-using Stackit.EmbeddingWorker.Acknowledgement;
-using Stackit.EmbeddingWorker.Embeddings;
-using Stackit.EmbeddingWorker.Health;
-using Stackit.EmbeddingWorker.Hosting;
-using Stackit.EmbeddingWorker.Intake;
-using Stackit.EmbeddingWorker.VectorStore;
+using Stackit.EmbeddingWorker.Pipeline;
 
 namespace Stackit.EmbeddingWorker.Preparation;
 
@@ -19,30 +12,64 @@ namespace Stackit.EmbeddingWorker.Preparation;
 /// </summary>
 internal sealed partial class PreparationService(
     ChannelReader<DocumentJob> jobs,
+    Channel<DocumentJob> rechunks,
     ChannelWriter<DocumentChunk> chunks,
     ChannelWriter<DocumentJob> deletions,
     ChannelWriter<EmbeddedChunk> embedded,
     JobChunker chunker,
-    StoredState storedState,
-    OutcomeReporter outcomes,
-    DependencyCircuits circuits,
-    WorkerMetrics metrics,
-    EmbeddingsOptions embeddings,
-    QdrantOptions qdrant,
-    PipelineShutdown shutdown,
+    IStoredDocuments storedState,
+    PipelineContext context,
     ILogger<PreparationService> logger) : BackgroundService
 {
+    private OutcomeReporter Outcomes => context.Outcomes;
+
     /// <summary>Jobs whose stored state is read in one round trip; Intake receives up to 32 messages a call.</summary>
     private const int GroupSize = 32;
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
-        shutdown.DrainAsync(PrepareAsync, () =>
+        context.Shutdown.DrainAsync(abort => Task.WhenAll(PrepareAsync(abort), RechunkAsync(abort)), () =>
         {
             chunks.TryComplete();
             deletions.TryComplete();
         });
 
     private async Task PrepareAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            await PrepareJobsAsync(stoppingToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            // No new job comes, so no job is refused as too long after what is on its way now: a refusal
+            // later than that leaves its message leased, and the lease keeper hands it back at shutdown.
+            rechunks.Writer.TryComplete();
+        }
+    }
+
+    /// <summary>
+    /// Jobs the endpoint refused a chunk of as too long come back here (from Embeddings, through the rechunk
+    /// channel) to be cut again, smaller; their chunks are all embedded anew.
+    /// </summary>
+    private async Task RechunkAsync(CancellationToken stoppingToken)
+    {
+        await foreach (var job in rechunks.Reader.ReadAllAsync(stoppingToken).ConfigureAwait(false))
+        {
+            var again = chunker.Chunk(job);
+            if (again.Count == 0)
+            {
+                Outcomes.Rejected(job, "the text holds nothing to embed.");
+                continue;
+            }
+            LogRechunked(job.Message.Id, job.Generation, again.Count);
+            foreach (var chunk in again)
+            {
+                await chunks.WriteAsync(chunk, stoppingToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async Task PrepareJobsAsync(CancellationToken stoppingToken)
     {
         var group = new List<DocumentJob>(GroupSize);
         var unchanged = new List<DocumentChunk>();
@@ -78,11 +105,7 @@ internal sealed partial class PreparationService(
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             LogStoredStateFailed(group.Count, ex);
-            circuits.VectorStore.Failure(ex.Message);
-            foreach (var job in group)
-            {
-                outcomes.Failed(job, $"vector store unavailable: {ex.Message}");
-            }
+            context.DependencyFailed(context.Circuits.VectorStore, group, ex);
             return null;
         }
     }
@@ -93,8 +116,8 @@ internal sealed partial class PreparationService(
         if (stored.IsNewerThan(job.Message.Version))
         {
             LogSuperseded(job.Message.Id, job.Message.Version!.Value, stored.Version!.Value);
-            metrics.JobSuperseded();
-            outcomes.Stored(job);
+            context.Metrics.JobSuperseded();
+            Outcomes.Stored(job);
             return;
         }
         if (job.Message.Operation == JobOperation.Delete)
@@ -105,20 +128,20 @@ internal sealed partial class PreparationService(
 
         if (chunker.RefuseMultimodal(job) is { } refusal)
         {
-            outcomes.Rejected(job, refusal);
+            Outcomes.Rejected(job, refusal);
             return;
         }
         var prepared = chunker.Chunk(job);
         if (prepared.Count == 0)
         {
-            outcomes.Rejected(job, "the text holds nothing to embed.");
+            Outcomes.Rejected(job, "the text holds nothing to embed.");
             return;
         }
 
         var reused = 0;
         foreach (var chunk in prepared)
         {
-            if (qdrant.SkipUnchanged && stored.Holds(chunk.Index, chunk.ContentHash))
+            if (storedState.ReusesUnchanged && stored.Holds(chunk.Index, chunk.ContentHash))
             {
                 unchanged.Add(chunk);
                 reused++;
@@ -154,15 +177,18 @@ internal sealed partial class PreparationService(
             if (vectors.TryGetValue(chunk, out var vector))
             {
                 reusedTokens += chunk.Tokens;
-                await embedded.WriteAsync(new EmbeddedChunk(chunk, vector, embeddings.ModelFor(chunk)), cancellationToken).ConfigureAwait(false);
+                await embedded.WriteAsync(new EmbeddedChunk(chunk, vector), cancellationToken).ConfigureAwait(false);
             }
             else
             {
                 await chunks.WriteAsync(chunk, cancellationToken).ConfigureAwait(false);
             }
         }
-        metrics.Reused(vectors.Count, reusedTokens);
+        context.Metrics.Reused(vectors.Count, reusedTokens);
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Document {DocumentId} chunked again, smaller (generation {Generation}): {ChunkCount} chunks")]
+    private partial void LogRechunked(string documentId, int generation, int chunkCount);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Document {DocumentId} cut into {ChunkCount} chunks, {Unchanged} of them unchanged")]
     private partial void LogPrepared(string documentId, int chunkCount, int unchanged);

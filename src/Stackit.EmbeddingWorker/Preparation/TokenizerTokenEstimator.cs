@@ -1,4 +1,5 @@
 using Microsoft.ML.Tokenizers;
+using Stackit.EmbeddingWorker.Pipeline;
 
 namespace Stackit.EmbeddingWorker.Preparation;
 

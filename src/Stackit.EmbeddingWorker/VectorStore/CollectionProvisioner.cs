@@ -1,8 +1,7 @@
 using System.Collections.Concurrent;
 using Grpc.Core;
-using Microsoft.Extensions.Logging;
-using Qdrant.Client;
 using Qdrant.Client.Grpc;
+using Qdrant.Client;
 
 namespace Stackit.EmbeddingWorker.VectorStore;
 

@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Stackit.EmbeddingWorker.Pipeline;
 
 namespace Stackit.EmbeddingWorker.VectorStore;
 
@@ -15,11 +16,11 @@ public sealed class QdrantOptions : IValidatableObject
 
     /// <summary>Default collection, used when a job names none.</summary>
     [Required(ErrorMessage = "Qdrant:Collection is required.")]
-    [RegularExpression("^[A-Za-z0-9_.-]{1,255}$", ErrorMessage = "Qdrant:Collection may hold letters, digits, '_', '.' and '-' only.")]
+    [RegularExpression(CollectionRouting.NamePattern, ErrorMessage = "Qdrant:Collection may hold letters, digits, '_', '.' and '-' only.")]
     public string Collection { get; set; } = "documents";
 
     /// <summary>Where jobs with images go, embedded by <c>Embeddings:MultimodalModel</c>; deletes remove a document here too.</summary>
-    [RegularExpression("^[A-Za-z0-9_.-]{1,255}$", ErrorMessage = "Qdrant:MultimodalCollection may hold letters, digits, '_', '.' and '-' only.")]
+    [RegularExpression(CollectionRouting.NamePattern, ErrorMessage = "Qdrant:MultimodalCollection may hold letters, digits, '_', '.' and '-' only.")]
     public string MultimodalCollection { get; set; } = "documents_multimodal";
 
     /// <summary>Further collections a job may name; the default collection is always allowed.</summary>
@@ -43,8 +44,8 @@ public sealed class QdrantOptions : IValidatableObject
     [Range(1, 16, ErrorMessage = "Qdrant:MaxConcurrentUpserts must be between 1 and 16.")]
     public int MaxConcurrentUpserts { get; set; } = 2;
 
-    public bool IsAllowed(string collection) =>
-        string.Equals(collection, Collection, StringComparison.Ordinal) || AllowedCollections.Contains(collection, StringComparer.Ordinal);
+    /// <summary>The collections jobs may name, as Intake checks them.</summary>
+    internal CollectionRouting Routing => new(Collection, AllowedCollections.ToHashSet(StringComparer.Ordinal), MultimodalCollection);
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
@@ -52,7 +53,7 @@ public sealed class QdrantOptions : IValidatableObject
         {
             yield return new ValidationResult("Qdrant:Endpoint must be an absolute http(s) URL of the gRPC port.");
         }
-        foreach (var name in AllowedCollections.Where(n => !System.Text.RegularExpressions.Regex.IsMatch(n, "^[A-Za-z0-9_.-]{1,255}$")))
+        foreach (var name in AllowedCollections.Where(n => !CollectionRouting.IsValidName(n)))
         {
             yield return new ValidationResult($"Qdrant:AllowedCollections holds '{name}', which is not a valid collection name.");
         }

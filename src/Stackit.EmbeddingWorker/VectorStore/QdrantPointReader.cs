@@ -1,5 +1,6 @@
-using Qdrant.Client;
 using Qdrant.Client.Grpc;
+using Qdrant.Client;
+using Stackit.EmbeddingWorker.Pipeline;
 
 namespace Stackit.EmbeddingWorker.VectorStore;
 

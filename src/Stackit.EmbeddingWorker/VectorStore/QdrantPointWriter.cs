@@ -1,6 +1,6 @@
-using Qdrant.Client;
 using Qdrant.Client.Grpc;
-using Stackit.EmbeddingWorker.Embeddings;
+using Qdrant.Client;
+using Stackit.EmbeddingWorker.Pipeline;
 using static Qdrant.Client.Grpc.Conditions;
 
 namespace Stackit.EmbeddingWorker.VectorStore;

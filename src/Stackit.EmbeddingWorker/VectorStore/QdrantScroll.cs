@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
-using Qdrant.Client;
 using Qdrant.Client.Grpc;
+using Qdrant.Client;
 
 namespace Stackit.EmbeddingWorker.VectorStore;
 

@@ -1,12 +1,5 @@
 using System.Threading.Channels;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
-using Stackit.EmbeddingWorker.Acknowledgement;
-using Stackit.EmbeddingWorker.Backfill;
-using Stackit.EmbeddingWorker.Embeddings;
-using Stackit.EmbeddingWorker.Health;
-using Stackit.EmbeddingWorker.Hosting;
-using Stackit.EmbeddingWorker.Intake;
+using Stackit.EmbeddingWorker.Pipeline;
 
 namespace Stackit.EmbeddingWorker.VectorStore;
 
@@ -19,21 +12,21 @@ internal sealed partial class VectorStoreService(
     ChannelReader<EmbeddedChunk> embedded,
     ChannelReader<DocumentJob> deletions,
     QdrantPointWriter writer,
-    BackfillCapture backfill,
-    OutcomeReporter outcomes,
-    DependencyCircuits circuits,
-    PipelineShutdown shutdown,
+    IDocumentChangeObserver changes,
     QdrantOptions options,
+    PipelineContext context,
     ILogger<VectorStoreService> logger) : BackgroundService
 {
+    private OutcomeReporter Outcomes => context.Outcomes;
+
     /// <summary>
     /// Drains on shutdown: ends when both input channels are complete and written out. It is the last stage that
     /// reports outcomes, so it completes the outcome channel, which ends Acknowledgement.
     /// </summary>
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
-        shutdown.DrainAsync(
+        context.Shutdown.DrainAsync(
             abort => Task.WhenAll(Enumerable.Range(0, options.MaxConcurrentUpserts).Select(_ => RunUpserterAsync(abort)).Append(RunDeleterAsync(abort))),
-            outcomes.Complete);
+            () => Outcomes.Complete());
 
     private async Task RunUpserterAsync(CancellationToken stoppingToken)
     {
@@ -60,7 +53,7 @@ internal sealed partial class VectorStoreService(
         try
         {
             await writer.UpsertAsync(collection, chunks, cancellationToken).ConfigureAwait(false);
-            circuits.VectorStore.Success();
+            context.Circuits.VectorStore.Success();
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
@@ -95,7 +88,7 @@ internal sealed partial class VectorStoreService(
         {
             foreach (var job in jobs)
             {
-                outcomes.Stored(job);
+                Outcomes.Stored(job);
             }
         }
     }
@@ -108,7 +101,7 @@ internal sealed partial class VectorStoreService(
     {
         try
         {
-            await backfill.DocumentsChangedAsync(collection, jobs.ConvertAll(j => j.Message.Id), cancellationToken).ConfigureAwait(false);
+            await changes.DocumentsChangedAsync(collection, jobs.ConvertAll(j => j.Message.Id), cancellationToken).ConfigureAwait(false);
             return true;
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
@@ -116,7 +109,7 @@ internal sealed partial class VectorStoreService(
             LogBackfillRecordFailed(collection, ex);
             foreach (var job in jobs)
             {
-                outcomes.Failed(job, $"stored, but the change could not be recorded for the backfill of '{collection}': {ex.Message}");
+                Outcomes.Failed(job, $"stored, but the change could not be recorded for the backfill of '{collection}': {ex.Message}");
             }
             return false;
         }
@@ -133,11 +126,11 @@ internal sealed partial class VectorStoreService(
                 {
                     await writer.DeleteDocumentAsync(collection, job.Message.Id, job.Message.Version, stoppingToken).ConfigureAwait(false);
                 }
-                circuits.VectorStore.Success();
+                context.Circuits.VectorStore.Success();
                 LogDeleted(job.Message.Id, job.Message.Collection);
                 if (await RecordForBackfillAsync(job.Message.Collection, [job], stoppingToken).ConfigureAwait(false))
                 {
-                    outcomes.Stored(job);
+                    Outcomes.Stored(job);
                 }
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
@@ -151,21 +144,14 @@ internal sealed partial class VectorStoreService(
     private void ReportFailure(IEnumerable<DocumentJob> jobs, Exception exception)
     {
         LogWriteFailed(exception);
-        var rejected = exception is VectorStoreRejectedException;
-        if (!rejected)
+        if (exception is not VectorStoreRejectedException)
         {
-            circuits.VectorStore.Failure(exception.Message);
+            context.DependencyFailed(context.Circuits.VectorStore, jobs, exception);
+            return;
         }
         foreach (var job in jobs)
         {
-            if (rejected)
-            {
-                outcomes.Rejected(job, exception.Message);
-            }
-            else
-            {
-                outcomes.Failed(job, $"vector store unavailable: {exception.Message}");
-            }
+            Outcomes.Rejected(job, exception.Message);
         }
     }
 

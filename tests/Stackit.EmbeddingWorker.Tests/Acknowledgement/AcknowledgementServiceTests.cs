@@ -1,13 +1,11 @@
-using System.Text;
 using System.Text.Json;
+using System.Text;
 using System.Threading.Channels;
 using Azure.Storage.Queues;
 using Microsoft.Extensions.Logging.Abstractions;
 using Stackit.EmbeddingWorker.Acknowledgement;
-using Stackit.EmbeddingWorker.Health;
-using Stackit.EmbeddingWorker.Hosting;
-using Stackit.EmbeddingWorker.Intake;
-using Stackit.EmbeddingWorker.Leasing;
+using Stackit.EmbeddingWorker.Messaging;
+using Stackit.EmbeddingWorker.Pipeline;
 using Stackit.EmbeddingWorker.Tests.Infrastructure;
 
 namespace Stackit.EmbeddingWorker.Tests.Acknowledgement;
@@ -202,7 +200,8 @@ public sealed class AcknowledgementServiceTests(AzuriteFixture azurite) : IAsync
         var queues = new WorkQueues(QueueClientFactory.Create(_options), _options);
         var settler = new MessageSettler(queues, _leases, _options, TestMetrics.Create(), TimeProvider.System, NullLogger<MessageSettler>.Instance);
         using var shutdown = TestShutdown.Create();
-        using var service = new AcknowledgementService(_outcomes.Reader, settler, _inFlight, _circuits, shutdown, _options, TestMetrics.Create(), NullLogger<AcknowledgementService>.Instance);
+        var policy = new SettlementPolicy(settler, _options, TestMetrics.Create(), NullLogger<SettlementPolicy>.Instance);
+        using var service = new AcknowledgementService(_outcomes.Reader, policy, _inFlight, TestPipeline.Context(circuits: _circuits, shutdown: shutdown), NullLogger<AcknowledgementService>.Instance);
         await _inFlight.AcquireBatchAsync(Ct);
         _inFlight.Release(_inFlight.BatchSize - 1);
         await service.StartAsync(Ct);

@@ -1,11 +1,11 @@
 using Microsoft.Extensions.DependencyInjection;
-using Qdrant.Client;
 using Qdrant.Client.Grpc;
+using Qdrant.Client;
 using Stackit.EmbeddingWorker.Backfill;
-using Stackit.EmbeddingWorker.Preparation;
+using Stackit.EmbeddingWorker.Pipeline;
+using Stackit.EmbeddingWorker.Testing.QdrantStandIn;
 using Stackit.EmbeddingWorker.Tests.Embeddings;
 using Stackit.EmbeddingWorker.Tests.Infrastructure;
-using Stackit.EmbeddingWorker.Tests.Infrastructure.QdrantStandIn;
 using Stackit.EmbeddingWorker.VectorStore;
 
 namespace Stackit.EmbeddingWorker.Tests.Backfill;

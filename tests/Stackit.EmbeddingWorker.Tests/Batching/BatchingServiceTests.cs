@@ -1,7 +1,7 @@
 using System.Threading.Channels;
 using Microsoft.Extensions.Time.Testing;
 using Stackit.EmbeddingWorker.Batching;
-using Stackit.EmbeddingWorker.Preparation;
+using Stackit.EmbeddingWorker.Pipeline;
 using Stackit.EmbeddingWorker.Tests.Infrastructure;
 
 namespace Stackit.EmbeddingWorker.Tests.Batching;
@@ -15,7 +15,7 @@ public sealed class BatchingServiceTests
     private BatchingService Start(int maxInputs, TimeSpan maxDelay)
     {
         var service = new BatchingService(_chunks.Reader, _batches.Writer,
-            new BatchingOptions { MaxInputsPerRequest = maxInputs, MaxTokensPerRequest = 10_000, MaxDelay = maxDelay }, TestShutdown.Create(), _time);
+            new BatchingOptions { MaxInputsPerRequest = maxInputs, MaxTokensPerRequest = 10_000, MaxDelay = maxDelay }, TestPipeline.Context(time: _time));
         service.StartAsync(TestContext.Current.CancellationToken);
         return service;
     }
@@ -98,7 +98,7 @@ public sealed class BatchingServiceTests
         // and every one of those exceptions shows in the runtime's exception count (dotnet.exceptions).
         var watched = new WatchedReader(_chunks.Reader);
         var service = new BatchingService(watched, _batches.Writer,
-            new BatchingOptions { MaxInputsPerRequest = 8, MaxTokensPerRequest = 10_000, MaxDelay = TimeSpan.FromMilliseconds(50) }, TestShutdown.Create(), _time);
+            new BatchingOptions { MaxInputsPerRequest = 8, MaxTokensPerRequest = 10_000, MaxDelay = TimeSpan.FromMilliseconds(50) }, TestPipeline.Context(time: _time));
         var ct = TestContext.Current.CancellationToken;
         await service.StartAsync(ct);
 

@@ -1,6 +1,5 @@
-using Stackit.EmbeddingWorker.Intake;
-using Stackit.EmbeddingWorker.Leasing;
-using Stackit.EmbeddingWorker.Preparation;
+using Stackit.EmbeddingWorker.Messaging;
+using Stackit.EmbeddingWorker.Pipeline;
 
 namespace Stackit.EmbeddingWorker.Tests.Batching;
 
@@ -10,6 +9,6 @@ internal static class ChunkFactory
     {
         var message = new JobMessage(id, JobOperation.Upsert, text ?? "t", null, null, "documents", images ?? [], null);
         var job = new DocumentJob(new QueueLease("q", "m-" + id, "pop", 1, ReadOnlyMemory<byte>.Empty), message);
-        return new DocumentChunk(job, index, 1, text ?? $"chunk {index}", tokens, "hash");
+        return new DocumentChunk(job, index, 1, text ?? $"chunk {index}", tokens, "test/model", "hash");
     }
 }

@@ -1,13 +1,13 @@
 using System.Reflection;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Json.Schema;
 using Stackit.EmbeddingWorker.Batching;
 using Stackit.EmbeddingWorker.Embeddings;
 using Stackit.EmbeddingWorker.Intake;
+using Stackit.EmbeddingWorker.Messaging;
 using Stackit.EmbeddingWorker.Preparation;
-using Stackit.EmbeddingWorker.Tests.Infrastructure;
+using Stackit.EmbeddingWorker.Testing;
 using Stackit.EmbeddingWorker.VectorStore;
 using YamlDotNet.Core;
 

@@ -1,12 +1,12 @@
 using System.Text;
-using System.Text.Json;
 using Microsoft.Extensions.Configuration;
-using Stackit.EmbeddingWorker.Acknowledgement;
 using Stackit.EmbeddingWorker.Cli;
 using Stackit.EmbeddingWorker.Intake;
-using Stackit.EmbeddingWorker.Leasing;
+using Stackit.EmbeddingWorker.Messaging;
+using Stackit.EmbeddingWorker.Pipeline;
+using Stackit.EmbeddingWorker.Testing.QdrantStandIn;
+using Stackit.EmbeddingWorker.Testing;
 using Stackit.EmbeddingWorker.Tests.Infrastructure;
-using Stackit.EmbeddingWorker.Tests.Infrastructure.QdrantStandIn;
 
 namespace Stackit.EmbeddingWorker.Tests.Cli;
 

@@ -1,7 +1,8 @@
 using System.Net;
 using System.Text.Json;
+using Stackit.EmbeddingWorker.Testing.QdrantStandIn;
+using Stackit.EmbeddingWorker.Testing;
 using Stackit.EmbeddingWorker.Tests.Infrastructure;
-using Stackit.EmbeddingWorker.Tests.Infrastructure.QdrantStandIn;
 
 namespace Stackit.EmbeddingWorker.Tests.Diagnostics;
 
@@ -39,7 +40,7 @@ public sealed class WorkerProcessDiagnosticsTests(AzuriteFixture azurite)
             s.ValueKind == JsonValueKind.Object
             && s.TryGetProperty("MessageId", out var m) && m.GetString() == sent.MessageId
             && s.TryGetProperty("DocumentId", out var d) && d.GetString() == "manual-42")).ToList();
-        Assert.Contains(aboutTheJob, l => l.GetProperty("Category").GetString()!.EndsWith("AcknowledgementService", StringComparison.Ordinal));
+        Assert.Contains(aboutTheJob, l => l.GetProperty("Category").GetString()!.EndsWith("SettlementPolicy", StringComparison.Ordinal));
         Assert.Equal(HttpStatusCode.OK, live.StatusCode);
         Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
     }

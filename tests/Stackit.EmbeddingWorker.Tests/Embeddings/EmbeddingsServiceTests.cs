@@ -2,9 +2,9 @@ using System.Net;
 using System.Threading.Channels;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
-using Stackit.EmbeddingWorker.Acknowledgement;
-using Stackit.EmbeddingWorker.Batching;
 using Stackit.EmbeddingWorker.Embeddings;
+using Stackit.EmbeddingWorker.Messaging;
+using Stackit.EmbeddingWorker.Pipeline;
 using Stackit.EmbeddingWorker.Preparation;
 using Stackit.EmbeddingWorker.Tests.Batching;
 using Stackit.EmbeddingWorker.Tests.Infrastructure;
@@ -78,7 +78,7 @@ public sealed class EmbeddingsServiceTests
         // As if the estimate had let the whole text through as one input: 60 × 4 bytes = 60 tokens > 40.
         var tooLong = Expecting(ChunkFactory.Chunk(20, id: "long", text: text));
 
-        await stage.Service.EmbedAsync([tooLong], Cancel);
+        await stage.EmbedWithRechunkingAsync([tooLong]);
 
         Assert.Empty(await stage.OutcomesAsync());
         Assert.True(tooLong.Job.Progress.IsSettled, "the first generation is abandoned");
@@ -99,7 +99,7 @@ public sealed class EmbeddingsServiceTests
         using var stage = new Stage(server);
         var chunk = Expecting(ChunkFactory.Chunk(20, id: "hopeless", text: string.Join(' ', Enumerable.Repeat("word", 100))));
 
-        await stage.Service.EmbedAsync([chunk], Cancel);
+        await stage.EmbedWithRechunkingAsync([chunk]);
 
         var rejected = Assert.Single(await stage.OutcomesAsync());
         Assert.Equal(OutcomeKind.Rejected, rejected.Kind);
@@ -154,12 +154,27 @@ public sealed class EmbeddingsServiceTests
     {
         private readonly Channel<EmbeddedChunk> _embedded = Channel.CreateUnbounded<EmbeddedChunk>();
         private readonly Channel<JobOutcome> _outcomes = Channel.CreateUnbounded<JobOutcome>();
+        private readonly Channel<DocumentJob> _rechunks = Channel.CreateUnbounded<DocumentJob>();
 
         public Stage(FakeEmbeddingServer server, Action<Dictionary<string, string?>>? configure = null, TimeProvider? time = null)
         {
             Services = EmbeddingClientFactory.Services(server, time, configure);
+            var context = TestPipeline.Context(outcomes: new OutcomeReporter(_outcomes.Writer), circuits: Services.GetRequiredService<DependencyCircuits>(), time: time);
             Service = ActivatorUtilities.CreateInstance<EmbeddingsService>(Services,
-                Channel.CreateUnbounded<EmbeddingBatch>().Reader, _embedded.Writer, new OutcomeReporter(_outcomes.Writer));
+                Channel.CreateUnbounded<EmbeddingBatch>().Reader, _embedded.Writer, _rechunks.Writer, context);
+        }
+
+        /// <summary>
+        /// Embeds the chunks, and the chunks of every job sent back as too long, cut again as Preparation does when
+        /// it takes the job from the rechunk channel.
+        /// </summary>
+        public async Task EmbedWithRechunkingAsync(IReadOnlyList<DocumentChunk> chunks)
+        {
+            await Service.EmbedAsync(chunks, Cancel);
+            while (_rechunks.Reader.TryRead(out var job))
+            {
+                await Service.EmbedAsync(Services.GetRequiredService<JobChunker>().Chunk(job), Cancel);
+            }
         }
 
         public ServiceProvider Services { get; }

@@ -1,11 +1,10 @@
-using System.Text;
 using System.Text.Json;
 using Azure.Storage.Queues;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
 using Stackit.EmbeddingWorker.Cli;
+using Stackit.EmbeddingWorker.Testing.QdrantStandIn;
 using Stackit.EmbeddingWorker.Tests.Infrastructure;
-using Stackit.EmbeddingWorker.Tests.Infrastructure.QdrantStandIn;
 using Stackit.EmbeddingWorker.VectorStore;
 
 namespace Stackit.EmbeddingWorker.Tests.EndToEnd;

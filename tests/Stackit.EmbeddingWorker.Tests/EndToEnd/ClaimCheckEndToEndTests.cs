@@ -1,9 +1,9 @@
-using System.Text;
 using System.Text.Json;
+using System.Text;
 using Microsoft.Extensions.Configuration;
 using Stackit.EmbeddingWorker.Cli;
+using Stackit.EmbeddingWorker.Testing.QdrantStandIn;
 using Stackit.EmbeddingWorker.Tests.Infrastructure;
-using Stackit.EmbeddingWorker.Tests.Infrastructure.QdrantStandIn;
 using Stackit.EmbeddingWorker.VectorStore;
 
 namespace Stackit.EmbeddingWorker.Tests.EndToEnd;

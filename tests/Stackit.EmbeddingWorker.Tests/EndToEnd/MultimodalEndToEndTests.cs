@@ -1,6 +1,6 @@
 using System.Text.Json;
+using Stackit.EmbeddingWorker.Testing.QdrantStandIn;
 using Stackit.EmbeddingWorker.Tests.Infrastructure;
-using Stackit.EmbeddingWorker.Tests.Infrastructure.QdrantStandIn;
 using Stackit.EmbeddingWorker.VectorStore;
 
 namespace Stackit.EmbeddingWorker.Tests.EndToEnd;

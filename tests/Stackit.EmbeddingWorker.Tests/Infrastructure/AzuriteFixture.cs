@@ -1,7 +1,6 @@
 using Azure.Storage.Blobs;
 using Azure.Storage.Queues;
-
-[assembly: AssemblyFixture(typeof(Stackit.EmbeddingWorker.Tests.Infrastructure.AzuriteFixture))]
+using Stackit.EmbeddingWorker.Testing;
 
 namespace Stackit.EmbeddingWorker.Tests.Infrastructure;
 

@@ -1,9 +1,10 @@
 using System.Collections.Concurrent;
 using System.Net;
 using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
+using System.Text;
 using Microsoft.AspNetCore.Http;
+using Stackit.EmbeddingWorker.Testing;
 
 namespace Stackit.EmbeddingWorker.Tests.Infrastructure;
 

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using Stackit.EmbeddingWorker.Testing;
 
 namespace Stackit.EmbeddingWorker.Tests.Infrastructure;
 

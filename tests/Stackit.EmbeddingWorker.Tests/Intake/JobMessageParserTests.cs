@@ -1,5 +1,6 @@
 using System.Text;
 using Stackit.EmbeddingWorker.Intake;
+using Stackit.EmbeddingWorker.Pipeline;
 
 namespace Stackit.EmbeddingWorker.Tests.Intake;
 

@@ -1,8 +1,6 @@
-using Stackit.EmbeddingWorker.Tests.Infrastructure;
-
-using Azure;
 using Azure.Storage.Queues;
-using Azure.Storage.Queues.Models;
+using Azure;
+using Stackit.EmbeddingWorker.Tests.Infrastructure;
 
 namespace Stackit.EmbeddingWorker.Tests.Intake;
 

@@ -1,4 +1,4 @@
-using Stackit.EmbeddingWorker.Tests.Infrastructure.QueueStandIn;
+using Stackit.EmbeddingWorker.Testing.QueueStandIn;
 
 namespace Stackit.EmbeddingWorker.Tests.Intake;
 

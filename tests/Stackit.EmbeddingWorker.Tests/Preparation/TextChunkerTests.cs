@@ -1,4 +1,5 @@
 using System.Text;
+using Stackit.EmbeddingWorker.Pipeline;
 using Stackit.EmbeddingWorker.Preparation;
 
 namespace Stackit.EmbeddingWorker.Tests.Preparation;

@@ -1,5 +1,6 @@
 using System.Text;
 using Microsoft.Extensions.DependencyInjection;
+using Stackit.EmbeddingWorker.Pipeline;
 using Stackit.EmbeddingWorker.Preparation;
 using Stackit.EmbeddingWorker.Tests.Embeddings;
 using Stackit.EmbeddingWorker.Tests.Infrastructure;

@@ -1,6 +1,5 @@
-using Azure.Storage.Queues;
+using Stackit.EmbeddingWorker.Testing.QdrantStandIn;
 using Stackit.EmbeddingWorker.Tests.Infrastructure;
-using Stackit.EmbeddingWorker.Tests.Infrastructure.QdrantStandIn;
 
 namespace Stackit.EmbeddingWorker.Tests.Security;
 

@@ -1,5 +1,5 @@
 using Qdrant.Client.Grpc;
-using Stackit.EmbeddingWorker.Tests.Infrastructure.QdrantStandIn;
+using Stackit.EmbeddingWorker.Testing.QdrantStandIn;
 using Stackit.EmbeddingWorker.VectorStore;
 
 namespace Stackit.EmbeddingWorker.Tests.VectorStore;

@@ -1,4 +1,4 @@
-using Stackit.EmbeddingWorker.Tests.Infrastructure.QdrantStandIn;
+using Stackit.EmbeddingWorker.Testing.QdrantStandIn;
 
 namespace Stackit.EmbeddingWorker.Tests.VectorStore;
 

@@ -1,12 +1,10 @@
 using System.Text.Json;
 using Microsoft.Extensions.Logging.Abstractions;
 using Polly;
-using Qdrant.Client;
 using Qdrant.Client.Grpc;
-using Stackit.EmbeddingWorker.Embeddings;
-using Stackit.EmbeddingWorker.Intake;
-using Stackit.EmbeddingWorker.Leasing;
-using Stackit.EmbeddingWorker.Preparation;
+using Qdrant.Client;
+using Stackit.EmbeddingWorker.Messaging;
+using Stackit.EmbeddingWorker.Pipeline;
 using Stackit.EmbeddingWorker.VectorStore;
 using static Qdrant.Client.Grpc.Conditions;
 
@@ -277,7 +275,7 @@ public abstract class VectorStoreContractTests
     private static EmbeddedChunk Embedded(JobMessage message, int index, int count, string text, float[] vector)
     {
         var job = new DocumentJob(new QueueLease("q", "m", "p", 1, ReadOnlyMemory<byte>.Empty), message);
-        return new EmbeddedChunk(new DocumentChunk(job, index, count, text, 1, ContentHash.Of("test/model", text)), vector, "test/model");
+        return new EmbeddedChunk(new DocumentChunk(job, index, count, text, 1, "test/model", ContentHash.Of("test/model", text)), vector);
     }
 
     private static float[] Vector(int dimension, int seed = 0) => Enumerable.Range(0, dimension).Select(i => (float)(i + seed + 1)).ToArray();

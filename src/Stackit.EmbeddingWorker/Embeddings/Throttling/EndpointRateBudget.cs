@@ -1,5 +1,3 @@
-using System.Threading.RateLimiting;
-
 namespace Stackit.EmbeddingWorker.Embeddings.Throttling;
 
 /// <summary>

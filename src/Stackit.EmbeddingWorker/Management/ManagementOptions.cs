@@ -1,0 +1,27 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Stackit.EmbeddingWorker.Management;
+
+/// <summary>
+/// The management port (<c>/healthz</c>, <c>/readyz</c>, <c>/metrics</c>) and where metrics go besides
+/// Prometheus. Section <c>Management</c>.
+/// </summary>
+internal sealed class ManagementOptions
+{
+    public const string SectionName = "Management";
+
+    /// <summary>The port the health and metrics endpoints listen on, on every interface.</summary>
+    [Range(1, 65535)]
+    public int Port { get; set; } = 8080;
+
+    /// <summary>An OTLP collector (gRPC, e.g. <c>http://otel-collector:4317</c>); metrics are pushed there too when set.</summary>
+    public Uri? OtlpEndpoint { get; set; }
+
+    /// <summary>How often the queue lengths are read for the queue-depth gauge.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan QueueDepthInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long a readiness check may wait for the queue or Qdrant before calling it unreachable.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]
+    public TimeSpan ReadinessTimeout { get; set; } = TimeSpan.FromSeconds(3);
+}

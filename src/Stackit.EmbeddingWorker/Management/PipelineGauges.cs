@@ -1,0 +1,79 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
+using Azure;
+using Stackit.EmbeddingWorker.Diagnostics;
+using Stackit.EmbeddingWorker.Embeddings.Throttling;
+using Stackit.EmbeddingWorker.Messaging;
+using Stackit.EmbeddingWorker.Pipeline;
+
+namespace Stackit.EmbeddingWorker.Management;
+
+/// <summary>
+/// The gauges. Most read their value when exported; the queue lengths cost a round trip each, so they are
+/// polled every <c>Management:QueueDepthInterval</c> instead, and a failed poll keeps the last value.
+/// </summary>
+internal sealed partial class PipelineGauges : BackgroundService
+{
+    private readonly ConcurrentDictionary<string, long> _depths = new(StringComparer.Ordinal);
+    private readonly WorkQueues _queues;
+    private readonly string[] _queueNames;
+    private readonly ManagementOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger<PipelineGauges> _logger;
+
+    public PipelineGauges(WorkerMetrics metrics, LeaseRegistry leases, AdaptiveConcurrencyLimit concurrency, WorkQueues queues, QueueOptions queue,
+        PipelineChannels channels, ManagementOptions options, TimeProvider time, ILogger<PipelineGauges> logger)
+    {
+        _queues = queues;
+        _queueNames = [queue.Name, QueueOptions.PoisonQueueOf(queue.Name)];
+        _options = options;
+        _time = time;
+        _logger = logger;
+        var meter = metrics.Meter;
+        meter.CreateObservableGauge("embedding_worker.messages.in_flight", () => leases.Count, "{message}", "Messages received and not yet settled.");
+        meter.CreateObservableGauge("embedding_worker.requests.in_flight", () => concurrency.InFlight, "{request}", "Requests to the embeddings endpoint in flight.");
+        meter.CreateObservableGauge("embedding_worker.requests.limit", () => concurrency.Limit, "{request}", "The adaptive concurrency limit now.");
+        meter.CreateObservableGauge("embedding_worker.stage.waiting", () => (IEnumerable<Measurement<int>>)
+            [
+                Waiting("jobs", channels.Jobs.Reader.Count),
+                Waiting("deletions", channels.Deletions.Reader.Count),
+                Waiting("chunks", channels.Chunks.Reader.Count),
+                Waiting("batches", channels.Batches.Reader.Count),
+                Waiting("embedded", channels.Embedded.Reader.Count),
+            ],
+            "{item}", "Items waiting in the channel before a stage: where the pipeline is held up.");
+        meter.CreateObservableGauge("embedding_worker.queue.depth",
+            () => _depths.Select(d => new Measurement<long>(d.Value, new KeyValuePair<string, object?>("queue", d.Key))),
+            "{message}", "Approximate message count per queue, as last polled.");
+    }
+
+    private static Measurement<int> Waiting(string channel, int count) => new(count, new KeyValuePair<string, object?>("channel", channel));
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(_options.QueueDepthInterval, _time);
+        do
+        {
+            await PollQueueDepthsAsync(stoppingToken).ConfigureAwait(false);
+        }
+        while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
+    }
+
+    private async Task PollQueueDepthsAsync(CancellationToken cancellationToken)
+    {
+        foreach (var name in _queueNames)
+        {
+            try
+            {
+                _depths[name] = await _queues.ApproximateLengthAsync(name, cancellationToken).ConfigureAwait(false) ?? 0;
+            }
+            catch (Exception ex) when (ex is RequestFailedException or HttpRequestException or AggregateException)
+            {
+                LogPollFailed(name, ex.Message);
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Could not read the length of queue {Queue}: {Reason}")]
+    private partial void LogPollFailed(string queue, string reason);
+}

@@ -1,0 +1,133 @@
+using Azure;
+
+namespace Stackit.EmbeddingWorker.Messaging;
+
+/// <summary>
+/// Keeps held messages invisible while their jobs are worked on: each lease is renewed when half of
+/// <c>Queue:VisibilityTimeout</c> has passed since it was last set, keeping the newest pop receipt. A lease the
+/// queue no longer knows is marked lost, so its job's settlement is skipped. Started first and stopped last:
+/// at shutdown, whatever the pipeline could not finish is made visible again at once for another replica.
+/// </summary>
+internal sealed partial class LeaseKeeper(
+    LeaseRegistry leases,
+    WorkQueues queues,
+    MessageSettler settler,
+    QueueOptions options,
+    TimeProvider time,
+    ILogger<LeaseKeeper> logger) : BackgroundService
+{
+    /// <summary>Renewals and releases are one round trip each; this many go at once.</summary>
+    internal const int ConcurrentCalls = 16;
+
+    public TimeSpan RenewAfter => options.VisibilityTimeout / 2;
+
+    /// <summary>Often enough that a lease due for renewal waits at most an eighth of its timeout.</summary>
+    public TimeSpan CheckInterval => TimeSpan.FromTicks(Math.Clamp(options.VisibilityTimeout.Ticks / 8, TimeSpan.FromMilliseconds(100).Ticks, TimeSpan.FromSeconds(15).Ticks));
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(CheckInterval, time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
+            {
+                await RenewDueAsync(stoppingToken).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken).ConfigureAwait(false);
+        await ReleaseAllAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    internal Task RenewDueAsync(CancellationToken cancellationToken) =>
+        Parallel.ForEachAsync(leases.OlderThan(RenewAfter).ToList(),
+            new ParallelOptions { MaxDegreeOfParallelism = ConcurrentCalls, CancellationToken = cancellationToken },
+            async (lease, token) =>
+            {
+                // A lease being settled right now needs no renewal; if the settle fails, the next check renews it.
+                if (!lease.TryTakeTurn(out var turn))
+                {
+                    return;
+                }
+                using (turn)
+                {
+                    if (lease.State == LeaseState.Held)
+                    {
+                        await RenewAsync(lease, token).ConfigureAwait(false);
+                    }
+                }
+            });
+
+    /// <summary>Makes every message still held visible again at once, so another replica takes it without waiting.</summary>
+    internal async Task ReleaseAllAsync(CancellationToken cancellationToken)
+    {
+        var held = leases.Snapshot();
+        if (held.Count == 0)
+        {
+            return;
+        }
+        var released = 0;
+        try
+        {
+            await Parallel.ForEachAsync(held,
+                new ParallelOptions { MaxDegreeOfParallelism = ConcurrentCalls, CancellationToken = cancellationToken },
+                async (lease, token) =>
+                {
+                    try
+                    {
+                        await settler.ReleaseAsync(lease, TimeSpan.Zero, token).ConfigureAwait(false);
+                    }
+                    catch (RequestFailedException ex)
+                    {
+                        LogVisibilityFailed(ex, lease.MessageId, "release at shutdown");
+                    }
+                    if (lease.State == LeaseState.Settled)
+                    {
+                        Interlocked.Increment(ref released);
+                    }
+                }).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // Out of time: the rest come back when their visibility runs out. Nothing is lost, only delayed.
+        }
+        LogReleased(released, held.Count);
+    }
+
+    private async Task RenewAsync(QueueLease lease, CancellationToken cancellationToken)
+    {
+        var at = time.GetTimestamp();
+        try
+        {
+            var receipt = await queues.Get(lease.QueueName)
+                .UpdateMessageAsync(lease.MessageId, lease.PopReceipt, visibilityTimeout: options.VisibilityTimeout, cancellationToken: cancellationToken)
+                .ConfigureAwait(false);
+            lease.Renewed(receipt.Value.PopReceipt, at);
+        }
+        catch (RequestFailedException ex) when (QueueErrors.IsLeaseLost(ex))
+        {
+            lease.Lost();
+            leases.Forget(lease);
+            LogLost(lease.MessageId, ex.ErrorCode);
+        }
+        catch (RequestFailedException ex)
+        {
+            LogVisibilityFailed(ex, lease.MessageId, "renewal");
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Lease of message {MessageId} was lost at renewal ({ErrorCode}); its job will not be settled here")]
+    private partial void LogLost(string messageId, string? errorCode);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not set the visibility of message {MessageId} ({Action}); trying again at the next check")]
+    private partial void LogVisibilityFailed(Exception exception, string messageId, string action);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Shutdown: released {Released} of {Held} unfinished messages for other replicas")]
+    private partial void LogReleased(int released, int held);
+}

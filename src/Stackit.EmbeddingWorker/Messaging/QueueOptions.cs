@@ -1,0 +1,51 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Stackit.EmbeddingWorker.Messaging;
+
+/// <summary>The <c>Queue</c> section: where jobs come from and how long a worker may hold one.</summary>
+public sealed class QueueOptions : IValidatableObject
+{
+    public const string SectionName = "Queue";
+
+    /// <summary>Storage connection string; ignored when <see cref="ServiceUri"/> is set.</summary>
+    public string? ConnectionString { get; set; } = "UseDevelopmentStorage=true";
+
+    /// <summary>Queue service URI for managed identity (<c>DefaultAzureCredential</c>).</summary>
+    public Uri? ServiceUri { get; set; }
+
+    [Required(ErrorMessage = "Queue:Name is required.")]
+    [RegularExpression("^[a-z0-9](?!.*--)[a-z0-9-]{1,55}[a-z0-9]$",
+        ErrorMessage = "Queue:Name must be 3-57 lower-case letters, digits or single hyphens (the '-poison' suffix needs the other 7 of Azure's 63).")]
+    public string Name { get; set; } = "documents";
+
+    [Range(1, 100, ErrorMessage = "Queue:MaxDequeueCount must be between 1 and 100.")]
+    public int MaxDequeueCount { get; set; } = 5;
+
+    [Range(typeof(TimeSpan), "00:00:01", "7.00:00:00", ErrorMessage = "Queue:VisibilityTimeout must be between 00:00:01 and 7.00:00:00.")]
+    public TimeSpan VisibilityTimeout { get; set; } = TimeSpan.FromMinutes(5);
+
+    public bool CreateIfNotExists { get; set; } = true;
+
+    /// <summary>Messages a replica holds at once; bounds memory whatever the backlog.</summary>
+    [Range(1, 10_000, ErrorMessage = "Queue:MaxInFlightMessages must be between 1 and 10000.")]
+    public int MaxInFlightMessages { get; set; } = 256;
+
+    /// <summary>Longest wait between polls of an empty queue (randomized exponential backoff from 100 ms).</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00", ErrorMessage = "Queue:MaxPollingInterval must be between 00:00:00.100 and 00:10:00.")]
+    public TimeSpan MaxPollingInterval { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>Where the messages of <paramref name="queueName"/> go that can never be processed.</summary>
+    public static string PoisonQueueOf(string queueName) => queueName + "-poison";
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (ServiceUri is null && string.IsNullOrWhiteSpace(ConnectionString))
+        {
+            yield return new ValidationResult("Queue:ConnectionString or Queue:ServiceUri must be set.");
+        }
+        if (ServiceUri is { IsAbsoluteUri: false })
+        {
+            yield return new ValidationResult("Queue:ServiceUri must be an absolute URI.");
+        }
+    }
+}

@@ -1,0 +1,40 @@
+using System.Collections.Concurrent;
+using Azure.Storage.Queues;
+using Azure;
+
+namespace Stackit.EmbeddingWorker.Messaging;
+
+/// <summary>The queue clients a replica uses: work queues by name and their poison queues.</summary>
+internal sealed class WorkQueues(QueueServiceClient service, QueueOptions options)
+{
+    private readonly ConcurrentDictionary<string, QueueClient> _clients = new(StringComparer.Ordinal);
+
+    public QueueClient Live => Get(options.Name);
+
+    public QueueClient Get(string queueName) => _clients.GetOrAdd(queueName, service.GetQueueClient);
+
+    public QueueClient PoisonOf(string queueName) => Get(QueueOptions.PoisonQueueOf(queueName));
+
+    /// <summary>The queue's approximate message count (leased messages included), or null when it does not exist.</summary>
+    public async Task<long?> ApproximateLengthAsync(string queueName, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return (await Get(queueName).GetPropertiesAsync(cancellationToken).ConfigureAwait(false)).Value.ApproximateMessagesCount;
+        }
+        catch (RequestFailedException ex) when (ex.Status == 404)
+        {
+            return null;
+        }
+    }
+
+    public async Task EnsureCreatedAsync(CancellationToken cancellationToken)
+    {
+        if (!options.CreateIfNotExists)
+        {
+            return;
+        }
+        await Live.CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+        await PoisonOf(options.Name).CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+    }
+}

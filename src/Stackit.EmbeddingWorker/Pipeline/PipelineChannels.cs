@@ -1,0 +1,45 @@
+using System.Threading.Channels;
+
+namespace Stackit.EmbeddingWorker.Pipeline;
+
+/// <summary>
+/// The bounded channels between the stages. When a later stage slows down they fill up and the stages
+/// before it wait, until Intake stops receiving and the backlog stays in the queue.
+/// </summary>
+/// <remarks>
+/// The straight path is Jobs → Chunks → Batches → Embedded → Outcomes. Three named routes leave it:
+/// <see cref="Deletions"/> (Preparation to the vector store: a delete needs no embedding),
+/// <see cref="Embedded"/> written by Preparation too (an unchanged chunk keeps its stored vector), and
+/// <see cref="Rechunks"/> (Embeddings back to Preparation: a chunk the model refused as too long).
+/// </remarks>
+internal sealed class PipelineChannels(ChannelCapacities capacities)
+{
+    public Channel<DocumentJob> Jobs { get; } = Bounded<DocumentJob>(capacities.Jobs);
+
+    public Channel<DocumentJob> Deletions { get; } = Bounded<DocumentJob>(capacities.Jobs);
+
+    /// <summary>
+    /// Jobs to chunk again, smaller. A job is in flight once, so this holds one per in-flight message at most
+    /// and a writer never waits on it: the feedback loop through Preparation cannot block the stages it feeds.
+    /// </summary>
+    public Channel<DocumentJob> Rechunks { get; } = Bounded<DocumentJob>(capacities.InFlightMessages);
+
+    public Channel<DocumentChunk> Chunks { get; } = Bounded<DocumentChunk>(capacities.Chunks);
+
+    public Channel<EmbeddingBatch> Batches { get; } = Bounded<EmbeddingBatch>(capacities.Batches);
+
+    public Channel<EmbeddedChunk> Embedded { get; } = Bounded<EmbeddedChunk>(capacities.Embedded);
+
+    /// <summary>One outcome per in-flight message at most, so writers never wait on it.</summary>
+    public Channel<JobOutcome> Outcomes { get; } = Bounded<JobOutcome>(capacities.InFlightMessages);
+
+    private static Channel<T> Bounded<T>(int capacity) =>
+        Channel.CreateBounded<T>(new BoundedChannelOptions(capacity) { FullMode = BoundedChannelFullMode.Wait });
+}
+
+/// <summary>How many items each channel holds; the wiring derives them from the stages' options.</summary>
+internal sealed record ChannelCapacities(int InFlightMessages, int Jobs, int Chunks, int Batches, int Embedded)
+{
+    /// <summary>Jobs are handed on in groups of at most one receive batch, twice over.</summary>
+    public const int DefaultJobs = 2 * InFlightLimiter.MaxReceiveBatch;
+}

@@ -1,0 +1,34 @@
+using Stackit.EmbeddingWorker.Diagnostics;
+
+namespace Stackit.EmbeddingWorker.Pipeline;
+
+/// <summary>
+/// What every stage shares, passed as one: where outcomes go, the dependencies' circuits, how the pipeline
+/// stops, the metrics and the clock. A stage's constructor takes its channel ends, its own clients and this.
+/// </summary>
+internal sealed class PipelineContext(OutcomeReporter outcomes, DependencyCircuits circuits, PipelineShutdown shutdown, WorkerMetrics metrics, TimeProvider time)
+{
+    public OutcomeReporter Outcomes { get; } = outcomes;
+
+    public DependencyCircuits Circuits { get; } = circuits;
+
+    public PipelineShutdown Shutdown { get; } = shutdown;
+
+    public WorkerMetrics Metrics { get; } = metrics;
+
+    public TimeProvider Time { get; } = time;
+
+    /// <summary>
+    /// The dependency-failure policy, in one place: the dependency's circuit hears of the failure, and each job
+    /// fails to be tried again (not rejected: the job is not at fault).
+    /// </summary>
+    public void DependencyFailed(DependencyCircuit circuit, IEnumerable<DocumentJob> jobs, Exception exception)
+    {
+        circuit.Failure(exception.Message);
+        var reason = $"{circuit.Dependency} unavailable: {exception.Message}";
+        foreach (var job in jobs)
+        {
+            Outcomes.Failed(job, reason);
+        }
+    }
+}

@@ -1,0 +1,65 @@
+using Microsoft.Extensions.Options;
+
+namespace Stackit.EmbeddingWorker.Pipeline;
+
+/// <summary>
+/// How the pipeline stops. On SIGTERM Intake stops receiving at once and the later stages drain: each ends
+/// when the stage before it has ended and its channel is empty. Draining may take <see cref="DrainTimeout"/>
+/// (the host's <c>HostOptions:ShutdownTimeout</c> less a reserve); then <see cref="Abort"/> cancels whatever
+/// is still running, and the reserve is left for handing the unfinished messages back to the queue.
+/// </summary>
+internal sealed class PipelineShutdown : IDisposable
+{
+    private readonly CancellationTokenSource _abort;
+    private readonly CancellationTokenRegistration _stopping;
+
+    public PipelineShutdown(IHostApplicationLifetime lifetime, IOptions<HostOptions> host, TimeProvider time)
+    {
+        _abort = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
+        DrainTimeout = DrainBudget(host.Value.ShutdownTimeout);
+        _stopping = lifetime.ApplicationStopping.Register(() => _abort.CancelAfter(DrainTimeout));
+    }
+
+    /// <summary>Cancelled when draining has run out of time: stages stop where they are.</summary>
+    public CancellationToken Abort => _abort.Token;
+
+    public TimeSpan DrainTimeout { get; }
+
+    /// <summary>
+    /// Runs a draining stage with the <see cref="Abort"/> token: it ends when its input channel is complete and
+    /// empty, or when draining is aborted (not an error). Either way <paramref name="completeOutput"/> then
+    /// tells the next stage that nothing more comes.
+    /// </summary>
+    public async Task DrainAsync(Func<CancellationToken, Task> stage, Action? completeOutput = null)
+    {
+        try
+        {
+            await stage(Abort).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (Abort.IsCancellationRequested)
+        {
+            // Out of time: what is left unsettled is released by the lease keeper.
+        }
+        finally
+        {
+            completeOutput?.Invoke();
+        }
+    }
+
+    /// <summary>A fifth of the shutdown timeout, between 1 and 10 seconds, is kept for releasing messages.</summary>
+    internal static TimeSpan DrainBudget(TimeSpan shutdownTimeout)
+    {
+        if (shutdownTimeout == Timeout.InfiniteTimeSpan)
+        {
+            return Timeout.InfiniteTimeSpan;
+        }
+        var reserve = TimeSpan.FromTicks(Math.Clamp(shutdownTimeout.Ticks / 5, TimeSpan.FromSeconds(1).Ticks, TimeSpan.FromSeconds(10).Ticks));
+        return shutdownTimeout > reserve ? shutdownTimeout - reserve : TimeSpan.Zero;
+    }
+
+    public void Dispose()
+    {
+        _stopping.Dispose();
+        _abort.Dispose();
+    }
+}

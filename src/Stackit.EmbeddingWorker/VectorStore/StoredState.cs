@@ -1,0 +1,53 @@
+using Stackit.EmbeddingWorker.Pipeline;
+
+namespace Stackit.EmbeddingWorker.VectorStore;
+
+/// <summary>
+/// What Qdrant already holds of the documents of a group of jobs: one scroll per collection for the whole group,
+/// so the version guard and skip-unchanged cost a round trip per group, not per job. Not read at all when no job
+/// of the group could use it (no versions, and <c>Qdrant:SkipUnchanged</c> off).
+/// </summary>
+internal sealed class StoredState(QdrantPointReader reader, QdrantOptions options) : IStoredDocuments
+{
+    public bool ReusesUnchanged => options.SkipUnchanged;
+
+    public async Task<Dictionary<DocumentJob, StoredDocument>> ReadAsync(IReadOnlyList<DocumentJob> jobs, CancellationToken cancellationToken)
+    {
+        var stored = new Dictionary<DocumentJob, StoredDocument>(jobs.Count);
+        foreach (var group in jobs.Where(NeedsStoredState).GroupBy(j => j.Message.Collection, StringComparer.Ordinal))
+        {
+            var ids = group.Select(j => j.Message.Id).Distinct(StringComparer.Ordinal).ToList();
+            var documents = await reader.ReadDocumentsAsync(group.Key, ids, cancellationToken).ConfigureAwait(false);
+            foreach (var job in group)
+            {
+                stored[job] = documents.GetValueOrDefault(job.Message.Id) ?? StoredDocument.None;
+            }
+        }
+        return stored;
+    }
+
+    /// <summary>
+    /// The stored vectors of unchanged chunks, by chunk. A chunk whose point is gone meanwhile has none and
+    /// must be embedded after all.
+    /// </summary>
+    public async Task<Dictionary<DocumentChunk, float[]>> ReadVectorsAsync(IReadOnlyList<DocumentChunk> chunks, CancellationToken cancellationToken)
+    {
+        var vectors = new Dictionary<DocumentChunk, float[]>(chunks.Count);
+        foreach (var group in chunks.GroupBy(c => c.Job.Message.Collection, StringComparer.Ordinal))
+        {
+            var ids = group.ToDictionary(c => PointIds.For(group.Key, c.Job.Message.Id, c.Index));
+            var found = await reader.ReadVectorsAsync(group.Key, ids.Keys, cancellationToken).ConfigureAwait(false);
+            foreach (var (id, chunk) in ids)
+            {
+                if (found.TryGetValue(id, out var vector))
+                {
+                    vectors[chunk] = vector;
+                }
+            }
+        }
+        return vectors;
+    }
+
+    private bool NeedsStoredState(DocumentJob job) =>
+        job.Message.Version is not null || (options.SkipUnchanged && job.Message.Operation == JobOperation.Upsert);
+}

@@ -1,0 +1,55 @@
+using Grpc.Core;
+using Qdrant.Client.Grpc;
+
+namespace Stackit.EmbeddingWorker.Testing.QdrantStandIn;
+
+/// <summary><c>qdrant.Collections</c>: existence, creation, the collection info the worker reads, and aliases.</summary>
+[BindServiceMethod(typeof(CollectionsStandInService), nameof(BindService))]
+// Not sealed: grpc-dotnet binds descriptors only to virtual methods, as it does for generated service bases.
+internal class CollectionsStandInService(StandInStore store)
+{
+    private const string Service = "qdrant.Collections";
+
+    public static void BindService(ServiceBinderBase binder, CollectionsStandInService? service)
+    {
+        binder.AddMethod(GrpcMethods.Unary<CollectionExistsRequest, CollectionExistsResponse>(Service, nameof(CollectionExists)), (UnaryServerMethod<CollectionExistsRequest, CollectionExistsResponse>)null!);
+        binder.AddMethod(GrpcMethods.Unary<CreateCollection, CollectionOperationResponse>(Service, nameof(Create)), (UnaryServerMethod<CreateCollection, CollectionOperationResponse>)null!);
+        binder.AddMethod(GrpcMethods.Unary<GetCollectionInfoRequest, GetCollectionInfoResponse>(Service, nameof(Get)), (UnaryServerMethod<GetCollectionInfoRequest, GetCollectionInfoResponse>)null!);
+        binder.AddMethod(GrpcMethods.Unary<ChangeAliases, CollectionOperationResponse>(Service, nameof(UpdateAliases)), (UnaryServerMethod<ChangeAliases, CollectionOperationResponse>)null!);
+        binder.AddMethod(GrpcMethods.Unary<ListAliasesRequest, ListAliasesResponse>(Service, nameof(ListAliases)), (UnaryServerMethod<ListAliasesRequest, ListAliasesResponse>)null!);
+    }
+
+    public virtual Task<CollectionExistsResponse> CollectionExists(CollectionExistsRequest request, ServerCallContext context) =>
+        Task.FromResult(new CollectionExistsResponse { Result = new Qdrant.Client.Grpc.CollectionExists { Exists = store.Exists(request.CollectionName) } });
+
+    public virtual Task<CollectionOperationResponse> Create(CreateCollection request, ServerCallContext context)
+    {
+        store.Create(request);
+        return Task.FromResult(new CollectionOperationResponse { Result = true });
+    }
+
+    public virtual Task<CollectionOperationResponse> UpdateAliases(ChangeAliases request, ServerCallContext context)
+    {
+        store.ChangeAliases(request);
+        return Task.FromResult(new CollectionOperationResponse { Result = true });
+    }
+
+    public virtual Task<ListAliasesResponse> ListAliases(ListAliasesRequest request, ServerCallContext context)
+    {
+        var response = new ListAliasesResponse();
+        response.Aliases.AddRange(store.Aliases.Select(a => new AliasDescription { AliasName = a.Key, CollectionName = a.Value }));
+        return Task.FromResult(response);
+    }
+
+    public virtual Task<GetCollectionInfoResponse> Get(GetCollectionInfoRequest request, ServerCallContext context)
+    {
+        var collection = store.Collection(request.CollectionName);
+        var info = new CollectionInfo
+        {
+            Status = CollectionStatus.Green,
+            PointsCount = (ulong)store.Points(request.CollectionName).Count,
+            Config = new CollectionConfig { Params = new CollectionParams { VectorsConfig = new VectorsConfig { Params = collection.Vectors } } },
+        };
+        return Task.FromResult(new GetCollectionInfoResponse { Result = info });
+    }
+}

@@ -1,0 +1,108 @@
+using Grpc.Core;
+using Qdrant.Client.Grpc;
+using Stackit.EmbeddingWorker.VectorStore;
+
+namespace Stackit.EmbeddingWorker.Testing.QdrantStandIn;
+
+/// <summary>
+/// The part of Qdrant's filter language the worker uses: must/should/must_not over keyword (one or any of
+/// several) and integer matches, numeric ranges and datetime ranges. Anything else is answered with Unimplemented, never silently matched.
+/// </summary>
+internal static class FilterEvaluator
+{
+    public static bool Matches(Filter filter, StoredPoint point) =>
+        filter.Must.All(c => Matches(c, point))
+        && (filter.Should.Count == 0 || filter.Should.Any(c => Matches(c, point)))
+        && !filter.MustNot.Any(c => Matches(c, point));
+
+    /// <summary>
+    /// The document ids a point must have to match <paramref name="filter"/>, or null when the filter does not
+    /// narrow them: a <c>doc_id</c> keyword match among its musts, or among every one of its shoulds. A superset
+    /// at worst; the filter itself is still evaluated on each point.
+    /// </summary>
+    public static IReadOnlyCollection<string>? DocumentsRequired(Filter filter)
+    {
+        foreach (var condition in filter.Must)
+        {
+            if (DocumentsRequired(condition) is { } documents)
+            {
+                return documents;
+            }
+        }
+        if (filter.Should.Count == 0)
+        {
+            return null;
+        }
+        var any = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var condition in filter.Should)
+        {
+            if (DocumentsRequired(condition) is not { } documents)
+            {
+                return null;
+            }
+            any.UnionWith(documents);
+        }
+        return any;
+    }
+
+    private static IReadOnlyCollection<string>? DocumentsRequired(Condition condition) => condition.ConditionOneOfCase switch
+    {
+        Condition.ConditionOneOfOneofCase.Filter => DocumentsRequired(condition.Filter),
+        Condition.ConditionOneOfOneofCase.Field when condition.Field.Key == PayloadFields.DocumentId => condition.Field.Match?.MatchValueCase switch
+        {
+            Match.MatchValueOneofCase.Keyword => [condition.Field.Match.Keyword],
+            Match.MatchValueOneofCase.Keywords => [.. condition.Field.Match.Keywords.Strings],
+            _ => null,
+        },
+        _ => null,
+    };
+
+    private static bool Matches(Condition condition, StoredPoint point) => condition.ConditionOneOfCase switch
+    {
+        Condition.ConditionOneOfOneofCase.Field => Matches(condition.Field, point),
+        Condition.ConditionOneOfOneofCase.Filter => Matches(condition.Filter, point),
+        _ => throw Unsupported(condition.ConditionOneOfCase.ToString()),
+    };
+
+    private static bool Matches(FieldCondition field, StoredPoint point)
+    {
+        point.Payload.TryGetValue(field.Key, out var value);
+        if (field.Match is { } match)
+        {
+            return match.MatchValueCase switch
+            {
+                Match.MatchValueOneofCase.Keyword => value?.KindCase == Value.KindOneofCase.StringValue && value.StringValue == match.Keyword,
+                Match.MatchValueOneofCase.Integer => value?.KindCase == Value.KindOneofCase.IntegerValue && value.IntegerValue == match.Integer,
+                Match.MatchValueOneofCase.Keywords => value?.KindCase == Value.KindOneofCase.StringValue && match.Keywords.Strings.Contains(value.StringValue),
+                _ => throw Unsupported("match " + match.MatchValueCase),
+            };
+        }
+        if (field.Range is { } range)
+        {
+            double? number = value?.KindCase switch
+            {
+                Value.KindOneofCase.IntegerValue => value.IntegerValue,
+                Value.KindOneofCase.DoubleValue => value.DoubleValue,
+                _ => null,
+            };
+            return number is { } n
+                && (!range.HasGte || n >= range.Gte) && (!range.HasGt || n > range.Gt)
+                && (!range.HasLte || n <= range.Lte) && (!range.HasLt || n < range.Lt);
+        }
+        if (field.DatetimeRange is { } datetimes)
+        {
+            // Qdrant parses RFC 3339 strings in the payload; a value that is none does not match.
+            if (value?.KindCase != Value.KindOneofCase.StringValue
+                || !DateTimeOffset.TryParse(value.StringValue, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.RoundtripKind, out var at))
+            {
+                return false;
+            }
+            return (datetimes.Gte is null || at >= datetimes.Gte.ToDateTimeOffset()) && (datetimes.Gt is null || at > datetimes.Gt.ToDateTimeOffset())
+                && (datetimes.Lte is null || at <= datetimes.Lte.ToDateTimeOffset()) && (datetimes.Lt is null || at < datetimes.Lt.ToDateTimeOffset());
+        }
+        throw Unsupported("field condition on " + field.Key);
+    }
+
+    private static RpcException Unsupported(string what) =>
+        new(new Status(StatusCode.Unimplemented, $"the Qdrant stand-in does not implement {what}"));
+}

@@ -1,0 +1,91 @@
+using Grpc.Core;
+using Qdrant.Client.Grpc;
+
+namespace Stackit.EmbeddingWorker.Testing.QdrantStandIn;
+
+/// <summary>
+/// <c>qdrant.Points</c>: the methods the worker and the tests call. Grpc.AspNetCore binds each descriptor
+/// to the public method of the same name on this class.
+/// </summary>
+[BindServiceMethod(typeof(PointsStandInService), nameof(BindService))]
+// Not sealed: grpc-dotnet binds descriptors only to virtual methods, as it does for generated service bases.
+internal class PointsStandInService(StandInStore store)
+{
+    private const string Service = "qdrant.Points";
+
+    public static void BindService(ServiceBinderBase binder, PointsStandInService? service)
+    {
+        binder.AddMethod(GrpcMethods.Unary<UpsertPoints, PointsOperationResponse>(Service, nameof(Upsert)), (UnaryServerMethod<UpsertPoints, PointsOperationResponse>)null!);
+        binder.AddMethod(GrpcMethods.Unary<DeletePoints, PointsOperationResponse>(Service, nameof(Delete)), (UnaryServerMethod<DeletePoints, PointsOperationResponse>)null!);
+        binder.AddMethod(GrpcMethods.Unary<CreateFieldIndexCollection, PointsOperationResponse>(Service, nameof(CreateFieldIndex)), (UnaryServerMethod<CreateFieldIndexCollection, PointsOperationResponse>)null!);
+        binder.AddMethod(GrpcMethods.Unary<ScrollPoints, ScrollResponse>(Service, nameof(Scroll)), (UnaryServerMethod<ScrollPoints, ScrollResponse>)null!);
+        binder.AddMethod(GrpcMethods.Unary<CountPoints, CountResponse>(Service, nameof(Count)), (UnaryServerMethod<CountPoints, CountResponse>)null!);
+        binder.AddMethod(GrpcMethods.Unary<GetPoints, GetResponse>(Service, nameof(Get)), (UnaryServerMethod<GetPoints, GetResponse>)null!);
+    }
+
+    public virtual Task<PointsOperationResponse> Upsert(UpsertPoints request, ServerCallContext context)
+    {
+        store.Upsert(request);
+        return Task.FromResult(Completed());
+    }
+
+    public virtual Task<PointsOperationResponse> Delete(DeletePoints request, ServerCallContext context)
+    {
+        store.Delete(request);
+        return Task.FromResult(Completed());
+    }
+
+    public virtual Task<PointsOperationResponse> CreateFieldIndex(CreateFieldIndexCollection request, ServerCallContext context)
+    {
+        store.CreateIndex(request);
+        return Task.FromResult(Completed());
+    }
+
+    public virtual Task<ScrollResponse> Scroll(ScrollPoints request, ServerCallContext context)
+    {
+        var points = store.Matching(request.CollectionName, request.Filter);
+        var start = request.Offset is { } offset ? points.FindIndex(p => p.Key == offset.Uuid || p.Key == offset.Num.ToString(System.Globalization.CultureInfo.InvariantCulture)) : 0;
+        var limit = request.HasLimit ? (int)request.Limit : 10;
+        var page = points.Skip(Math.Max(0, start)).Take(limit + 1).ToList();
+        var response = new ScrollResponse();
+        response.Result.AddRange(page.Take(limit).Select(p => Retrieved(p, request.WithPayload, request.WithVectors)));
+        if (page.Count > limit)
+        {
+            response.NextPageOffset = page[limit].Id;
+        }
+        return Task.FromResult(response);
+    }
+
+    public virtual Task<CountResponse> Count(CountPoints request, ServerCallContext context) =>
+        Task.FromResult(new CountResponse { Result = new CountResult { Count = (ulong)store.Matching(request.CollectionName, request.Filter).Count } });
+
+    public virtual Task<GetResponse> Get(GetPoints request, ServerCallContext context)
+    {
+        var response = new GetResponse();
+        response.Result.AddRange(store.Retrieve(request.CollectionName, request.Ids).Select(p => Retrieved(p, request.WithPayload, request.WithVectors)));
+        return Task.FromResult(response);
+    }
+
+    /// <summary>A stored point as Qdrant returns it: payload as selected (all of it by default on scroll), vector when asked.</summary>
+    private static RetrievedPoint Retrieved(StoredPoint point, WithPayloadSelector? withPayload, WithVectorsSelector? withVectors)
+    {
+        var retrieved = new RetrievedPoint { Id = point.Id };
+        var include = withPayload?.SelectorOptionsCase == WithPayloadSelector.SelectorOptionsOneofCase.Include ? withPayload.Include.Fields : null;
+        var enabled = withPayload is null || withPayload.SelectorOptionsCase != WithPayloadSelector.SelectorOptionsOneofCase.Enable || withPayload.Enable;
+        foreach (var (key, value) in point.Payload)
+        {
+            if (enabled && (include is null || include.Contains(key)))
+            {
+                retrieved.Payload[key] = value;
+            }
+        }
+        if (withVectors?.Enable == true)
+        {
+            retrieved.Vectors = new VectorsOutput { Vector = new VectorOutput { Dense = new DenseVector { Data = { point.Vector } } } };
+        }
+        return retrieved;
+    }
+
+    private static PointsOperationResponse Completed() =>
+        new() { Result = new UpdateResult { OperationId = 1, Status = UpdateStatus.Completed } };
+}

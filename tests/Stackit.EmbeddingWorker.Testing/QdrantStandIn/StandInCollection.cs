@@ -1,0 +1,76 @@
+using Qdrant.Client.Grpc;
+using Stackit.EmbeddingWorker.VectorStore;
+
+namespace Stackit.EmbeddingWorker.Testing.QdrantStandIn;
+
+/// <summary>
+/// One collection: its vector parameters, its points by id, and its payload indexes. Points are also kept by
+/// document id, so a filter that names its documents (every filter the worker sends does) looks only at their
+/// points, as Qdrant's payload index does, instead of scanning the whole collection on every call.
+/// </summary>
+public sealed class StandInCollection(string name, VectorParams vectors)
+{
+    private readonly Dictionary<string, StoredPoint> _points = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, HashSet<string>> _keysByDocument = new(StringComparer.Ordinal);
+
+    public string Name { get; } = name;
+
+    public VectorParams Vectors { get; } = vectors;
+
+    public IReadOnlyDictionary<string, StoredPoint> Points => _points;
+
+    public Dictionary<string, PayloadSchemaType> PayloadIndexes { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Stores the point, replacing the one with its id (payload and all, as an upsert does).</summary>
+    public void Put(StoredPoint point)
+    {
+        Remove(point.Key);
+        _points[point.Key] = point;
+        if (DocumentOf(point) is { } document)
+        {
+            if (!_keysByDocument.TryGetValue(document, out var keys))
+            {
+                _keysByDocument[document] = keys = new HashSet<string>(StringComparer.Ordinal);
+            }
+            keys.Add(point.Key);
+        }
+    }
+
+    public bool Remove(string key)
+    {
+        if (!_points.Remove(key, out var removed))
+        {
+            return false;
+        }
+        if (DocumentOf(removed) is { } document && _keysByDocument.TryGetValue(document, out var keys))
+        {
+            keys.Remove(key);
+            if (keys.Count == 0)
+            {
+                _keysByDocument.Remove(document);
+            }
+        }
+        return true;
+    }
+
+    /// <summary>The points that match <paramref name="filter"/> (all of them without one).</summary>
+    public IEnumerable<StoredPoint> Matching(Filter? filter)
+    {
+        if (filter is null)
+        {
+            return _points.Values;
+        }
+        var candidates = FilterEvaluator.DocumentsRequired(filter) is { } documents
+            ? documents.SelectMany(d => _keysByDocument.GetValueOrDefault(d) ?? []).Select(k => _points[k])
+            : _points.Values;
+        return candidates.Where(p => FilterEvaluator.Matches(filter, p));
+    }
+
+    private static string? DocumentOf(StoredPoint point) =>
+        point.Payload.TryGetValue(PayloadFields.DocumentId, out var value) && value.KindCase == Value.KindOneofCase.StringValue ? value.StringValue : null;
+}
+
+public sealed record StoredPoint(PointId Id, float[] Vector, IReadOnlyDictionary<string, Value> Payload)
+{
+    public string Key => Id.HasUuid ? Id.Uuid : Id.Num.ToString(System.Globalization.CultureInfo.InvariantCulture);
+}

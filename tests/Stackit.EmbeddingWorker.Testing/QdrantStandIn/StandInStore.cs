@@ -1,0 +1,282 @@
+using Grpc.Core;
+using Qdrant.Client.Grpc;
+
+namespace Stackit.EmbeddingWorker.Testing.QdrantStandIn;
+
+/// <summary>
+/// The state of the stand-in and the checks Qdrant makes on writes: the collection must exist, a point id
+/// must be an unsigned integer or a UUID, and the vector must have the collection's dimension. Errors use the
+/// status codes and wording Qdrant uses. Everything else a test may want to assert is recorded.
+/// </summary>
+public sealed class StandInStore
+{
+    private readonly Lock _gate = new();
+    private readonly Dictionary<string, StandInCollection> _collections = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _aliases = new(StringComparer.Ordinal);
+    private readonly Queue<StatusCode> _upsertFaults = new();
+
+    public int UpsertCalls { get; private set; }
+
+    public int MaxUpsertBatch { get; private set; }
+
+    public bool EveryWriteWaited { get; private set; } = true;
+
+    /// <summary>Points written over an existing id: a re-delivered job does this, by design.</summary>
+    public int Overwrites { get; private set; }
+
+    /// <summary>Existing points an upsert left alone because they did not match its update_filter.</summary>
+    public int KeptByUpdateFilter { get; private set; }
+
+    /// <summary>While true, every write fails with Unavailable, as when Qdrant is down.</summary>
+    public bool Down { get; set; }
+
+    /// <summary>
+    /// False keeps points without their vectors (they are still checked): for the benchmark, where millions of
+    /// floats a second would otherwise pile up in its process and take the machine's CPU from the worker it measures.
+    /// Retrieved points then carry no vector.
+    /// </summary>
+    public bool KeepVectors { get; set; } = true;
+
+    public void FailNextUpserts(int count, StatusCode status)
+    {
+        lock (_gate)
+        {
+            for (var i = 0; i < count; i++)
+            {
+                _upsertFaults.Enqueue(status);
+            }
+        }
+    }
+
+    public bool Exists(string collection)
+    {
+        lock (_gate)
+        {
+            return _collections.ContainsKey(collection);
+        }
+    }
+
+    public void Create(CreateCollection request)
+    {
+        if (request.VectorsConfig?.ConfigCase != VectorsConfig.ConfigOneofCase.Params)
+        {
+            throw new RpcException(new Status(StatusCode.Unimplemented, "stand-in supports one unnamed vector per point only"));
+        }
+        if (request.VectorsConfig.Params.Size == 0)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "Wrong input: Validation error in JSON body: [vectors.size: value 0 invalid, must be 1 or larger]"));
+        }
+        lock (_gate)
+        {
+            if (_collections.ContainsKey(request.CollectionName))
+            {
+                throw new RpcException(new Status(StatusCode.AlreadyExists, $"Wrong input: Collection `{request.CollectionName}` already exists!"));
+            }
+            if (_aliases.ContainsKey(request.CollectionName))
+            {
+                throw new RpcException(new Status(StatusCode.InvalidArgument, $"Wrong input: Can't create collection with name {request.CollectionName}. Alias with the same name already exists"));
+            }
+            _collections[request.CollectionName] = new StandInCollection(request.CollectionName, request.VectorsConfig.Params.Clone());
+        }
+    }
+
+    /// <summary>A collection by its name or by an alias of it, as every points request may name it.</summary>
+    public StandInCollection Collection(string name)
+    {
+        lock (_gate)
+        {
+            return _collections.TryGetValue(_aliases.GetValueOrDefault(name, name), out var collection)
+                ? collection
+                : throw new RpcException(new Status(StatusCode.NotFound, $"Not found: Collection `{name}` doesn't exist!"));
+        }
+    }
+
+    /// <summary>A copy of the points of a collection, for assertions.</summary>
+    public IReadOnlyList<StoredPoint> Points(string collection)
+    {
+        lock (_gate)
+        {
+            return _collections.TryGetValue(_aliases.GetValueOrDefault(collection, collection), out var c) ? c.Points.Values.ToList() : [];
+        }
+    }
+
+    /// <summary>The aliases and the collections they point to.</summary>
+    public IReadOnlyDictionary<string, string> Aliases
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return new Dictionary<string, string>(_aliases, StringComparer.Ordinal);
+            }
+        }
+    }
+
+    /// <summary>Applies all alias actions or none, as Qdrant does: an alias switch is atomic.</summary>
+    public void ChangeAliases(ChangeAliases request)
+    {
+        lock (_gate)
+        {
+            var next = new Dictionary<string, string>(_aliases, StringComparer.Ordinal);
+            foreach (var action in request.Actions)
+            {
+                switch (action.ActionCase)
+                {
+                    case AliasOperations.ActionOneofCase.CreateAlias:
+                        var create = action.CreateAlias;
+                        if (!_collections.ContainsKey(create.CollectionName))
+                        {
+                            throw new RpcException(new Status(StatusCode.NotFound, $"Not found: Collection `{create.CollectionName}` doesn't exist!"));
+                        }
+                        if (_collections.ContainsKey(create.AliasName))
+                        {
+                            throw new RpcException(new Status(StatusCode.InvalidArgument, $"Wrong input: Collection with name {create.AliasName} already exists"));
+                        }
+                        if (next.ContainsKey(create.AliasName))
+                        {
+                            throw new RpcException(new Status(StatusCode.AlreadyExists, $"Wrong input: Alias {create.AliasName} already exists!"));
+                        }
+                        next[create.AliasName] = create.CollectionName;
+                        break;
+                    case AliasOperations.ActionOneofCase.DeleteAlias:
+                        if (!next.Remove(action.DeleteAlias.AliasName))
+                        {
+                            throw new RpcException(new Status(StatusCode.NotFound, $"Not found: Alias {action.DeleteAlias.AliasName} does not exists!"));
+                        }
+                        break;
+                    default:
+                        throw new RpcException(new Status(StatusCode.Unimplemented, $"the Qdrant stand-in does not implement alias action {action.ActionCase}"));
+                }
+            }
+            _aliases.Clear();
+            foreach (var (alias, collection) in next)
+            {
+                _aliases[alias] = collection;
+            }
+        }
+    }
+
+    public void Upsert(UpsertPoints request)
+    {
+        lock (_gate)
+        {
+            UpsertCalls++;
+            MaxUpsertBatch = Math.Max(MaxUpsertBatch, request.Points.Count);
+            EveryWriteWaited &= request.HasWait && request.Wait;
+            if (Down)
+            {
+                throw new RpcException(new Status(StatusCode.Unavailable, "Qdrant is down"));
+            }
+            if (_upsertFaults.TryDequeue(out var fault))
+            {
+                throw new RpcException(new Status(fault, "injected fault"));
+            }
+            var collection = Collection(request.CollectionName);
+            var validated = request.Points.Select(p => Validate(collection, p, KeepVectors)).ToList();
+            foreach (var point in validated)
+            {
+                if (!collection.Points.TryGetValue(point.Key, out var existing))
+                {
+                    collection.Put(point);
+                }
+                else if (request.UpdateFilter is null || FilterEvaluator.Matches(request.UpdateFilter, existing))
+                {
+                    // With an update_filter, Qdrant replaces only the existing points that match it.
+                    Overwrites++;
+                    collection.Put(point);
+                }
+                else
+                {
+                    KeptByUpdateFilter++;
+                }
+            }
+        }
+    }
+
+    public int Delete(DeletePoints request)
+    {
+        lock (_gate)
+        {
+            EveryWriteWaited &= request.HasWait && request.Wait;
+            var collection = Collection(request.CollectionName);
+            var doomed = request.Points.PointsSelectorOneOfCase switch
+            {
+                PointsSelector.PointsSelectorOneOfOneofCase.Filter => collection.Matching(request.Points.Filter).ToList(),
+                PointsSelector.PointsSelectorOneOfOneofCase.Points => collection.Points.Values.Where(p => request.Points.Points.Ids.Any(id => IdKey(id) == p.Key)).ToList(),
+                _ => throw new RpcException(new Status(StatusCode.InvalidArgument, "Wrong input: points selector is empty")),
+            };
+            foreach (var point in doomed)
+            {
+                collection.Remove(point.Key);
+            }
+            return doomed.Count;
+        }
+    }
+
+    public void CreateIndex(CreateFieldIndexCollection request)
+    {
+        lock (_gate)
+        {
+            var collection = Collection(request.CollectionName);
+            collection.PayloadIndexes[request.FieldName] = request.FieldType switch
+            {
+                FieldType.Keyword => PayloadSchemaType.Keyword,
+                FieldType.Integer => PayloadSchemaType.Integer,
+                FieldType.Float => PayloadSchemaType.Float,
+                FieldType.Bool => PayloadSchemaType.Bool,
+                FieldType.Datetime => PayloadSchemaType.Datetime,
+                _ => throw new RpcException(new Status(StatusCode.Unimplemented, $"stand-in does not index {request.FieldType}")),
+            };
+        }
+    }
+
+    public List<StoredPoint> Matching(string collectionName, Filter? filter)
+    {
+        lock (_gate)
+        {
+            var collection = Collection(collectionName);
+            return collection.Matching(filter).OrderBy(p => p.Key, StringComparer.Ordinal).ToList();
+        }
+    }
+
+    /// <summary>The points with these ids, in the order asked; ids that are not stored are left out, as Qdrant does.</summary>
+    public List<StoredPoint> Retrieve(string collectionName, IEnumerable<PointId> ids)
+    {
+        lock (_gate)
+        {
+            var collection = Collection(collectionName);
+            return ids.Select(IdKey).Select(key => collection.Points.GetValueOrDefault(key)).OfType<StoredPoint>().ToList();
+        }
+    }
+
+    private static StoredPoint Validate(StandInCollection collection, PointStruct point, bool keepVector)
+    {
+        var key = IdKey(point.Id);
+        var values = point.Vectors?.Vector switch
+        {
+            { Dense: { } dense } => dense.Data,
+#pragma warning disable CS0612 // the deprecated flat field is what older clients send
+            { Data.Count: > 0 } flat => flat.Data,
+#pragma warning restore CS0612
+            _ => throw new RpcException(new Status(StatusCode.InvalidArgument, "Wrong input: stand-in expects one unnamed dense vector per point")),
+        };
+        if ((ulong)values.Count != collection.Vectors.Size)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"Wrong input: Vector dimension error: expected dim: {collection.Vectors.Size}, got {values.Count}"));
+        }
+        return new StoredPoint(point.Id.Clone(), keepVector ? [.. values] : [], point.Payload.ToDictionary(kv => kv.Key, kv => kv.Value.Clone()));
+    }
+
+    private static string IdKey(PointId id)
+    {
+        switch (id.PointIdOptionsCase)
+        {
+            case PointId.PointIdOptionsOneofCase.Num:
+                return id.Num.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            case PointId.PointIdOptionsOneofCase.Uuid when Guid.TryParse(id.Uuid, out var uuid):
+                return uuid.ToString();
+            default:
+                throw new RpcException(new Status(StatusCode.InvalidArgument, $"Unable to parse UUID: {id.Uuid}"));
+        }
+    }
+}

@@ -1,0 +1,151 @@
+using System.Globalization;
+using System.Net;
+using System.Text.RegularExpressions;
+using Stackit.EmbeddingWorker.Testing.QdrantStandIn;
+using Stackit.EmbeddingWorker.Testing;
+using Stackit.EmbeddingWorker.Tests.Infrastructure;
+
+namespace Stackit.EmbeddingWorker.Tests.Management;
+
+/// <summary>
+/// The management port of the whole worker (Azurite, the loopback endpoint, the Qdrant stand-in): what
+/// Prometheus scrapes after real work, and what the probes answer when a dependency goes away.
+/// Runs alone: OpenTelemetry listens to every meter of the worker's name in the process, so another test's
+/// worker running at the same time would add to these counts.
+/// </summary>
+[Collection(nameof(ManagementEndpointsTests))]
+public sealed partial class ManagementEndpointsTests(AzuriteFixture azurite)
+{
+    private const string Collection = "documents";
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Metrics_count_the_jobs_inputs_tokens_and_requests_of_real_work_and_never_show_the_key()
+    {
+        const int jobs = 12;
+        await using var embeddings = await FakeEmbeddingServer.StartAsync();
+        await using var qdrant = await QdrantStandInServer.StartAsync();
+        var (queueName, port) = await PrepareAsync(jobs);
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+        var settings = WorkerHost.Settings(azurite.ConnectionString, queueName, embeddings.BaseUrl, qdrant.Endpoint, Collection);
+        settings["Batching:MaxInputsPerRequest"] = "4";
+        settings["Management:QueueDepthInterval"] = "00:00:01";
+        await using var app = WorkerHost.BuildWithManagement(settings, port);
+        await app.StartAsync(Ct);
+        await QueueAssertions.WaitUntilEmptyAsync(azurite.Queue(queueName), TimeSpan.FromSeconds(60), Ct);
+        while (qdrant.Store.Points(Collection).Count < jobs)
+        {
+            await Task.Delay(20, Ct);
+        }
+        // Acknowledgement counts a job stored just before it deletes the message; wait until all are counted.
+        string text;
+        do
+        {
+            await Task.Delay(100, Ct);
+            text = await http.GetStringAsync("/metrics", Ct);
+        }
+        while (Value(text, "embedding_worker_jobs_stored_total") < jobs);
+        await app.StopAsync(Ct);
+
+        Assert.Equal(jobs, Value(text, "embedding_worker_jobs_received_total"));
+        Assert.Equal(jobs, Value(text, "embedding_worker_jobs_stored_total"));
+        Assert.Equal(jobs, Value(text, "embedding_worker_inputs_total"));
+        Assert.Equal(embeddings.Requests.Sum(r => r.Inputs.Count), Value(text, "embedding_worker_inputs_total"));
+        Assert.True(Value(text, "embedding_worker_tokens_total") > 0);
+        Assert.Equal(embeddings.Requests.Count, Value(text, "embedding_worker_requests_total", "http_response_status_code=\"200\""));
+        Assert.Equal(embeddings.Requests.Count, Value(text, "embedding_worker_batch_inputs_count"));
+        Assert.True(Value(text, "embedding_worker_batch_inputs_sum") == jobs);
+        Assert.Contains("embedding_worker_request_duration_seconds_bucket", text, StringComparison.Ordinal);
+        Assert.Contains($"embedding_worker_queue_depth{{otel_scope_name=\"Stackit.EmbeddingWorker\",queue=\"{queueName}\"}}", text, StringComparison.Ordinal);
+        Assert.Contains("embedding_worker_messages_in_flight", text, StringComparison.Ordinal);
+        // All settled: nothing waits between the stages.
+        foreach (var channel in new[] { "jobs", "deletions", "chunks", "batches", "embedded" })
+        {
+            Assert.Contains($"embedding_worker_stage_waiting{{otel_scope_name=\"Stackit.EmbeddingWorker\",channel=\"{channel}\"}} 0", text, StringComparison.Ordinal);
+        }
+        Assert.DoesNotContain(FakeEmbeddingServer.ApiKey, text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Readiness_fails_while_qdrant_is_down_and_liveness_does_not()
+    {
+        await using var embeddings = await FakeEmbeddingServer.StartAsync();
+        await using var qdrant = await QdrantStandInServer.StartAsync();
+        var (queueName, port) = await PrepareAsync(jobs: 0);
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+        var settings = WorkerHost.Settings(azurite.ConnectionString, queueName, embeddings.BaseUrl, qdrant.Endpoint, Collection);
+        await using var app = WorkerHost.BuildWithManagement(settings, port);
+        await app.StartAsync(Ct);
+
+        var ready = await http.GetAsync("/readyz", Ct);
+        var readyText = await ready.Content.ReadAsStringAsync(Ct);
+        qdrant.Store.Down = true;
+        var notReady = await http.GetAsync("/readyz", Ct);
+        var notReadyText = await notReady.Content.ReadAsStringAsync(Ct);
+        var live = await http.GetAsync("/healthz", Ct);
+        await app.StopAsync(Ct);
+
+        Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+        Assert.StartsWith("healthy", readyText, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, notReady.StatusCode);
+        Assert.Contains("qdrant: unhealthy", notReadyText, StringComparison.Ordinal);
+        Assert.Contains("queue: healthy", notReadyText, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, live.StatusCode);
+    }
+
+    [Fact]
+    public async Task Readiness_fails_while_a_circuit_is_open()
+    {
+        await using var embeddings = await FakeEmbeddingServer.StartAsync();
+        embeddings.Down = true;
+        await using var qdrant = await QdrantStandInServer.StartAsync();
+        var (queueName, port) = await PrepareAsync(jobs: 6);
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+        var settings = WorkerHost.Settings(azurite.ConnectionString, queueName, embeddings.BaseUrl, qdrant.Endpoint, Collection);
+        settings["Embeddings:MaxRetries"] = "1";
+        settings["Batching:MaxInputsPerRequest"] = "1";
+        settings["Circuit:FailureThreshold"] = "2";
+        settings["Circuit:BreakDuration"] = "00:01:00";
+        await using var app = WorkerHost.BuildWithManagement(settings, port);
+        await app.StartAsync(Ct);
+
+        HttpResponseMessage response;
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        do
+        {
+            await Task.Delay(100, Ct);
+            response = await http.GetAsync("/readyz", Ct);
+        }
+        while (response.StatusCode == HttpStatusCode.OK && DateTime.UtcNow < deadline);
+        var text = await response.Content.ReadAsStringAsync(Ct);
+        await app.StopAsync(Ct);
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.Contains("circuits: unhealthy (the embeddings endpoint circuit is open)", text, StringComparison.Ordinal);
+    }
+
+    private async Task<(string Queue, int Port)> PrepareAsync(int jobs)
+    {
+        var queueName = AzuriteFixture.UniqueQueueName("mgmt");
+        var queue = azurite.Queue(queueName);
+        await queue.CreateAsync(cancellationToken: Ct);
+        for (var i = 0; i < jobs; i++)
+        {
+            await queue.SendMessageAsync($$"""{"id":"doc-{{i}}","text":"document {{i}} about valves and pumps"}""", Ct);
+        }
+        return (queueName, FreePort.OnLoopback());
+    }
+
+    /// <summary>The sum of a Prometheus series' samples whose labels contain <paramref name="label"/>.</summary>
+    private static double Value(string exposition, string series, string label = "") =>
+        SampleLine().Matches(exposition)
+            .Where(m => m.Groups["name"].Value == series && m.Groups["labels"].Value.Contains(label, StringComparison.Ordinal))
+            .Sum(m => double.Parse(m.Groups["value"].Value, CultureInfo.InvariantCulture));
+
+    [GeneratedRegex(@"^(?<name>[a-z_]+)(?:\{(?<labels>[^}]*)\})? (?<value>[0-9.eE+-]+)", RegexOptions.Multiline)]
+    private static partial Regex SampleLine();
+}
+
+[CollectionDefinition(nameof(ManagementEndpointsTests), DisableParallelization = true)]
+public sealed class ManagementEndpointsCollection;

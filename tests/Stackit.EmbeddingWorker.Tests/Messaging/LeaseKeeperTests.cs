@@ -1,0 +1,109 @@
+using Azure.Storage.Queues;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+using Stackit.EmbeddingWorker.Messaging;
+using Stackit.EmbeddingWorker.Tests.Infrastructure;
+
+namespace Stackit.EmbeddingWorker.Tests.Messaging;
+
+/// <summary>Renewal, loss and release of leases against Azurite; when to renew is decided on a fake clock.</summary>
+public sealed class LeaseKeeperTests(AzuriteFixture azurite) : IAsyncLifetime
+{
+    private readonly string _queueName = AzuriteFixture.UniqueQueueName("lease");
+    private readonly FakeTimeProvider _time = new();
+    private QueueClient _queue = null!;
+    private LeaseRegistry _leases = null!;
+    private LeaseKeeper _keeper = null!;
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    public async ValueTask InitializeAsync()
+    {
+        var options = new QueueOptions { ConnectionString = azurite.ConnectionString, Name = _queueName, VisibilityTimeout = TimeSpan.FromMinutes(2) };
+        _queue = azurite.Queue(_queueName);
+        await _queue.CreateAsync(cancellationToken: Ct);
+        _leases = new LeaseRegistry(_time);
+        var queues = new WorkQueues(QueueClientFactory.Create(options), options);
+        var settler = new MessageSettler(queues, _leases, options, TestMetrics.Create(), _time, NullLogger<MessageSettler>.Instance);
+        _keeper = new LeaseKeeper(_leases, queues, settler, options, _time, NullLogger<LeaseKeeper>.Instance);
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        _keeper.Dispose();
+        return ValueTask.CompletedTask;
+    }
+
+    [Fact]
+    public async Task Lease_is_renewed_only_once_half_its_visibility_has_passed_and_keeps_the_newest_receipt()
+    {
+        var lease = await ReceiveAsync();
+        var firstReceipt = lease.PopReceipt;
+
+        _time.Advance(TimeSpan.FromSeconds(59));
+        await _keeper.RenewDueAsync(Ct);
+        Assert.Equal(firstReceipt, lease.PopReceipt);
+
+        _time.Advance(TimeSpan.FromSeconds(1));
+        await _keeper.RenewDueAsync(Ct);
+        Assert.NotEqual(firstReceipt, lease.PopReceipt);
+        Assert.Equal(LeaseState.Held, lease.State);
+
+        // The renewed receipt is the one that works, and the message is still invisible to others.
+        Assert.Empty((await _queue.ReceiveMessagesAsync(32, cancellationToken: Ct)).Value);
+        await _queue.DeleteMessageAsync(lease.MessageId, lease.PopReceipt, Ct);
+    }
+
+    [Fact]
+    public async Task Lease_lost_to_another_receiver_is_marked_lost_and_no_longer_renewed()
+    {
+        var lease = await ReceiveAsync();
+        // Another receiver's update (as after an expired lease) invalidates this replica's receipt.
+        await _queue.UpdateMessageAsync(lease.MessageId, lease.PopReceipt, visibilityTimeout: TimeSpan.FromMinutes(1), cancellationToken: Ct);
+
+        _time.Advance(TimeSpan.FromMinutes(1));
+        await _keeper.RenewDueAsync(Ct);
+
+        Assert.Equal(LeaseState.Lost, lease.State);
+        Assert.Equal(0, _leases.Count);
+    }
+
+    [Fact]
+    public async Task Lease_being_settled_is_not_renewed_underneath_the_settle()
+    {
+        var lease = await ReceiveAsync();
+        var receipt = lease.PopReceipt;
+        _time.Advance(TimeSpan.FromMinutes(1));
+
+        using (await lease.TakeTurnAsync(Ct))
+        {
+            await _keeper.RenewDueAsync(Ct);
+            Assert.Equal(receipt, lease.PopReceipt);
+            await _queue.DeleteMessageAsync(lease.MessageId, receipt, Ct);
+        }
+    }
+
+    [Fact]
+    public async Task At_stop_every_message_still_held_becomes_visible_again_at_once()
+    {
+        for (var i = 0; i < 5; i++)
+        {
+            await ReceiveAsync();
+        }
+        var settled = await ReceiveAsync();
+        settled.Settled();
+
+        await _keeper.StopAsync(Ct);
+
+        Assert.Equal(5, (await _queue.ReceiveMessagesAsync(32, cancellationToken: Ct)).Value.Length);
+        Assert.Same(settled, Assert.Single(_leases.Snapshot()));
+    }
+
+    private async Task<QueueLease> ReceiveAsync()
+    {
+        await _queue.SendMessageAsync("""{"id":"a","text":"x"}""", Ct);
+        var message = (await _queue.ReceiveMessagesAsync(1, TimeSpan.FromMinutes(2), Ct)).Value.Single();
+        var lease = new QueueLease(_queueName, message.MessageId, message.PopReceipt, message.DequeueCount, message.Body.ToMemory());
+        return _leases.Track(lease, _time.GetTimestamp());
+    }
+}

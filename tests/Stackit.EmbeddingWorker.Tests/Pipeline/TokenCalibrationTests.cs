@@ -1,0 +1,124 @@
+using System.Text;
+using Stackit.EmbeddingWorker.Pipeline;
+using Stackit.EmbeddingWorker.Preparation;
+
+namespace Stackit.EmbeddingWorker.Tests.Pipeline;
+
+public sealed class TokenCalibrationTests
+{
+    private const double Margin = 0.05;
+
+    /// <summary>A server that counts a quarter of the bytes plus one marker per input.</summary>
+    private static int Counted(string text) => ((Encoding.UTF8.GetByteCount(text) + 3) / 4) + 1;
+
+    [Fact]
+    public void Before_any_answer_the_estimate_is_a_token_for_every_three_bytes()
+    {
+        var calibration = new TokenCalibration("m", Margin);
+
+        Assert.Equal(401, calibration.Estimate(1_200));
+        Assert.False(calibration.IsCalibrated);
+    }
+
+    [Fact]
+    public void Estimates_converge_to_the_counted_tokens_from_above_and_stay_within_the_margin()
+    {
+        var calibration = new TokenCalibration("m", Margin);
+        var random = new Random(7);
+        var estimator = new CalibratedTokenEstimator(calibration);
+        for (var request = 0; request < 20; request++)
+        {
+            var inputs = Enumerable.Range(0, 32).Select(_ => Text(random, random.Next(50, 2_000))).ToList();
+            calibration.Observe(inputs.Sum(i => (long)Encoding.UTF8.GetByteCount(i)), inputs.Count, inputs.Sum(Counted));
+        }
+
+        Assert.True(calibration.IsCalibrated);
+        for (var i = 0; i < 500; i++)
+        {
+            var text = Text(random, random.Next(200, 4_000));
+            var estimate = estimator.Estimate(text);
+            // Rounding in the server's count makes the learned ratio a shade high: allow a point on top.
+            Assert.InRange(estimate, Counted(text), (int)Math.Ceiling(Counted(text) * (1 + Margin + 0.01)) + 2);
+        }
+    }
+
+    [Fact]
+    public void A_batch_of_denser_text_raises_the_estimate_at_once_and_it_comes_down_only_as_the_window_moves_on()
+    {
+        var calibration = new TokenCalibration("m", Margin);
+        calibration.Observe(TokenCalibration.SampleBytes, 1, (int)(TokenCalibration.SampleBytes / 4) + 1);
+        var sparse = calibration.TokensPerByte;
+
+        calibration.Observe(TokenCalibration.SampleBytes, 1, (int)(TokenCalibration.SampleBytes / 2) + 1);
+        Assert.Equal(0.5 * (1 + Margin), calibration.TokensPerByte, 6);
+
+        for (var i = 0; i < TokenCalibration.WindowSamples; i++)
+        {
+            calibration.Observe(TokenCalibration.SampleBytes, 1, (int)(TokenCalibration.SampleBytes / 4) + 1);
+        }
+        Assert.Equal(sparse, calibration.TokensPerByte, 6);
+    }
+
+    [Fact]
+    public void Small_answers_are_pooled_until_they_make_a_sample_worth_trusting()
+    {
+        var calibration = new TokenCalibration("m", Margin);
+
+        calibration.Observe(100, 1, 26);
+        Assert.False(calibration.IsCalibrated);
+
+        calibration.Observe(TokenCalibration.SampleBytes, 1, (int)(TokenCalibration.SampleBytes / 4) + 1);
+        Assert.True(calibration.IsCalibrated);
+    }
+
+    [Fact]
+    public void A_text_refused_as_too_long_is_never_again_estimated_to_fit()
+    {
+        var calibration = new TokenCalibration("m", Margin);
+        calibration.Observe(TokenCalibration.SampleBytes, 1, (int)(TokenCalibration.SampleBytes / 5) + 1);
+        Assert.True(calibration.Estimate(16_000) < 4_096);
+
+        calibration.ObserveTooLong(16_000, limit: 4_096, countedTokens: null);
+        Assert.True(calibration.Estimate(16_000) > 4_096);
+
+        calibration.ObserveTooLong(16_000, limit: 4_096, countedTokens: 6_000);
+        Assert.True(calibration.Estimate(16_000) >= 6_000);
+    }
+
+    [Fact]
+    public void A_refusal_never_teaches_more_than_a_token_a_byte()
+    {
+        var calibration = new TokenCalibration("m", margin: 0);
+
+        calibration.ObserveTooLong(10, limit: 4_096, countedTokens: null);
+
+        Assert.Equal(TokenCalibration.MaxTokensPerByte, calibration.TokensPerByte);
+    }
+
+    [Fact]
+    public void The_estimate_of_a_concatenation_never_exceeds_the_sum_of_its_parts()
+    {
+        var random = new Random(11);
+        var calibration = new TokenCalibration("m", Margin);
+        calibration.Observe(TokenCalibration.SampleBytes, 1, (int)(TokenCalibration.SampleBytes * 0.27));
+        var estimator = new CalibratedTokenEstimator(calibration);
+        for (var i = 0; i < 1_000; i++)
+        {
+            var left = Text(random, random.Next(0, 300));
+            var right = Text(random, random.Next(0, 300));
+            Assert.True(estimator.Estimate(left + right) <= estimator.Estimate(left) + estimator.Estimate(right));
+        }
+    }
+
+    private static string Text(Random random, int length)
+    {
+        const string alphabet = "abcdefghijklmnopqrstuvwxyz äöüß.,\n";
+        return string.Create(length, random, (span, r) =>
+        {
+            for (var i = 0; i < span.Length; i++)
+            {
+                span[i] = alphabet[r.Next(alphabet.Length)];
+            }
+        });
+    }
+}
