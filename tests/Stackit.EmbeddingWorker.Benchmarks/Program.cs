@@ -5,7 +5,7 @@ using Stackit.EmbeddingWorker.Testing.QueueStandIn;
 using Stackit.EmbeddingWorker.Testing;
 
 // Runs the real worker (its own process) and a naive baseline client against Azurite (or the queue stand-in), the simulated endpoint
-// and the Qdrant stand-in, side by side in one run, and prints one table. See README "Benchmark".
+// and the Qdrant stand-in, side by side in one run, and prints one table. See docs/benchmark.md.
 if (args is ["naive-client"])
 {
     await NaiveClient.RunAsync();

@@ -39,7 +39,7 @@ internal sealed class BackfillPlanner(
         if (!aliases.TryGetValue(alias, out var source))
         {
             return await FailAsync(await client.CollectionExistsAsync(alias, cancellationToken).ConfigureAwait(false)
-                ? $"'{alias}' is a collection, not an alias, so it cannot be switched atomically. See the README (Backfill) for moving it behind an alias once."
+                ? $"'{alias}' is a collection, not an alias, so it cannot be switched atomically. See docs/backfill.md for moving it behind an alias once."
                 : $"there is no alias '{alias}' to backfill.").ConfigureAwait(false);
         }
 

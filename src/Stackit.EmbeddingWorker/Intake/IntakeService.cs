@@ -145,7 +145,13 @@ internal sealed partial class IntakeService(
                 context.Outcomes.Failed(lease, claimed.Error!);
                 return;
             }
+            var blob = JobMessageParser.Truncate(parsed.BlobUri!);
             parsed = claimed.Content is { } content ? parser.ParseClaimed(content, parsed.ClaimedId) : JobParseResult.Invalid(claimed.Error!);
+            if (!parsed.IsValid && claimed.Content is not null)
+            {
+                // The message itself was fine: say which blob holds the job at fault.
+                parsed = JobParseResult.Invalid($"the job in blob '{blob}' is invalid: {parsed.Error}");
+            }
         }
         if (!parsed.IsValid)
         {

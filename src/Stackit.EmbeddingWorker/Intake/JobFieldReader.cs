@@ -7,6 +7,12 @@ internal sealed class JobFieldReader(JsonElement root)
 {
     public const int MaxImages = 16;
 
+    /// <summary>
+    /// The largest version: 2^53 - 1. Qdrant compares payload numbers in range filters as doubles, which tell
+    /// every whole number apart only up to here, so a larger version could not be guarded exactly.
+    /// </summary>
+    public const long MaxVersion = (1L << 53) - 1;
+
     public string? Error { get; private set; }
 
     public string? RequiredString(string name)
@@ -72,9 +78,9 @@ internal sealed class JobFieldReader(JsonElement root)
         {
             return null;
         }
-        if (value.ValueKind != JsonValueKind.Number || !value.TryGetInt64(out var version) || version < 0)
+        if (value.ValueKind != JsonValueKind.Number || !value.TryGetInt64(out var version) || version is < 0 or > MaxVersion)
         {
-            Fail($"'{name}' must be a whole number from 0 to {long.MaxValue}.");
+            Fail($"'{name}' must be a whole number from 0 to {MaxVersion} (2^53 - 1), written without a fraction or exponent.");
             return null;
         }
         return version;

@@ -56,7 +56,9 @@ internal sealed class JobMessageParser(string defaultCollection, IReadOnlySet<st
         }
         catch (JsonException ex)
         {
-            return JobParseResult.Invalid($"message is not valid JSON: {ex.Message}");
+            return JobParseResult.Invalid(MaxDepthReached(json.Span) > MaxJsonDepth
+                ? $"message is nested too deep: its JSON depth is over {MaxJsonDepth} levels of objects and arrays."
+                : $"message is not valid JSON: {ex.Message}");
         }
 
         using (document)
@@ -76,6 +78,25 @@ internal sealed class JobMessageParser(string defaultCollection, IReadOnlySet<st
                 return JobParseResult.Invalid($"message holds text that is not valid Unicode: {ex.Message}");
             }
         }
+    }
+
+    /// <summary>How deep the JSON goes before it ends or breaks off; tells "too deep" apart from "not JSON".</summary>
+    private static int MaxDepthReached(ReadOnlySpan<byte> json)
+    {
+        var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = json.Length + 1 });
+        var max = 0;
+        try
+        {
+            while (reader.Read())
+            {
+                max = Math.Max(max, reader.CurrentDepth + (reader.TokenType is JsonTokenType.StartObject or JsonTokenType.StartArray ? 1 : 0));
+            }
+        }
+        catch (JsonException)
+        {
+            // Broken further on: the depth reached so far is what counts.
+        }
+        return max;
     }
 
     private JobParseResult ParseDocument(JsonElement root, bool inBlob)

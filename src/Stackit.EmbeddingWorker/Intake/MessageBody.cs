@@ -1,5 +1,6 @@
-using System.Buffers.Text;
 using System.Buffers;
+using System.Buffers.Text;
+using System.Text.Json;
 using System.Text.Unicode;
 
 namespace Stackit.EmbeddingWorker.Intake;
@@ -32,8 +33,14 @@ internal static class MessageBody
             return body[start..];
         }
 
-        // Not JSON on its face: the producer may have base64-encoded it.
+        // A JSON number, true, false or null is JSON, not base64 ("4711" is both): the parser then says it is not an object.
         var trimmed = span[start..].TrimEnd(" \t\r\n"u8);
+        if (IsJsonScalar(trimmed))
+        {
+            return body[start..];
+        }
+
+        // Not JSON on its face: the producer may have base64-encoded it.
         if (!Base64.IsValid(trimmed, out var decodedLength))
         {
             error = "message is neither JSON nor base64-encoded JSON.";
@@ -57,6 +64,23 @@ internal static class MessageBody
             return default;
         }
         return decoded.AsMemory(innerStart, written - innerStart);
+    }
+
+    private static bool IsJsonScalar(ReadOnlySpan<byte> text)
+    {
+        if (text.IsEmpty || text[0] is not ((>= (byte)'0' and <= (byte)'9') or (byte)'-' or (byte)'t' or (byte)'f' or (byte)'n'))
+        {
+            return false;
+        }
+        var reader = new Utf8JsonReader(text);
+        try
+        {
+            return reader.Read() && !reader.Read();
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
     }
 
     private static int FirstSignificantByte(ReadOnlySpan<byte> span)

@@ -45,8 +45,10 @@ internal static class HostileMessages
         // Not an object.
         Add("array", "[1, 2, 3]", "must be a JSON object");
         Add("string", "\"just a string\"", "must be a JSON object");
-        Add("null", "null", "not a JSON object");
-        Add("number", "42", "neither JSON nor base64");
+        Add("null", "null", "must be a JSON object, not null");
+        Add("number", "42", "must be a JSON object, not a number");
+        Add("number that is also base64", "4711", "must be a JSON object, not a number");
+        Add("boolean that is also base64", "true", "must be a JSON object, not a boolean");
 
         // The id.
         Add("no id", """{"text":"no id"}""", "'id' is required");
@@ -74,10 +76,12 @@ internal static class HostileMessages
         Add("negative version", """{"id":"v","text":"x","version":-1}""", "'version' must be a whole number");
         Add("fractional version", """{"id":"v","text":"x","version":1.5}""", "'version' must be a whole number");
         Add("huge version", """{"id":"v","text":"x","version":1e40}""", "'version' must be a whole number");
+        Add("version in exponent form", """{"id":"v","text":"x","version":1e2}""", "without a fraction or exponent");
+        Add("version above 2^53 - 1", """{"id":"v","text":"x","version":9007199254740992}""", "from 0 to 9007199254740991");
 
         // Nesting and size.
-        Add("deeply nested metadata", $$"""{"id":"d","text":"x","metadata":{{string.Concat(Enumerable.Repeat("{\"a\":", 40))}}1{{new string('}', 40)}}}""", "depth");
-        Add("deeply nested array", new string('[', 5_000) + new string(']', 5_000), "depth");
+        Add("deeply nested metadata", $$"""{"id":"d","text":"x","metadata":{{string.Concat(Enumerable.Repeat("{\"a\":", 40))}}1{{new string('}', 40)}}}""", "nested too deep");
+        Add("deeply nested array", new string('[', 5_000) + new string(']', 5_000), "nested too deep");
         Add("huge text array", $$"""{"id":"h","text":[{{string.Join(",", Enumerable.Repeat("\"w\"", 5_000))}}]}""", "'text' must be a string");
         Add("huge image array", $$"""{"id":"h","images":[{{string.Join(",", Enumerable.Repeat("\"x\"", 5_000))}}]}""", "at most 16 are allowed");
 

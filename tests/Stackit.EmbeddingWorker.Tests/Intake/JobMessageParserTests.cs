@@ -158,7 +158,7 @@ public sealed class JobMessageParserTests
 
         var result = Parse($"{{\"id\":\"x\",\"text\":\"y\",\"metadata\":{nested}}}");
 
-        Assert.Contains("not valid JSON", result.Error, StringComparison.Ordinal);
+        Assert.Contains("nested too deep", result.Error, StringComparison.Ordinal);
         Assert.Contains("depth", result.Error, StringComparison.OrdinalIgnoreCase);
     }
 
