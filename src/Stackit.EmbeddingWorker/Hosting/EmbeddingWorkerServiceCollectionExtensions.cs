@@ -44,7 +44,8 @@ public static class EmbeddingWorkerServiceCollectionExtensions
         services.AddSingleton<LeaseRegistry>();
         services.AddMetrics();
         services.AddSingleton<WorkerMetrics>();
-        services.AddSingleton(sp => new OutcomeReporter(Channels(sp).Outcomes.Writer));
+        services.AddSingleton(sp => new DocumentSequencer(Channels(sp).Resumed.Writer));
+        services.AddSingleton(sp => new OutcomeReporter(Channels(sp).Outcomes.Writer, Get<DocumentSequencer>(sp)));
         services.AddSingleton<PipelineContext>();
         services.AddSingleton(sp => sp.GetRequiredService<EmbeddingsOptions>().Models);
         services.AddSingleton<MessageSettler>();
@@ -74,7 +75,7 @@ public static class EmbeddingWorkerServiceCollectionExtensions
         services.AddHostedService(sp => new BatchingService(
             Channels(sp).Chunks.Reader, Channels(sp).Batches.Writer, Get<BatchingOptions>(sp), Get<PipelineContext>(sp)));
         services.AddHostedService(sp => new PreparationService(
-            Channels(sp).Jobs.Reader, Channels(sp).Rechunks, Channels(sp).Chunks.Writer, Channels(sp).Deletions.Writer, Channels(sp).Embedded.Writer,
+            Channels(sp).Jobs.Reader, Channels(sp).Rechunks, Channels(sp).Resumed, Get<DocumentSequencer>(sp), Channels(sp).Chunks.Writer, Channels(sp).Deletions.Writer, Channels(sp).Embedded.Writer,
             Get<JobChunker>(sp), Get<IStoredDocuments>(sp), Get<PipelineContext>(sp), Get<ILogger<PreparationService>>(sp)));
         services.AddHostedService(sp => new IntakeService(
             Get<WorkQueues>(sp), Get<JobMessageParser>(sp), Get<ClaimCheckStore>(sp), Get<InFlightLimiter>(sp), Get<LiveActivity>(sp),

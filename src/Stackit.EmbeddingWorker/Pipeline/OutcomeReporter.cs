@@ -8,7 +8,7 @@ namespace Stackit.EmbeddingWorker.Pipeline;
 /// channel holds one outcome per in-flight message, so a report never waits; after the channel is completed
 /// at shutdown, a report is dropped and its message stays leased, to be released for another replica.
 /// </summary>
-internal sealed class OutcomeReporter(ChannelWriter<JobOutcome> outcomes)
+internal sealed class OutcomeReporter(ChannelWriter<JobOutcome> outcomes, DocumentSequencer? sequencer = null)
 {
     public void Stored(DocumentJob job) => Report(job, OutcomeKind.Stored, null);
 
@@ -32,6 +32,8 @@ internal sealed class OutcomeReporter(ChannelWriter<JobOutcome> outcomes)
         if (job.Progress.TrySettle())
         {
             outcomes.TryWrite(new JobOutcome(job.Lease, job.Message.Id, kind, reason));
+            // The document's next job, if one waits, may go now: this one writes nothing more.
+            sequencer?.Leave(job);
         }
     }
 }

@@ -7,7 +7,8 @@ namespace Stackit.EmbeddingWorker.Pipeline;
 /// before it wait, until Intake stops receiving and the backlog stays in the queue.
 /// </summary>
 /// <remarks>
-/// The straight path is Jobs → Chunks → Batches → Embedded → Outcomes. Three named routes leave it:
+/// The straight path is Jobs → Chunks → Batches → Embedded → Outcomes. <see cref="Resumed"/> feeds Preparation
+/// the jobs that waited for an earlier job of their document. Three named routes leave the path:
 /// <see cref="Deletions"/> (Preparation to the vector store: a delete needs no embedding),
 /// <see cref="Embedded"/> written by Preparation too (an unchanged chunk keeps its stored vector), and
 /// <see cref="Rechunks"/> (Embeddings back to Preparation: a chunk the model refused as too long).
@@ -23,6 +24,12 @@ internal sealed class PipelineChannels(ChannelCapacities capacities)
     /// and a writer never waits on it: the feedback loop through Preparation cannot block the stages it feeds.
     /// </summary>
     public Channel<DocumentJob> Rechunks { get; } = Bounded<DocumentJob>(capacities.InFlightMessages);
+
+    /// <summary>
+    /// Jobs whose turn has come: each waited in the <see cref="DocumentSequencer"/> for an earlier job of its
+    /// document. One per in-flight message at most, so releasing a job never waits.
+    /// </summary>
+    public Channel<DocumentJob> Resumed { get; } = Bounded<DocumentJob>(capacities.InFlightMessages);
 
     public Channel<DocumentChunk> Chunks { get; } = Bounded<DocumentChunk>(capacities.Chunks);
 

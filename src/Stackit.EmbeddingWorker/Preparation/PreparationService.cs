@@ -13,6 +13,8 @@ namespace Stackit.EmbeddingWorker.Preparation;
 internal sealed partial class PreparationService(
     ChannelReader<DocumentJob> jobs,
     Channel<DocumentJob> rechunks,
+    Channel<DocumentJob> resumed,
+    DocumentSequencer sequencer,
     ChannelWriter<DocumentChunk> chunks,
     ChannelWriter<DocumentJob> deletions,
     ChannelWriter<EmbeddedChunk> embedded,
@@ -27,7 +29,7 @@ internal sealed partial class PreparationService(
     private const int GroupSize = 32;
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
-        context.Shutdown.DrainAsync(abort => Task.WhenAll(PrepareAsync(abort), RechunkAsync(abort)), () =>
+        context.Shutdown.DrainAsync(abort => Task.WhenAll(PrepareAsync(abort), RechunkAsync(abort), ResumeAsync(abort)), () =>
         {
             chunks.TryComplete();
             deletions.TryComplete();
@@ -41,9 +43,20 @@ internal sealed partial class PreparationService(
         }
         finally
         {
-            // No new job comes, so no job is refused as too long after what is on its way now: a refusal
-            // later than that leaves its message leased, and the lease keeper hands it back at shutdown.
+            // No new job comes, so no job is refused as too long or released by its document after what is on
+            // its way now: one later than that leaves its message leased, and the lease keeper hands it back.
             rechunks.Writer.TryComplete();
+            resumed.Writer.TryComplete();
+        }
+    }
+
+    /// <summary>Jobs whose document's earlier job is done: prepared one by one, as they come.</summary>
+    private async Task ResumeAsync(CancellationToken stoppingToken)
+    {
+        var unchanged = new List<DocumentChunk>();
+        await foreach (var job in resumed.Reader.ReadAllAsync(stoppingToken).ConfigureAwait(false))
+        {
+            await PrepareGroupAsync([job], unchanged, stoppingToken).ConfigureAwait(false);
         }
     }
 
@@ -79,20 +92,30 @@ internal sealed partial class PreparationService(
             unchanged.Clear();
             while (group.Count < GroupSize && jobs.TryRead(out var job))
             {
-                group.Add(job);
+                // A job whose document has a job in the pipeline waits for it (and comes back through Resumed).
+                if (sequencer.TryEnter(job))
+                {
+                    group.Add(job);
+                }
             }
-            if (await ReadStoredStateAsync(group, stoppingToken).ConfigureAwait(false) is not { } stored)
-            {
-                continue;
-            }
-            foreach (var job in group)
-            {
-                await PrepareAsync(job, stored.GetValueOrDefault(job) ?? StoredDocument.None, unchanged, stoppingToken).ConfigureAwait(false);
-            }
-            if (unchanged.Count > 0)
-            {
-                await ReuseAsync(unchanged, stoppingToken).ConfigureAwait(false);
-            }
+            await PrepareGroupAsync(group, unchanged, stoppingToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task PrepareGroupAsync(List<DocumentJob> group, List<DocumentChunk> unchanged, CancellationToken stoppingToken)
+    {
+        unchanged.Clear();
+        if (group.Count == 0 || await ReadStoredStateAsync(group, stoppingToken).ConfigureAwait(false) is not { } stored)
+        {
+            return;
+        }
+        foreach (var job in group)
+        {
+            await PrepareAsync(job, stored.GetValueOrDefault(job) ?? StoredDocument.None, unchanged, stoppingToken).ConfigureAwait(false);
+        }
+        if (unchanged.Count > 0)
+        {
+            await ReuseAsync(unchanged, stoppingToken).ConfigureAwait(false);
         }
     }
 

@@ -173,22 +173,19 @@ public sealed class StandInStore
             }
             var collection = Collection(request.CollectionName);
             var validated = request.Points.Select(p => Validate(collection, p, KeepVectors)).ToList();
-            foreach (var point in validated)
+            // As Qdrant does: the update_filter is judged once, against the state before the request, and of
+            // several points with one id the last is written (retain_conditional_upsert_points, upsert_points_impl).
+            var before = validated.Select(p => p.Key).Distinct().ToDictionary(k => k, k => collection.Points.GetValueOrDefault(k));
+            // With an update_filter, Qdrant replaces only the existing points that match it; new ids are inserted.
+            var retained = validated.Where(p => before[p.Key] is not { } existing || request.UpdateFilter is null || FilterEvaluator.Matches(request.UpdateFilter, existing)).ToList();
+            KeptByUpdateFilter += validated.Count - retained.Count;
+            foreach (var point in retained.GroupBy(p => p.Key).Select(g => g.Last()))
             {
-                if (!collection.Points.TryGetValue(point.Key, out var existing))
+                if (before[point.Key] is not null)
                 {
-                    collection.Put(point);
-                }
-                else if (request.UpdateFilter is null || FilterEvaluator.Matches(request.UpdateFilter, existing))
-                {
-                    // With an update_filter, Qdrant replaces only the existing points that match it.
                     Overwrites++;
-                    collection.Put(point);
                 }
-                else
-                {
-                    KeptByUpdateFilter++;
-                }
+                collection.Put(point);
             }
         }
     }

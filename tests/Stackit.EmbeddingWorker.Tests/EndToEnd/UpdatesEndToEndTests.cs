@@ -1,6 +1,4 @@
 using System.Text.Json;
-using Azure.Storage.Queues;
-using Stackit.EmbeddingWorker.Testing.QdrantStandIn;
 using Stackit.EmbeddingWorker.Tests.Infrastructure;
 using Stackit.EmbeddingWorker.VectorStore;
 
@@ -24,7 +22,7 @@ public sealed class UpdatesEndToEndTests(AzuriteFixture azurite)
     public async Task Republished_text_is_not_embedded_again_but_its_new_payload_lands_and_a_changed_chunk_is()
     {
         var ct = TestContext.Current.CancellationToken;
-        await using var run = await Run.StartAsync(azurite, ct);
+        await using var run = await StandInPipelineRun.StartAsync(azurite, Collection, ct);
 
         await run.SendAndWaitAsync(Job("doc-1", 1, "First", ParagraphA, ParagraphB, ParagraphC), ct);
         Assert.Equal(3, run.InputsEmbedded);
@@ -55,7 +53,7 @@ public sealed class UpdatesEndToEndTests(AzuriteFixture azurite)
     public async Task An_older_version_is_settled_without_touching_the_newer_points_and_an_older_delete_deletes_nothing()
     {
         var ct = TestContext.Current.CancellationToken;
-        await using var run = await Run.StartAsync(azurite, ct);
+        await using var run = await StandInPipelineRun.StartAsync(azurite, Collection, ct);
         await run.SendAndWaitAsync(Job("doc-1", 5, "Five", ParagraphA, ParagraphB), ct);
         var embedded = run.InputsEmbedded;
 
@@ -76,7 +74,7 @@ public sealed class UpdatesEndToEndTests(AzuriteFixture azurite)
     public async Task With_SkipUnchanged_off_every_chunk_is_embedded_again()
     {
         var ct = TestContext.Current.CancellationToken;
-        await using var run = await Run.StartAsync(azurite, ct, skipUnchanged: false);
+        await using var run = await StandInPipelineRun.StartAsync(azurite, Collection, ct, s => s["Qdrant:SkipUnchanged"] = "false");
 
         await run.SendAndWaitAsync(Job("doc-1", null, "First", ParagraphA, ParagraphB), ct);
         await run.SendAndWaitAsync(Job("doc-1", null, "First", ParagraphA, ParagraphB), ct);
@@ -86,59 +84,4 @@ public sealed class UpdatesEndToEndTests(AzuriteFixture azurite)
 
     private static string Job(string id, long? version, string title, params string[] paragraphs) =>
         JsonSerializer.Serialize(new { id, version, title, text = string.Join("\n\n", paragraphs) });
-
-    private sealed class Run : IAsyncDisposable
-    {
-        private readonly QdrantStandInServer _qdrant;
-        private readonly Microsoft.Extensions.Hosting.IHost _host;
-        private readonly QueueClient _queue;
-
-        private Run(FakeEmbeddingServer embeddings, QdrantStandInServer qdrant, Microsoft.Extensions.Hosting.IHost host, QueueClient queue, QueueClient poison)
-        {
-            Embeddings = embeddings;
-            _qdrant = qdrant;
-            _host = host;
-            _queue = queue;
-            Poison = poison;
-        }
-
-        public FakeEmbeddingServer Embeddings { get; }
-
-        public QueueClient Poison { get; }
-
-        public int InputsEmbedded => Embeddings.Requests.Sum(r => r.Inputs.Count);
-
-        public static async Task<Run> StartAsync(AzuriteFixture azurite, CancellationToken ct, bool skipUnchanged = true)
-        {
-            var embeddings = await FakeEmbeddingServer.StartAsync();
-            var qdrant = await QdrantStandInServer.StartAsync();
-            var queueName = AzuriteFixture.UniqueQueueName();
-            var queue = azurite.Queue(queueName);
-            await queue.CreateAsync(cancellationToken: ct);
-            var settings = WorkerHost.Settings(azurite.ConnectionString, queueName, embeddings.BaseUrl, qdrant.Endpoint, Collection);
-            settings["Chunking:MaxChunkTokens"] = "40";
-            settings["Chunking:OverlapTokens"] = "0";
-            settings["Qdrant:SkipUnchanged"] = skipUnchanged ? "true" : "false";
-            var host = WorkerHost.Build(settings);
-            await host.StartAsync(ct);
-            return new Run(embeddings, qdrant, host, queue, azurite.Queue(queueName + "-poison"));
-        }
-
-        public async Task SendAndWaitAsync(string body, CancellationToken ct)
-        {
-            await _queue.SendMessageAsync(body, ct);
-            await QueueAssertions.WaitUntilEmptyAsync(_queue, TimeSpan.FromSeconds(30), ct);
-        }
-
-        public List<StoredPoint> Points(string documentId) =>
-            [.. _qdrant.Store.Points(Collection).Where(p => p.Payload[PayloadFields.DocumentId].StringValue == documentId)];
-
-        public async ValueTask DisposeAsync()
-        {
-            await _host.StopAsync(CancellationToken.None);
-            _host.Dispose();
-            await _qdrant.DisposeAsync();
-            await Embeddings.DisposeAsync();
-        }
-    }
 }

@@ -111,6 +111,19 @@ public abstract class VectorStoreContractTests
     }
 
     [Fact]
+    public async Task Two_versions_of_a_point_in_one_upsert_are_judged_against_the_state_before_it_and_the_last_is_written()
+    {
+        // Why one upsert request must never carry two versions of a document: both pass the guard.
+        var (client, writer) = Create();
+        await writer.UpsertAsync(_collection, [Embedded(Versioned("doc-1", 1), 0, 1, "v1", Vector(4, 1))], Ct);
+
+        await writer.UpsertAsync(_collection, [Embedded(Versioned("doc-1", 6), 0, 1, "v6", Vector(4, 6)), Embedded(Versioned("doc-1", 3), 0, 1, "v3", Vector(4, 3))], Ct);
+
+        var point = Assert.Single(await PointsOf(client, "doc-1"));
+        Assert.Equal(3, point.Payload["version"].IntegerValue);
+    }
+
+    [Fact]
     public async Task Deleting_a_document_removes_all_its_points()
     {
         var (client, writer) = Create();
