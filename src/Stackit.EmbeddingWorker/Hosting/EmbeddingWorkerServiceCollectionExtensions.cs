@@ -188,6 +188,7 @@ public static class EmbeddingWorkerServiceCollectionExtensions
                 .Build();
             return new QdrantCalls(retry);
         });
+        services.AddSingleton<TombstoneStore>();
         services.AddSingleton<QdrantPointWriter>();
         services.AddSingleton<QdrantPointReader>();
     }

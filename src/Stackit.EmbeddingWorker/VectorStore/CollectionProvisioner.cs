@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using Grpc.Core;
 using Qdrant.Client.Grpc;
 using Qdrant.Client;
 
@@ -49,7 +48,7 @@ internal sealed partial class CollectionProvisioner(QdrantClient client, QdrantO
             await client.CreateCollectionAsync(collection, new VectorParams { Size = dimension, Distance = distance }, cancellationToken: cancellationToken).ConfigureAwait(false);
             LogCreated(collection, dimension, options.Distance);
         }
-        catch (RpcException ex) when (ex.Status.Detail.Contains("already exists", StringComparison.OrdinalIgnoreCase))
+        catch (Exception ex) when (QdrantErrors.IsAlreadyExists(ex))
         {
             // Another replica created it first; its vector size is checked after.
         }
@@ -102,7 +101,7 @@ internal sealed partial class CollectionProvisioner(QdrantClient client, QdrantO
             await client.CreateAliasAsync(name, first, cancellationToken: cancellationToken).ConfigureAwait(false);
             LogAliased(name, first);
         }
-        catch (RpcException ex) when (ex.Status.Detail.Contains("already exists", StringComparison.OrdinalIgnoreCase))
+        catch (Exception ex) when (QdrantErrors.IsAlreadyExists(ex))
         {
             // Another replica made the alias (or a collection of that name) first: it is used as it is.
         }

@@ -13,4 +13,7 @@ internal static class PayloadFields
     public const string Model = "model";
     public const string Version = "version";
     public const string EmbeddedAt = "embedded_at";
+
+    /// <summary>On a tombstone: when the document was deleted.</summary>
+    public const string DeletedAt = "deleted_at";
 }

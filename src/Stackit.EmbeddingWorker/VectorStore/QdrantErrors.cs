@@ -19,4 +19,8 @@ internal static class QdrantErrors
 
     /// <summary>The collection (or alias) asked for does not exist: nothing to read or delete there.</summary>
     public static bool IsMissingCollection(Exception exception) => exception is RpcException { StatusCode: StatusCode.NotFound };
+
+    /// <summary>A create that lost the race to another replica.</summary>
+    public static bool IsAlreadyExists(Exception exception) => exception is RpcException ex
+        && (ex.StatusCode == StatusCode.AlreadyExists || ex.Status.Detail.Contains("already exists", StringComparison.OrdinalIgnoreCase));
 }

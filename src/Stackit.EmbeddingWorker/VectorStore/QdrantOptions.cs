@@ -38,6 +38,13 @@ public sealed class QdrantOptions : IValidatableObject
     /// </summary>
     public bool SkipUnchanged { get; set; } = true;
 
+    /// <summary>
+    /// How long a versioned delete is remembered (<c>&lt;collection&gt;_tombstones</c>): an older upsert of the
+    /// document arriving within it writes nothing. Arriving later than that, it would bring the document back.
+    /// </summary>
+    [Range(typeof(TimeSpan), "01:00:00", "3650.00:00:00", ErrorMessage = "Qdrant:TombstoneRetention must be between 01:00:00 and 3650.00:00:00.")]
+    public TimeSpan TombstoneRetention { get; set; } = TimeSpan.FromDays(30);
+
     [Range(1, 1_024, ErrorMessage = "Qdrant:UpsertBatchSize must be between 1 and 1024.")]
     public int UpsertBatchSize { get; set; } = 128;
 

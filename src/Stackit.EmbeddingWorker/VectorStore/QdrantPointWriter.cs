@@ -10,7 +10,7 @@ namespace Stackit.EmbeddingWorker.VectorStore;
 /// Every write carries the version guard (<see cref="VersionFilters"/>): points of a newer version stay.
 /// Transient gRPC failures are retried; rejections surface as <see cref="VectorStoreRejectedException"/>.
 /// </summary>
-internal sealed class QdrantPointWriter(QdrantClient client, CollectionProvisioner collections, PointFactory points, QdrantCalls calls)
+internal sealed class QdrantPointWriter(QdrantClient client, CollectionProvisioner collections, PointFactory points, QdrantCalls calls, TombstoneStore tombstones)
 {
     public Task UpsertAsync(string collection, IReadOnlyList<EmbeddedChunk> chunks, CancellationToken cancellationToken) =>
         calls.RunAsync(async token =>
@@ -25,8 +25,10 @@ internal sealed class QdrantPointWriter(QdrantClient client, CollectionProvision
         }, cancellationToken);
 
     /// <summary>
-    /// Removes the tails documents left when they shrank: each document's chunks from its new chunk count on.
-    /// One request for many documents, so finishing a batch of short documents costs one round trip, not one each.
+    /// Removes the tails documents left when they shrank: each document's chunks from its new chunk count on, and,
+    /// for a versioned document, every point of an older version whatever its index (an older version's chunks
+    /// may have landed after the newer version's tail delete, from another replica). One request for many
+    /// documents, so finishing a batch of short documents costs one round trip, not one each.
     /// </summary>
     public Task DeleteStaleChunksAsync(string collection, IReadOnlyCollection<(string DocumentId, int ChunkCount, long? Version)> documents, CancellationToken cancellationToken) =>
         calls.RunAsync(async token =>
@@ -37,9 +39,54 @@ internal sealed class QdrantPointWriter(QdrantClient client, CollectionProvision
                 var tail = VersionFilters.Replaceable(documentId, version);
                 tail.Must.Add(Range(PayloadFields.ChunkIndex, new Qdrant.Client.Grpc.Range { Gte = chunkCount }));
                 filter.Should.Add(new Condition { Filter = tail });
+                if (version is { } v)
+                {
+                    filter.Should.Add(new Condition { Filter = VersionFilters.Older(documentId, v) });
+                }
             }
             await client.DeleteAsync(collection, filter, wait: true, cancellationToken: token).ConfigureAwait(false);
         }, cancellationToken);
+
+    /// <summary>
+    /// After versioned documents were written: a document whose newest state is newer than what this job wrote
+    /// (a tombstone of a later delete, or a later version's first chunk) loses what this job wrote. Whichever
+    /// of the two writers comes second removes the older one's points, so they never stay side by side.
+    /// </summary>
+    public Task RetreatFromNewerAsync(string collection, IReadOnlyCollection<(string DocumentId, long Version)> written, CancellationToken cancellationToken) =>
+        calls.RunAsync(async token =>
+        {
+            if (written.Count == 0)
+            {
+                return;
+            }
+            var ids = written.Select(w => w.DocumentId).Distinct(StringComparer.Ordinal).ToList();
+            var deleted = await tombstones.ReadAsync(collection, ids, token).ConfigureAwait(false);
+            var heads = await client.RetrieveAsync(collection, ids.Select(id => new PointId { Uuid = PointIds.For(collection, id, 0).ToString() }).ToList(),
+                withPayload: true, withVectors: false, cancellationToken: token).ConfigureAwait(false);
+            var headVersions = heads
+                .Where(p => p.Payload.ContainsKey(PayloadFields.Version))
+                .ToDictionary(p => p.Payload[PayloadFields.DocumentId].StringValue, p => p.Payload[PayloadFields.Version].IntegerValue, StringComparer.Ordinal);
+            var filter = new Filter();
+            foreach (var (documentId, version) in written)
+            {
+                if (deleted.TryGetValue(documentId, out var deletedAt) && deletedAt > version)
+                {
+                    filter.Should.Add(new Condition { Filter = VersionFilters.Replaceable(documentId, deletedAt) });
+                }
+                else if (headVersions.TryGetValue(documentId, out var head) && head > version)
+                {
+                    filter.Should.Add(new Condition { Filter = VersionFilters.Replaceable(documentId, version) });
+                }
+            }
+            if (filter.Should.Count > 0)
+            {
+                await client.DeleteAsync(collection, filter, wait: true, cancellationToken: token).ConfigureAwait(false);
+            }
+        }, cancellationToken);
+
+    /// <summary>Records a versioned delete, so that an older upsert arriving later writes nothing.</summary>
+    public Task RememberDeleteAsync(string collection, string documentId, long version, CancellationToken cancellationToken) =>
+        tombstones.WriteAsync(collection, documentId, version, cancellationToken);
 
     /// <summary>Removes every point of a document, except those a newer version than <paramref name="version"/> wrote.</summary>
     public Task DeleteDocumentAsync(string collection, string documentId, long? version, CancellationToken cancellationToken) =>

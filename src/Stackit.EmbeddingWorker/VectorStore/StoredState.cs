@@ -5,9 +5,10 @@ namespace Stackit.EmbeddingWorker.VectorStore;
 /// <summary>
 /// What Qdrant already holds of the documents of a group of jobs: one scroll per collection for the whole group,
 /// so the version guard and skip-unchanged cost a round trip per group, not per job. Not read at all when no job
-/// of the group could use it (no versions, and <c>Qdrant:SkipUnchanged</c> off).
+/// of the group could use it (no versions, and <c>Qdrant:SkipUnchanged</c> off). A group with versioned jobs also
+/// reads their tombstones (one retrieve by id per collection): a versioned delete counts as a stored version.
 /// </summary>
-internal sealed class StoredState(QdrantPointReader reader, QdrantOptions options) : IStoredDocuments
+internal sealed class StoredState(QdrantPointReader reader, TombstoneStore tombstones, QdrantOptions options) : IStoredDocuments
 {
     public bool ReusesUnchanged => options.SkipUnchanged;
 
@@ -18,9 +19,16 @@ internal sealed class StoredState(QdrantPointReader reader, QdrantOptions option
         {
             var ids = group.Select(j => j.Message.Id).Distinct(StringComparer.Ordinal).ToList();
             var documents = await reader.ReadDocumentsAsync(group.Key, ids, cancellationToken).ConfigureAwait(false);
+            var deleted = group.Any(j => j.Message.Version is not null)
+                ? await tombstones.ReadAsync(group.Key, ids, cancellationToken).ConfigureAwait(false)
+                : [];
             foreach (var job in group)
             {
-                stored[job] = documents.GetValueOrDefault(job.Message.Id) ?? StoredDocument.None;
+                var document = documents.GetValueOrDefault(job.Message.Id) ?? StoredDocument.None;
+                // A versioned delete counts as the newest stored version: an older job then changes nothing.
+                stored[job] = deleted.TryGetValue(job.Message.Id, out var deletedAt) && !(document.Version >= deletedAt)
+                    ? document with { Version = deletedAt }
+                    : document;
             }
         }
         return stored;

@@ -78,6 +78,7 @@ internal sealed partial class VectorStoreService(
         try
         {
             await writer.DeleteStaleChunksAsync(collection, completed.ConvertAll(c => (c.Chunk.Job.Message.Id, c.Chunk.Count, c.Chunk.Job.Message.Version)), cancellationToken).ConfigureAwait(false);
+            await writer.RetreatFromNewerAsync(collection, [.. jobs.Where(j => j.Message.Version is not null).Select(j => (j.Message.Id, j.Message.Version!.Value))], cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
@@ -124,6 +125,12 @@ internal sealed partial class VectorStoreService(
                 // A document may have been stored with images, in the multimodal collection: it goes from there too.
                 foreach (var collection in new[] { job.Message.Collection, options.MultimodalCollection }.Distinct(StringComparer.Ordinal))
                 {
+                    // The tombstone first: an older upsert that passed its check before it is removed by the delete
+                    // below, one that checks after it finds the tombstone (see QdrantPointWriter.RetreatFromNewerAsync).
+                    if (job.Message.Version is { } version)
+                    {
+                        await writer.RememberDeleteAsync(collection, job.Message.Id, version, stoppingToken).ConfigureAwait(false);
+                    }
                     await writer.DeleteDocumentAsync(collection, job.Message.Id, job.Message.Version, stoppingToken).ConfigureAwait(false);
                 }
                 context.Circuits.VectorStore.Success();

@@ -22,6 +22,16 @@ internal static class VersionFilters
         return filter;
     }
 
+    /// <summary>The points of <paramref name="documentId"/> written by a version older than <paramref name="version"/>.</summary>
+    public static Filter Older(string documentId, long version) => new()
+    {
+        Must =
+        {
+            MatchKeyword(PayloadFields.DocumentId, documentId),
+            Range(PayloadFields.Version, new Qdrant.Client.Grpc.Range { Lt = version }),
+        },
+    };
+
     /// <summary>
     /// The <c>update_filter</c> of an upsert of these documents' points, or null when no job carries a version.
     /// A point id belongs to one document, so each existing point is judged by its own document's version.

@@ -62,4 +62,23 @@ public sealed class OrderingEndToEndTests(AzuriteFixture azurite)
         var point = Assert.Single(run.Points("doc-1"));
         Assert.Equal(ParagraphB, point.Payload[PayloadFields.Text].StringValue.Trim());
     }
+
+    [Fact]
+    public async Task A_versioned_delete_is_remembered_so_an_older_upsert_delivered_later_writes_nothing()
+    {
+        // The history the model-based test first found: delete v14 received before upsert v13 (a redelivery, or
+        // another replica's message). Before tombstones, v13 found no stored version and put the document back.
+        await using var run = await StartAsync(azurite, Collection, Ct);
+        await run.SendAndWaitAsync(Upsert("doc-1", 11, ParagraphA, ParagraphB), Ct);
+
+        await run.SendAndWaitAsync(Delete("doc-1", 14), Ct);
+        await run.SendAndWaitAsync(Upsert("doc-1", 13, ParagraphA, ParagraphB, ParagraphC), Ct);
+
+        Assert.Empty(run.Points("doc-1"));
+        Assert.DoesNotContain(run.Qdrant.Store.Points(Collection), p => p.Payload.ContainsKey(PayloadFields.DeletedAt));
+        Assert.Single(run.Qdrant.Store.Points(TombstoneStore.CollectionOf(Collection)));
+
+        await run.SendAndWaitAsync(Upsert("doc-1", 15, ParagraphC), Ct);
+        Assert.Equal(15, Assert.Single(run.Points("doc-1")).Payload[PayloadFields.Version].IntegerValue);
+    }
 }

@@ -124,6 +124,57 @@ public abstract class VectorStoreContractTests
     }
 
     [Fact]
+    public async Task An_older_version_that_lands_after_a_newer_ones_tail_delete_leaves_no_chunk_behind()
+    {
+        // Two replicas: v2 (3 chunks) is written and finished first; v1 (5 chunks) lands afterwards. Its chunks
+        // 0-2 are held back by the guard, but 3 and 4 are new ids, which Qdrant inserts whatever the guard says.
+        var (client, writer) = Create();
+        await writer.UpsertAsync(_collection, Enumerable.Range(0, 3).Select(i => Embedded(Versioned("doc-1", 2), i, 3, $"v2 {i}", Vector(4, i))).ToList(), Ct);
+        await writer.DeleteStaleChunksAsync(_collection, [("doc-1", 3, 2L)], Ct);
+        await writer.RetreatFromNewerAsync(_collection, [("doc-1", 2L)], Ct);
+
+        await writer.UpsertAsync(_collection, Enumerable.Range(0, 5).Select(i => Embedded(Versioned("doc-1", 1), i, 5, $"v1 {i}", Vector(4, i))).ToList(), Ct);
+        await writer.DeleteStaleChunksAsync(_collection, [("doc-1", 5, 1L)], Ct);
+        await writer.RetreatFromNewerAsync(_collection, [("doc-1", 1L)], Ct);
+
+        var points = await PointsOf(client, "doc-1");
+        Assert.Equal([0L, 1L, 2L], points.Select(p => p.Payload["chunk_index"].IntegerValue).Order());
+        Assert.All(points, p => Assert.Equal(2, p.Payload["version"].IntegerValue));
+    }
+
+    [Fact]
+    public async Task A_newer_version_removes_an_older_ones_chunks_whatever_their_index()
+    {
+        // The other order: v1's five chunks are all there when v2 (3 chunks) finishes.
+        var (client, writer) = Create();
+        await writer.UpsertAsync(_collection, Enumerable.Range(0, 5).Select(i => Embedded(Versioned("doc-1", 1), i, 5, $"v1 {i}", Vector(4, i))).ToList(), Ct);
+
+        await writer.UpsertAsync(_collection, Enumerable.Range(0, 3).Select(i => Embedded(Versioned("doc-1", 2), i, 3, $"v2 {i}", Vector(4, i))).ToList(), Ct);
+        await writer.DeleteStaleChunksAsync(_collection, [("doc-1", 3, 2L)], Ct);
+
+        var points = await PointsOf(client, "doc-1");
+        Assert.Equal(3, points.Count);
+        Assert.All(points, p => Assert.Equal(2, p.Payload["version"].IntegerValue));
+    }
+
+    [Fact]
+    public async Task A_tombstone_keeps_the_highest_deleted_version_and_lives_outside_the_collection()
+    {
+        var (client, writer) = Create();
+        await writer.UpsertAsync(_collection, [Embedded(Versioned("doc-1", 3), 0, 1, "v3", Vector(4))], Ct);
+
+        await writer.RememberDeleteAsync(_collection, "doc-1", 7, Ct);
+        await writer.RememberDeleteAsync(_collection, "doc-1", 5, Ct);
+        await writer.DeleteDocumentAsync(_collection, "doc-1", 7, Ct);
+
+        Assert.Empty(await PointsOf(client, "doc-1"));
+        var (_, _, options) = Connect();
+        var tombstones = await new TombstoneStore(client, new QdrantCalls(ResiliencePipeline.Empty), options, TimeProvider.System).ReadAsync(_collection, ["doc-1", "doc-2"], Ct);
+        Assert.Equal(7, Assert.Single(tombstones).Value);
+        Assert.Equal(0UL, await client.CountAsync(_collection, cancellationToken: Ct));
+    }
+
+    [Fact]
     public async Task Deleting_a_document_removes_all_its_points()
     {
         var (client, writer) = Create();
@@ -254,7 +305,8 @@ public abstract class VectorStoreContractTests
     private (QdrantClient Client, QdrantPointWriter Writer) Create()
     {
         var (client, provisioner, options) = Connect();
-        return (client, new QdrantPointWriter(client, provisioner, new PointFactory(options, TimeProvider.System), new QdrantCalls(ResiliencePipeline.Empty)));
+        var calls = new QdrantCalls(ResiliencePipeline.Empty);
+        return (client, new QdrantPointWriter(client, provisioner, new PointFactory(options, TimeProvider.System), calls, new TombstoneStore(client, calls, options, TimeProvider.System)));
     }
 
     private QdrantPointReader CreateReader()
