@@ -93,6 +93,11 @@ internal sealed partial class OpenAiEmbeddingClient(HttpClient http, EmbeddingsO
             {
                 throw new EmbeddingResponseException($"embeddings response has an empty vector at index {item.Index}.");
             }
+            if (!AllFinite(item.Embedding))
+            {
+                // 1e39 reads as infinity in float32; NaN comes straight from base64. Neither may reach Qdrant.
+                throw new EmbeddingResponseException($"embeddings response has NaN or infinite values in the vector at index {item.Index}.");
+            }
             vectors[item.Index] = item.Embedding;
         }
         var dimension = vectors[0].Length;
@@ -125,4 +130,16 @@ internal sealed partial class OpenAiEmbeddingClient(HttpClient http, EmbeddingsO
     private partial void LogBase64Refused(string serverMessage);
 
     private static string Shorten(string text) => text.Length <= MaxErrorBodyChars ? text : text[..MaxErrorBodyChars] + "…";
+
+    private static bool AllFinite(float[] vector)
+    {
+        foreach (var value in vector)
+        {
+            if (!float.IsFinite(value))
+            {
+                return false;
+            }
+        }
+        return true;
+    }
 }

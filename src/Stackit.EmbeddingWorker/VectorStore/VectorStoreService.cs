@@ -55,6 +55,17 @@ internal sealed partial class VectorStoreService(
             await writer.UpsertAsync(collection, chunks, cancellationToken).ConfigureAwait(false);
             context.Circuits.VectorStore.Success();
         }
+        catch (VectorStoreRejectedException ex) when (chunks.Select(c => c.Chunk.Job).Distinct().Skip(1).Any())
+        {
+            // One job's points make Qdrant refuse the whole request: each job is stored on its own, so only the
+            // job at fault is rejected.
+            LogSplittingRejectedBatch(chunks.Count, ex.Message);
+            foreach (var job in chunks.GroupBy(c => c.Chunk.Job))
+            {
+                await StoreAsync(collection, job.ToList(), cancellationToken).ConfigureAwait(false);
+            }
+            return;
+        }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             ReportFailure(chunks.Select(c => c.Chunk.Job).Distinct(), ex);
@@ -167,6 +178,9 @@ internal sealed partial class VectorStoreService(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Recording changed documents for the backfill of {Collection} failed; their jobs are tried again")]
     private partial void LogBackfillRecordFailed(string collection, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Qdrant refused an upsert of {Count} points; storing each job on its own to find the one at fault: {Reason}")]
+    private partial void LogSplittingRejectedBatch(int count, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Writing to Qdrant failed")]
     private partial void LogWriteFailed(Exception exception);

@@ -134,6 +134,20 @@ public sealed class OpenAiEmbeddingClientTests
         Assert.True(time.GetUtcNow() - started >= TimeSpan.FromSeconds(30), $"retried after {time.GetUtcNow() - started} of fake time");
     }
 
+    [Theory]
+    [InlineData("Base64")]
+    [InlineData("Float")]
+    public async Task A_vector_with_NaN_or_infinite_values_is_a_fault_of_the_endpoint_and_never_returned(string encoding)
+    {
+        await using var server = await FakeEmbeddingServer.StartAsync();
+        server.EnqueueFault(EndpointFault.NonFiniteVector);
+        using var services = EmbeddingClientFactory.Services(server, configure: s => s["Embeddings:Encoding"] = encoding);
+
+        var fault = await Assert.ThrowsAsync<EmbeddingResponseException>(() => services.Client().EmbedAsync(["alpha", "beta"], TestContext.Current.CancellationToken));
+
+        Assert.Contains("NaN or infinite", fault.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Authorization_header_carries_the_bearer_token()
     {

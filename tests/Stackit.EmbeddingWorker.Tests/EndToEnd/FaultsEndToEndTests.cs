@@ -21,6 +21,7 @@ public sealed class FaultsEndToEndTests(AzuriteFixture azurite)
     [
         "429 burst with Retry-After", "429 burst without Retry-After", "500", "502", "503",
         "connection reset", "slower than the timeout", "fewer vectors than inputs", "wrong index values",
+        "NaN or infinite values in a vector",
     ];
 
     [Theory]
@@ -98,6 +99,7 @@ public sealed class FaultsEndToEndTests(AzuriteFixture azurite)
             case "slower than the timeout": server.EnqueueFault(EndpointFault.Stall); break;
             case "fewer vectors than inputs": server.EnqueueFault(EndpointFault.FewerVectors); break;
             case "wrong index values": server.EnqueueFault(EndpointFault.WrongIndex); break;
+            case "NaN or infinite values in a vector": server.EnqueueFault(EndpointFault.NonFiniteVector); break;
             default: throw new ArgumentOutOfRangeException(nameof(fault), fault, null);
         }
     }

@@ -193,8 +193,13 @@ public sealed class FakeEmbeddingServer : IAsyncDisposable
             writer.WriteNumber("index", fault == EndpointFault.WrongIndex ? i + 1 : i);
             writer.WriteString("object", "embedding");
             var vector = VectorFor(inputs[i], Dimensions);
+            var nonFinite = fault == EndpointFault.NonFiniteVector && i == 0;
             if (format == "base64" && !IgnoreEncodingFormat)
             {
+                if (nonFinite)
+                {
+                    vector[0] = float.NaN;
+                }
                 writer.WriteBase64String("embedding", System.Runtime.InteropServices.MemoryMarshal.AsBytes(vector.AsSpan()));
             }
             else
@@ -202,6 +207,12 @@ public sealed class FakeEmbeddingServer : IAsyncDisposable
                 writer.WriteStartArray("embedding");
                 foreach (var value in vector)
                 {
+                    if (nonFinite)
+                    {
+                        writer.WriteRawValue("1e39");
+                        nonFinite = false;
+                        continue;
+                    }
                     writer.WriteNumberValue(value);
                 }
                 writer.WriteEndArray();
@@ -266,6 +277,9 @@ public enum EndpointFault
 
     /// <summary>200 with every <c>index</c> shifted by one, so the last points past the inputs.</summary>
     WrongIndex,
+
+    /// <summary>200 with a NaN in the first vector (base64), or 1e39, past float32's range, in a JSON array.</summary>
+    NonFiniteVector,
 }
 
 public sealed record RecordedRequest(DateTimeOffset At, IReadOnlyList<string> Inputs, string Authorization, string? EncodingFormat, string Model = "", int Images = 0, string Body = "");
