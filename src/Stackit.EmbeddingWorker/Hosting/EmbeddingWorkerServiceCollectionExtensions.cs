@@ -68,7 +68,7 @@ public static class EmbeddingWorkerServiceCollectionExtensions
             Channels(sp).Outcomes.Reader, Get<SettlementPolicy>(sp), Get<InFlightLimiter>(sp), Get<PipelineContext>(sp), Get<ILogger<AcknowledgementService>>(sp)));
         services.AddHostedService(sp => new VectorStoreService(
             Channels(sp).Embedded.Reader, Channels(sp).Deletions.Reader,
-            Get<QdrantPointWriter>(sp), Get<IDocumentChangeObserver>(sp), Get<QdrantOptions>(sp), Get<PipelineContext>(sp), Get<ILogger<VectorStoreService>>(sp)));
+            Get<QdrantPointWriter>(sp), Get<IDocumentChangeObserver>(sp), Get<QdrantOptions>(sp), Get<EmbeddingModels>(sp), Get<PipelineContext>(sp), Get<ILogger<VectorStoreService>>(sp)));
         services.AddHostedService(sp => new EmbeddingsService(
             Channels(sp).Batches.Reader, Channels(sp).Embedded.Writer, Channels(sp).Rechunks.Writer,
             Get<IEmbeddingClient>(sp), Get<EndpointAdmission>(sp), Get<EmbeddingsOptions>(sp), Get<TokenCalibration>(sp), Get<PipelineContext>(sp), Get<ILogger<EmbeddingsService>>(sp)));

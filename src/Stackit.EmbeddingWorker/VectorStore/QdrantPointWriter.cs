@@ -90,11 +90,25 @@ internal sealed class QdrantPointWriter(QdrantClient client, CollectionProvision
 
     /// <summary>Removes every point of a document, except those a newer version than <paramref name="version"/> wrote.</summary>
     public Task DeleteDocumentAsync(string collection, string documentId, long? version, CancellationToken cancellationToken) =>
+        DeleteDocumentsAsync(collection, [(documentId, version)], cancellationToken);
+
+    /// <summary>
+    /// Removes every point of these documents, except those newer versions wrote, in one call. A collection that
+    /// does not exist has nothing to remove.
+    /// </summary>
+    public Task DeleteDocumentsAsync(string collection, IReadOnlyCollection<(string DocumentId, long? Version)> documents, CancellationToken cancellationToken) =>
         calls.RunAsync(async token =>
         {
+            if (documents.Count == 0)
+            {
+                return;
+            }
+            var filter = documents.Count == 1
+                ? VersionFilters.Replaceable(documents.First().DocumentId, documents.First().Version)
+                : new Filter { Should = { documents.Select(d => new Condition { Filter = VersionFilters.Replaceable(d.DocumentId, d.Version) }) } };
             try
             {
-                await client.DeleteAsync(collection, VersionFilters.Replaceable(documentId, version), wait: true, cancellationToken: token).ConfigureAwait(false);
+                await client.DeleteAsync(collection, filter, wait: true, cancellationToken: token).ConfigureAwait(false);
             }
             catch (Exception ex) when (QdrantErrors.IsMissingCollection(ex))
             {

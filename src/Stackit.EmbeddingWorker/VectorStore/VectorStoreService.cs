@@ -14,6 +14,7 @@ internal sealed partial class VectorStoreService(
     QdrantPointWriter writer,
     IDocumentChangeObserver changes,
     QdrantOptions options,
+    EmbeddingModels models,
     PipelineContext context,
     ILogger<VectorStoreService> logger) : BackgroundService
 {
@@ -90,6 +91,11 @@ internal sealed partial class VectorStoreService(
         {
             await writer.DeleteStaleChunksAsync(collection, completed.ConvertAll(c => (c.Chunk.Job.Message.Id, c.Chunk.Count, c.Chunk.Job.Message.Version)), cancellationToken).ConfigureAwait(false);
             await writer.RetreatFromNewerAsync(collection, [.. jobs.Where(j => j.Message.Version is not null).Select(j => (j.Message.Id, j.Message.Version!.Value))], cancellationToken).ConfigureAwait(false);
+            if (OtherModality(collection) is { } other)
+            {
+                // A document that switched between text only and text with images leaves nothing in the other collection.
+                await writer.DeleteDocumentsAsync(other, jobs.ConvertAll(j => (j.Message.Id, j.Message.Version)), cancellationToken).ConfigureAwait(false);
+            }
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
@@ -104,6 +110,15 @@ internal sealed partial class VectorStoreService(
             }
         }
     }
+
+    /// <summary>
+    /// Where the document may hold points of the other modality: the multimodal collection for a text job, the
+    /// default collection for a job with images; none when this worker embeds no images.
+    /// </summary>
+    private string? OtherModality(string collection) =>
+        models.Multimodal is null ? null
+        : string.Equals(collection, options.MultimodalCollection, StringComparison.Ordinal) ? options.Collection
+        : options.MultimodalCollection;
 
     /// <summary>
     /// Tells a running backfill of the collection about these documents; when that fails, the jobs are tried again

@@ -20,6 +20,37 @@ public sealed class MultimodalEndToEndTests(AzuriteFixture azurite)
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     [Fact]
+    public async Task A_document_that_switches_between_text_and_images_leaves_nothing_in_the_other_collection()
+    {
+        await using var embeddings = await FakeEmbeddingServer.StartAsync();
+        await using var qdrant = await QdrantStandInServer.StartAsync();
+        var queueName = AzuriteFixture.UniqueQueueName("mm");
+        var queue = azurite.Queue(queueName);
+        await queue.CreateAsync(cancellationToken: Ct);
+        var settings = WorkerHost.Settings(azurite.ConnectionString, queueName, embeddings.BaseUrl, qdrant.Endpoint, TextCollection);
+        settings["Embeddings:MultimodalModel"] = MultimodalModel;
+        settings["Qdrant:MultimodalCollection"] = Pictures;
+        using var host = WorkerHost.Build(settings);
+        await host.StartAsync(Ct);
+        List<string> Holding(string collection) => [.. qdrant.Store.Points(collection).Select(p => p.Payload[PayloadFields.DocumentId].StringValue)];
+
+        await queue.SendMessageAsync(JsonSerializer.Serialize(new { id = "pump", text = "Pump P1 needs new seals.", version = 1 }), Ct);
+        await QueueAssertions.WaitUntilEmptyAsync(queue, TimeSpan.FromSeconds(30), Ct);
+        await queue.SendMessageAsync(JsonSerializer.Serialize(new { id = "pump", text = "Pump P1 after service", images = new[] { Png }, version = 2 }), Ct);
+        await QueueAssertions.WaitUntilEmptyAsync(queue, TimeSpan.FromSeconds(30), Ct);
+
+        Assert.Empty(Holding(TextCollection));
+        Assert.Equal(["pump"], Holding(Pictures));
+
+        await queue.SendMessageAsync(JsonSerializer.Serialize(new { id = "pump", text = "Pump P1, text only again.", version = 3 }), Ct);
+        await QueueAssertions.WaitUntilEmptyAsync(queue, TimeSpan.FromSeconds(30), Ct);
+
+        Assert.Equal(["pump"], Holding(TextCollection));
+        Assert.Empty(Holding(Pictures));
+        await host.StopAsync(Ct);
+    }
+
+    [Fact]
     public async Task Jobs_with_images_are_embedded_one_per_request_with_the_multimodal_model_into_their_collection()
     {
         await using var embeddings = await FakeEmbeddingServer.StartAsync();
