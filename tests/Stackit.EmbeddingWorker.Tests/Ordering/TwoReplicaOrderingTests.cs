@@ -1,0 +1,89 @@
+using CsCheck;
+using Stackit.EmbeddingWorker.Testing.QdrantStandIn;
+using Stackit.EmbeddingWorker.Tests.Infrastructure;
+using Stackit.EmbeddingWorker.VectorStore;
+
+namespace Stackit.EmbeddingWorker.Tests.Ordering;
+
+/// <summary>
+/// Two worker processes on one queue (Azurite, the loopback endpoint, the Qdrant STAND-IN) race the jobs of
+/// generated histories, and one of them is SIGKILLed in the middle of each sample and started again. Versioned
+/// documents must end as exactly their highest version; unversioned ones as one whole job's state, never a mix.
+/// </summary>
+public sealed class TwoReplicaOrderingTests(AzuriteFixture azurite)
+{
+    private const string Collection = "documents";
+    private const int HistoriesPerSample = 20;
+    private const int Samples = 4;
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Histories_raced_by_two_replicas_one_of_them_killed_end_in_the_newest_state()
+    {
+        Assert.True(File.Exists(WorkerProcess.WorkerDll), $"the worker is built with the tests: {WorkerProcess.WorkerDll}");
+        await using var embeddings = await FakeEmbeddingServer.StartAsync();
+        embeddings.Latency = TimeSpan.FromMilliseconds(30);
+        await using var qdrant = await QdrantStandInServer.StartAsync();
+        var queueName = AzuriteFixture.UniqueQueueName("race");
+        var queue = azurite.Queue(queueName);
+        await queue.CreateAsync(cancellationToken: Ct);
+        var settings = WorkerHost.Settings(azurite.ConnectionString, queueName, embeddings.BaseUrl, qdrant.Endpoint, Collection);
+        settings["Queue:VisibilityTimeout"] = "00:00:03";
+        settings["Queue:MaxDequeueCount"] = "50";
+        settings["Queue:MaxInFlightMessages"] = "32";
+        settings["Chunking:MaxChunkTokens"] = "40";
+        settings["Chunking:OverlapTokens"] = "0";
+        settings["Batching:MaxDelay"] = "00:00:00.050";
+        settings["Logging:LogLevel:Default"] = "Warning";
+        var output = TestContext.Current.TestOutputHelper;
+
+        var steady = WorkerProcess.Start(settings);
+        var victim = WorkerProcess.Start(settings);
+        try
+        {
+            var samples = 0;
+            await DocumentHistory.Generator.Array[HistoriesPerSample].SampleAsync(async histories =>
+            {
+                var sample = Interlocked.Increment(ref samples);
+                var named = histories.Select((h, i) => h.Named($"x{sample}h{i}")).ToList();
+                foreach (var job in named.SelectMany(h => h.Deliveries))
+                {
+                    await queue.SendMessageAsync(job.Body, Ct);
+                }
+                // Mid-run: one replica dies without a word; its leased messages come back after their visibility.
+                await Task.Delay(Random.Shared.Next(200, 1_200), Ct);
+                await victim.KillAsync();
+                await victim.DisposeAsync();
+                output?.WriteLine($"sample {sample}: SIGKILL, {named.Sum(h => h.Deliveries.Count)} jobs");
+                victim = WorkerProcess.Start(settings);
+                await QueueAssertions.WaitUntilEmptyAsync(queue, TimeSpan.FromSeconds(120), Ct);
+
+                Assert.Equal(0, await QueueAssertions.CountAsync(azurite.Queue(queueName + "-poison"), Ct));
+                foreach (var document in named.SelectMany(h => h.Documents))
+                {
+                    var jobs = document.ToList();
+                    var stored = qdrant.Store.Points(Collection)
+                        .Where(p => p.Payload[PayloadFields.DocumentId].StringValue == document.Key)
+                        .Select(p => new StoredChunk(
+                            (int)p.Payload[PayloadFields.ChunkIndex].IntegerValue,
+                            (int)p.Payload[PayloadFields.ChunkCount].IntegerValue,
+                            p.Payload.TryGetValue(PayloadFields.Version, out var v) ? v.IntegerValue : null,
+                            p.Payload[PayloadFields.Text].StringValue.Trim()))
+                        .OrderBy(c => c.Index)
+                        .ToList();
+                    // Across replicas there is no receipt order without versions: any one job's whole state will do.
+                    var expected = jobs[0].Version is not null ? [ReferenceModel.Final(jobs)] : jobs;
+                    Assert.True(expected.Any(j => ReferenceModel.Holds(j, stored)),
+                        $"{document.Key} holds [{string.Join(" | ", stored.Select(c => c.Describe()))}]; expected the state of {string.Join(" or ", expected)} (deliveries: {string.Join(", ", jobs)})");
+                }
+            }, iter: Samples, threads: 1, print: h => string.Join(" ; ", h.Select(x => x.ToString())));
+            Assert.True(await steady.TerminateAsync(TimeSpan.FromSeconds(30)), steady.Tail());
+        }
+        finally
+        {
+            await steady.DisposeAsync();
+            await victim.DisposeAsync();
+        }
+    }
+}
