@@ -1,6 +1,6 @@
 using System.Globalization;
-using Azure.Storage.Queues.Models;
 using Azure.Storage.Queues;
+using Azure.Storage.Queues.Models;
 using Qdrant.Client;
 
 namespace Stackit.EmbeddingWorker.Benchmarks;

@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
 using Azure.Storage.Queues;
-using Stackit.EmbeddingWorker.Testing.QdrantStandIn;
 using Stackit.EmbeddingWorker.Testing;
+using Stackit.EmbeddingWorker.Testing.QdrantStandIn;
 
 namespace Stackit.EmbeddingWorker.Benchmarks;
 

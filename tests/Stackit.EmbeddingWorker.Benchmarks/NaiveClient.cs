@@ -1,8 +1,8 @@
-using System.Net.Http.Json;
 using System.Net;
+using System.Net.Http.Json;
 using System.Security.Cryptography;
-using System.Text.Json;
 using System.Text;
+using System.Text.Json;
 using System.Threading.Channels;
 using Azure.Storage.Queues.Models;
 using Qdrant.Client.Grpc;

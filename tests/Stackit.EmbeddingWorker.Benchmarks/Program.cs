@@ -1,8 +1,8 @@
 using System.Globalization;
 using Stackit.EmbeddingWorker.Benchmarks;
+using Stackit.EmbeddingWorker.Testing;
 using Stackit.EmbeddingWorker.Testing.QdrantStandIn;
 using Stackit.EmbeddingWorker.Testing.QueueStandIn;
-using Stackit.EmbeddingWorker.Testing;
 
 // Runs the real worker (its own process) and a naive baseline client against Azurite (or the queue stand-in), the simulated endpoint
 // and the Qdrant stand-in, side by side in one run, and prints one table. See docs/benchmark.md.

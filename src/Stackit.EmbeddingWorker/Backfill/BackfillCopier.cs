@@ -1,12 +1,13 @@
 using System.Globalization;
-using Qdrant.Client.Grpc;
 using Qdrant.Client;
+using Qdrant.Client.Grpc;
 using Stackit.EmbeddingWorker.Batching;
 using Stackit.EmbeddingWorker.Diagnostics;
-using Stackit.EmbeddingWorker.Embeddings.Throttling;
 using Stackit.EmbeddingWorker.Embeddings;
+using Stackit.EmbeddingWorker.Embeddings.Throttling;
 using Stackit.EmbeddingWorker.Pipeline;
 using Stackit.EmbeddingWorker.Preparation;
+using Stackit.EmbeddingWorker.Transport;
 using Stackit.EmbeddingWorker.VectorStore;
 using static Qdrant.Client.Grpc.Conditions;
 

@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
-using Qdrant.Client.Grpc;
 using Qdrant.Client;
+using Qdrant.Client.Grpc;
 using Stackit.EmbeddingWorker.Messaging;
 using Stackit.EmbeddingWorker.VectorStore;
 

@@ -1,5 +1,5 @@
-using Azure.Storage.Queues.Models;
 using Azure;
+using Azure.Storage.Queues.Models;
 using Stackit.EmbeddingWorker.Embeddings;
 using Stackit.EmbeddingWorker.Messaging;
 using Stackit.EmbeddingWorker.Pipeline;

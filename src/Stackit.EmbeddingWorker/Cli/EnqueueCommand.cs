@@ -1,6 +1,6 @@
 using System.CommandLine;
-using System.Text.Json;
 using System.Text;
+using System.Text.Json;
 using Stackit.EmbeddingWorker.Intake;
 
 namespace Stackit.EmbeddingWorker.Cli;

@@ -1,6 +1,6 @@
 using System.Net.Http.Json;
 using System.Text.Json;
-using Stackit.EmbeddingWorker.Embeddings.Transport;
+using Stackit.EmbeddingWorker.Transport;
 
 namespace Stackit.EmbeddingWorker.Embeddings;
 

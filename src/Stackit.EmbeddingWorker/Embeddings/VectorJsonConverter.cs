@@ -1,9 +1,10 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Buffers.Text;
-using System.Buffers;
 using System.Runtime.InteropServices;
-using System.Text.Json.Serialization;
 using System.Text.Json;
+using System.Text.Json.Serialization;
+using Stackit.EmbeddingWorker.Transport;
 
 namespace Stackit.EmbeddingWorker.Embeddings;
 
@@ -83,13 +84,5 @@ internal sealed class VectorJsonConverter : JsonConverter<float[]>
         return vector;
     }
 
-    /// <summary>
-    /// A vector's array, on the pinned object heap. A vector lives from its answer until Qdrant has stored it, long
-    /// enough to survive a collection or two on the ordinary heap, where each survival copies its 16 KB (4,096
-    /// dimensions) to compact the heap; arrays on the pinned heap are never moved, but are only freed by full
-    /// (background) collections. Measured side by side in the benchmark (two runs each, CPU-s per 10,000
-    /// embeddings, queue stand-in): long documents 1.40 and 1.32 pinned against 1.50 and 1.32 not; short texts, one
-    /// embedding a message, 2.15 and 1.80 against 2.26 and 2.29. Never worse, so pinned it is.
-    /// </summary>
-    private static float[] NewVector(int length) => GC.AllocateUninitializedArray<float>(length, pinned: true);
+    private static float[] NewVector(int length) => VectorBuffers.Allocate(length);
 }

@@ -1,20 +1,20 @@
 using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Options;
-using Polly.Retry;
 using Polly;
+using Polly.Retry;
 using Qdrant.Client;
 using Stackit.EmbeddingWorker.Acknowledgement;
 using Stackit.EmbeddingWorker.Backfill;
 using Stackit.EmbeddingWorker.Batching;
 using Stackit.EmbeddingWorker.Diagnostics;
-using Stackit.EmbeddingWorker.Embeddings.Throttling;
-using Stackit.EmbeddingWorker.Embeddings.Transport;
 using Stackit.EmbeddingWorker.Embeddings;
+using Stackit.EmbeddingWorker.Embeddings.Throttling;
 using Stackit.EmbeddingWorker.Intake;
 using Stackit.EmbeddingWorker.Management;
 using Stackit.EmbeddingWorker.Messaging;
 using Stackit.EmbeddingWorker.Pipeline;
 using Stackit.EmbeddingWorker.Preparation;
+using Stackit.EmbeddingWorker.Transport;
 using Stackit.EmbeddingWorker.VectorStore;
 
 namespace Stackit.EmbeddingWorker.Hosting;

@@ -1,6 +1,6 @@
+using Azure;
 using Azure.Identity;
 using Azure.Storage.Blobs;
-using Azure;
 using Stackit.EmbeddingWorker.Messaging;
 
 namespace Stackit.EmbeddingWorker.Intake;

@@ -1,6 +1,6 @@
 using System.Threading.Channels;
-using Azure.Storage.Queues.Models;
 using Azure;
+using Azure.Storage.Queues.Models;
 using Stackit.EmbeddingWorker.Diagnostics;
 using Stackit.EmbeddingWorker.Messaging;
 using Stackit.EmbeddingWorker.Pipeline;

@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
-using Azure.Storage.Queues;
 using Azure;
+using Azure.Storage.Queues;
 
 namespace Stackit.EmbeddingWorker.Messaging;
 

@@ -1,5 +1,6 @@
 using Qdrant.Client.Grpc;
 using Stackit.EmbeddingWorker.Pipeline;
+using Stackit.EmbeddingWorker.Transport;
 
 namespace Stackit.EmbeddingWorker.VectorStore;
 

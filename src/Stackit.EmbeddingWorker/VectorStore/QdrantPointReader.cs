@@ -1,5 +1,5 @@
-using Qdrant.Client.Grpc;
 using Qdrant.Client;
+using Qdrant.Client.Grpc;
 using Stackit.EmbeddingWorker.Pipeline;
 
 namespace Stackit.EmbeddingWorker.VectorStore;

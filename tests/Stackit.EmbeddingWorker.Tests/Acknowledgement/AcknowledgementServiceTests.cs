@@ -1,5 +1,5 @@
-using System.Text.Json;
 using System.Text;
+using System.Text.Json;
 using System.Threading.Channels;
 using Azure.Storage.Queues;
 using Microsoft.Extensions.Logging.Abstractions;

@@ -19,8 +19,8 @@ public sealed class PipelineArchitectureTests
     /// <summary>The stages of the live pipeline, in the order work flows through them.</summary>
     public static readonly TheoryData<string> Stages = ["Intake", "Preparation", "Batching", "Embeddings", "VectorStore", "Acknowledgement"];
 
-    /// <summary>The rooms every stage may use: the core, the queue room, and metrics and log scopes.</summary>
-    public static readonly TheoryData<string> SharedRooms = ["Pipeline", "Messaging", "Diagnostics"];
+    /// <summary>The rooms every stage may use: the core, the queue room, metrics and log scopes, and the performance seam.</summary>
+    public static readonly TheoryData<string> SharedRooms = ["Pipeline", "Messaging", "Diagnostics", "Transport"];
 
     /// <summary>Rooms that may see stages; nothing below them may see them.</summary>
     private static readonly string[] Outer = ["Hosting", "Cli", "Management", "Backfill"];

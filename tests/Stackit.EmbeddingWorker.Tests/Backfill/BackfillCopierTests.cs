@@ -1,6 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
-using Qdrant.Client.Grpc;
 using Qdrant.Client;
+using Qdrant.Client.Grpc;
 using Stackit.EmbeddingWorker.Backfill;
 using Stackit.EmbeddingWorker.Pipeline;
 using Stackit.EmbeddingWorker.Testing.QdrantStandIn;

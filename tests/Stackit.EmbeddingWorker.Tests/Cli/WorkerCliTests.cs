@@ -4,8 +4,8 @@ using Stackit.EmbeddingWorker.Cli;
 using Stackit.EmbeddingWorker.Intake;
 using Stackit.EmbeddingWorker.Messaging;
 using Stackit.EmbeddingWorker.Pipeline;
-using Stackit.EmbeddingWorker.Testing.QdrantStandIn;
 using Stackit.EmbeddingWorker.Testing;
+using Stackit.EmbeddingWorker.Testing.QdrantStandIn;
 using Stackit.EmbeddingWorker.Tests.Infrastructure;
 
 namespace Stackit.EmbeddingWorker.Tests.Cli;

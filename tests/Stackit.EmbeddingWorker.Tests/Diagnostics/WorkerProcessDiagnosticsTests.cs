@@ -1,7 +1,7 @@
 using System.Net;
 using System.Text.Json;
-using Stackit.EmbeddingWorker.Testing.QdrantStandIn;
 using Stackit.EmbeddingWorker.Testing;
+using Stackit.EmbeddingWorker.Testing.QdrantStandIn;
 using Stackit.EmbeddingWorker.Tests.Infrastructure;
 
 namespace Stackit.EmbeddingWorker.Tests.Diagnostics;

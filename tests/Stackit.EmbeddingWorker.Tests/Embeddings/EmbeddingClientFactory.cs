@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting.Internal;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Hosting.Internal;
 using Stackit.EmbeddingWorker.Embeddings;
 using Stackit.EmbeddingWorker.Hosting;
 using Stackit.EmbeddingWorker.Tests.Infrastructure;

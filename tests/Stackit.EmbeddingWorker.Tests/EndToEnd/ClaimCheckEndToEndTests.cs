@@ -1,5 +1,5 @@
-using System.Text.Json;
 using System.Text;
+using System.Text.Json;
 using Microsoft.Extensions.Configuration;
 using Stackit.EmbeddingWorker.Cli;
 using Stackit.EmbeddingWorker.Testing.QdrantStandIn;

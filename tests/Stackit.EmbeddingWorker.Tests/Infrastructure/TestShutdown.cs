@@ -1,5 +1,5 @@
-using Microsoft.Extensions.Hosting.Internal;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Hosting.Internal;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Stackit.EmbeddingWorker.Pipeline;

@@ -1,5 +1,5 @@
-using Azure.Storage.Queues;
 using Azure;
+using Azure.Storage.Queues;
 using Stackit.EmbeddingWorker.Tests.Infrastructure;
 
 namespace Stackit.EmbeddingWorker.Tests.Intake;

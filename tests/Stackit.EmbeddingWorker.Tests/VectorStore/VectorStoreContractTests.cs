@@ -1,8 +1,8 @@
 using System.Text.Json;
 using Microsoft.Extensions.Logging.Abstractions;
 using Polly;
-using Qdrant.Client.Grpc;
 using Qdrant.Client;
+using Qdrant.Client.Grpc;
 using Stackit.EmbeddingWorker.Messaging;
 using Stackit.EmbeddingWorker.Pipeline;
 using Stackit.EmbeddingWorker.VectorStore;

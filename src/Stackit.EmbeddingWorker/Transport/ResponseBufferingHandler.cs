@@ -1,4 +1,4 @@
-namespace Stackit.EmbeddingWorker.Embeddings.Transport;
+namespace Stackit.EmbeddingWorker.Transport;
 
 /// <summary>
 /// Reads a successful answer's body into a <see cref="PooledContent"/> inside the attempt, so the attempt's timeout

@@ -1,6 +1,6 @@
-using Stackit.EmbeddingWorker.Embeddings.Transport;
+using Stackit.EmbeddingWorker.Transport;
 
-namespace Stackit.EmbeddingWorker.Tests.Embeddings;
+namespace Stackit.EmbeddingWorker.Tests.Transport;
 
 public sealed class PooledContentTests
 {

@@ -1,8 +1,8 @@
 using Google.Protobuf;
 using Qdrant.Client.Grpc;
-using Stackit.EmbeddingWorker.VectorStore;
+using Stackit.EmbeddingWorker.Transport;
 
-namespace Stackit.EmbeddingWorker.Tests.VectorStore;
+namespace Stackit.EmbeddingWorker.Tests.Transport;
 
 public sealed class VectorWrappingTests
 {

@@ -2,7 +2,7 @@ using System.Runtime.CompilerServices;
 using Google.Protobuf.Collections;
 using Qdrant.Client.Grpc;
 
-namespace Stackit.EmbeddingWorker.VectorStore;
+namespace Stackit.EmbeddingWorker.Transport;
 
 /// <summary>
 /// Puts a decoded vector into its point without copying it: the point's <see cref="RepeatedField{T}"/> takes the

@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Net;
 
-namespace Stackit.EmbeddingWorker.Embeddings.Transport;
+namespace Stackit.EmbeddingWorker.Transport;
 
 /// <summary>
 /// A response body held in one buffer rented from the shared pool, returned to it when the response is disposed:
