@@ -93,6 +93,8 @@ internal sealed class TombstoneStore(QdrantClient client, QdrantCalls calls, Qdr
         {
             // Another replica created it first.
         }
+        // The hourly purge filters on it.
+        await client.CreatePayloadIndexAsync(tombstones, PayloadFields.DeletedAt, PayloadSchemaType.Datetime, cancellationToken: cancellationToken).ConfigureAwait(false);
     }
 
     private async Task PurgeIfDueAsync(string tombstones, CancellationToken cancellationToken)

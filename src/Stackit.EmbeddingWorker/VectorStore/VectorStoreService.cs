@@ -111,6 +111,12 @@ internal sealed partial class VectorStoreService(
         }
     }
 
+    /// <summary>Where a document may have points: its collection, and the multimodal one when this worker embeds images.</summary>
+    private IEnumerable<string> CollectionsOf(DocumentJob job) =>
+        models.Multimodal is null || string.Equals(job.Message.Collection, options.MultimodalCollection, StringComparison.Ordinal)
+            ? [job.Message.Collection]
+            : [job.Message.Collection, options.MultimodalCollection];
+
     /// <summary>
     /// Where the document may hold points of the other modality: the multimodal collection for a text job, the
     /// default collection for a job with images; none when this worker embeds no images.
@@ -148,8 +154,7 @@ internal sealed partial class VectorStoreService(
         {
             try
             {
-                // A document may have been stored with images, in the multimodal collection: it goes from there too.
-                foreach (var collection in new[] { job.Message.Collection, options.MultimodalCollection }.Distinct(StringComparer.Ordinal))
+                foreach (var collection in CollectionsOf(job))
                 {
                     // The tombstone first: an older upsert that passed its check before it is removed by the delete
                     // below, one that checks after it finds the tombstone (see QdrantPointWriter.RetreatFromNewerAsync).

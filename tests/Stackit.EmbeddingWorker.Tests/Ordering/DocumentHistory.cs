@@ -26,16 +26,22 @@ internal sealed record DocumentHistory(IReadOnlyList<HistoryJob> Deliveries)
 {
     private static readonly Gen<(bool Delete, int Paragraphs)> Operation = Gen.Select(Gen.Int[0, 9], Gen.Int[1, 4], (d, p) => (d < 3, p));
 
-    private static readonly Gen<HistoryJob[]> Document =
-        from versioned in Gen.Bool
+    /// <summary>Histories of versioned and unversioned documents.</summary>
+    public static readonly Gen<DocumentHistory> Generator = Of(Gen.Bool);
+
+    /// <summary>Histories of versioned documents only: what replicas racing each other must get right.</summary>
+    public static readonly Gen<DocumentHistory> VersionedGenerator = Of(Gen.Const(true));
+
+    private static Gen<DocumentHistory> Of(Gen<bool> versioned) =>
+        from documents in Document(versioned).Array[2, 5]
+        from order in Gen.Shuffle(documents.SelectMany((jobs, d) => jobs.Select(j => j with { DocumentId = $"d{d}" })).ToArray())
+        select new DocumentHistory(order);
+
+    private static Gen<HistoryJob[]> Document(Gen<bool> versionedness) =>
+        from versioned in versionedness
         from operations in Operation.Array[1, 4]
         from versions in Gen.Shuffle(Enumerable.Range(1, 20).ToArray())
         select operations.Select((op, seq) => new HistoryJob("", seq, op.Delete, versioned ? versions[seq] : null, op.Paragraphs)).ToArray();
-
-    public static readonly Gen<DocumentHistory> Generator =
-        from documents in Document.Array[2, 5]
-        from order in Gen.Shuffle(documents.SelectMany((jobs, d) => jobs.Select(j => j with { DocumentId = $"d{d}" })).ToArray())
-        select new DocumentHistory(order);
 
     /// <summary>The same history on documents of their own (each run of a history writes fresh documents).</summary>
     public DocumentHistory Named(string prefix) => new([.. Deliveries.Select(j => j with { DocumentId = prefix + j.DocumentId })]);
