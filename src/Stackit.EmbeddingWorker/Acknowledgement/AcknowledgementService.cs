@@ -39,7 +39,10 @@ internal sealed partial class AcknowledgementService(
         }
         finally
         {
-            inFlight.Release();
+            if (outcome.HoldsSlot)
+            {
+                inFlight.Release();
+            }
         }
     }
 

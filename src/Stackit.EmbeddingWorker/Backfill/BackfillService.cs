@@ -1,30 +1,38 @@
+using System.Threading.Channels;
 using Azure;
 using Azure.Storage.Queues.Models;
-using Stackit.EmbeddingWorker.Embeddings;
 using Stackit.EmbeddingWorker.Messaging;
 using Stackit.EmbeddingWorker.Pipeline;
-using Stackit.EmbeddingWorker.VectorStore;
 
 namespace Stackit.EmbeddingWorker.Backfill;
 
 /// <summary>
-/// A replica's share of a backfill: while its live queue is empty and both dependencies answer, it takes up to
-/// <c>Backfill:ConcurrentPages</c> pages from the backfill queue and copies them (<see cref="BackfillCopier"/>).
-/// A copied page is deleted; a page that can never be copied goes to the backfill poison queue with the reason;
-/// anything else leaves the page to be tried again after its lease, and poisons it after
-/// <c>Queue:MaxDequeueCount</c> deliveries. At shutdown, pages in work are made visible again at once.
+/// A replica's share of a backfill, as a source of the live pipeline: while its live queue is empty and both
+/// dependencies answer, it takes up to <c>Backfill:ConcurrentPages</c> pages from the backfill queue, reads each
+/// page's documents from the collection the alias points to now, and sends one job per document — a copy with its
+/// stored chunks, into the page's target — through the same preparation, batching, embedding and vector-store
+/// stages as live work. A page's message is leased, renewed and settled like a live one (the settlement policy),
+/// once all its documents are reported: deleted when all are stored, poisoned when one can never be copied, else
+/// tried again after a backoff. Copies are ordered by their source's write time, so a copy read before a newer
+/// change never overwrites or deletes what that change wrote; a document gone from the source is deleted from the
+/// target.
 /// </summary>
 internal sealed partial class BackfillService(
     WorkQueues queues,
-    BackfillCopier copier,
+    ChannelWriter<DocumentJob> jobs,
+    IBackfillSource source,
+    LeaseRegistry leases,
+    SettlementPolicy policy,
     LiveActivity activity,
-    DependencyCircuits circuits,
     BackfillOptions options,
     QueueOptions queue,
-    TimeProvider time,
+    PipelineContext context,
     ILogger<BackfillService> logger) : BackgroundService
 {
     private static readonly TimeSpan BusyWait = TimeSpan.FromSeconds(1);
+
+    private readonly SemaphoreSlim _pages = new(options.ConcurrentPages, options.ConcurrentPages);
+    private bool _poisonQueueReady;
 
     private string QueueName => options.QueueName(queue.Name);
 
@@ -39,32 +47,49 @@ internal sealed partial class BackfillService(
         {
             while (!stoppingToken.IsCancellationRequested)
             {
-                if (!activity.IsIdle || circuits.AnyOpen)
+                if (!activity.IsIdle || context.Circuits.AnyOpen)
                 {
-                    await Task.Delay(BusyWait, time, stoppingToken).ConfigureAwait(false);
+                    await Task.Delay(BusyWait, context.Time, stoppingToken).ConfigureAwait(false);
                     continue;
                 }
-                var pages = await ReceiveAsync(stoppingToken).ConfigureAwait(false);
+                // A free page slot first: pages in work are bounded, whatever the backlog.
+                await _pages.WaitAsync(stoppingToken).ConfigureAwait(false);
+                var free = _pages.CurrentCount + 1;
+                var pages = await ReceiveAsync(free, stoppingToken).ConfigureAwait(false);
                 if (pages.Length == 0)
                 {
-                    await Task.Delay(backoff.Next(), time, stoppingToken).ConfigureAwait(false);
+                    _pages.Release();
+                    await Task.Delay(backoff.Next(), context.Time, stoppingToken).ConfigureAwait(false);
                     continue;
                 }
                 backoff.Reset();
-                await Task.WhenAll(pages.Select(page => WorkOnAsync(page, stoppingToken))).ConfigureAwait(false);
+                for (var i = 1; i < pages.Length; i++)
+                {
+                    await _pages.WaitAsync(stoppingToken).ConfigureAwait(false);
+                }
+                foreach (var page in pages)
+                {
+                    await StartAsync(page, stoppingToken).ConfigureAwait(false);
+                }
             }
         }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        catch (Exception ex) when (ex is OperationCanceledException or ChannelClosedException && stoppingToken.IsCancellationRequested)
         {
-            // Stopping: pages in work were handed back by WorkOnAsync.
+            // Stopping: pages in work stay leased and are handed back by the lease keeper.
         }
     }
 
-    private async Task<QueueMessage[]> ReceiveAsync(CancellationToken cancellationToken)
+    private async Task<QueueMessage[]> ReceiveAsync(int count, CancellationToken cancellationToken)
     {
         try
         {
-            return (await queues.Get(QueueName).ReceiveMessagesAsync(options.ConcurrentPages, options.VisibilityTimeout, cancellationToken).ConfigureAwait(false)).Value;
+            var received = (await queues.Get(QueueName).ReceiveMessagesAsync(count, options.VisibilityTimeout, cancellationToken).ConfigureAwait(false)).Value;
+            if (received.Length > 0 && !_poisonQueueReady)
+            {
+                await queues.PoisonOf(QueueName).CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+                _poisonQueueReady = true;
+            }
+            return received;
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
@@ -77,76 +102,84 @@ internal sealed partial class BackfillService(
         }
     }
 
-    private async Task WorkOnAsync(QueueMessage message, CancellationToken stoppingToken)
+    /// <summary>Turns one page into copy jobs on the pipeline; its slot is free again when all are reported.</summary>
+    private async Task StartAsync(QueueMessage message, CancellationToken cancellationToken)
     {
-        var client = queues.Get(QueueName);
+        var lease = leases.Track(new QueueLease(QueueName, message.MessageId, message.PopReceipt, message.DequeueCount, message.Body.ToMemory()), context.Time.GetTimestamp());
+        var work = await ReadAsync(lease, message, cancellationToken).ConfigureAwait(false);
+        if (work is null)
+        {
+            _pages.Release();
+            return;
+        }
+        _ = work[0].Group!.Completion.ContinueWith(_ => _pages.Release(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        foreach (var job in work)
+        {
+            await jobs.WriteAsync(job, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The page's copy jobs, or null when the page was settled (refused) or must be tried again.</summary>
+    private async Task<List<DocumentJob>?> ReadAsync(QueueLease lease, QueueMessage message, CancellationToken cancellationToken)
+    {
+        if (policy.RefuseOnReceipt(lease) is { } refusal)
+        {
+            context.Outcomes.Rejected(lease, refusal, holdsSlot: false);
+            return null;
+        }
+        if (BackfillPage.Parse(message.Body, out var error) is not { } page)
+        {
+            LogPoisoned(message.MessageId, error!);
+            context.Outcomes.Rejected(lease, error!, holdsSlot: false);
+            return null;
+        }
+        var ids = page.Ids.Distinct(StringComparer.Ordinal).ToList();
+        SourceRead read;
         try
         {
-            if (message.DequeueCount > queue.MaxDequeueCount)
-            {
-                await PoisonAsync(message, $"delivered {message.DequeueCount} times without being copied (Queue:MaxDequeueCount is {queue.MaxDequeueCount}).", stoppingToken).ConfigureAwait(false);
-                return;
-            }
-            var page = BackfillPage.Parse(message.Body, out var error) ?? throw new BackfillRejectedException(error!);
-            var result = await copier.CopyAsync(page, stoppingToken).ConfigureAwait(false);
-            await client.DeleteMessageAsync(message.MessageId, message.PopReceipt, stoppingToken).ConfigureAwait(false);
-            LogCopied(page.Alias, page.Target, result.Documents, result.Embedded, result.Reused, result.AlreadyCopied, result.Deleted);
+            read = await source.ReadAsync(page.Alias, ids, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is BackfillRejectedException or VectorStoreRejectedException || ex is EmbeddingRequestException { IsInputProblem: true })
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            try
-            {
-                await PoisonAsync(message, ex.Message, stoppingToken).ConfigureAwait(false);
-            }
-            catch (Exception poisonFailure) when (poisonFailure is not OperationCanceledException)
-            {
-                // The page comes back after its lease and is poisoned then.
-                LogPageFailed(message.MessageId, message.DequeueCount, poisonFailure);
-            }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-            await HandBackAsync(message).ConfigureAwait(false);
-            throw;
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            // Qdrant or the endpoint failed: the page comes back after its lease and is tried again.
             LogPageFailed(message.MessageId, message.DequeueCount, ex);
+            context.Circuits.VectorStore.Failure(ex.Message);
+            context.Outcomes.Failed(lease, $"{context.Circuits.VectorStore.Dependency} unavailable: {ex.Message}", holdsSlot: false);
+            return null;
         }
-    }
-
-    private async Task PoisonAsync(QueueMessage message, string reason, CancellationToken cancellationToken)
-    {
-        LogPoisoned(message.MessageId, reason);
-        var lease = new QueueLease(QueueName, message.MessageId, message.PopReceipt, message.DequeueCount, message.Body.ToMemory());
-        var envelope = PoisonEnvelope.Create(lease, null, reason, time.GetUtcNow(), out _);
-        var poison = queues.PoisonOf(QueueName);
-        await poison.CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
-        await poison.SendMessageAsync(envelope, cancellationToken).ConfigureAwait(false);
-        await queues.Get(QueueName).DeleteMessageAsync(message.MessageId, message.PopReceipt, cancellationToken).ConfigureAwait(false);
-    }
-
-    private async Task HandBackAsync(QueueMessage message)
-    {
-        try
+        if (read.Refusal is { } refused)
         {
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-            await queues.Get(QueueName).UpdateMessageAsync(message.MessageId, message.PopReceipt, visibilityTimeout: TimeSpan.Zero, cancellationToken: timeout.Token).ConfigureAwait(false);
+            LogPoisoned(message.MessageId, refused);
+            context.Outcomes.Rejected(lease, refused, holdsSlot: false);
+            return null;
         }
-        catch (Exception ex) when (ex is RequestFailedException or OperationCanceledException)
-        {
-            // The page comes back after its lease instead.
-        }
+
+        var found = read.Documents.Select(d => d.Id).ToHashSet(StringComparer.Ordinal);
+        var gone = ids.Where(id => !found.Contains(id)).ToList();
+        var group = new JobGroup(read.Documents.Count + gone.Count);
+        var work = read.Documents.Select(d => new DocumentJob(lease,
+                new JobMessage(d.Id, JobOperation.Upsert, null, d.Title, d.Metadata, page.Alias, [], d.Version), 0,
+                new CopySource(page.Target, d.WrittenAt, d.Chunks), group))
+            .Concat(gone.Select(id => new DocumentJob(lease,
+                new JobMessage(id, JobOperation.Delete, null, null, null, page.Alias, [], null), 0,
+                new CopySource(page.Target, read.ReadAt, null), group)))
+            .ToList();
+        LogPageStarted(page.Alias, page.Target, read.Documents.Count, gone.Count);
+        return work;
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Backfill page of {Alias} → {Target}: {Documents} documents, {Embedded} chunks embedded, {Reused} reused, {AlreadyCopied} already copied, {Deleted} documents deleted")]
-    private partial void LogCopied(string alias, string target, int documents, int embedded, int reused, int alreadyCopied, int deleted);
+    public override void Dispose()
+    {
+        _pages.Dispose();
+        base.Dispose();
+    }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Backfill page {MessageId} failed (delivery {DequeueCount}); it is tried again after its lease")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "Backfill page of {Alias} → {Target}: {Documents} documents to copy, {Gone} gone from the source")]
+    private partial void LogPageStarted(string alias, string target, int documents, int gone);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Backfill page {MessageId} failed (delivery {DequeueCount}); it is tried again after a backoff")]
     private partial void LogPageFailed(string messageId, long dequeueCount, Exception exception);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Backfill page {MessageId} moved to the backfill poison queue: {Reason}")]
+    [LoggerMessage(Level = LogLevel.Error, Message = "Backfill page {MessageId} goes to the backfill poison queue: {Reason}")]
     private partial void LogPoisoned(string messageId, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Receiving from backfill queue {Queue} failed ({Status}): {Reason}")]

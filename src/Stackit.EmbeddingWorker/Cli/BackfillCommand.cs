@@ -1,7 +1,6 @@
 using System.CommandLine;
 using Microsoft.Extensions.Logging.Abstractions;
 using Qdrant.Client;
-using Stackit.EmbeddingWorker.Backfill;
 using Stackit.EmbeddingWorker.VectorStore;
 
 namespace Stackit.EmbeddingWorker.Cli;

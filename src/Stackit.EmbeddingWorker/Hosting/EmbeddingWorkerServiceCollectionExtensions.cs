@@ -57,7 +57,7 @@ public static class EmbeddingWorkerServiceCollectionExtensions
         AddVectorStore(services);
         services.AddSingleton<BackfillCapture>();
         services.AddSingleton<IDocumentChangeObserver>(sp => sp.GetRequiredService<BackfillCapture>());
-        services.AddSingleton<BackfillCopier>();
+        services.AddSingleton<IBackfillSource, BackfillSourceReader>();
 
         // Started in this order, stopped in reverse: Intake stops first, each later stage drains what the one
         // before it left, Acknowledgement settles the last outcomes, and the lease keeper, stopped last, renews
@@ -80,7 +80,9 @@ public static class EmbeddingWorkerServiceCollectionExtensions
         services.AddHostedService(sp => new IntakeService(
             Get<WorkQueues>(sp), Get<JobMessageParser>(sp), Get<ClaimCheckStore>(sp), Get<InFlightLimiter>(sp), Get<LiveActivity>(sp),
             Channels(sp).Jobs.Writer, Get<LeaseRegistry>(sp), Get<SettlementPolicy>(sp), Get<QueueOptions>(sp), Get<PipelineContext>(sp), Get<ILogger<IntakeService>>(sp)));
-        services.AddHostedService<BackfillService>();
+        services.AddHostedService(sp => new BackfillService(
+            Get<WorkQueues>(sp), Channels(sp).Jobs.Writer, Get<IBackfillSource>(sp), Get<LeaseRegistry>(sp), Get<SettlementPolicy>(sp), Get<LiveActivity>(sp),
+            Get<BackfillOptions>(sp), Get<QueueOptions>(sp), Get<PipelineContext>(sp), Get<ILogger<BackfillService>>(sp)));
         return services;
     }
 
@@ -90,8 +92,10 @@ public static class EmbeddingWorkerServiceCollectionExtensions
         var queue = Get<QueueOptions>(services);
         var batching = Get<BatchingOptions>(services);
         var qdrant = Get<QdrantOptions>(services);
+        var backfill = Get<BackfillOptions>(services);
         return new ChannelCapacities(
-            InFlightMessages: queue.MaxInFlightMessages,
+            // Live messages, and the copy jobs of the backfill pages in work (one job per document).
+            InFlightMessages: queue.MaxInFlightMessages + (backfill.Enabled ? backfill.ConcurrentPages * backfill.PageSize : 0),
             Jobs: ChannelCapacities.DefaultJobs,
             Chunks: Math.Max(256, batching.MaxInputsPerRequest * 2),
             Batches: Get<EmbeddingsOptions>(services).MaxConcurrency,

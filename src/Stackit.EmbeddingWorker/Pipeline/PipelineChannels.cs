@@ -44,7 +44,10 @@ internal sealed class PipelineChannels(ChannelCapacities capacities)
         Channel.CreateBounded<T>(new BoundedChannelOptions(capacity) { FullMode = BoundedChannelFullMode.Wait });
 }
 
-/// <summary>How many items each channel holds; the wiring derives them from the stages' options.</summary>
+/// <summary>
+/// How many items each channel holds; the wiring derives them from the stages' options. <c>InFlightMessages</c> is
+/// the most jobs in flight: live messages and the documents of the backfill pages in work.
+/// </summary>
 internal sealed record ChannelCapacities(int InFlightMessages, int Jobs, int Chunks, int Batches, int Embedded)
 {
     /// <summary>Jobs are handed on in groups of at most one receive batch, twice over.</summary>

@@ -45,7 +45,10 @@ internal sealed class JobChunker(TextChunker chunker, ITokenEstimator estimator,
         }
 
         var maxTokens = Math.Max(SmallestChunkTokens, chunking.MaxChunkTokens >> job.Generation);
-        var texts = chunker.Chunk(job.Message.Text ?? "", maxTokens);
+        // A backfill copy embeds the stored chunks as they are; cut again only if the model refused one as too long.
+        var texts = job.Copy?.Chunks is { } stored
+            ? job.Generation == 0 ? stored : chunker.Chunk(string.Join("\n\n", stored), maxTokens)
+            : chunker.Chunk(job.Message.Text ?? "", maxTokens);
         if (texts.Count == 0)
         {
             return [];

@@ -3,7 +3,7 @@ using Qdrant.Client.Grpc;
 
 namespace Stackit.EmbeddingWorker.VectorStore;
 
-/// <summary>Converts a job's JSON metadata into Qdrant payload values, keeping its structure.</summary>
+/// <summary>Converts a job's JSON metadata into Qdrant payload values and back, keeping its structure.</summary>
 internal static class PayloadValues
 {
     public static Value From(JsonElement element) => element.ValueKind switch
@@ -36,5 +36,56 @@ internal static class PayloadValues
             result.Values.Add(From(item));
         }
         return result;
+    }
+
+    /// <summary>The JSON a stored value came from (integers stay integers).</summary>
+    public static JsonElement ToJson(Value value)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            Write(writer, value);
+        }
+        using var document = JsonDocument.Parse(buffer.WrittenMemory);
+        return document.RootElement.Clone();
+    }
+
+    private static void Write(Utf8JsonWriter writer, Value value)
+    {
+        switch (value.KindCase)
+        {
+            case Value.KindOneofCase.StructValue:
+                writer.WriteStartObject();
+                foreach (var (name, field) in value.StructValue.Fields)
+                {
+                    writer.WritePropertyName(name);
+                    Write(writer, field);
+                }
+                writer.WriteEndObject();
+                break;
+            case Value.KindOneofCase.ListValue:
+                writer.WriteStartArray();
+                foreach (var item in value.ListValue.Values)
+                {
+                    Write(writer, item);
+                }
+                writer.WriteEndArray();
+                break;
+            case Value.KindOneofCase.StringValue:
+                writer.WriteStringValue(value.StringValue);
+                break;
+            case Value.KindOneofCase.IntegerValue:
+                writer.WriteNumberValue(value.IntegerValue);
+                break;
+            case Value.KindOneofCase.DoubleValue:
+                writer.WriteNumberValue(value.DoubleValue);
+                break;
+            case Value.KindOneofCase.BoolValue:
+                writer.WriteBooleanValue(value.BoolValue);
+                break;
+            default:
+                writer.WriteNullValue();
+                break;
+        }
     }
 }

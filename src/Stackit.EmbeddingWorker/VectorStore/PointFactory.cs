@@ -38,7 +38,8 @@ internal sealed class PointFactory(QdrantOptions options, TimeProvider time)
         {
             payload[PayloadFields.Version] = version;
         }
-        payload[PayloadFields.EmbeddedAt] = time.GetUtcNow().ToString("O", System.Globalization.CultureInfo.InvariantCulture);
+        // A backfill copy keeps the source's write time: copies are ordered by it (see VersionFilters).
+        payload[PayloadFields.EmbeddedAt] = (chunk.Job.Copy?.WrittenAt ?? time.GetUtcNow()).ToString("O", System.Globalization.CultureInfo.InvariantCulture);
         return point;
     }
 }

@@ -17,7 +17,7 @@ internal sealed class QdrantPointWriter(QdrantClient client, CollectionProvision
         {
             await collections.EnsureAsync(collection, chunks[0].Vector.Length, token).ConfigureAwait(false);
             var request = new UpsertPoints { CollectionName = collection, Wait = true, Points = { chunks.Select(points.Create) } };
-            if (VersionFilters.UpdateFilter(chunks.Select(c => (c.Chunk.Job.Message.Id, c.Chunk.Job.Message.Version))) is { } guard)
+            if (VersionFilters.UpdateFilter(chunks.Select(c => (c.Chunk.Job.Message.Id, c.Chunk.Job.Message.Version, c.Chunk.Job.Copy?.WrittenAt))) is { } guard)
             {
                 request.UpdateFilter = guard;
             }
@@ -31,12 +31,16 @@ internal sealed class QdrantPointWriter(QdrantClient client, CollectionProvision
     /// documents, so finishing a batch of short documents costs one round trip, not one each.
     /// </summary>
     public Task DeleteStaleChunksAsync(string collection, IReadOnlyCollection<(string DocumentId, int ChunkCount, long? Version)> documents, CancellationToken cancellationToken) =>
+        DeleteStaleChunksAsync(collection, [.. documents.Select(d => (d.DocumentId, d.ChunkCount, d.Version, (DateTimeOffset?)null))], cancellationToken);
+
+    /// <summary>As above; a backfill copy passes when the source wrote it, so later writes keep their chunks.</summary>
+    public Task DeleteStaleChunksAsync(string collection, IReadOnlyCollection<(string DocumentId, int ChunkCount, long? Version, DateTimeOffset? WrittenAt)> documents, CancellationToken cancellationToken) =>
         calls.RunAsync(async token =>
         {
             var filter = new Filter();
-            foreach (var (documentId, chunkCount, version) in documents)
+            foreach (var (documentId, chunkCount, version, writtenAt) in documents)
             {
-                var tail = VersionFilters.Replaceable(documentId, version);
+                var tail = VersionFilters.Replaceable(documentId, version, writtenAt);
                 tail.Must.Add(Range(PayloadFields.ChunkIndex, new Qdrant.Client.Grpc.Range { Gte = chunkCount }));
                 filter.Should.Add(new Condition { Filter = tail });
                 if (version is { } v)
@@ -89,14 +93,14 @@ internal sealed class QdrantPointWriter(QdrantClient client, CollectionProvision
         tombstones.WriteAsync(collection, documentId, version, cancellationToken);
 
     /// <summary>Removes every point of a document, except those a newer version than <paramref name="version"/> wrote.</summary>
-    public Task DeleteDocumentAsync(string collection, string documentId, long? version, CancellationToken cancellationToken) =>
-        DeleteDocumentsAsync(collection, [(documentId, version)], cancellationToken);
+    public Task DeleteDocumentAsync(string collection, string documentId, long? version, CancellationToken cancellationToken, DateTimeOffset? writtenAt = null) =>
+        DeleteDocumentsAsync(collection, [(documentId, version, writtenAt)], cancellationToken);
 
     /// <summary>
     /// Removes every point of these documents, except those newer versions wrote, in one call. A collection that
     /// does not exist has nothing to remove.
     /// </summary>
-    public Task DeleteDocumentsAsync(string collection, IReadOnlyCollection<(string DocumentId, long? Version)> documents, CancellationToken cancellationToken) =>
+    public Task DeleteDocumentsAsync(string collection, IReadOnlyCollection<(string DocumentId, long? Version, DateTimeOffset? WrittenAt)> documents, CancellationToken cancellationToken) =>
         calls.RunAsync(async token =>
         {
             if (documents.Count == 0)
@@ -104,8 +108,8 @@ internal sealed class QdrantPointWriter(QdrantClient client, CollectionProvision
                 return;
             }
             var filter = documents.Count == 1
-                ? VersionFilters.Replaceable(documents.First().DocumentId, documents.First().Version)
-                : new Filter { Should = { documents.Select(d => new Condition { Filter = VersionFilters.Replaceable(d.DocumentId, d.Version) }) } };
+                ? VersionFilters.Replaceable(documents.First().DocumentId, documents.First().Version, documents.First().WrittenAt)
+                : new Filter { Should = { documents.Select(d => new Condition { Filter = VersionFilters.Replaceable(d.DocumentId, d.Version, d.WrittenAt) }) } };
             try
             {
                 await client.DeleteAsync(collection, filter, wait: true, cancellationToken: token).ConfigureAwait(false);

@@ -15,12 +15,13 @@ internal sealed class StoredState(QdrantPointReader reader, TombstoneStore tombs
     public async Task<Dictionary<DocumentJob, StoredDocument>> ReadAsync(IReadOnlyList<DocumentJob> jobs, CancellationToken cancellationToken)
     {
         var stored = new Dictionary<DocumentJob, StoredDocument>(jobs.Count);
-        foreach (var group in jobs.Where(NeedsStoredState).GroupBy(j => j.Message.Collection, StringComparer.Ordinal))
+        // A backfill copy reads the target it writes; tombstones are kept by the name jobs use (the alias).
+        foreach (var group in jobs.Where(NeedsStoredState).GroupBy(j => (j.WriteCollection, j.Message.Collection)))
         {
             var ids = group.Select(j => j.Message.Id).Distinct(StringComparer.Ordinal).ToList();
-            var documents = await reader.ReadDocumentsAsync(group.Key, ids, cancellationToken).ConfigureAwait(false);
+            var documents = await reader.ReadDocumentsAsync(group.Key.WriteCollection, ids, cancellationToken).ConfigureAwait(false);
             var deleted = group.Any(j => j.Message.Version is not null)
-                ? await tombstones.ReadAsync(group.Key, ids, cancellationToken).ConfigureAwait(false)
+                ? await tombstones.ReadAsync(group.Key.Collection, ids, cancellationToken).ConfigureAwait(false)
                 : [];
             foreach (var job in group)
             {
@@ -41,10 +42,10 @@ internal sealed class StoredState(QdrantPointReader reader, TombstoneStore tombs
     public async Task<Dictionary<DocumentChunk, float[]>> ReadVectorsAsync(IReadOnlyList<DocumentChunk> chunks, CancellationToken cancellationToken)
     {
         var vectors = new Dictionary<DocumentChunk, float[]>(chunks.Count);
-        foreach (var group in chunks.GroupBy(c => c.Job.Message.Collection, StringComparer.Ordinal))
+        foreach (var group in chunks.GroupBy(c => (c.Job.WriteCollection, c.Job.Message.Collection)))
         {
-            var ids = group.ToDictionary(c => PointIds.For(group.Key, c.Job.Message.Id, c.Index));
-            var found = await reader.ReadVectorsAsync(group.Key, ids.Keys, cancellationToken).ConfigureAwait(false);
+            var ids = group.ToDictionary(c => PointIds.For(group.Key.Collection, c.Job.Message.Id, c.Index));
+            var found = await reader.ReadVectorsAsync(group.Key.WriteCollection, ids.Keys, cancellationToken).ConfigureAwait(false);
             foreach (var (id, chunk) in ids)
             {
                 if (found.TryGetValue(id, out var vector))

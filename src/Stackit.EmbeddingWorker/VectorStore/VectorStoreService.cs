@@ -41,7 +41,7 @@ internal sealed partial class VectorStoreService(
                     batch.Add(chunk);
                 }
             }
-            foreach (var group in batch.GroupBy(c => c.Chunk.Job.Message.Collection, StringComparer.Ordinal))
+            foreach (var group in batch.GroupBy(c => c.Chunk.Job.WriteCollection, StringComparer.Ordinal))
             {
                 await StoreAsync(group.Key, group.ToList(), stoppingToken).ConfigureAwait(false);
             }
@@ -89,12 +89,14 @@ internal sealed partial class VectorStoreService(
         var jobs = completed.Select(c => c.Chunk.Job).ToList();
         try
         {
-            await writer.DeleteStaleChunksAsync(collection, completed.ConvertAll(c => (c.Chunk.Job.Message.Id, c.Chunk.Count, c.Chunk.Job.Message.Version)), cancellationToken).ConfigureAwait(false);
-            await writer.RetreatFromNewerAsync(collection, [.. jobs.Where(j => j.Message.Version is not null).Select(j => (j.Message.Id, j.Message.Version!.Value))], cancellationToken).ConfigureAwait(false);
-            if (OtherModality(collection) is { } other)
+            await writer.DeleteStaleChunksAsync(collection, completed.ConvertAll(c => (c.Chunk.Job.Message.Id, c.Chunk.Count, c.Chunk.Job.Message.Version, c.Chunk.Job.Copy?.WrittenAt)), cancellationToken).ConfigureAwait(false);
+            // Backfill copies are ordered by their source's write time instead (VersionFilters) and change no other collection.
+            var live = jobs.Where(j => j.Copy is null).ToList();
+            await writer.RetreatFromNewerAsync(collection, [.. live.Where(j => j.Message.Version is not null).Select(j => (j.Message.Id, j.Message.Version!.Value))], cancellationToken).ConfigureAwait(false);
+            if (live.Count > 0 && OtherModality(collection) is { } other)
             {
                 // A document that switched between text only and text with images leaves nothing in the other collection.
-                await writer.DeleteDocumentsAsync(other, jobs.ConvertAll(j => (j.Message.Id, j.Message.Version)), cancellationToken).ConfigureAwait(false);
+                await writer.DeleteDocumentsAsync(other, live.ConvertAll(j => (j.Message.Id, j.Message.Version, (DateTimeOffset?)null)), cancellationToken).ConfigureAwait(false);
             }
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
@@ -102,7 +104,7 @@ internal sealed partial class VectorStoreService(
             ReportFailure(jobs, ex);
             return;
         }
-        if (await RecordForBackfillAsync(collection, jobs, cancellationToken).ConfigureAwait(false))
+        if (await RecordForBackfillAsync(collection, [.. jobs.Where(j => j.Copy is null)], cancellationToken).ConfigureAwait(false))
         {
             foreach (var job in jobs)
             {
@@ -113,8 +115,8 @@ internal sealed partial class VectorStoreService(
 
     /// <summary>Where a document may have points: its collection, and the multimodal one when this worker embeds images.</summary>
     private IEnumerable<string> CollectionsOf(DocumentJob job) =>
-        models.Multimodal is null || string.Equals(job.Message.Collection, options.MultimodalCollection, StringComparison.Ordinal)
-            ? [job.Message.Collection]
+        job.Copy is not null || models.Multimodal is null || string.Equals(job.Message.Collection, options.MultimodalCollection, StringComparison.Ordinal)
+            ? [job.WriteCollection]
             : [job.Message.Collection, options.MultimodalCollection];
 
     /// <summary>
@@ -156,6 +158,12 @@ internal sealed partial class VectorStoreService(
             {
                 foreach (var collection in CollectionsOf(job))
                 {
+                    if (job.Copy is { } copy)
+                    {
+                        // A document gone from a backfill's source: gone from the target too, unless written there later.
+                        await writer.DeleteDocumentAsync(collection, job.Message.Id, job.Message.Version, stoppingToken, copy.WrittenAt).ConfigureAwait(false);
+                        continue;
+                    }
                     // The tombstone first: an older upsert that passed its check before it is removed by the delete
                     // below, one that checks after it finds the tombstone (see QdrantPointWriter.RetreatFromNewerAsync).
                     if (job.Message.Version is { } version)
@@ -166,7 +174,7 @@ internal sealed partial class VectorStoreService(
                 }
                 context.Circuits.VectorStore.Success();
                 LogDeleted(job.Message.Id, job.Message.Collection);
-                if (await RecordForBackfillAsync(job.Message.Collection, [job], stoppingToken).ConfigureAwait(false))
+                if (await RecordForBackfillAsync(job.Message.Collection, job.Copy is null ? [job] : [], stoppingToken).ConfigureAwait(false))
                 {
                     Outcomes.Stored(job);
                 }

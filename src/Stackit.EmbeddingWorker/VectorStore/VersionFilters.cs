@@ -12,12 +12,20 @@ namespace Stackit.EmbeddingWorker.VectorStore;
 internal static class VersionFilters
 {
     /// <summary>The points of <paramref name="documentId"/> that a job at <paramref name="version"/> may replace.</summary>
-    public static Filter Replaceable(string documentId, long? version)
+    /// <remarks>
+    /// A backfill copy also passes <paramref name="writtenAt"/>, when the source wrote what it copies: points written
+    /// later than that (by the live pipeline, or a copy of a later write) are not its to replace.
+    /// </remarks>
+    public static Filter Replaceable(string documentId, long? version, DateTimeOffset? writtenAt = null)
     {
         var filter = new Filter { Must = { MatchKeyword(PayloadFields.DocumentId, documentId) } };
         if (version is { } v)
         {
             filter.MustNot.Add(Range(PayloadFields.Version, new Qdrant.Client.Grpc.Range { Gt = v }));
+        }
+        if (writtenAt is { } at)
+        {
+            filter.MustNot.Add(DatetimeRange(PayloadFields.EmbeddedAt, gt: at.UtcDateTime));
         }
         return filter;
     }
@@ -33,20 +41,20 @@ internal static class VersionFilters
     };
 
     /// <summary>
-    /// The <c>update_filter</c> of an upsert of these documents' points, or null when no job carries a version.
+    /// The <c>update_filter</c> of an upsert of these documents' points, or null when no job carries a version or a copy time.
     /// A point id belongs to one document, so each existing point is judged by its own document's version.
     /// </summary>
-    public static Filter? UpdateFilter(IEnumerable<(string DocumentId, long? Version)> documents)
+    public static Filter? UpdateFilter(IEnumerable<(string DocumentId, long? Version, DateTimeOffset? WrittenAt)> documents)
     {
         var distinct = documents.Distinct().ToList();
-        if (distinct.TrueForAll(d => d.Version is null))
+        if (distinct.TrueForAll(d => d.Version is null && d.WrittenAt is null))
         {
             return null;
         }
         var filter = new Filter();
-        foreach (var (documentId, version) in distinct)
+        foreach (var (documentId, version, writtenAt) in distinct)
         {
-            filter.Should.Add(new Condition { Filter = Replaceable(documentId, version) });
+            filter.Should.Add(new Condition { Filter = Replaceable(documentId, version, writtenAt) });
         }
         return filter;
     }

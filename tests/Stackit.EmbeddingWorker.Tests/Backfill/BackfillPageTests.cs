@@ -1,4 +1,5 @@
 using Stackit.EmbeddingWorker.Backfill;
+using Stackit.EmbeddingWorker.Cli;
 
 namespace Stackit.EmbeddingWorker.Tests.Backfill;
 

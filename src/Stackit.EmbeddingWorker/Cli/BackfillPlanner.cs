@@ -1,10 +1,11 @@
 using System.Text.RegularExpressions;
 using Qdrant.Client;
 using Qdrant.Client.Grpc;
+using Stackit.EmbeddingWorker.Backfill;
 using Stackit.EmbeddingWorker.Messaging;
 using Stackit.EmbeddingWorker.VectorStore;
 
-namespace Stackit.EmbeddingWorker.Backfill;
+namespace Stackit.EmbeddingWorker.Cli;
 
 /// <summary>
 /// Runs one backfill of an alias from start to switch, or resumes the one that runs:

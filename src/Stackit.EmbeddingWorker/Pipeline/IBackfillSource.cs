@@ -1,0 +1,22 @@
+using System.Text.Json;
+
+namespace Stackit.EmbeddingWorker.Pipeline;
+
+/// <summary>
+/// The backfill's named route to what the collection behind an alias holds now: each document's stored chunks with
+/// what the point contract keeps of the job (title, metadata, version) and when the source wrote them. The vector
+/// store implements it.
+/// </summary>
+internal interface IBackfillSource
+{
+    Task<SourceRead> ReadAsync(string alias, IReadOnlyCollection<string> documentIds, CancellationToken cancellationToken);
+}
+
+/// <summary>One stored document: its chunk texts in chunk order, and when the source last wrote any of them.</summary>
+internal sealed record SourceDocument(string Id, IReadOnlyList<string> Chunks, string? Title, JsonElement? Metadata, long? Version, DateTimeOffset WrittenAt);
+
+/// <summary>
+/// What a read found, and when it read: a document asked for and not found is gone from the source. A read that can
+/// never be copied (a point without text) says why in <see cref="Refusal"/>.
+/// </summary>
+internal sealed record SourceRead(IReadOnlyList<SourceDocument> Documents, DateTimeOffset ReadAt, string? Refusal = null);

@@ -1,0 +1,38 @@
+using System.Globalization;
+using Qdrant.Client.Grpc;
+using Stackit.EmbeddingWorker.Pipeline;
+
+namespace Stackit.EmbeddingWorker.VectorStore;
+
+/// <summary>Reads a backfill's source: the stored points of some documents, through the alias, as they are now.</summary>
+internal sealed class BackfillSourceReader(QdrantPointReader reader, TimeProvider time) : IBackfillSource
+{
+    public async Task<SourceRead> ReadAsync(string alias, IReadOnlyCollection<string> documentIds, CancellationToken cancellationToken)
+    {
+        var readAt = time.GetUtcNow();
+        var points = await reader.ReadPointsAsync(alias, documentIds, null, cancellationToken).ConfigureAwait(false);
+        var documents = new List<SourceDocument>();
+        foreach (var document in points.GroupBy(p => p.Payload[PayloadFields.DocumentId].StringValue, StringComparer.Ordinal))
+        {
+            var chunks = document.OrderBy(p => p.Payload[PayloadFields.ChunkIndex].IntegerValue).ToList();
+            if (chunks.Find(p => !p.Payload.TryGetValue(PayloadFields.Text, out var text) || text.KindCase != Value.KindOneofCase.StringValue) is { } bare)
+            {
+                return new SourceRead([], readAt, $"point {bare.Id.Uuid} of document '{document.Key}' in '{alias}' holds no text to embed again (was Qdrant:StoreText off?).");
+            }
+            var first = chunks[0].Payload;
+            documents.Add(new SourceDocument(
+                document.Key,
+                chunks.ConvertAll(p => p.Payload[PayloadFields.Text].StringValue),
+                first.TryGetValue(PayloadFields.Title, out var title) && title.KindCase == Value.KindOneofCase.StringValue ? title.StringValue : null,
+                first.TryGetValue(PayloadFields.Metadata, out var metadata) ? PayloadValues.ToJson(metadata) : null,
+                first.TryGetValue(PayloadFields.Version, out var version) && version.KindCase == Value.KindOneofCase.IntegerValue ? version.IntegerValue : null,
+                chunks.Max(WrittenAt)));
+        }
+        return new SourceRead(documents, readAt);
+    }
+
+    private static DateTimeOffset WrittenAt(RetrievedPoint point) =>
+        point.Payload.TryGetValue(PayloadFields.EmbeddedAt, out var value) && DateTimeOffset.TryParse(value.StringValue, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out var at)
+            ? at
+            : DateTimeOffset.MinValue;
+}
