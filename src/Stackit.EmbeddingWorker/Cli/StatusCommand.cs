@@ -1,7 +1,9 @@
 using System.CommandLine;
 using Azure;
 using Grpc.Core;
+using Microsoft.Extensions.Logging.Abstractions;
 using Qdrant.Client;
+using Stackit.EmbeddingWorker.VectorStore;
 
 namespace Stackit.EmbeddingWorker.Cli;
 
@@ -36,15 +38,15 @@ internal static class StatusCommand
         }
 
         using var qdrant = new QdrantClient(context.Qdrant.Endpoint, context.Qdrant.ApiKey);
-        Dictionary<string, string>? aliases = null;
+        var collections = new CollectionProvisioner(qdrant, context.Qdrant, NullLogger<CollectionProvisioner>.Instance);
+        IReadOnlyDictionary<string, string>? aliases = null;
         foreach (var collection in context.Qdrant.AllowedCollections.Prepend(context.Qdrant.Collection).Append(context.Qdrant.MultimodalCollection).Distinct(StringComparer.Ordinal))
         {
             try
             {
                 // Collections are aliases of versioned ones (documents → documents_v1); a backfill adds <name>_next.
-                aliases ??= (await qdrant.ListAliasesAsync(cancellationToken).ConfigureAwait(false)).ToDictionary(a => a.AliasName, a => a.CollectionName, StringComparer.Ordinal);
-                var physical = aliases.GetValueOrDefault(collection)
-                    ?? (await qdrant.CollectionExistsAsync(collection, cancellationToken).ConfigureAwait(false) ? collection : null);
+                aliases ??= await collections.AliasesAsync(cancellationToken).ConfigureAwait(false);
+                var physical = await collections.ResolveAsync(collection, aliases, cancellationToken).ConfigureAwait(false);
                 var name = physical is null || physical == collection ? collection : $"{collection} → {physical}";
                 if (physical is null)
                 {

@@ -11,9 +11,6 @@ internal sealed partial record CollectionRouting(string Default, IReadOnlySet<st
     /// <summary>What a collection (or alias) name may hold, here and in the settings that name one.</summary>
     public const string NamePattern = "^[A-Za-z0-9_.-]{1,255}$";
 
-    public bool IsAllowed(string collection) =>
-        string.Equals(collection, Default, StringComparison.Ordinal) || Allowed.Contains(collection);
-
     public static bool IsValidName(string name) => NameRegex().IsMatch(name);
 
     [GeneratedRegex(NamePattern)]

@@ -29,15 +29,18 @@ internal sealed partial class CollectionProvisioner(QdrantClient client, QdrantO
     }
 
     /// <summary>The collection a name stands for: the alias's target, the collection of that name, or null.</summary>
-    public async Task<string?> ResolveAsync(string name, CancellationToken cancellationToken)
-    {
-        var aliases = await client.ListAliasesAsync(cancellationToken).ConfigureAwait(false);
-        if (aliases.FirstOrDefault(a => string.Equals(a.AliasName, name, StringComparison.Ordinal)) is { } alias)
-        {
-            return alias.CollectionName;
-        }
-        return await client.CollectionExistsAsync(name, cancellationToken).ConfigureAwait(false) ? name : null;
-    }
+    public async Task<string?> ResolveAsync(string name, CancellationToken cancellationToken) =>
+        await ResolveAsync(name, await AliasesAsync(cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+
+    /// <summary>As <see cref="ResolveAsync(string, CancellationToken)"/>, with the aliases already read.</summary>
+    public async Task<string?> ResolveAsync(string name, IReadOnlyDictionary<string, string> aliases, CancellationToken cancellationToken) =>
+        aliases.TryGetValue(name, out var target) ? target
+        : await client.CollectionExistsAsync(name, cancellationToken).ConfigureAwait(false) ? name
+        : null;
+
+    /// <summary>Every alias, with the collection it points to.</summary>
+    public async Task<IReadOnlyDictionary<string, string>> AliasesAsync(CancellationToken cancellationToken) =>
+        (await client.ListAliasesAsync(cancellationToken).ConfigureAwait(false)).ToDictionary(a => a.AliasName, a => a.CollectionName, StringComparer.Ordinal);
 
     /// <summary>Creates a collection for vectors of <paramref name="dimension"/> with the payload indexes the worker filters on.</summary>
     public async Task CreateCollectionAsync(string collection, ulong dimension, CancellationToken cancellationToken)
