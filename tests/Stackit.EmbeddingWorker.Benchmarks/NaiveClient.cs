@@ -25,7 +25,7 @@ internal static class NaiveClient
     {
         using var connections = BaselineConnections.FromEnvironment("NAIVE_", TimeSpan.FromMinutes(5));
         var (queue, qdrant, collection, http) = (connections.Queue, connections.Qdrant, connections.Collection, connections.Http);
-        var chunker = new TextChunker(new ChunkingOptions(), new CalibratedTokenEstimator(new TokenCalibration("naive", 0.05)));
+        var chunker = new TextChunker(new ChunkingOptions(), new CalibratedTokenEstimator(new TokenCalibration(0.05)));
         var concurrency = connections.IntegerSetting("CONCURRENCY");
         var messages = Channel.CreateBounded<QueueMessage>(64);
         var created = 0;

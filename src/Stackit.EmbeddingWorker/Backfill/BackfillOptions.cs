@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Stackit.EmbeddingWorker.Messaging;
 
 namespace Stackit.EmbeddingWorker.Backfill;
 
@@ -39,9 +40,9 @@ public sealed class BackfillOptions : IValidatableObject
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
-        if (Queue is { Length: > 0 } name && !System.Text.RegularExpressions.Regex.IsMatch(name, "^[a-z0-9](?!.*--)[a-z0-9-]{1,54}[a-z0-9]$"))
+        if (Queue is { Length: > 0 } name && !QueueNames.IsValid(name, QueueOptions.PoisonQueueOf("").Length))
         {
-            yield return new ValidationResult("Backfill:Queue must be 3-56 lower-case letters, digits or single hyphens (its '-poison' queue needs the rest of Azure's 63).");
+            yield return new ValidationResult($"Backfill:Queue must be 3-{QueueNames.MaxLength - QueueOptions.PoisonQueueOf("").Length} lower-case letters, digits or single hyphens (its '-poison' queue needs the rest of Azure's {QueueNames.MaxLength}).");
         }
     }
 }

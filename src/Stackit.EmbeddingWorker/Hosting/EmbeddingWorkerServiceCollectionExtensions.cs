@@ -117,7 +117,7 @@ public static class EmbeddingWorkerServiceCollectionExtensions
         services.AddSingleton(sp =>
         {
             var options = sp.GetRequiredService<EmbeddingsOptions>();
-            return new TokenCalibration(options.Model, options.TokenEstimateMargin);
+            return new TokenCalibration(options.TokenEstimateMargin);
         });
         services.AddSingleton<ITokenEstimator>(sp =>
             sp.GetRequiredService<EmbeddingsOptions>().TokenizerFile is { Length: > 0 } tokenizerFile

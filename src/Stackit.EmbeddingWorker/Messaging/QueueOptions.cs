@@ -14,8 +14,6 @@ public sealed class QueueOptions : IValidatableObject
     public Uri? ServiceUri { get; set; }
 
     [Required(ErrorMessage = "Queue:Name is required.")]
-    [RegularExpression("^[a-z0-9](?!.*--)[a-z0-9-]{1,55}[a-z0-9]$",
-        ErrorMessage = "Queue:Name must be 3-57 lower-case letters, digits or single hyphens (the '-poison' suffix needs the other 7 of Azure's 63).")]
     public string Name { get; set; } = "documents";
 
     [Range(1, 100, ErrorMessage = "Queue:MaxDequeueCount must be between 1 and 100.")]
@@ -46,6 +44,10 @@ public sealed class QueueOptions : IValidatableObject
         if (ServiceUri is { IsAbsoluteUri: false })
         {
             yield return new ValidationResult("Queue:ServiceUri must be an absolute URI.");
+        }
+        if (Name is { Length: > 0 } && !QueueNames.IsValid(Name, PoisonQueueOf("").Length))
+        {
+            yield return new ValidationResult($"Queue:Name must be 3-{QueueNames.MaxLength - PoisonQueueOf("").Length} lower-case letters, digits or single hyphens (the '-poison' suffix needs the other {PoisonQueueOf("").Length} of Azure's {QueueNames.MaxLength}).");
         }
     }
 }

@@ -29,14 +29,11 @@ internal sealed class TokenCalibration
     private long _pendingTokens;
     private double _tokensPerByte = InitialTokensPerByte;
 
-    public TokenCalibration(string model, double margin)
+    public TokenCalibration(double margin)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(margin);
-        Model = model;
         _margin = margin;
     }
-
-    public string Model { get; }
 
     /// <summary>The ratio estimates use now, margin included.</summary>
     public double TokensPerByte => Volatile.Read(ref _tokensPerByte);

@@ -19,7 +19,9 @@ public sealed class OptionsValidationTests
     [InlineData("Embeddings:BaseUrl", "ftp://example.invalid", "Embeddings:BaseUrl must be an absolute http(s) URL")]
     [InlineData("Embeddings:MaxConcurrency", "0", "Embeddings:MaxConcurrency must be between 1 and 256")]
     [InlineData("Embeddings:Timeout", "00:00:00", "Embeddings:Timeout must be between")]
-    [InlineData("Queue:Name", "Bad_Name", "Queue:Name must be 3-57 lower-case letters")]
+    [InlineData("Queue:Name", "Bad_Name", "Queue:Name must be 3-56 lower-case letters")]
+    // 57 characters and '-poison' would be 64, one more than Azure allows (the old rule let it through).
+    [InlineData("Queue:Name", "q23456789012345678901234567890123456789012345678901234567", "Queue:Name must be 3-56 lower-case letters")]
     [InlineData("Queue:MaxDequeueCount", "0", "Queue:MaxDequeueCount must be between 1 and 100")]
     [InlineData("Queue:VisibilityTimeout", "8.00:00:00", "Queue:VisibilityTimeout must be between")]
     [InlineData("Queue:ConnectionString", "", "Queue:ConnectionString or Queue:ServiceUri must be set")]

@@ -14,7 +14,7 @@ public sealed class TokenCalibrationTests
     [Fact]
     public void Before_any_answer_the_estimate_is_a_token_for_every_three_bytes()
     {
-        var calibration = new TokenCalibration("m", Margin);
+        var calibration = new TokenCalibration(Margin);
 
         Assert.Equal(401, calibration.Estimate(1_200));
         Assert.False(calibration.IsCalibrated);
@@ -23,7 +23,7 @@ public sealed class TokenCalibrationTests
     [Fact]
     public void Estimates_converge_to_the_counted_tokens_from_above_and_stay_within_the_margin()
     {
-        var calibration = new TokenCalibration("m", Margin);
+        var calibration = new TokenCalibration(Margin);
         var random = new Random(7);
         var estimator = new CalibratedTokenEstimator(calibration);
         for (var request = 0; request < 20; request++)
@@ -45,7 +45,7 @@ public sealed class TokenCalibrationTests
     [Fact]
     public void A_batch_of_denser_text_raises_the_estimate_at_once_and_it_comes_down_only_as_the_window_moves_on()
     {
-        var calibration = new TokenCalibration("m", Margin);
+        var calibration = new TokenCalibration(Margin);
         calibration.Observe(TokenCalibration.SampleBytes, 1, (int)(TokenCalibration.SampleBytes / 4) + 1);
         var sparse = calibration.TokensPerByte;
 
@@ -62,7 +62,7 @@ public sealed class TokenCalibrationTests
     [Fact]
     public void Small_answers_are_pooled_until_they_make_a_sample_worth_trusting()
     {
-        var calibration = new TokenCalibration("m", Margin);
+        var calibration = new TokenCalibration(Margin);
 
         calibration.Observe(100, 1, 26);
         Assert.False(calibration.IsCalibrated);
@@ -74,7 +74,7 @@ public sealed class TokenCalibrationTests
     [Fact]
     public void A_text_refused_as_too_long_is_never_again_estimated_to_fit()
     {
-        var calibration = new TokenCalibration("m", Margin);
+        var calibration = new TokenCalibration(Margin);
         calibration.Observe(TokenCalibration.SampleBytes, 1, (int)(TokenCalibration.SampleBytes / 5) + 1);
         Assert.True(calibration.Estimate(16_000) < 4_096);
 
@@ -88,7 +88,7 @@ public sealed class TokenCalibrationTests
     [Fact]
     public void A_refusal_never_teaches_more_than_a_token_a_byte()
     {
-        var calibration = new TokenCalibration("m", margin: 0);
+        var calibration = new TokenCalibration(margin: 0);
 
         calibration.ObserveTooLong(10, limit: 4_096, countedTokens: null);
 
@@ -99,7 +99,7 @@ public sealed class TokenCalibrationTests
     public void The_estimate_of_a_concatenation_never_exceeds_the_sum_of_its_parts()
     {
         var random = new Random(11);
-        var calibration = new TokenCalibration("m", Margin);
+        var calibration = new TokenCalibration(Margin);
         calibration.Observe(TokenCalibration.SampleBytes, 1, (int)(TokenCalibration.SampleBytes * 0.27));
         var estimator = new CalibratedTokenEstimator(calibration);
         for (var i = 0; i < 1_000; i++)

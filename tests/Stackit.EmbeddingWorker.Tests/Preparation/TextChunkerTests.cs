@@ -6,7 +6,7 @@ namespace Stackit.EmbeddingWorker.Tests.Preparation;
 
 public sealed class TextChunkerTests
 {
-    private static readonly CalibratedTokenEstimator Estimator = new(new TokenCalibration("test-model", margin: 0));
+    private static readonly CalibratedTokenEstimator Estimator = new(new TokenCalibration(margin: 0));
 
     private static TextChunker Chunker(int max, int overlap) => new(new ChunkingOptions { MaxChunkTokens = max, OverlapTokens = overlap }, Estimator);
 
