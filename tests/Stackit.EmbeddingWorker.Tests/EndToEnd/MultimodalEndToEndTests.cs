@@ -22,16 +22,12 @@ public sealed class MultimodalEndToEndTests(AzuriteFixture azurite)
     [Fact]
     public async Task A_document_that_switches_between_text_and_images_leaves_nothing_in_the_other_collection()
     {
-        await using var embeddings = await FakeEmbeddingServer.StartAsync();
-        await using var qdrant = await QdrantStandInServer.StartAsync();
-        var queueName = AzuriteFixture.UniqueQueueName("mm");
-        var queue = azurite.Queue(queueName);
-        await queue.CreateAsync(cancellationToken: Ct);
-        var settings = WorkerHost.Settings(azurite.ConnectionString, queueName, embeddings.BaseUrl, qdrant.Endpoint, TextCollection);
-        settings["Embeddings:MultimodalModel"] = MultimodalModel;
-        settings["Qdrant:MultimodalCollection"] = Pictures;
-        using var host = WorkerHost.Build(settings);
-        await host.StartAsync(Ct);
+        await using var run = await StandInPipelineRun.StartAsync(azurite, TextCollection, Ct, settings =>
+        {
+            settings["Embeddings:MultimodalModel"] = MultimodalModel;
+            settings["Qdrant:MultimodalCollection"] = Pictures;
+        });
+        var (queue, qdrant) = (run.Queue, run.Qdrant);
         List<string> Holding(string collection) => [.. qdrant.Store.Points(collection).Select(p => p.Payload[PayloadFields.DocumentId].StringValue)];
 
         await queue.SendMessageAsync(JsonSerializer.Serialize(new { id = "pump", text = "Pump P1 needs new seals.", version = 1 }), Ct);
@@ -47,7 +43,6 @@ public sealed class MultimodalEndToEndTests(AzuriteFixture azurite)
 
         Assert.Equal(["pump"], Holding(TextCollection));
         Assert.Empty(Holding(Pictures));
-        await host.StopAsync(Ct);
     }
 
     [Fact]

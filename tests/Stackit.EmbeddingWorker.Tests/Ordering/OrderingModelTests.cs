@@ -1,5 +1,6 @@
 using System.Net;
 using CsCheck;
+using Stackit.EmbeddingWorker.Testing.QdrantStandIn;
 using Stackit.EmbeddingWorker.Tests.Infrastructure;
 using Stackit.EmbeddingWorker.VectorStore;
 
@@ -66,19 +67,22 @@ public sealed class OrderingModelTests(AzuriteFixture azurite)
         }, iter: Samples, threads: 1, print: t => $"failures {t.Item2}: " + string.Join(" ; ", t.Item1.Select(h => h.ToString())));
     }
 
-    private static List<StoredChunk> Stored(StandInPipelineRun run, string documentId) =>
-        [.. run.Points(documentId)
+    private static List<StoredChunk> Stored(StandInPipelineRun run, string documentId) => StoredChunk.Of(run.Points(documentId));
+}
+
+/// <summary>What a stored point says about the version it belongs to.</summary>
+internal sealed record StoredChunk(int Index, int Count, long? Version, string Text)
+{
+    /// <summary>A document's points as the model compares them, in chunk order.</summary>
+    public static List<StoredChunk> Of(IEnumerable<StoredPoint> points) =>
+        [.. points
             .Select(p => new StoredChunk(
                 (int)p.Payload[PayloadFields.ChunkIndex].IntegerValue,
                 (int)p.Payload[PayloadFields.ChunkCount].IntegerValue,
                 p.Payload.TryGetValue(PayloadFields.Version, out var v) ? v.IntegerValue : null,
                 p.Payload[PayloadFields.Text].StringValue.Trim()))
             .OrderBy(c => c.Index)];
-}
 
-/// <summary>What a stored point says about the version it belongs to.</summary>
-internal sealed record StoredChunk(int Index, int Count, long? Version, string Text)
-{
     public string Describe() => $"{Index}/{Count}@{Version?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "-"}:{Text[..Math.Min(40, Text.Length)]}";
 }
 

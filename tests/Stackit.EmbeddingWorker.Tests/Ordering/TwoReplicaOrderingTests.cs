@@ -64,15 +64,7 @@ public sealed class TwoReplicaOrderingTests(AzuriteFixture azurite)
                 foreach (var document in named.SelectMany(h => h.Documents))
                 {
                     var jobs = document.ToList();
-                    var stored = qdrant.Store.Points(Collection)
-                        .Where(p => p.Payload[PayloadFields.DocumentId].StringValue == document.Key)
-                        .Select(p => new StoredChunk(
-                            (int)p.Payload[PayloadFields.ChunkIndex].IntegerValue,
-                            (int)p.Payload[PayloadFields.ChunkCount].IntegerValue,
-                            p.Payload.TryGetValue(PayloadFields.Version, out var v) ? v.IntegerValue : null,
-                            p.Payload[PayloadFields.Text].StringValue.Trim()))
-                        .OrderBy(c => c.Index)
-                        .ToList();
+                    var stored = StoredChunk.Of(qdrant.Store.Points(Collection).Where(p => p.Payload[PayloadFields.DocumentId].StringValue == document.Key));
                     var expected = ReferenceModel.Final(jobs);
                     Assert.True(ReferenceModel.Holds(expected, stored),
                         $"{document.Key} holds [{string.Join(" | ", stored.Select(c => c.Describe()))}]; expected the state of {expected} (deliveries: {string.Join(", ", jobs)})");
