@@ -21,7 +21,7 @@ internal sealed class TokenBudgetBatcher(BatchingOptions options)
         if (chunk.IsMultimodal)
         {
             // One request per multimodal job, and the pending text batch waits on: it may still fill.
-            return [new EmbeddingBatch([chunk], chunk.Tokens)];
+            return [new EmbeddingBatch([chunk])];
         }
         List<EmbeddingBatch>? complete = null;
         if (_pending.Count > 0 && _pendingTokens + chunk.Tokens > options.MaxTokensPerRequest)
@@ -43,7 +43,7 @@ internal sealed class TokenBudgetBatcher(BatchingOptions options)
 
     private EmbeddingBatch TakePending()
     {
-        var batch = new EmbeddingBatch(_pending, _pendingTokens);
+        var batch = new EmbeddingBatch(_pending);
         _pending = [];
         _pendingTokens = 0;
         return batch;
