@@ -6,7 +6,7 @@ namespace Stackit.EmbeddingWorker.VectorStore;
 /// <summary>
 /// Upserts embedded chunks in batches of up to <c>Qdrant:UpsertBatchSize</c> with a few writers in parallel.
 /// When the last chunk of a job is stored, its stale tail is deleted and the job reported stored; the new
-/// points are written before the old tail goes, so a failure leaves the old version searchable.
+/// points are written before the old tail goes, so a failure leaves the document searchable (see README: What lands in Qdrant).
 /// </summary>
 internal sealed partial class VectorStoreService(
     ChannelReader<EmbeddedChunk> embedded,
