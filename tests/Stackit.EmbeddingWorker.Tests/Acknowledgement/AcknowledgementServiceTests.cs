@@ -70,6 +70,20 @@ public sealed class AcknowledgementServiceTests(AzuriteFixture azurite) : IAsync
     }
 
     [Fact]
+    public async Task A_missing_poison_queue_is_created_and_the_message_poisoned_not_left_to_circulate()
+    {
+        // Someone deleted the poison queue. Its 404 (QueueNotFound) is no lost lease: before, the poison was skipped
+        // as one, and the bad message came back after its lease, again and again.
+        await _poison.DeleteAsync(Ct);
+        var lease = await SendAndReceiveAsync("""{"id":"a","op":"nope"}""");
+
+        await SettleAsync(new JobOutcome(lease, "a", OutcomeKind.Rejected, "'op' is 'nope'"));
+
+        Assert.Equal(0, await QueueAssertions.CountAsync(_queue, Ct));
+        Assert.Equal("'op' is 'nope'", Assert.Single(await QueueAssertions.DrainAsync(_poison, Ct)).GetProperty("error").GetString());
+    }
+
+    [Fact]
     public async Task Failed_job_below_MaxDequeueCount_is_released_for_a_later_retry_not_poisoned()
     {
         var lease = await SendAndReceiveAsync("""{"id":"a","text":"x"}""");
