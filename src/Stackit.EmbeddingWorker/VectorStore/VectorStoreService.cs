@@ -82,10 +82,18 @@ internal sealed partial class VectorStoreService(
                 completed.Add(chunk);
             }
         }
-        if (completed.Count == 0)
+        if (completed.Count > 0)
         {
-            return;
+            await FinishAsync(collection, completed, cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// Jobs whose last chunk is now stored: their stale tails go, an older writer retreats from a newer state, the
+    /// other modality's collection forgets them, a running backfill hears of them, and they are reported stored.
+    /// </summary>
+    private async Task FinishAsync(string collection, List<EmbeddedChunk> completed, CancellationToken cancellationToken)
+    {
         var jobs = completed.Select(c => c.Chunk.Job).ToList();
         try
         {
