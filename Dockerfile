@@ -1,7 +1,7 @@
 # Multi-stage build: the SDK image compiles, the much smaller runtime image runs as a non-root user.
 FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
 WORKDIR /source
-COPY global.json Directory.Build.props appsettings.json ./
+COPY global.json Directory.Build.props Directory.Packages.props .editorconfig appsettings.json ./
 COPY src/Stackit.EmbeddingWorker/Stackit.EmbeddingWorker.csproj src/Stackit.EmbeddingWorker/
 RUN dotnet restore src/Stackit.EmbeddingWorker/Stackit.EmbeddingWorker.csproj
 COPY src/ src/
