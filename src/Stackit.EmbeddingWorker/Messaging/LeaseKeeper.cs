@@ -39,10 +39,17 @@ internal sealed partial class LeaseKeeper(
         }
     }
 
+    /// <summary>
+    /// How long handing back the unfinished messages may take at shutdown, past the host's stop deadline if need be:
+    /// a message left leased waits out its whole visibility timeout before another replica can take it.
+    /// </summary>
+    internal static readonly TimeSpan ReleaseBudget = TimeSpan.FromSeconds(5);
+
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         await base.StopAsync(cancellationToken).ConfigureAwait(false);
-        await ReleaseAllAsync(cancellationToken).ConfigureAwait(false);
+        using var budget = new CancellationTokenSource(ReleaseBudget, time);
+        await ReleaseAllAsync(budget.Token).ConfigureAwait(false);
     }
 
     internal Task RenewDueAsync(CancellationToken cancellationToken) =>

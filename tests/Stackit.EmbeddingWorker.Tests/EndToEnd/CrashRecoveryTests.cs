@@ -10,6 +10,7 @@ namespace Stackit.EmbeddingWorker.Tests.EndToEnd;
 /// then stopped with SIGTERM: every job's points end up in the Qdrant stand-in exactly once, the queue empties,
 /// nothing is poisoned, and the graceful stop exits with code 0.
 /// </summary>
+[Collection(nameof(WorkerProcessesCollection))]
 public sealed class CrashRecoveryTests(AzuriteFixture azurite)
 {
     private const string Collection = "documents";

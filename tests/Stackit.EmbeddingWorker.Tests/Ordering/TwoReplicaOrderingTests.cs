@@ -11,6 +11,7 @@ namespace Stackit.EmbeddingWorker.Tests.Ordering;
 /// started again: every document must end as exactly its highest version (nothing if that is a delete).
 /// (Unversioned jobs of one document on two replicas at once have no order to keep; see README: Order.)
 /// </summary>
+[Collection(nameof(WorkerProcessesCollection))]
 public sealed class TwoReplicaOrderingTests(AzuriteFixture azurite)
 {
     private const string Collection = "documents";
