@@ -25,12 +25,14 @@ internal class PointsStandInService(StandInStore store)
 
     public virtual Task<PointsOperationResponse> Upsert(UpsertPoints request, ServerCallContext context)
     {
+        store.Called(nameof(Upsert), request.CollectionName);
         store.Upsert(request);
         return Task.FromResult(Completed());
     }
 
     public virtual Task<PointsOperationResponse> Delete(DeletePoints request, ServerCallContext context)
     {
+        store.Called(nameof(Delete), request.CollectionName);
         store.Delete(request);
         return Task.FromResult(Completed());
     }
@@ -43,6 +45,7 @@ internal class PointsStandInService(StandInStore store)
 
     public virtual Task<ScrollResponse> Scroll(ScrollPoints request, ServerCallContext context)
     {
+        store.Called(nameof(Scroll), request.CollectionName);
         var points = store.Matching(request.CollectionName, request.Filter);
         var start = request.Offset is { } offset ? points.FindIndex(p => p.Key == offset.Uuid || p.Key == offset.Num.ToString(System.Globalization.CultureInfo.InvariantCulture)) : 0;
         var limit = request.HasLimit ? (int)request.Limit : 10;
@@ -61,6 +64,7 @@ internal class PointsStandInService(StandInStore store)
 
     public virtual Task<GetResponse> Get(GetPoints request, ServerCallContext context)
     {
+        store.Called(nameof(Get), request.CollectionName);
         var response = new GetResponse();
         response.Result.AddRange(store.Retrieve(request.CollectionName, request.Ids).Select(p => Retrieved(p, request.WithPayload, request.WithVectors)));
         return Task.FromResult(response);

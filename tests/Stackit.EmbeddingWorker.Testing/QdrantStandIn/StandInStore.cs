@@ -15,7 +15,16 @@ public sealed class StandInStore
     private readonly Dictionary<string, string> _aliases = new(StringComparer.Ordinal);
     private readonly Queue<StatusCode> _upsertFaults = new();
 
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> _calls = new(StringComparer.Ordinal);
+
     public int UpsertCalls { get; private set; }
+
+    /// <summary>Calls by method and kind of collection (<c>Get/points</c>, <c>Upsert/tombstones</c>, …): what a run cost.</summary>
+    public IReadOnlyDictionary<string, int> Calls => _calls;
+
+    /// <summary>Counts one call of <paramref name="method"/> on <paramref name="collection"/>.</summary>
+    public void Called(string method, string collection) =>
+        _calls.AddOrUpdate($"{method}/{(collection.EndsWith("_tombstones", StringComparison.Ordinal) ? "tombstones" : "points")}", 1, (_, n) => n + 1);
 
     public int MaxUpsertBatch { get; private set; }
 
