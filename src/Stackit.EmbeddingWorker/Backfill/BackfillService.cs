@@ -142,8 +142,7 @@ internal sealed partial class BackfillService(
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             LogPageFailed(message.MessageId, message.DequeueCount, ex);
-            context.Circuits.VectorStore.Failure(ex.Message);
-            context.Outcomes.Failed(lease, $"{context.Circuits.VectorStore.Dependency} unavailable: {ex.Message}", holdsSlot: false);
+            context.DependencyFailed(context.Circuits.VectorStore, lease, ex, holdsSlot: false);
             return null;
         }
         if (read.Refusal is { } refused)

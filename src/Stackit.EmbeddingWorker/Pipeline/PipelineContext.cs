@@ -1,4 +1,5 @@
 using Stackit.EmbeddingWorker.Diagnostics;
+using Stackit.EmbeddingWorker.Messaging;
 
 namespace Stackit.EmbeddingWorker.Pipeline;
 
@@ -24,11 +25,20 @@ internal sealed class PipelineContext(OutcomeReporter outcomes, DependencyCircui
     /// </summary>
     public void DependencyFailed(DependencyCircuit circuit, IEnumerable<DocumentJob> jobs, Exception exception)
     {
-        circuit.Failure(exception.Message);
-        var reason = $"{circuit.Dependency} unavailable: {exception.Message}";
+        var reason = Failure(circuit, exception);
         foreach (var job in jobs)
         {
             Outcomes.Failed(job, reason);
         }
+    }
+
+    /// <summary>The same policy for a message that has no job yet (a backfill page whose source could not be read).</summary>
+    public void DependencyFailed(DependencyCircuit circuit, QueueLease lease, Exception exception, bool holdsSlot) =>
+        Outcomes.Failed(lease, Failure(circuit, exception), holdsSlot);
+
+    private static string Failure(DependencyCircuit circuit, Exception exception)
+    {
+        circuit.Failure(exception.Message);
+        return $"{circuit.Dependency} unavailable: {exception.Message}";
     }
 }
