@@ -4,14 +4,17 @@ using System.Text.Json.Serialization;
 namespace Stackit.EmbeddingWorker.Backfill;
 
 /// <summary>
-/// One backfill message: copy these documents from what <see cref="Alias"/> points to now into
-/// <see cref="Target"/>, re-embedding what changed. The same message serves the first copy, a resumed run and a
-/// live change recorded while the backfill runs: each copy reads the source as it is when the page is worked on.
+/// One backfill message: copy these documents from <see cref="Source"/>, the collection <see cref="Alias"/> pointed to
+/// when the page was made, into <see cref="Target"/>, re-embedding what changed. The same message serves the first
+/// copy, a resumed run and a live change recorded while the backfill runs: each copy reads the source as it is when
+/// the page is worked on. Naming the physical source matters after the switch, when the alias points to the target
+/// itself; a page without one (made by an earlier version) reads through the alias.
 /// </summary>
 internal sealed record BackfillPage(
     [property: JsonPropertyName("alias")] string Alias,
     [property: JsonPropertyName("target")] string Target,
-    [property: JsonPropertyName("ids")] IReadOnlyList<string> Ids)
+    [property: JsonPropertyName("ids")] IReadOnlyList<string> Ids,
+    [property: JsonPropertyName("source")] string? Source = null)
 {
     public string ToJson() => JsonSerializer.Serialize(this, BackfillPageContext.Default.BackfillPage);
 
@@ -36,8 +39,12 @@ internal sealed record BackfillPage(
     }
 
     /// <summary>Messages of at most <paramref name="pageSize"/> documents each.</summary>
-    public static IEnumerable<BackfillPage> For(string alias, string target, IEnumerable<string> ids, int pageSize) =>
-        ids.Chunk(pageSize).Select(chunk => new BackfillPage(alias, target, chunk));
+    public static IEnumerable<BackfillPage> For(string alias, string source, string target, IEnumerable<string> ids, int pageSize) =>
+        ids.Chunk(pageSize).Select(chunk => new BackfillPage(alias, target, chunk, source));
+
+    /// <summary>The collection to read: the physical source, or the alias for a page that names none.</summary>
+    [JsonIgnore]
+    public string ReadFrom => Source ?? Alias;
 }
 
 [JsonSerializable(typeof(BackfillPage))]

@@ -9,7 +9,7 @@ namespace Stackit.EmbeddingWorker.Backfill;
 /// <summary>
 /// A replica's share of a backfill, as a source of the live pipeline: while its live queue is empty and both
 /// dependencies answer, it takes up to <c>Backfill:ConcurrentPages</c> pages from the backfill queue, reads each
-/// page's documents from the collection the alias points to now, and sends one job per document — a copy with its
+/// page's documents from the source collection it names, and sends one job per document — a copy with its
 /// stored chunks, into the page's target — through the same preparation, batching, embedding and vector-store
 /// stages as live work. A page's message is leased, renewed and settled like a live one (the settlement policy),
 /// once all its documents are reported: deleted when all are stored, poisoned when one can never be copied, else
@@ -137,7 +137,7 @@ internal sealed partial class BackfillService(
         SourceRead read;
         try
         {
-            read = await source.ReadAsync(page.Alias, ids, cancellationToken).ConfigureAwait(false);
+            read = await source.ReadAsync(page.ReadFrom, ids, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
@@ -162,7 +162,7 @@ internal sealed partial class BackfillService(
                 new JobMessage(id, JobOperation.Delete, null, null, null, page.Alias, [], null), 0,
                 new CopySource(page.Target, read.ReadAt, null), group)))
             .ToList();
-        LogPageStarted(page.Alias, page.Target, read.Documents.Count, gone.Count);
+        LogPageStarted(page.ReadFrom, page.Target, read.Documents.Count, gone.Count);
         return work;
     }
 
@@ -172,8 +172,8 @@ internal sealed partial class BackfillService(
         base.Dispose();
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Backfill page of {Alias} → {Target}: {Documents} documents to copy, {Gone} gone from the source")]
-    private partial void LogPageStarted(string alias, string target, int documents, int gone);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Backfill page of {Source} → {Target}: {Documents} documents to copy, {Gone} gone from the source")]
+    private partial void LogPageStarted(string source, string target, int documents, int gone);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Backfill page {MessageId} failed (delivery {DequeueCount}); it is tried again after a backoff")]
     private partial void LogPageFailed(string messageId, long dequeueCount, Exception exception);

@@ -44,6 +44,12 @@ internal sealed class BackfillPlanner(
                 : $"there is no alias '{alias}' to backfill.").ConfigureAwait(false);
         }
 
+        // The queues first: replicas record live changes on it as soon as they see the marker.
+        var backfill = queues.Get(options.QueueName(queue.Name));
+        var poison = queues.PoisonOf(backfill.Name);
+        await backfill.CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+        await poison.CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+
         var marker = alias + BackfillCapture.MarkerSuffix;
         string target;
         if (aliases.TryGetValue(marker, out var running))
@@ -70,13 +76,9 @@ internal sealed class BackfillPlanner(
             await Task.Delay(settle, time, cancellationToken).ConfigureAwait(false);
         }
 
-        var backfill = queues.Get(options.QueueName(queue.Name));
-        var poison = queues.PoisonOf(backfill.Name);
-        await backfill.CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
-        await poison.CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
         var poisonedBefore = await queues.ApproximateLengthAsync(poison.Name, cancellationToken).ConfigureAwait(false) ?? 0;
 
-        var sourceDocuments = await EnqueueAsync(alias, alias, target, cancellationToken).ConfigureAwait(false);
+        var sourceDocuments = await EnqueueAsync(source, alias, source, target, cancellationToken).ConfigureAwait(false);
         await output.WriteLineAsync($"Enqueued {sourceDocuments.Count} documents on {backfill.Name} in pages of {options.PageSize}.").ConfigureAwait(false);
 
         var deadline = time.GetUtcNow() + timeout;
@@ -98,7 +100,7 @@ internal sealed class BackfillPlanner(
                 return await FailAsync("the two collections still differ; live changes may still be arriving. Run the backfill again to go on.").ConfigureAwait(false);
             }
             // Documents the target holds but the source no longer does (deleted while their page was copied).
-            var extra = await EnqueueAsync(target, alias, target, cancellationToken, except: sourceDocuments).ConfigureAwait(false);
+            var extra = await EnqueueAsync(target, alias, source, target, cancellationToken, except: sourceDocuments).ConfigureAwait(false);
             await output.WriteLineAsync($"Enqueued {extra.Count} documents only the target holds, to be checked again.").ConfigureAwait(false);
         }
 
@@ -125,7 +127,7 @@ internal sealed class BackfillPlanner(
     }
 
     /// <summary>Puts the documents of <paramref name="scanned"/> (one point per document: chunk 0) on the queue.</summary>
-    private async Task<HashSet<string>> EnqueueAsync(string scanned, string alias, string target, CancellationToken cancellationToken, IReadOnlySet<string>? except = null)
+    private async Task<HashSet<string>> EnqueueAsync(string scanned, string alias, string source, string target, CancellationToken cancellationToken, IReadOnlySet<string>? except = null)
     {
         var backfill = queues.Get(options.QueueName(queue.Name));
         var documents = new HashSet<string>(StringComparer.Ordinal);
@@ -140,13 +142,13 @@ internal sealed class BackfillPlanner(
             }
             if (pending.Count == options.PageSize)
             {
-                await backfill.SendMessageAsync(new BackfillPage(alias, target, [.. pending]).ToJson(), cancellationToken).ConfigureAwait(false);
+                await backfill.SendMessageAsync(new BackfillPage(alias, target, [.. pending], source).ToJson(), cancellationToken).ConfigureAwait(false);
                 pending.Clear();
             }
         }
         if (pending.Count > 0)
         {
-            await backfill.SendMessageAsync(new BackfillPage(alias, target, [.. pending]).ToJson(), cancellationToken).ConfigureAwait(false);
+            await backfill.SendMessageAsync(new BackfillPage(alias, target, [.. pending], source).ToJson(), cancellationToken).ConfigureAwait(false);
         }
         return documents;
     }

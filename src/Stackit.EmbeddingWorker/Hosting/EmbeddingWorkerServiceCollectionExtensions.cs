@@ -44,7 +44,7 @@ public static class EmbeddingWorkerServiceCollectionExtensions
         services.AddSingleton<LeaseRegistry>();
         services.AddMetrics();
         services.AddSingleton<WorkerMetrics>();
-        services.AddSingleton(sp => new DocumentSequencer(Channels(sp).Resumed.Writer));
+        services.AddSingleton(sp => new DocumentSequencer(Channels(sp).Resumed.Writer, Get<TimeProvider>(sp)));
         services.AddSingleton(sp => new OutcomeReporter(Channels(sp).Outcomes.Writer, Get<DocumentSequencer>(sp)));
         services.AddSingleton<PipelineContext>();
         services.AddSingleton(sp => sp.GetRequiredService<EmbeddingsOptions>().Models);

@@ -21,8 +21,23 @@ internal sealed class DocumentJob(QueueLease lease, JobMessage message, int gene
     /// <summary>How many times the job was chunked anew because the endpoint found a chunk too long.</summary>
     public int Generation { get; } = generation;
 
+    /// <summary>
+    /// When the job entered this replica's pipeline, in the order the replica received the jobs of its document
+    /// (<see cref="DocumentSequencer"/>); stored as the points' <c>embedded_at</c>.
+    /// </summary>
+    public DateTimeOffset? ReceivedAt { get; private set; }
+
+    /// <summary>
+    /// The time that orders this job's writes against other writers of its document: a backfill copy's source write
+    /// time, an unversioned job's <see cref="ReceivedAt"/>. Null for a versioned job, which its version orders.
+    /// </summary>
+    public DateTimeOffset? OrderedAt => Copy?.WrittenAt ?? (Message.Version is null ? ReceivedAt : null);
+
     /// <summary>The same message, to be chunked again from scratch with fresh progress.</summary>
-    public DocumentJob NextGeneration() => new(Lease, Message, Generation + 1, Copy, Group);
+    public DocumentJob NextGeneration() => new(Lease, Message, Generation + 1, Copy, Group) { ReceivedAt = ReceivedAt };
+
+    /// <summary>Stamps when the job entered the pipeline (once; by the sequencer).</summary>
+    internal void Received(DateTimeOffset at) => ReceivedAt ??= at;
 
     public override string ToString() => $"{Message.Collection}/{Message.Id} (message {Lease.MessageId})";
 }

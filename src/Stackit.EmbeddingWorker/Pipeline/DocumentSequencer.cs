@@ -11,14 +11,19 @@ namespace Stackit.EmbeddingWorker.Pipeline;
 /// removes a document from the text and the multimodal collection alike.
 /// </summary>
 /// <remarks>
+/// Each job is stamped with the time it enters (<see cref="DocumentJob.ReceivedAt"/>), never earlier than the job
+/// before it, so the stamps follow this order even when the clock steps back; an unversioned job's writes are ordered
+/// by that stamp in Qdrant, which keeps two replicas' unversioned jobs of one document from mixing.
 /// Waiting jobs are held as received messages, so they are bounded by <c>Queue:MaxInFlightMessages</c> and their
 /// leases are renewed like any other. A released job goes to <see cref="PipelineChannels.Resumed"/>, which holds
 /// one job per in-flight message, so releasing never waits.
 /// </remarks>
-internal sealed class DocumentSequencer(ChannelWriter<DocumentJob> resumed)
+internal sealed class DocumentSequencer(ChannelWriter<DocumentJob> resumed, TimeProvider? time = null)
 {
     private readonly Lock _gate = new();
     private readonly Dictionary<string, Queue<DocumentJob>> _busy = new(StringComparer.Ordinal);
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
+    private DateTimeOffset _lastStamp = DateTimeOffset.MinValue;
 
     /// <summary>Documents with a job in the pipeline now.</summary>
     public int BusyDocuments
@@ -31,6 +36,9 @@ internal sealed class DocumentSequencer(ChannelWriter<DocumentJob> resumed)
     {
         lock (_gate)
         {
+            var now = _time.GetUtcNow();
+            _lastStamp = now > _lastStamp ? now : _lastStamp.AddTicks(1);
+            job.Received(_lastStamp);
             if (_busy.TryGetValue(job.Message.Id, out var waiting))
             {
                 waiting.Enqueue(job);

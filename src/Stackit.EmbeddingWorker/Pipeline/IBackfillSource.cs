@@ -3,13 +3,13 @@ using System.Text.Json;
 namespace Stackit.EmbeddingWorker.Pipeline;
 
 /// <summary>
-/// The backfill's named route to what the collection behind an alias holds now: each document's stored chunks with
+/// The backfill's named route to what a source collection holds now: each document's stored chunks with
 /// what the point contract keeps of the job (title, metadata, version) and when the source wrote them. The vector
 /// store implements it.
 /// </summary>
 internal interface IBackfillSource
 {
-    Task<SourceRead> ReadAsync(string alias, IReadOnlyCollection<string> documentIds, CancellationToken cancellationToken);
+    Task<SourceRead> ReadAsync(string collection, IReadOnlyCollection<string> documentIds, CancellationToken cancellationToken);
 }
 
 /// <summary>One stored document: its chunk texts in chunk order, and when the source last wrote any of them.</summary>

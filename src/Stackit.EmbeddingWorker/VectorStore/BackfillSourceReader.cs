@@ -1,23 +1,33 @@
-using System.Globalization;
 using Qdrant.Client.Grpc;
 using Stackit.EmbeddingWorker.Pipeline;
 
 namespace Stackit.EmbeddingWorker.VectorStore;
 
-/// <summary>Reads a backfill's source: the stored points of some documents, through the alias, as they are now.</summary>
+/// <summary>
+/// Reads a backfill's source: the stored points of some documents as they are now. A source that no longer exists
+/// (the old collection deleted while pages for it were still queued) is refused: its changes cannot be copied.
+/// </summary>
 internal sealed class BackfillSourceReader(QdrantPointReader reader, TimeProvider time) : IBackfillSource
 {
-    public async Task<SourceRead> ReadAsync(string alias, IReadOnlyCollection<string> documentIds, CancellationToken cancellationToken)
+    public async Task<SourceRead> ReadAsync(string collection, IReadOnlyCollection<string> documentIds, CancellationToken cancellationToken)
     {
         var readAt = time.GetUtcNow();
-        var points = await reader.ReadPointsAsync(alias, documentIds, null, cancellationToken).ConfigureAwait(false);
+        List<RetrievedPoint> points;
+        try
+        {
+            points = await reader.ReadPointsAsync(collection, documentIds, null, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (QdrantErrors.IsMissingCollection(ex))
+        {
+            return new SourceRead([], readAt, $"the source collection '{collection}' does not exist (deleted after the backfill switched?), so these documents cannot be copied from it.");
+        }
         var documents = new List<SourceDocument>();
         foreach (var document in points.GroupBy(p => p.Payload[PayloadFields.DocumentId].StringValue, StringComparer.Ordinal))
         {
             var chunks = document.OrderBy(p => p.Payload[PayloadFields.ChunkIndex].IntegerValue).ToList();
             if (chunks.Find(p => !p.Payload.TryGetValue(PayloadFields.Text, out var text) || text.KindCase != Value.KindOneofCase.StringValue) is { } bare)
             {
-                return new SourceRead([], readAt, $"point {bare.Id.Uuid} of document '{document.Key}' in '{alias}' holds no text to embed again (was Qdrant:StoreText off?).");
+                return new SourceRead([], readAt, $"point {bare.Id.Uuid} of document '{document.Key}' in '{collection}' holds no text to embed again (was Qdrant:StoreText off?).");
             }
             var first = chunks[0].Payload;
             documents.Add(new SourceDocument(
@@ -31,8 +41,5 @@ internal sealed class BackfillSourceReader(QdrantPointReader reader, TimeProvide
         return new SourceRead(documents, readAt);
     }
 
-    private static DateTimeOffset WrittenAt(RetrievedPoint point) =>
-        point.Payload.TryGetValue(PayloadFields.EmbeddedAt, out var value) && DateTimeOffset.TryParse(value.StringValue, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out var at)
-            ? at
-            : DateTimeOffset.MinValue;
+    private static DateTimeOffset WrittenAt(RetrievedPoint point) => PayloadValues.Time(point.Payload, PayloadFields.EmbeddedAt) ?? DateTimeOffset.MinValue;
 }

@@ -39,6 +39,13 @@ internal static class PayloadValues
     }
 
     /// <summary>The JSON a stored value came from (integers stay integers).</summary>
+    /// <summary>A time stored as an ISO 8601 string (<c>embedded_at</c>, <c>deleted_at</c>), or null when absent or unreadable.</summary>
+    public static DateTimeOffset? Time(IDictionary<string, Value> payload, string field) =>
+        payload.TryGetValue(field, out var value) && value.KindCase == Value.KindOneofCase.StringValue
+            && DateTimeOffset.TryParse(value.StringValue, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.RoundtripKind, out var at)
+            ? at
+            : null;
+
     public static JsonElement ToJson(Value value)
     {
         var buffer = new System.Buffers.ArrayBufferWriter<byte>();

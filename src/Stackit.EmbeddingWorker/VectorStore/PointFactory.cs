@@ -39,7 +39,7 @@ internal sealed class PointFactory(QdrantOptions options, TimeProvider time)
             payload[PayloadFields.Version] = version;
         }
         // A backfill copy keeps the source's write time: copies are ordered by it (see VersionFilters).
-        payload[PayloadFields.EmbeddedAt] = (chunk.Job.Copy?.WrittenAt ?? time.GetUtcNow()).ToString("O", System.Globalization.CultureInfo.InvariantCulture);
+        payload[PayloadFields.EmbeddedAt] = (chunk.Job.Copy?.WrittenAt ?? chunk.Job.ReceivedAt ?? time.GetUtcNow()).ToString("O", System.Globalization.CultureInfo.InvariantCulture);
         return point;
     }
 }

@@ -17,7 +17,7 @@ internal sealed class QdrantPointWriter(QdrantClient client, CollectionProvision
         {
             await collections.EnsureAsync(collection, chunks[0].Vector.Length, token).ConfigureAwait(false);
             var request = new UpsertPoints { CollectionName = collection, Wait = true, Points = { chunks.Select(points.Create) } };
-            if (VersionFilters.UpdateFilter(chunks.Select(c => (c.Chunk.Job.Message.Id, c.Chunk.Job.Message.Version, c.Chunk.Job.Copy?.WrittenAt))) is { } guard)
+            if (VersionFilters.UpdateFilter(chunks.Select(c => (c.Chunk.Job.Message.Id, c.Chunk.Job.Message.Version, c.Chunk.Job.OrderedAt))) is { } guard)
             {
                 request.UpdateFilter = guard;
             }
@@ -52,34 +52,37 @@ internal sealed class QdrantPointWriter(QdrantClient client, CollectionProvision
         }, cancellationToken);
 
     /// <summary>
-    /// After versioned documents were written: a document whose newest state is newer than what this job wrote
-    /// (a tombstone of a later delete, or a later version's first chunk) loses what this job wrote. Whichever
-    /// of the two writers comes second removes the older one's points, so they never stay side by side.
+    /// After documents were written: a document whose newest state is newer than what this job wrote loses what
+    /// this job wrote. Newer means, for a versioned job, a tombstone or a first chunk of a higher version; for a job
+    /// ordered by time (an unversioned job, a backfill copy), a delete or a first chunk after its time. The newer
+    /// writer's own chunks were kept by this job's guard; this removes this job's chunks at indexes the newer state
+    /// does not have. Whichever of two racing writers finishes second removes the older one's points, so they never
+    /// stay side by side. Tombstones are read by the name jobs use (<paramref name="written"/>'s alias), heads from
+    /// <paramref name="collection"/>.
     /// </summary>
-    public Task RetreatFromNewerAsync(string collection, IReadOnlyCollection<(string DocumentId, long Version)> written, CancellationToken cancellationToken) =>
+    public Task RetreatFromNewerAsync(string collection, IReadOnlyCollection<(string Alias, string DocumentId, long? Version, DateTimeOffset? WrittenAt)> written, CancellationToken cancellationToken) =>
         calls.RunAsync(async token =>
         {
-            if (written.Count == 0)
-            {
-                return;
-            }
-            var ids = written.Select(w => w.DocumentId).Distinct(StringComparer.Ordinal).ToList();
-            var deleted = await tombstones.ReadAsync(collection, ids, token).ConfigureAwait(false);
-            var heads = await client.RetrieveAsync(collection, ids.Select(id => new PointId { Uuid = PointIds.For(collection, id, 0).ToString() }).ToList(),
-                withPayload: true, withVectors: false, cancellationToken: token).ConfigureAwait(false);
-            var headVersions = heads
-                .Where(p => p.Payload.ContainsKey(PayloadFields.Version))
-                .ToDictionary(p => p.Payload[PayloadFields.DocumentId].StringValue, p => p.Payload[PayloadFields.Version].IntegerValue, StringComparer.Ordinal);
             var filter = new Filter();
-            foreach (var (documentId, version) in written)
+            foreach (var group in written.Where(w => w.Version is not null || w.WrittenAt is not null).GroupBy(w => w.Alias, StringComparer.Ordinal))
             {
-                if (deleted.TryGetValue(documentId, out var deletedAt) && deletedAt > version)
+                var ids = group.Select(w => w.DocumentId).Distinct(StringComparer.Ordinal).ToList();
+                var deleted = await tombstones.ReadAsync(group.Key, ids, token).ConfigureAwait(false);
+                var heads = (await client.RetrieveAsync(collection, ids.Select(id => new PointId { Uuid = PointIds.For(group.Key, id, 0).ToString() }).ToList(),
+                        withPayload: true, withVectors: false, cancellationToken: token).ConfigureAwait(false))
+                    .Where(p => p.Payload.ContainsKey(PayloadFields.DocumentId))
+                    .ToDictionary(p => p.Payload[PayloadFields.DocumentId].StringValue, p => p.Payload, StringComparer.Ordinal);
+                foreach (var (_, documentId, version, writtenAt) in group)
                 {
-                    filter.Should.Add(new Condition { Filter = VersionFilters.Replaceable(documentId, deletedAt) });
-                }
-                else if (headVersions.TryGetValue(documentId, out var head) && head > version)
-                {
-                    filter.Should.Add(new Condition { Filter = VersionFilters.Replaceable(documentId, version) });
+                    var tombstone = deleted.GetValueOrDefault(documentId);
+                    var head = heads.GetValueOrDefault(documentId);
+                    var newer = version is { } v
+                        ? tombstone?.Version > v || (head is not null && head.TryGetValue(PayloadFields.Version, out var headVersion) && headVersion.IntegerValue > v)
+                        : tombstone?.LastDeletedAt > writtenAt || (head is not null && PayloadValues.Time(head, PayloadFields.EmbeddedAt) > writtenAt);
+                    if (newer)
+                    {
+                        filter.Should.Add(new Condition { Filter = VersionFilters.Replaceable(documentId, version, writtenAt) });
+                    }
                 }
             }
             if (filter.Should.Count > 0)
@@ -88,9 +91,24 @@ internal sealed class QdrantPointWriter(QdrantClient client, CollectionProvision
             }
         }, cancellationToken);
 
-    /// <summary>Records a versioned delete, so that an older upsert arriving later writes nothing.</summary>
-    public Task RememberDeleteAsync(string collection, string documentId, long version, CancellationToken cancellationToken) =>
-        tombstones.WriteAsync(collection, documentId, version, cancellationToken);
+    /// <summary>
+    /// A document gone from a backfill's source: removed from <paramref name="target"/> as far as its tombstone
+    /// says it was deleted (points written before the delete, of a version up to the deleted one). Without a
+    /// tombstone the source never held it (it was created after the source stopped being written, in the target
+    /// itself), so nothing is removed.
+    /// </summary>
+    public async Task DeleteGoneFromSourceAsync(string target, string alias, string documentId, CancellationToken cancellationToken)
+    {
+        var deleted = await tombstones.ReadAsync(alias, [documentId], cancellationToken).ConfigureAwait(false);
+        if (deleted.TryGetValue(documentId, out var tombstone))
+        {
+            await DeleteDocumentAsync(target, documentId, tombstone.Version, cancellationToken, tombstone.LastDeletedAt).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Records a delete made at <paramref name="deletedAt"/>, so that an older write arriving later leaves nothing behind.</summary>
+    public Task RememberDeleteAsync(string collection, string documentId, long? version, DateTimeOffset deletedAt, CancellationToken cancellationToken) =>
+        tombstones.WriteAsync(collection, documentId, version, deletedAt, cancellationToken);
 
     /// <summary>Removes every point of a document, except those a newer version than <paramref name="version"/> wrote.</summary>
     public Task DeleteDocumentAsync(string collection, string documentId, long? version, CancellationToken cancellationToken, DateTimeOffset? writtenAt = null) =>

@@ -27,7 +27,7 @@ internal sealed class StoredState(QdrantPointReader reader, TombstoneStore tombs
             {
                 var document = documents.GetValueOrDefault(job.Message.Id) ?? StoredDocument.None;
                 // A versioned delete counts as the newest stored version: an older job then changes nothing.
-                stored[job] = deleted.TryGetValue(job.Message.Id, out var deletedAt) && !(document.Version >= deletedAt)
+                stored[job] = deleted.TryGetValue(job.Message.Id, out var tombstone) && tombstone.Version is { } deletedAt && !(document.Version >= deletedAt)
                     ? document with { Version = deletedAt }
                     : document;
             }

@@ -7,15 +7,19 @@ using static Qdrant.Client.Grpc.Conditions;
 namespace Stackit.EmbeddingWorker.VectorStore;
 
 /// <summary>
-/// Remembers versioned deletes, so that an older upsert of a deleted document that arrives later (redelivered,
-/// or from another replica) writes nothing. One point per deleted document — its id, the highest deleted version
-/// and when — in a companion collection <c>&lt;collection&gt;_tombstones</c>, never in the collection that is
-/// searched. Kept for <c>Qdrant:TombstoneRetention</c>; older tombstones are purged at most once an hour per
-/// collection, when a new one is written.
+/// Remembers deletes, so that an older write of a deleted document that arrives later (redelivered, from another
+/// replica, or a backfill copy of an older state) leaves nothing behind. Up to two points per deleted document in a
+/// companion collection <c>&lt;collection&gt;_tombstones</c>, never in the collection that is searched: the highest
+/// deleted version and when (versioned deletes only), and when the document was last deleted at all (every delete).
+/// Kept for <c>Qdrant:TombstoneRetention</c>; older tombstones are purged at most once an hour per collection, when
+/// a new one is written.
 /// </summary>
 internal sealed class TombstoneStore(QdrantClient client, QdrantCalls calls, QdrantOptions options, TimeProvider time)
 {
     public const string Suffix = "_tombstones";
+
+    private const int VersionPoint = 0;
+    private const int LastDeletePoint = 1;
 
     private static readonly TimeSpan PurgeInterval = TimeSpan.FromHours(1);
     private static readonly VectorParams Marker = new() { Size = 1, Distance = Distance.Dot };
@@ -24,22 +28,25 @@ internal sealed class TombstoneStore(QdrantClient client, QdrantCalls calls, Qdr
 
     public static string CollectionOf(string collection) => collection + Suffix;
 
-    /// <summary>Records that <paramref name="documentId"/> was deleted at <paramref name="version"/>; a higher tombstone stays.</summary>
-    public Task WriteAsync(string collection, string documentId, long version, CancellationToken cancellationToken) =>
+    /// <summary>
+    /// Records that <paramref name="documentId"/> was deleted at <paramref name="deletedAt"/> (when the delete job was
+    /// received), at <paramref name="version"/> when the delete carries one; a higher deleted version stays.
+    /// </summary>
+    public Task WriteAsync(string collection, string documentId, long? version, DateTimeOffset deletedAt, CancellationToken cancellationToken) =>
         calls.RunAsync(async token =>
         {
             var tombstones = CollectionOf(collection);
-            var point = new PointStruct { Id = IdOf(collection, documentId), Vectors = new[] { 1f } };
-            point.Payload[PayloadFields.DocumentId] = documentId;
-            point.Payload[PayloadFields.Version] = version;
-            point.Payload[PayloadFields.DeletedAt] = time.GetUtcNow().ToString("O", CultureInfo.InvariantCulture);
-            var request = new UpsertPoints
+            var now = deletedAt.ToString("O", CultureInfo.InvariantCulture);
+            var request = new UpsertPoints { CollectionName = tombstones, Wait = true };
+            if (version is { } v)
             {
-                CollectionName = tombstones,
-                Wait = true,
-                Points = { point },
-                UpdateFilter = new Filter { MustNot = { Range(PayloadFields.Version, new Qdrant.Client.Grpc.Range { Gt = version }) } },
-            };
+                var versioned = Point(collection, documentId, VersionPoint, now);
+                versioned.Payload[PayloadFields.Version] = v;
+                request.Points.Add(versioned);
+                // The last-delete point holds no version, so the guard never holds it back.
+                request.UpdateFilter = new Filter { MustNot = { Range(PayloadFields.Version, new Qdrant.Client.Grpc.Range { Gt = v }) } };
+            }
+            request.Points.Add(Point(collection, documentId, LastDeletePoint, now));
             try
             {
                 await client.UpsertAsync(request, token).ConfigureAwait(false);
@@ -52,36 +59,54 @@ internal sealed class TombstoneStore(QdrantClient client, QdrantCalls calls, Qdr
             await PurgeIfDueAsync(tombstones, token).ConfigureAwait(false);
         }, cancellationToken);
 
-    /// <summary>The deleted version of each of these documents that has a tombstone.</summary>
-    public Task<Dictionary<string, long>> ReadAsync(string collection, IReadOnlyCollection<string> documentIds, CancellationToken cancellationToken) =>
+    /// <summary>The tombstone of each of these documents that has one.</summary>
+    public Task<Dictionary<string, Tombstone>> ReadAsync(string collection, IReadOnlyCollection<string> documentIds, CancellationToken cancellationToken) =>
         calls.RunAsync(async token =>
         {
-            var deleted = new Dictionary<string, long>(StringComparer.Ordinal);
+            var deleted = new Dictionary<string, Tombstone>(StringComparer.Ordinal);
             if (documentIds.Count == 0)
             {
                 return deleted;
             }
             try
             {
-                var points = await client.RetrieveAsync(CollectionOf(collection), documentIds.Select(id => IdOf(collection, id)).ToList(),
-                    withPayload: true, withVectors: false, cancellationToken: token).ConfigureAwait(false);
+                var ids = documentIds.SelectMany(id => new[] { IdOf(collection, id, VersionPoint), IdOf(collection, id, LastDeletePoint) }).ToList();
+                var points = await client.RetrieveAsync(CollectionOf(collection), ids, withPayload: true, withVectors: false, cancellationToken: token).ConfigureAwait(false);
                 foreach (var point in points)
                 {
-                    if (point.Payload.TryGetValue(PayloadFields.DocumentId, out var id) && point.Payload.TryGetValue(PayloadFields.Version, out var version))
+                    if (!point.Payload.TryGetValue(PayloadFields.DocumentId, out var id))
                     {
-                        deleted[id.StringValue] = version.IntegerValue;
+                        continue;
                     }
+                    var tombstone = deleted.GetValueOrDefault(id.StringValue) ?? new Tombstone(null, null);
+                    if (point.Payload.TryGetValue(PayloadFields.Version, out var version))
+                    {
+                        tombstone = tombstone with { Version = version.IntegerValue };
+                    }
+                    else if (PayloadValues.Time(point.Payload, PayloadFields.DeletedAt) is { } deletedAt)
+                    {
+                        tombstone = tombstone with { LastDeletedAt = deletedAt };
+                    }
+                    deleted[id.StringValue] = tombstone;
                 }
             }
             catch (Exception ex) when (QdrantErrors.IsMissingCollection(ex))
             {
-                // No versioned delete ever happened in this collection.
+                // No delete ever happened in this collection.
             }
             return deleted;
         }, cancellationToken);
 
-    private static PointId IdOf(string collection, string documentId) =>
-        new() { Uuid = PointIds.For(CollectionOf(collection), documentId, 0).ToString() };
+    private static PointStruct Point(string collection, string documentId, int slot, string deletedAt)
+    {
+        var point = new PointStruct { Id = IdOf(collection, documentId, slot), Vectors = new[] { 1f } };
+        point.Payload[PayloadFields.DocumentId] = documentId;
+        point.Payload[PayloadFields.DeletedAt] = deletedAt;
+        return point;
+    }
+
+    private static PointId IdOf(string collection, string documentId, int slot) =>
+        new() { Uuid = PointIds.For(CollectionOf(collection), documentId, slot).ToString() };
 
     private async Task CreateAsync(string tombstones, CancellationToken cancellationToken)
     {

@@ -97,14 +97,14 @@ internal sealed partial class VectorStoreService(
         var jobs = completed.Select(c => c.Chunk.Job).ToList();
         try
         {
-            await writer.DeleteStaleChunksAsync(collection, completed.ConvertAll(c => (c.Chunk.Job.Message.Id, c.Chunk.Count, c.Chunk.Job.Message.Version, c.Chunk.Job.Copy?.WrittenAt)), cancellationToken).ConfigureAwait(false);
-            // Backfill copies are ordered by their source's write time instead (VersionFilters) and change no other collection.
+            await writer.DeleteStaleChunksAsync(collection, completed.ConvertAll(c => (c.Chunk.Job.Message.Id, c.Chunk.Count, c.Chunk.Job.Message.Version, c.Chunk.Job.OrderedAt)), cancellationToken).ConfigureAwait(false);
+            await writer.RetreatFromNewerAsync(collection, jobs.ConvertAll(j => (j.Message.Collection, j.Message.Id, j.Message.Version, j.OrderedAt)), cancellationToken).ConfigureAwait(false);
+            // Backfill copies change no other collection.
             var live = jobs.Where(j => j.Copy is null).ToList();
-            await writer.RetreatFromNewerAsync(collection, [.. live.Where(j => j.Message.Version is not null).Select(j => (j.Message.Id, j.Message.Version!.Value))], cancellationToken).ConfigureAwait(false);
             if (live.Count > 0 && OtherModality(collection) is { } other)
             {
                 // A document that switched between text only and text with images leaves nothing in the other collection.
-                await writer.DeleteDocumentsAsync(other, live.ConvertAll(j => (j.Message.Id, j.Message.Version, (DateTimeOffset?)null)), cancellationToken).ConfigureAwait(false);
+                await writer.DeleteDocumentsAsync(other, live.ConvertAll(j => (j.Message.Id, j.Message.Version, j.OrderedAt)), cancellationToken).ConfigureAwait(false);
             }
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
@@ -166,19 +166,17 @@ internal sealed partial class VectorStoreService(
             {
                 foreach (var collection in CollectionsOf(job))
                 {
-                    if (job.Copy is { } copy)
+                    if (job.Copy is not null)
                     {
-                        // A document gone from a backfill's source: gone from the target too, unless written there later.
-                        await writer.DeleteDocumentAsync(collection, job.Message.Id, job.Message.Version, stoppingToken, copy.WrittenAt).ConfigureAwait(false);
+                        // A document gone from a backfill's source: gone from the target as far as it was deleted.
+                        await writer.DeleteGoneFromSourceAsync(collection, job.Message.Collection, job.Message.Id, stoppingToken).ConfigureAwait(false);
                         continue;
                     }
-                    // The tombstone first: an older upsert that passed its check before it is removed by the delete
-                    // below, one that checks after it finds the tombstone (see QdrantPointWriter.RetreatFromNewerAsync).
-                    if (job.Message.Version is { } version)
-                    {
-                        await writer.RememberDeleteAsync(collection, job.Message.Id, version, stoppingToken).ConfigureAwait(false);
-                    }
-                    await writer.DeleteDocumentAsync(collection, job.Message.Id, job.Message.Version, stoppingToken).ConfigureAwait(false);
+                    // The tombstone first: an older write that passed its check before it is removed by the delete
+                    // below, one that checks after it finds the tombstone (see QdrantPointWriter.RetreatFromNewerAsync
+                    // and RetreatCopiesAsync).
+                    await writer.RememberDeleteAsync(collection, job.Message.Id, job.Message.Version, job.ReceivedAt ?? context.Time.GetUtcNow(), stoppingToken).ConfigureAwait(false);
+                    await writer.DeleteDocumentAsync(collection, job.Message.Id, job.Message.Version, stoppingToken, job.OrderedAt).ConfigureAwait(false);
                 }
                 context.Circuits.VectorStore.Success();
                 LogDeleted(job.Message.Id, job.Message.Collection);

@@ -16,14 +16,19 @@ public sealed class BackfillPageTests
     [Fact]
     public void Pages_carry_at_most_the_page_size_and_read_back_as_written()
     {
-        var pages = BackfillPage.For("documents", "documents_v2", Enumerable.Range(0, 10).Select(i => $"doc-{i}"), 4).ToList();
+        var pages = BackfillPage.For("documents", "documents_v1", "documents_v2", Enumerable.Range(0, 10).Select(i => $"doc-{i}"), 4).ToList();
 
         Assert.Equal([4, 4, 2], pages.Select(p => p.Ids.Count));
         var read = BackfillPage.Parse(BinaryData.FromString(pages[2].ToJson()), out var error);
         Assert.Null(error);
         Assert.Equal(pages[2].Ids, read!.Ids);
         Assert.Equal("documents_v2", read.Target);
+        Assert.Equal("documents_v1", read.ReadFrom);
     }
+
+    [Fact]
+    public void A_page_without_a_source_reads_through_its_alias() =>
+        Assert.Equal("documents", BackfillPage.Parse(BinaryData.FromString("""{"alias":"documents","target":"documents_v2","ids":["a"]}"""), out _)!.ReadFrom);
 
     [Theory]
     [InlineData("not json", "must be JSON")]

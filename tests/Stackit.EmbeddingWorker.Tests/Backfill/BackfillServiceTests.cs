@@ -65,13 +65,81 @@ public sealed class BackfillServiceTests(AzuriteFixture azurite)
         Assert.Contains("holds no text", poisoned.GetProperty("error").GetString(), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_change_recorded_before_the_switch_and_copied_after_it_reaches_the_new_collection()
+    {
+        await using var run = await StartAsync();
+        var client = run.Qdrant.CreateClient();
+        // A live change written to the source just before the switch; its page is worked on just after.
+        await client.UpsertAsync("docs_v1", [Point("doc-1", "changed just before the switch", Later)], cancellationToken: Ct);
+        await client.UpsertAsync("docs_v2", [Point("doc-1", "copied earlier", Earlier)], cancellationToken: Ct);
+        await SwitchAsync(client);
+
+        await CopyAsync(run, new BackfillPage("docs", "docs_v2", ["doc-1"], "docs_v1"));
+
+        Assert.Equal("changed just before the switch", Texts(run, "docs_v2")["doc-1"]);
+    }
+
+    [Fact]
+    public async Task After_the_switch_a_late_page_neither_brings_back_a_deleted_document_nor_removes_a_new_one()
+    {
+        await using var run = await StartAsync();
+        var client = run.Qdrant.CreateClient();
+        await client.UpsertAsync("docs_v1", [Point("doc-1", "deleted after the switch", Earlier), Point("doc-3", "deleted before the switch", Earlier)], cancellationToken: Ct);
+        await client.UpsertAsync("docs_v2", [Point("doc-1", "deleted after the switch", Earlier), Point("doc-3", "deleted before the switch", Earlier)], cancellationToken: Ct);
+        // Live jobs without versions: doc-3 deleted in the source before the switch, doc-1 deleted and doc-2
+        // created in the new collection after it.
+        await run.SendAndWaitAsync(StandInPipelineRun.Delete("doc-3", null), Ct);
+        await SwitchAsync(client);
+        await run.SendAndWaitAsync(StandInPipelineRun.Delete("doc-1", null), Ct);
+        await run.SendAndWaitAsync(StandInPipelineRun.Upsert("doc-2", null, "created after the switch"), Ct);
+
+        await CopyAsync(run, new BackfillPage("docs", "docs_v2", ["doc-1", "doc-2", "doc-3"], "docs_v1"));
+
+        var target = Texts(run, "docs_v2");
+        Assert.False(target.ContainsKey("doc-1"), "a document deleted after the switch came back from the old collection");
+        Assert.Equal("created after the switch", target["doc-2"]);
+        Assert.False(target.ContainsKey("doc-3"), "a document deleted from the source before the switch stayed in the new collection");
+        Assert.Equal(0, await QueueAssertions.CountAsync(BackfillPoison(run), Ct));
+    }
+
+    [Fact]
+    public async Task A_copy_of_an_older_state_that_lands_after_a_newer_one_leaves_none_of_its_chunks()
+    {
+        await using var run = await StartAsync();
+        var client = run.Qdrant.CreateClient();
+        // The page read three chunks; meanwhile a copy of a later, shorter state landed in the target.
+        await client.UpsertAsync("docs_v1", [Point("doc-1", "older first", Earlier, 0, 3), Point("doc-1", "older second", Earlier, 1, 3), Point("doc-1", "older third", Earlier, 2, 3)], cancellationToken: Ct);
+        await client.UpsertAsync("docs_v2", [Point("doc-1", "newer and shorter", Later)], cancellationToken: Ct);
+
+        await CopyAsync(run, new BackfillPage("docs", "docs_v2", ["doc-1"], "docs_v1"));
+
+        var point = Assert.Single(run.Qdrant.Store.Points("docs_v2"));
+        Assert.Equal("newer and shorter", point.Payload[PayloadFields.Text].StringValue);
+    }
+
+    [Fact]
+    public async Task A_recorded_change_names_the_collection_the_alias_points_to()
+    {
+        await using var run = await StartAsync(backfillEnabled: false);
+        await run.Qdrant.CreateClient().CreateAliasAsync("docs_next", "docs_v2", cancellationToken: Ct);
+
+        await run.SendAndWaitAsync(StandInPipelineRun.Upsert("doc-1", null, "a live change"), Ct);
+
+        var page = Assert.Single(await QueueAssertions.DrainAsync(BackfillQueue(run), Ct));
+        Assert.Equal("docs", page.GetProperty("alias").GetString());
+        Assert.Equal("docs_v1", page.GetProperty("source").GetString());
+        Assert.Equal("docs_v2", page.GetProperty("target").GetString());
+    }
+
     /// <summary>The worker with the alias <c>docs</c> → <c>docs_v1</c> and an empty <c>docs_v2</c>.</summary>
-    private async Task<StandInPipelineRun> StartAsync()
+    private async Task<StandInPipelineRun> StartAsync(bool backfillEnabled = true)
     {
         var run = await StandInPipelineRun.StartAsync(azurite, "docs", Ct, s =>
         {
             s["Queue:MaxPollingInterval"] = "00:00:00.200";
             s["Embeddings:Model"] = Model;
+            s["Backfill:Enabled"] = backfillEnabled ? "true" : "false";
         });
         var client = run.Qdrant.CreateClient();
         foreach (var name in new[] { "docs_v1", "docs_v2" })
@@ -81,6 +149,16 @@ public sealed class BackfillServiceTests(AzuriteFixture azurite)
         await client.CreateAliasAsync("docs", "docs_v1", cancellationToken: Ct);
         return run;
     }
+
+    private static async Task SwitchAsync(Qdrant.Client.QdrantClient client) =>
+        await client.UpdateAliasesAsync(
+        [
+            new AliasOperations { DeleteAlias = new DeleteAlias { AliasName = "docs" } },
+            new AliasOperations { CreateAlias = new CreateAlias { AliasName = "docs", CollectionName = "docs_v2" } },
+        ], cancellationToken: Ct);
+
+    private static Dictionary<string, string> Texts(StandInPipelineRun run, string collection) =>
+        run.Qdrant.Store.Points(collection).ToDictionary(p => p.Payload[PayloadFields.DocumentId].StringValue, p => p.Payload[PayloadFields.Text].StringValue);
 
     private QueueClient BackfillQueue(StandInPipelineRun run) => azurite.Queue(run.Queue.Name + "-backfill");
 
@@ -94,12 +172,12 @@ public sealed class BackfillServiceTests(AzuriteFixture azurite)
         await QueueAssertions.WaitUntilEmptyAsync(queue, TimeSpan.FromSeconds(30), Ct);
     }
 
-    private static PointStruct Point(string documentId, string text, DateTimeOffset writtenAt)
+    private static PointStruct Point(string documentId, string text, DateTimeOffset writtenAt, int index = 0, int count = 1)
     {
-        var point = new PointStruct { Id = new PointId { Uuid = PointIds.For("docs", documentId, 0).ToString() }, Vectors = FakeEmbeddingServer.VectorFor(text, 8) };
+        var point = new PointStruct { Id = new PointId { Uuid = PointIds.For("docs", documentId, index).ToString() }, Vectors = FakeEmbeddingServer.VectorFor(text, 8) };
         point.Payload[PayloadFields.DocumentId] = documentId;
-        point.Payload[PayloadFields.ChunkIndex] = 0;
-        point.Payload[PayloadFields.ChunkCount] = 1;
+        point.Payload[PayloadFields.ChunkIndex] = index;
+        point.Payload[PayloadFields.ChunkCount] = count;
         point.Payload[PayloadFields.Text] = text;
         point.Payload[PayloadFields.ContentHash] = ContentHash.Of(Model, text);
         point.Payload[PayloadFields.Model] = Model;

@@ -27,13 +27,8 @@ internal sealed record DocumentHistory(IReadOnlyList<HistoryJob> Deliveries)
     private static readonly Gen<(bool Delete, int Paragraphs)> Operation = Gen.Select(Gen.Int[0, 9], Gen.Int[1, 4], (d, p) => (d < 3, p));
 
     /// <summary>Histories of versioned and unversioned documents.</summary>
-    public static readonly Gen<DocumentHistory> Generator = Of(Gen.Bool);
-
-    /// <summary>Histories of versioned documents only: what replicas racing each other must get right.</summary>
-    public static readonly Gen<DocumentHistory> VersionedGenerator = Of(Gen.Const(true));
-
-    private static Gen<DocumentHistory> Of(Gen<bool> versioned) =>
-        from documents in Document(versioned).Array[2, 5]
+    public static readonly Gen<DocumentHistory> Generator =
+        from documents in Document(Gen.Bool).Array[2, 5]
         from order in Gen.Shuffle(documents.SelectMany((jobs, d) => jobs.Select(j => j with { DocumentId = $"d{d}" })).ToArray())
         select new DocumentHistory(order);
 

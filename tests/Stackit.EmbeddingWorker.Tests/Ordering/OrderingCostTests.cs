@@ -4,8 +4,9 @@ using Stackit.EmbeddingWorker.Tests.Infrastructure;
 namespace Stackit.EmbeddingWorker.Tests.Ordering;
 
 /// <summary>
-/// What the ordering guarantees cost in Qdrant calls (counted by the Qdrant STAND-IN, through the whole worker):
-/// nothing for unversioned jobs, a few reads by id for versioned ones. The figures go to the test output; the README
+/// What the ordering guarantees cost in Qdrant calls (counted by the Qdrant STAND-IN, through the whole worker): two
+/// reads by id (tombstones, first chunks) per upsert batch that finishes jobs, one more tombstone read per preparation
+/// group for versioned jobs, and one tombstone upsert per delete. The figures go to the test output; the README
 /// quotes them.
 /// </summary>
 public sealed class OrderingCostTests(AzuriteFixture azurite)
@@ -15,23 +16,29 @@ public sealed class OrderingCostTests(AzuriteFixture azurite)
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     [Fact]
-    public async Task Unversioned_jobs_cost_no_tombstone_call_and_versioned_ones_a_few_reads_by_id()
+    public async Task Ordering_costs_reads_by_id_per_finished_batch_and_one_tombstone_per_delete()
     {
         await using var run = await StandInPipelineRun.StartAsync(azurite, "documents", Ct);
         var output = TestContext.Current.TestOutputHelper;
 
         var unversioned = await MeasureAsync(run, i => JsonSerializer.Serialize(new { id = $"u{i}", text = $"Unversioned document {i} about pumps." }));
+        var unversionedDeletes = await MeasureAsync(run, i => JsonSerializer.Serialize(new { id = $"u{i}", op = "delete" }));
         var versioned = await MeasureAsync(run, i => JsonSerializer.Serialize(new { id = $"v{i}", version = 1, text = $"Versioned document {i} about valves." }));
         var deletes = await MeasureAsync(run, i => JsonSerializer.Serialize(new { id = $"v{i}", op = "delete", version = 2 }));
 
-        foreach (var (name, calls) in new[] { ("unversioned upserts", unversioned), ("versioned upserts", versioned), ("versioned deletes", deletes) })
+        foreach (var (name, calls) in new[] { ("unversioned upserts", unversioned), ("unversioned deletes", unversionedDeletes), ("versioned upserts", versioned), ("versioned deletes", deletes) })
         {
             output?.WriteLine($"{Jobs} {name}: " + string.Join(", ", calls.OrderBy(c => c.Key, StringComparer.Ordinal).Select(c => $"{c.Key} {c.Value}")));
         }
-        Assert.DoesNotContain(unversioned.Keys, k => k.EndsWith("/tombstones", StringComparison.Ordinal));
+        // Reads by id per batch that finishes jobs, never per job.
+        Assert.InRange(unversioned.GetValueOrDefault("Get/tombstones"), 1, Jobs / 2);
+        Assert.Equal(unversioned.GetValueOrDefault("Get/tombstones"), unversioned.GetValueOrDefault("Get/points"));
+        Assert.DoesNotContain(unversioned.Keys, k => k.StartsWith("Upsert/tombstones", StringComparison.Ordinal));
         Assert.InRange(versioned.GetValueOrDefault("Get/tombstones"), 1, 2 * Jobs);
-        // One tombstone per delete; the first is written again once its collection is created.
+        // One tombstone upsert per delete; the first is written again once its collection is created.
+        Assert.InRange(unversionedDeletes.GetValueOrDefault("Upsert/tombstones"), Jobs, Jobs + 1);
         Assert.InRange(deletes.GetValueOrDefault("Upsert/tombstones"), Jobs, Jobs + 1);
+        Assert.Empty(run.Points("u0"));
         Assert.Empty(run.Points("v0"));
     }
 

@@ -93,6 +93,14 @@ internal static class ReferenceModel
     public static HistoryJob Final(IReadOnlyList<HistoryJob> jobsInDeliveryOrder) =>
         jobsInDeliveryOrder[0].Version is null ? jobsInDeliveryOrder[^1] : jobsInDeliveryOrder.MaxBy(j => j.Version)!;
 
+    /// <summary>
+    /// True when <paramref name="stored"/> is what several replicas may leave of these jobs: exactly the highest
+    /// version's state for a versioned document; for an unversioned one (no order across replicas), exactly the state
+    /// of one of its jobs, never a mix of two.
+    /// </summary>
+    public static bool HoldsAcrossReplicas(IReadOnlyList<HistoryJob> jobs, IReadOnlyList<StoredChunk> stored) =>
+        jobs[0].Version is null ? jobs.Any(job => Holds(job, stored)) : Holds(Final(jobs), stored);
+
     /// <summary>True when <paramref name="stored"/> is exactly the state <paramref name="job"/> leaves: whole, no other version.</summary>
     public static bool Holds(HistoryJob job, IReadOnlyList<StoredChunk> stored)
     {

@@ -131,15 +131,54 @@ public abstract class VectorStoreContractTests
         var (client, writer) = Create();
         await writer.UpsertAsync(_collection, Enumerable.Range(0, 3).Select(i => Embedded(Versioned("doc-1", 2), i, 3, $"v2 {i}", Vector(4, i))).ToList(), Ct);
         await writer.DeleteStaleChunksAsync(_collection, [("doc-1", 3, 2L)], Ct);
-        await writer.RetreatFromNewerAsync(_collection, [("doc-1", 2L)], Ct);
+        await writer.RetreatFromNewerAsync(_collection, [(_collection, "doc-1", 2L, null)], Ct);
 
         await writer.UpsertAsync(_collection, Enumerable.Range(0, 5).Select(i => Embedded(Versioned("doc-1", 1), i, 5, $"v1 {i}", Vector(4, i))).ToList(), Ct);
         await writer.DeleteStaleChunksAsync(_collection, [("doc-1", 5, 1L)], Ct);
-        await writer.RetreatFromNewerAsync(_collection, [("doc-1", 1L)], Ct);
+        await writer.RetreatFromNewerAsync(_collection, [(_collection, "doc-1", 1L, null)], Ct);
 
         var points = await PointsOf(client, "doc-1");
         Assert.Equal([0L, 1L, 2L], points.Select(p => p.Payload["chunk_index"].IntegerValue).Order());
         Assert.All(points, p => Assert.Equal(2, p.Payload["version"].IntegerValue));
+    }
+
+    [Fact]
+    public async Task Unversioned_jobs_of_one_document_on_two_replicas_never_leave_a_mix_whatever_lands_first()
+    {
+        // Replica A received its job (5 chunks) before replica B received its own (3 chunks); B lands and finishes
+        // first. The job received last is the document's state, with none of A's chunks beside it.
+        var (client, writer) = Create();
+        var receivedA = new DateTimeOffset(2026, 11, 30, 12, 0, 0, TimeSpan.Zero);
+        var receivedB = receivedA.AddMilliseconds(5);
+        var b = Enumerable.Range(0, 3).Select(i => Received("doc-1", receivedB, i, 3, $"b {i}")).ToList();
+        await writer.UpsertAsync(_collection, b, Ct);
+        await writer.DeleteStaleChunksAsync(_collection, [("doc-1", 3, null, receivedB)], Ct);
+        await writer.RetreatFromNewerAsync(_collection, [(_collection, "doc-1", null, receivedB)], Ct);
+
+        var a = Enumerable.Range(0, 5).Select(i => Received("doc-1", receivedA, i, 5, $"a {i}")).ToList();
+        await writer.UpsertAsync(_collection, a, Ct);
+        await writer.DeleteStaleChunksAsync(_collection, [("doc-1", 5, null, receivedA)], Ct);
+        await writer.RetreatFromNewerAsync(_collection, [(_collection, "doc-1", null, receivedA)], Ct);
+
+        var points = await PointsOf(client, "doc-1");
+        Assert.Equal(["b 0", "b 1", "b 2"], points.Select(p => p.Payload["text"].StringValue).Order());
+    }
+
+    [Fact]
+    public async Task An_unversioned_delete_received_before_an_upsert_spares_it_and_its_tombstone_does_not_remove_it()
+    {
+        var (client, writer) = Create();
+        var deleteReceived = new DateTimeOffset(2026, 11, 30, 12, 0, 0, TimeSpan.Zero);
+        var upsertReceived = deleteReceived.AddMilliseconds(5);
+        await writer.UpsertAsync(_collection, [Received("doc-1", upsertReceived, 0, 1, "kept")], Ct);
+        await writer.RetreatFromNewerAsync(_collection, [(_collection, "doc-1", null, upsertReceived)], Ct);
+
+        // The delete lands after the upsert that another replica received after it.
+        await writer.RememberDeleteAsync(_collection, "doc-1", null, deleteReceived, Ct);
+        await writer.DeleteDocumentAsync(_collection, "doc-1", null, Ct, deleteReceived);
+        await writer.RetreatFromNewerAsync(_collection, [(_collection, "doc-1", null, upsertReceived)], Ct);
+
+        Assert.Equal("kept", Assert.Single(await PointsOf(client, "doc-1")).Payload["text"].StringValue);
     }
 
     [Fact]
@@ -158,19 +197,23 @@ public abstract class VectorStoreContractTests
     }
 
     [Fact]
-    public async Task A_tombstone_keeps_the_highest_deleted_version_and_lives_outside_the_collection()
+    public async Task A_tombstone_keeps_the_highest_deleted_version_and_the_last_delete_and_lives_outside_the_collection()
     {
         var (client, writer) = Create();
         await writer.UpsertAsync(_collection, [Embedded(Versioned("doc-1", 3), 0, 1, "v3", Vector(4))], Ct);
 
-        await writer.RememberDeleteAsync(_collection, "doc-1", 7, Ct);
-        await writer.RememberDeleteAsync(_collection, "doc-1", 5, Ct);
+        var at = new DateTimeOffset(2026, 11, 30, 12, 0, 0, TimeSpan.Zero);
+        await writer.RememberDeleteAsync(_collection, "doc-1", 7, at, Ct);
+        await writer.RememberDeleteAsync(_collection, "doc-1", 5, at.AddSeconds(1), Ct);
+        await writer.RememberDeleteAsync(_collection, "doc-1", null, at.AddSeconds(2), Ct);
         await writer.DeleteDocumentAsync(_collection, "doc-1", 7, Ct);
 
         Assert.Empty(await PointsOf(client, "doc-1"));
         var (_, _, options) = Connect();
         var tombstones = await new TombstoneStore(client, new QdrantCalls(ResiliencePipeline.Empty), options, TimeProvider.System).ReadAsync(_collection, ["doc-1", "doc-2"], Ct);
-        Assert.Equal(7, Assert.Single(tombstones).Value);
+        var tombstone = Assert.Single(tombstones).Value;
+        Assert.Equal(7, tombstone.Version);
+        Assert.Equal(at.AddSeconds(2), tombstone.LastDeletedAt);
         Assert.Equal(0UL, await client.CountAsync(_collection, cancellationToken: Ct));
     }
 
@@ -337,11 +380,19 @@ public abstract class VectorStoreContractTests
     private EmbeddedChunk Embedded(string documentId, int index, int count, string text, float[] vector) =>
         Embedded(new JobMessage(documentId, JobOperation.Upsert, text, null, null, _collection, [], null), index, count, text, vector);
 
-    private static EmbeddedChunk Embedded(JobMessage message, int index, int count, string text, float[] vector)
+    private static EmbeddedChunk Embedded(JobMessage message, int index, int count, string text, float[] vector, DateTimeOffset? receivedAt = null)
     {
         var job = new DocumentJob(new QueueLease("q", "m", "p", 1, ReadOnlyMemory<byte>.Empty), message);
+        if (receivedAt is { } at)
+        {
+            job.Received(at);
+        }
         return new EmbeddedChunk(new DocumentChunk(job, index, count, text, 1, "test/model", ContentHash.Of("test/model", text)), vector);
     }
+
+    /// <summary>A chunk of an unversioned job that its replica received at <paramref name="at"/>.</summary>
+    private EmbeddedChunk Received(string documentId, DateTimeOffset at, int index, int count, string text) =>
+        Embedded(new JobMessage(documentId, JobOperation.Upsert, text, null, null, _collection, [], null), index, count, text, Vector(4, index), at);
 
     private static float[] Vector(int dimension, int seed = 0) => Enumerable.Range(0, dimension).Select(i => (float)(i + seed + 1)).ToArray();
 }
