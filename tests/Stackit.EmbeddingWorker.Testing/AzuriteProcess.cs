@@ -91,7 +91,8 @@ public sealed class AzuriteProcess : IAsyncDisposable
         return $"http://127.0.0.1:{port}/devstoreaccount1";
     }
 
-    private static string ForEndpoints(string queueEndpoint, string blobEndpoint) =>
+    /// <summary>A connection string with the emulator's well-known account for these endpoints (any host and port).</summary>
+    public static string ForEndpoints(string queueEndpoint, string blobEndpoint) =>
         $"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={DevAccountKey};QueueEndpoint={queueEndpoint};BlobEndpoint={blobEndpoint};";
 
     private static async Task<string> LocateOrInstallAsync(string command)

@@ -68,6 +68,11 @@ internal sealed class ClaimCheckStore(Lazy<BlobContainerClient> client, BlobOpti
         {
             return ClaimCheckRead.Transient($"reading blob '{name}' failed: {ex.Status} {ex.ErrorCode}");
         }
+        catch (Exception ex) when (QueueErrors.IsUnavailable(ex))
+        {
+            // No answer after the client's retries, or no credential: storage is out, the job is tried again.
+            return ClaimCheckRead.Transient($"reading blob '{name}' failed: {ex.GetType().Name}: {ex.Message}");
+        }
     }
 
     /// <summary>Uploads a job body and returns the address a queue message names it by.</summary>

@@ -31,7 +31,16 @@ internal sealed partial class LeaseKeeper(
         {
             while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
             {
-                await RenewDueAsync(stoppingToken).ConfigureAwait(false);
+                try
+                {
+                    await RenewDueAsync(stoppingToken).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    // Whatever a round of renewals met, the next round comes: a keeper that stopped would let every
+                    // held message become visible again while its job is still worked on.
+                    LogRoundFailed(ex);
+                }
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -90,7 +99,7 @@ internal sealed partial class LeaseKeeper(
                     {
                         await settler.ReleaseAsync(lease, TimeSpan.Zero, token).ConfigureAwait(false);
                     }
-                    catch (RequestFailedException ex)
+                    catch (Exception ex) when (QueueErrors.IsUnavailable(ex))
                     {
                         LogVisibilityFailed(ex, lease.MessageId, "release at shutdown");
                     }
@@ -123,7 +132,7 @@ internal sealed partial class LeaseKeeper(
             leases.Forget(lease);
             LogLost(lease.MessageId, ex.ErrorCode);
         }
-        catch (RequestFailedException ex)
+        catch (Exception ex) when (QueueErrors.IsUnavailable(ex))
         {
             LogVisibilityFailed(ex, lease.MessageId, "renewal");
         }
@@ -134,6 +143,9 @@ internal sealed partial class LeaseKeeper(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not set the visibility of message {MessageId} ({Action}); trying again at the next check")]
     private partial void LogVisibilityFailed(Exception exception, string messageId, string action);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "A round of lease renewals failed; the next round comes at the next check")]
+    private partial void LogRoundFailed(Exception exception);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Shutdown: released {Released} of {Held} unfinished messages for other replicas")]
     private partial void LogReleased(int released, int held);

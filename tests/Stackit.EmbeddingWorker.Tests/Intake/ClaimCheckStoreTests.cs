@@ -1,5 +1,6 @@
 using Azure.Storage.Blobs;
 using Stackit.EmbeddingWorker.Intake;
+using Stackit.EmbeddingWorker.Testing;
 
 namespace Stackit.EmbeddingWorker.Tests.Intake;
 
@@ -24,4 +25,18 @@ public sealed class ClaimCheckStoreTests
     [InlineData("file:///etc/passwd")]
     [InlineData("embedding-jobs/x.json")]
     public void Anything_else_is_refused(string uri) => Assert.Null(Store.BlobName(uri));
+
+    [Fact]
+    public async Task Blob_storage_that_does_not_answer_is_a_transient_failure_not_an_exception()
+    {
+        // A closed loopback port: Azure.Core gives up after its retries with an AggregateException.
+        var container = $"http://127.0.0.1:{FreePort.OnLoopback()}/devstoreaccount1/embedding-jobs";
+        var client = new BlobContainerClient(new Uri(container), new BlobClientOptions { Retry = { MaxRetries = 1, Delay = TimeSpan.FromMilliseconds(10) } });
+        var store = new ClaimCheckStore(client, new BlobOptions());
+
+        var read = await store.ReadAsync(container + "/big-1.json", TestContext.Current.CancellationToken);
+
+        Assert.True(read.IsTransient);
+        Assert.Contains("big-1.json", read.Error, StringComparison.Ordinal);
+    }
 }

@@ -2,6 +2,7 @@ using Azure.Storage.Queues;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using Stackit.EmbeddingWorker.Messaging;
+using Stackit.EmbeddingWorker.Testing;
 using Stackit.EmbeddingWorker.Tests.Infrastructure;
 
 namespace Stackit.EmbeddingWorker.Tests.Messaging;
@@ -52,6 +53,33 @@ public sealed class LeaseKeeperTests(AzuriteFixture azurite) : IAsyncLifetime
         // The renewed receipt is the one that works, and the message is still invisible to others.
         Assert.Empty((await _queue.ReceiveMessagesAsync(32, cancellationToken: Ct)).Value);
         await _queue.DeleteMessageAsync(lease.MessageId, lease.PopReceipt, Ct);
+    }
+
+    [Fact]
+    public async Task Storage_that_does_not_answer_is_logged_and_tried_again_never_thrown()
+    {
+        // A closed loopback port: after its retries Azure.Core gives up with an AggregateException, not a
+        // RequestFailedException. Thrown out of the keeper, it stopped the host.
+        var port = FreePort.OnLoopback();
+        var options = new QueueOptions
+        {
+            ConnectionString = AzuriteProcess.ForEndpoints($"http://127.0.0.1:{port}/devstoreaccount1", $"http://127.0.0.1:{port}/devstoreaccount1"),
+            Name = "unreachable",
+            VisibilityTimeout = TimeSpan.FromMinutes(2),
+        };
+        var client = new QueueServiceClient(options.ConnectionString, new QueueClientOptions { Retry = { MaxRetries = 1, Delay = TimeSpan.FromMilliseconds(10) } });
+        var queues = new WorkQueues(client, options);
+        var leases = new LeaseRegistry(_time);
+        var settler = new MessageSettler(queues, leases, options, TestMetrics.Create(), _time, NullLogger<MessageSettler>.Instance);
+        using var keeper = new LeaseKeeper(leases, queues, settler, options, _time, NullLogger<LeaseKeeper>.Instance);
+        var lease = leases.Track(new QueueLease("unreachable", "message-1", "receipt-1", 1, ReadOnlyMemory<byte>.Empty), _time.GetTimestamp());
+        _time.Advance(TimeSpan.FromMinutes(1));
+
+        await keeper.RenewDueAsync(Ct);
+        await keeper.ReleaseAllAsync(Ct);
+
+        Assert.Equal(LeaseState.Held, lease.State);
+        Assert.Equal("receipt-1", lease.PopReceipt);
     }
 
     [Fact]
