@@ -1,6 +1,5 @@
 using System.CommandLine;
 using Microsoft.Extensions.Logging.Abstractions;
-using Qdrant.Client;
 using Stackit.EmbeddingWorker.VectorStore;
 
 namespace Stackit.EmbeddingWorker.Cli;
@@ -26,7 +25,7 @@ internal static class BackfillCommand
 
     private static async Task<int> RunAsync(CliContext context, string? alias, string? target, bool switchAlias, TimeSpan timeout, TimeSpan poll, CancellationToken cancellationToken)
     {
-        using var qdrant = new QdrantClient(context.Qdrant.Endpoint, context.Qdrant.ApiKey);
+        using var qdrant = QdrantClients.Create(context.Qdrant, TimeSpan.Zero);
         var collections = new CollectionProvisioner(qdrant, context.Qdrant, NullLogger<CollectionProvisioner>.Instance);
         var planner = new BackfillPlanner(qdrant, collections, context.Queues, context.Backfill, context.Queue, context.Qdrant, context.Output, TimeProvider.System);
         return await planner.RunAsync(alias ?? context.Qdrant.Collection, target, switchAlias, timeout, poll, cancellationToken).ConfigureAwait(false);

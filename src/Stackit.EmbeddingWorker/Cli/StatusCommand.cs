@@ -2,7 +2,6 @@ using System.CommandLine;
 using Azure;
 using Grpc.Core;
 using Microsoft.Extensions.Logging.Abstractions;
-using Qdrant.Client;
 using Stackit.EmbeddingWorker.VectorStore;
 
 namespace Stackit.EmbeddingWorker.Cli;
@@ -37,7 +36,7 @@ internal static class StatusCommand
             }
         }
 
-        using var qdrant = new QdrantClient(context.Qdrant.Endpoint, context.Qdrant.ApiKey);
+        using var qdrant = QdrantClients.Create(context.Qdrant, TimeSpan.Zero);
         var collections = new CollectionProvisioner(qdrant, context.Qdrant, NullLogger<CollectionProvisioner>.Instance);
         IReadOnlyDictionary<string, string>? aliases = null;
         foreach (var collection in context.Qdrant.AllowedCollections.Prepend(context.Qdrant.Collection).Append(context.Qdrant.MultimodalCollection).Distinct(StringComparer.Ordinal))

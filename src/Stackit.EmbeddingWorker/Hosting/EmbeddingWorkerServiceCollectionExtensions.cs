@@ -2,7 +2,6 @@ using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Options;
 using Polly;
 using Polly.Retry;
-using Qdrant.Client;
 using Stackit.EmbeddingWorker.Acknowledgement;
 using Stackit.EmbeddingWorker.Backfill;
 using Stackit.EmbeddingWorker.Batching;
@@ -169,13 +168,7 @@ public static class EmbeddingWorkerServiceCollectionExtensions
 
     private static void AddVectorStore(IServiceCollection services)
     {
-        services.AddSingleton(sp =>
-        {
-            var options = sp.GetRequiredService<QdrantOptions>();
-            // No logger factory: the client logs every failed call as an error with its stack, expected ones too (a read
-            // in a collection not created yet answers NotFound). The worker logs the failures that matter itself.
-            return new QdrantClient(options.Endpoint, options.ApiKey, TimeSpan.FromSeconds(30));
-        });
+        services.AddSingleton(sp => QdrantClients.Create(sp.GetRequiredService<QdrantOptions>(), TimeSpan.FromSeconds(30)));
         services.AddSingleton<CollectionProvisioner>();
         services.AddSingleton<PointFactory>();
         services.AddSingleton(sp =>

@@ -13,6 +13,9 @@ internal sealed class QdrantPointReader(QdrantClient client, QdrantCalls calls)
 {
     private const uint PageSize = 256;
 
+    /// <summary>Points whose vectors one retrieve asks for (see <see cref="QdrantClients"/>).</summary>
+    internal const int VectorPageSize = 128;
+
     private static readonly WithPayloadSelector StateFields = new()
     {
         Include = new PayloadIncludeSelector { Fields = { PayloadFields.DocumentId, PayloadFields.ChunkIndex, PayloadFields.ContentHash, PayloadFields.Version } },
@@ -48,16 +51,14 @@ internal sealed class QdrantPointReader(QdrantClient client, QdrantCalls calls)
         }, cancellationToken);
 
     /// <summary>The vectors of these points; points that are gone meanwhile are missing from the answer.</summary>
-    public Task<Dictionary<Guid, float[]>> ReadVectorsAsync(string collection, IReadOnlyCollection<Guid> ids, CancellationToken cancellationToken) =>
-        calls.RunAsync(async token =>
+    public async Task<Dictionary<Guid, float[]>> ReadVectorsAsync(string collection, IReadOnlyCollection<Guid> ids, CancellationToken cancellationToken)
+    {
+        var vectors = new Dictionary<Guid, float[]>(ids.Count);
+        // One answer per page: 128 vectors of 4096 dimensions are 2 MiB, far under the client's limit.
+        foreach (var page in ids.Chunk(VectorPageSize))
         {
-            var vectors = new Dictionary<Guid, float[]>(ids.Count);
-            if (ids.Count == 0)
-            {
-                return vectors;
-            }
-            var points = await client.RetrieveAsync(collection, ids.Select(id => new PointId { Uuid = id.ToString() }).ToList(),
-                withPayload: false, withVectors: true, cancellationToken: token).ConfigureAwait(false);
+            var points = await calls.RunAsync(token => client.RetrieveAsync(collection, page.Select(id => new PointId { Uuid = id.ToString() }).ToList(),
+                withPayload: false, withVectors: true, cancellationToken: token), cancellationToken).ConfigureAwait(false);
             foreach (var point in points)
             {
                 if (Guid.TryParse(point.Id.Uuid, out var id) && VectorOf(point) is { Length: > 0 } vector)
@@ -65,8 +66,9 @@ internal sealed class QdrantPointReader(QdrantClient client, QdrantCalls calls)
                     vectors[id] = vector;
                 }
             }
-            return vectors;
-        }, cancellationToken);
+        }
+        return vectors;
+    }
 
     private static void Add(Dictionary<string, (long? Version, Dictionary<int, string> Hashes)> found, Google.Protobuf.Collections.MapField<string, Value> payload)
     {

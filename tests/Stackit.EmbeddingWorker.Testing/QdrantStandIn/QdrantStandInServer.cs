@@ -37,7 +37,8 @@ public sealed class QdrantStandInServer : IAsyncDisposable
                 app.MapGrpcService<CollectionsStandInService>();
                 app.MapGrpcService<QdrantStandInService>();
             },
-            services => services.AddSingleton(store).AddGrpc(),
+            // Like Qdrant's server, no limit on the size of a request.
+            services => services.AddSingleton(store).AddGrpc(o => o.MaxReceiveMessageSize = null),
             HttpProtocols.Http2);
         return new QdrantStandInServer(app, store) { Endpoint = new Uri(address) };
     }

@@ -71,6 +71,27 @@ public sealed class UpdatesEndToEndTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public async Task A_large_document_of_4096_dimensional_vectors_republished_with_one_change_embeds_one_chunk()
+    {
+        // 300 chunks of 4096 floats are 4.7 MiB of vectors to read back: more than a gRPC client takes in one
+        // answer by default. Before, the read failed and every chunk was embedded again.
+        var ct = TestContext.Current.CancellationToken;
+        await using var run = await StandInPipelineRun.StartAsync(azurite, Collection, ct);
+        run.Embeddings.Dimensions = 4096;
+        var paragraphs = Enumerable.Range(0, 300).Select(i => $"Paragraph {i:D3} of the service manual: the pumps are checked, the seals logged.".PadRight(90, '.')).ToArray();
+
+        await run.SendAndWaitAsync(StandInPipelineRun.Upsert("doc-1", null, paragraphs), ct);
+        Assert.Equal(300, run.InputsEmbedded);
+
+        paragraphs[150] = "Paragraph 150 was rewritten: the valves are cleaned with warm water, never with solvents.".PadRight(90, '.');
+        await run.SendAndWaitAsync(StandInPipelineRun.Upsert("doc-1", null, paragraphs), ct);
+
+        Assert.Equal(301, run.InputsEmbedded);
+        Assert.Equal(300, run.Points("doc-1").Count);
+        Assert.Equal(0, await QueueAssertions.CountAsync(run.Poison, ct));
+    }
+
+    [Fact]
     public async Task With_SkipUnchanged_off_every_chunk_is_embedded_again()
     {
         var ct = TestContext.Current.CancellationToken;

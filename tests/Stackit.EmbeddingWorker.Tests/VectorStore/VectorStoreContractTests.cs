@@ -197,6 +197,26 @@ public abstract class VectorStoreContractTests
     }
 
     [Fact]
+    public async Task A_document_of_a_thousand_chunks_of_4096_dimensions_is_written_and_its_vectors_read_back_whole()
+    {
+        // 1,000 vectors of 4096 floats are 16 MiB: four times what a gRPC client accepts in one answer by default.
+        var (_, writer) = Create();
+        var chunks = Enumerable.Range(0, 1_000).Select(i => Embedded("doc-1", i, 1_000, $"part {i}", Vector(4096, i))).ToList();
+        foreach (var half in chunks.Chunk(500))
+        {
+            await writer.UpsertAsync(_collection, half, Ct);
+        }
+
+        var ids = Enumerable.Range(0, 1_000).Select(i => PointIds.For(_collection, "doc-1", i)).ToList();
+        var vectors = await CreateReader().ReadVectorsAsync(_collection, ids, Ct);
+
+        Assert.Equal(1_000, vectors.Count);
+        Assert.Equal(Vector(4096, 999), vectors[ids[999]]);
+        var stored = Assert.Single(await CreateReader().ReadDocumentsAsync(_collection, ["doc-1"], Ct)).Value;
+        Assert.Equal(1_000, stored.ContentHashes.Count);
+    }
+
+    [Fact]
     public async Task A_tombstone_keeps_the_highest_deleted_version_and_the_last_delete_and_lives_outside_the_collection()
     {
         var (client, writer) = Create();
@@ -362,7 +382,7 @@ public abstract class VectorStoreContractTests
     {
         Assert.SkipWhen(Endpoint is null, SkipReason);
         var options = new QdrantOptions { Endpoint = Endpoint!, Collection = _collection };
-        var client = new QdrantClient(Endpoint!);
+        var client = QdrantClients.Create(options, TimeSpan.Zero);
         return (client, new CollectionProvisioner(client, options, NullLogger<CollectionProvisioner>.Instance), options);
     }
 

@@ -1,0 +1,36 @@
+using Grpc.Core.Interceptors;
+using Grpc.Net.Client;
+using Qdrant.Client;
+using Qdrant.Client.Grpc;
+
+namespace Stackit.EmbeddingWorker.VectorStore;
+
+/// <summary>
+/// Makes the Qdrant clients of the worker and its commands. Qdrant's gRPC server accepts requests of any size and
+/// answers without a limit of its own; gRPC clients refuse answers over 4 MiB by default, which is 255 vectors of
+/// 4096 dimensions. The client here accepts answers up to <see cref="MaxReceiveBytes"/>, and reads of vectors are
+/// paged well under it (<see cref="QdrantPointReader"/>), so neither limit is met by large documents.
+/// </summary>
+internal static class QdrantClients
+{
+    /// <summary>The largest answer the client accepts.</summary>
+    public const int MaxReceiveBytes = 64 * 1024 * 1024;
+
+    /// <summary>
+    /// A client of <paramref name="options"/>' endpoint and API key. No logger factory: the client logs every failed
+    /// call as an error with its stack, expected ones too (a read in a collection not created yet answers NotFound);
+    /// the worker logs the failures that matter itself.
+    /// </summary>
+    public static QdrantClient Create(QdrantOptions options, TimeSpan timeout)
+    {
+        var channel = GrpcChannel.ForAddress(options.Endpoint, new GrpcChannelOptions { MaxReceiveMessageSize = MaxReceiveBytes, MaxSendMessageSize = null });
+        var invoker = options.ApiKey is { Length: > 0 } key
+            ? channel.Intercept(metadata =>
+            {
+                metadata.Add("api-key", key);
+                return metadata;
+            })
+            : channel.CreateCallInvoker();
+        return new QdrantClient(new QdrantGrpcClient(invoker), timeout);
+    }
+}
