@@ -28,5 +28,5 @@ internal sealed class CliContext(IConfiguration configuration, TextReader input,
 
     public WorkQueues Queues => _queues ??= new WorkQueues(QueueClientFactory.Create(Queue), Queue);
 
-    public JobMessageParser Parser() => JobMessageParser.For(Qdrant.Routing);
+    public JobMessageParser Parser() => JobMessageParser.For(Qdrant.Routing, Qdrant.MaxMetadataBytes);
 }

@@ -108,7 +108,7 @@ public static class EmbeddingWorkerServiceCollectionExtensions
         services.AddSingleton<LiveActivity>();
         services.AddSingleton(sp => ClaimCheckStore.Create(sp.GetRequiredService<BlobOptions>(), sp.GetRequiredService<QueueOptions>()));
         services.AddSingleton(sp => new InFlightLimiter(sp.GetRequiredService<QueueOptions>().MaxInFlightMessages));
-        services.AddSingleton(sp => JobMessageParser.For(sp.GetRequiredService<QdrantOptions>().Routing));
+        services.AddSingleton(sp => JobMessageParser.For(sp.GetRequiredService<QdrantOptions>().Routing, sp.GetRequiredService<QdrantOptions>().MaxMetadataBytes));
     }
 
     private static void AddPreparation(IServiceCollection services)

@@ -1,3 +1,4 @@
+using System.Text;
 using System.Text.Json;
 using Stackit.EmbeddingWorker.Pipeline;
 
@@ -8,8 +9,9 @@ namespace Stackit.EmbeddingWorker.Intake;
 /// Accepts raw UTF-8 JSON and base64-encoded JSON (<see cref="MessageBody"/>). Every rejection says what is wrong
 /// in words the sending team can act on; nothing here throws on input.
 /// </summary>
-internal sealed class JobMessageParser(string defaultCollection, IReadOnlySet<string> allowedCollections, string? multimodalCollection = null)
+internal sealed class JobMessageParser(string defaultCollection, IReadOnlySet<string> allowedCollections, string? multimodalCollection = null, int maxMetadataBytes = JobMessageParser.DefaultMaxMetadataBytes)
 {
+    public const int DefaultMaxMetadataBytes = 16 * 1024;
     public const int MaxMessageBytes = 64 * 1024;
     public const int MaxIdLength = 512;
     public const int MaxJsonDepth = 32;
@@ -22,8 +24,8 @@ internal sealed class JobMessageParser(string defaultCollection, IReadOnlySet<st
     };
 
     /// <summary>The parser for the collections the worker is configured to write (the worker's and the CLI's).</summary>
-    public static JobMessageParser For(CollectionRouting routing) =>
-        new(routing.Default, routing.Allowed, routing.Multimodal);
+    public static JobMessageParser For(CollectionRouting routing, int maxMetadataBytes) =>
+        new(routing.Default, routing.Allowed, routing.Multimodal, maxMetadataBytes);
 
     /// <summary>A queue message: a job, or a claim-check (<c>blobUri</c>) naming the blob that holds one.</summary>
     public JobParseResult Parse(ReadOnlyMemory<byte> body)
@@ -135,6 +137,10 @@ internal sealed class JobMessageParser(string defaultCollection, IReadOnlySet<st
             return JobParseResult.Invalid(fields.Error);
         }
 
+        if (metadata is { } m && Encoding.UTF8.GetByteCount(m.GetRawText()) is var metadataBytes && metadataBytes > maxMetadataBytes)
+        {
+            return JobParseResult.Invalid($"'metadata' is {metadataBytes} bytes of JSON; at most {maxMetadataBytes} are accepted (Qdrant:MaxMetadataBytes), since it is copied into every chunk's point.");
+        }
         if (string.IsNullOrWhiteSpace(id))
         {
             return JobParseResult.Invalid("'id' must not be empty or white space.");

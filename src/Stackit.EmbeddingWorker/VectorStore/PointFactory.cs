@@ -1,12 +1,18 @@
+using System.Runtime.CompilerServices;
 using Qdrant.Client.Grpc;
 using Stackit.EmbeddingWorker.Pipeline;
 using Stackit.EmbeddingWorker.Transport;
 
 namespace Stackit.EmbeddingWorker.VectorStore;
 
-/// <summary>Builds the Qdrant point of an embedded chunk: deterministic id, vector, and the payload contract.</summary>
+/// <summary>
+/// Builds the Qdrant point of an embedded chunk: deterministic id, vector, and the payload contract. A job's metadata
+/// is converted once and shared by all its points.
+/// </summary>
 internal sealed class PointFactory(QdrantOptions options, TimeProvider time)
 {
+    private readonly ConditionalWeakTable<JobMessage, Value> _metadata = new();
+
     public PointStruct Create(EmbeddedChunk embedded)
     {
         var chunk = embedded.Chunk;
@@ -28,9 +34,9 @@ internal sealed class PointFactory(QdrantOptions options, TimeProvider time)
         {
             payload[PayloadFields.Title] = message.Title;
         }
-        if (message.Metadata is { } metadata)
+        if (message.Metadata is not null)
         {
-            payload[PayloadFields.Metadata] = PayloadValues.From(metadata);
+            payload[PayloadFields.Metadata] = _metadata.GetValue(message, static m => PayloadValues.From(m.Metadata!.Value));
         }
         payload[PayloadFields.ContentHash] = chunk.ContentHash;
         payload[PayloadFields.Model] = embedded.Model;

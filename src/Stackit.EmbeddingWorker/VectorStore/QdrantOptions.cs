@@ -45,6 +45,13 @@ public sealed class QdrantOptions : IValidatableObject
     [Range(typeof(TimeSpan), "01:00:00", "3650.00:00:00", ErrorMessage = "Qdrant:TombstoneRetention must be between 01:00:00 and 3650.00:00:00.")]
     public TimeSpan TombstoneRetention { get; set; } = TimeSpan.FromDays(30);
 
+    /// <summary>
+    /// The largest <c>metadata</c> a job may carry, in bytes of its JSON: it is copied into the payload of every one
+    /// of the document's points, so it counts once per chunk in memory, in each upsert and in Qdrant's storage.
+    /// </summary>
+    [Range(0, 1_048_576, ErrorMessage = "Qdrant:MaxMetadataBytes must be between 0 and 1048576.")]
+    public int MaxMetadataBytes { get; set; } = 16 * 1024;
+
     [Range(1, 1_024, ErrorMessage = "Qdrant:UpsertBatchSize must be between 1 and 1024.")]
     public int UpsertBatchSize { get; set; } = 128;
 

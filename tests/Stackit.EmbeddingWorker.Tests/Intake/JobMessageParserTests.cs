@@ -27,6 +27,20 @@ public sealed class JobMessageParserTests
     }
 
     [Fact]
+    public void Metadata_over_its_bound_is_refused_with_the_bound_and_the_setting()
+    {
+        var parser = new JobMessageParser("documents", new HashSet<string>(), maxMetadataBytes: 1_024);
+        var within = "{\"id\":\"m1\",\"text\":\"x\",\"metadata\":{\"note\":\"" + new string('a', 1_000) + "\"}}";
+        var over = "{\"id\":\"m2\",\"text\":\"x\",\"metadata\":{\"note\":\"" + new string('a', 1_020) + "\"}}";
+
+        Assert.True(parser.Parse(Encoding.UTF8.GetBytes(within)).IsValid);
+        var refused = parser.Parse(Encoding.UTF8.GetBytes(over));
+        Assert.False(refused.IsValid);
+        Assert.Contains("'metadata' is 1031 bytes", refused.Error, StringComparison.Ordinal);
+        Assert.Contains("Qdrant:MaxMetadataBytes", refused.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Base64_encoded_job_is_detected_and_parsed()
     {
         var body = Convert.ToBase64String(Encoding.UTF8.GetBytes("""{"id":"b64","text":"encoded by a Functions producer"}"""));
