@@ -105,7 +105,7 @@ internal sealed partial class BackfillService(
     /// <summary>Turns one page into copy jobs on the pipeline; its slot is free again when all are reported.</summary>
     private async Task StartAsync(QueueMessage message, CancellationToken cancellationToken)
     {
-        var lease = leases.Track(new QueueLease(QueueName, message.MessageId, message.PopReceipt, message.DequeueCount, message.Body.ToMemory()), context.Time.GetTimestamp());
+        var lease = leases.Track(QueueLease.Of(QueueName, message), context.Time.GetTimestamp());
         var work = await ReadAsync(lease, message, cancellationToken).ConfigureAwait(false);
         if (work is null)
         {
@@ -127,7 +127,7 @@ internal sealed partial class BackfillService(
             context.Outcomes.Rejected(lease, refusal, holdsSlot: false);
             return null;
         }
-        if (BackfillPage.Parse(message.Body, out var error) is not { } page)
+        if (BackfillPage.Parse(new BinaryData(lease.Body), out var error) is not { } page)
         {
             LogPoisoned(message.MessageId, error!);
             context.Outcomes.Rejected(lease, error!, holdsSlot: false);

@@ -95,7 +95,7 @@ internal sealed partial class IntakeService(
 
             inFlight.Release(slots - messages.Length);
             var received = messages
-                .Select(m => leases.Track(new QueueLease(options.Name, m.MessageId, m.PopReceipt, m.DequeueCount, m.Body.ToMemory()), receivedAt))
+                .Select(m => leases.Track(QueueLease.Of(options.Name, m), receivedAt))
                 .ToList();
             activity.Received(received.Count);
             if (received.Count == 0)

@@ -4,7 +4,7 @@ using Stackit.EmbeddingWorker.Diagnostics;
 namespace Stackit.EmbeddingWorker.Messaging;
 
 /// <summary>
-/// Deletes, poisons, releases or requeues a queue message, each under the lease's turn so no renewal
+/// Deletes, poisons or hands back a queue message, each under the lease's turn so no renewal
 /// changes the pop receipt underneath. A lease already lost is skipped (another receiver owns the message);
 /// one lost during the call is logged, never thrown.
 /// </summary>
@@ -38,27 +38,26 @@ internal sealed partial class MessageSettler(WorkQueues queues, LeaseRegistry le
             await DeleteMessageAsync(lease, token).ConfigureAwait(false);
         }, cancellationToken);
 
-    /// <summary>Makes the message visible again after <paramref name="delay"/>.</summary>
-    public Task ReleaseAsync(QueueLease lease, TimeSpan delay, CancellationToken cancellationToken) =>
+    /// <summary>
+    /// Hands the message back, visible again after <paramref name="delay"/>, with its <see cref="DeliveryRecord"/>
+    /// updated in its body: one hand-back more, and one attempt more when the job failed on its own
+    /// (<paramref name="failedOnItsOwn"/>). A body too large to carry the record is handed back unchanged; its
+    /// deliveries then count as unsettled ones.
+    /// </summary>
+    public Task ReleaseAsync(QueueLease lease, TimeSpan delay, CancellationToken cancellationToken, bool failedOnItsOwn = false) =>
         SettleAsync(lease, "release", async token =>
         {
-            await queues.Get(lease.QueueName)
-                .UpdateMessageAsync(lease.MessageId, lease.PopReceipt, visibilityTimeout: delay, cancellationToken: token)
-                .ConfigureAwait(false);
-        }, cancellationToken);
-
-    /// <summary>
-    /// Puts a fresh copy of the message back (visible after <paramref name="delay"/>) and deletes this one, so
-    /// the attempts an outage cost do not count towards <c>Queue:MaxDequeueCount</c>. A failure between the two
-    /// leaves both copies: the job is then done twice, which point ids make harmless.
-    /// </summary>
-    public Task RequeueAsync(QueueLease lease, TimeSpan delay, CancellationToken cancellationToken) =>
-        SettleAsync(lease, "requeue", async token =>
-        {
-            await queues.Get(lease.QueueName)
-                .SendMessageAsync(new BinaryData(lease.Body), visibilityTimeout: delay, cancellationToken: token)
-                .ConfigureAwait(false);
-            await DeleteMessageAsync(lease, token).ConfigureAwait(false);
+            var record = new DeliveryRecord(lease.Record.Attempts + (failedOnItsOwn ? 1 : 0), lease.Record.HandBacks + 1);
+            var queue = queues.Get(lease.QueueName);
+            if (record.Write(lease.Body) is { } content)
+            {
+                await queue.UpdateMessageAsync(lease.MessageId, lease.PopReceipt, content, delay, token).ConfigureAwait(false);
+            }
+            else
+            {
+                LogRecordDoesNotFit(lease.MessageId, lease.Body.Length);
+                await queue.UpdateMessageAsync(lease.MessageId, lease.PopReceipt, visibilityTimeout: delay, cancellationToken: token).ConfigureAwait(false);
+            }
         }, cancellationToken);
 
     public TimeSpan RetryDelay(long dequeueCount)
@@ -107,6 +106,9 @@ internal sealed partial class MessageSettler(WorkQueues queues, LeaseRegistry le
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Poisoned message {MessageId} (document {DocumentId}) after {DequeueCount} deliveries: {Error}")]
     private partial void LogPoisoned(string messageId, string? documentId, long dequeueCount, string error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Message {MessageId} ({Bytes} bytes) is too large to carry its delivery record; handed back unchanged, its deliveries count as unsettled")]
+    private partial void LogRecordDoesNotFit(string messageId, int bytes);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Message {MessageId} is too large to wrap; copied to the poison queue unchanged. Reason: {Error}")]
     private partial void LogPoisonUnwrapped(string messageId, string error);

@@ -17,7 +17,8 @@ internal enum LeaseState
 /// delete, release) takes the lease's turn first, so a renewal never invalidates the receipt a delete is
 /// about to use, and the newest receipt is always the one used.
 /// </summary>
-internal sealed class QueueLease(string queueName, string messageId, string popReceipt, long dequeueCount, ReadOnlyMemory<byte> body)
+internal sealed class QueueLease(string queueName, string messageId, string popReceipt, long dequeueCount, ReadOnlyMemory<byte> body,
+    DeliveryRecord record = default, DateTimeOffset? insertedOn = null)
 {
     private readonly SemaphoreSlim _turn = new(1, 1);
     private volatile string _popReceipt = popReceipt;
@@ -27,7 +28,25 @@ internal sealed class QueueLease(string queueName, string messageId, string popR
     public string QueueName { get; } = queueName;
     public string MessageId { get; } = messageId;
     public long DequeueCount { get; } = dequeueCount;
+
+    /// <summary>The producer's body (without the worker's <see cref="DeliveryRecord"/>).</summary>
     public ReadOnlyMemory<byte> Body { get; } = body;
+
+    /// <summary>What earlier deliveries of this message left: the job's own failures and the worker's hand-backs.</summary>
+    public DeliveryRecord Record { get; } = record;
+
+    /// <summary>When the producer put the message on the queue (the queue keeps it through hand-backs).</summary>
+    public DateTimeOffset? InsertedOn { get; } = insertedOn;
+
+    /// <summary>Earlier deliveries that ended without the worker handing the message back: crashes and kills.</summary>
+    public long UnsettledDeliveries => Math.Max(0, DequeueCount - 1 - Record.HandBacks);
+
+    /// <summary>The lease of a received message, with the worker's record read out of its body.</summary>
+    public static QueueLease Of(string queueName, Azure.Storage.Queues.Models.QueueMessage message)
+    {
+        var (record, body) = DeliveryRecord.Read(message.Body.ToMemory());
+        return new QueueLease(queueName, message.MessageId, message.PopReceipt, message.DequeueCount, body, record, message.InsertedOn);
+    }
 
     public string PopReceipt => _popReceipt;
 

@@ -16,8 +16,23 @@ public sealed class QueueOptions : IValidatableObject
     [Required(ErrorMessage = "Queue:Name is required.")]
     public string Name { get; set; } = "documents";
 
+    /// <summary>
+    /// Attempts a job may fail on its own before it is poisoned. Despite the name (kept from the WebJobs SDK),
+    /// deliveries that ended in a crash, a shutdown or during an outage do not count (see <see cref="MaxUnsettledDeliveries"/>).
+    /// </summary>
     [Range(1, 100, ErrorMessage = "Queue:MaxDequeueCount must be between 1 and 100.")]
     public int MaxDequeueCount { get; set; } = 5;
+
+    /// <summary>Deliveries that may end without the worker handing the message back (its receiver crashed or was killed).</summary>
+    [Range(1, 1_000, ErrorMessage = "Queue:MaxUnsettledDeliveries must be between 1 and 1000.")]
+    public int MaxUnsettledDeliveries { get; set; } = 10;
+
+    /// <summary>
+    /// How long after it was enqueued a job that fails, or arrives, is poisoned instead of tried again, outage or not.
+    /// Keep it below the messages' time to live (7 days unless the producer sets another), or they expire unseen.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:01:00", "365.00:00:00", ErrorMessage = "Queue:MaxJobAge must be between 00:01:00 and 365.00:00:00.")]
+    public TimeSpan MaxJobAge { get; set; } = TimeSpan.FromDays(3);
 
     [Range(typeof(TimeSpan), "00:00:01", "7.00:00:00", ErrorMessage = "Queue:VisibilityTimeout must be between 00:00:01 and 7.00:00:00.")]
     public TimeSpan VisibilityTimeout { get; set; } = TimeSpan.FromMinutes(5);

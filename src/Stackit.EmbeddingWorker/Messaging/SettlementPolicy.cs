@@ -3,19 +3,25 @@ using Stackit.EmbeddingWorker.Diagnostics;
 namespace Stackit.EmbeddingWorker.Messaging;
 
 /// <summary>
-/// How every queue message is settled, live jobs and backfill pages alike (the WebJobs <c>QueueProcessor</c>'s
-/// policy): on receipt, a message delivered more often than <c>Queue:MaxDequeueCount</c> is poisoned (its earlier
-/// receivers crashed on it); on completion, stored work is deleted, rejected work poisoned, and failed work made
-/// visible again after a backoff, or poisoned once its attempts are used up. While a dependency is down, failed
-/// work is put back without using up its attempts. The queue calls themselves are <see cref="MessageSettler"/>'s.
+/// How every queue message is settled, live jobs and backfill pages alike. Three bounds, each with its own reason:
+/// <list type="bullet">
+/// <item>a job that fails on its own is poisoned at its <c>Queue:MaxDequeueCount</c>-th failed attempt; failures
+/// while a dependency is down are the outage's and do not count;</item>
+/// <item>a message whose earlier deliveries ended <c>Queue:MaxUnsettledDeliveries</c> times without being handed
+/// back — its receivers crashed or were killed — is poisoned on receipt; shutdowns hand messages back, so they do
+/// not count;</item>
+/// <item>a message older than <c>Queue:MaxJobAge</c> that fails, or arrives, is poisoned, outage or not.</item>
+/// </list>
+/// Stored work is deleted, rejected work poisoned, failed work handed back after a backoff. The counts travel in the
+/// message (<see cref="DeliveryRecord"/>); the queue calls themselves are <see cref="MessageSettler"/>'s.
 /// </summary>
-internal sealed partial class SettlementPolicy(MessageSettler settler, QueueOptions options, WorkerMetrics metrics, ILogger<SettlementPolicy> logger)
+internal sealed partial class SettlementPolicy(MessageSettler settler, QueueOptions options, WorkerMetrics metrics, TimeProvider time, ILogger<SettlementPolicy> logger)
 {
     /// <summary>Why the message must be poisoned as soon as it is received, or null to work on it.</summary>
     public string? RefuseOnReceipt(QueueLease lease) =>
-        lease.DequeueCount > options.MaxDequeueCount
-            ? $"delivered {lease.DequeueCount} times without being settled (Queue:MaxDequeueCount is {options.MaxDequeueCount}); earlier receivers likely crashed on it."
-            : null;
+        lease.UnsettledDeliveries >= options.MaxUnsettledDeliveries
+            ? $"delivered {lease.DequeueCount} times, {lease.UnsettledDeliveries} of them never settled (Queue:MaxUnsettledDeliveries is {options.MaxUnsettledDeliveries}); its receivers likely crashed on it."
+            : TooOld(lease);
 
     /// <summary>
     /// Settles a message whose work ended as <paramref name="kind"/>. <paramref name="dependencyDown"/> says that a
@@ -32,33 +38,41 @@ internal sealed partial class SettlementPolicy(MessageSettler settler, QueueOpti
             case OutcomeKind.Rejected:
                 return settler.PoisonAsync(lease, documentId, reason ?? "rejected", cancellationToken);
             default:
+                if (TooOld(lease) is { } old)
+                {
+                    return settler.PoisonAsync(lease, documentId, $"{old} Last error: {reason}", cancellationToken);
+                }
                 if (dependencyDown)
                 {
-                    // A dependency is down, not this job: its attempts must not run out while the outage lasts.
-                    var wait = settler.RetryDelay(lease.DequeueCount);
+                    // A dependency is down, not this job: its attempts do not run out while the outage lasts.
+                    var wait = settler.RetryDelay(lease.Record.HandBacks + 1);
                     LogOutage(documentId, lease.MessageId, wait, reason);
                     metrics.JobRetried();
-                    return lease.DequeueCount >= options.MaxDequeueCount - 1
-                        ? settler.RequeueAsync(lease, wait, cancellationToken)
-                        : settler.ReleaseAsync(lease, wait, cancellationToken);
+                    return settler.ReleaseAsync(lease, wait, cancellationToken);
                 }
-                if (lease.DequeueCount >= options.MaxDequeueCount)
+                var attempts = lease.Record.Attempts + 1;
+                if (attempts >= options.MaxDequeueCount)
                 {
-                    var error = $"gave up after {lease.DequeueCount} attempts; last error: {reason}";
+                    var error = $"gave up after {attempts} attempts; last error: {reason}";
                     return settler.PoisonAsync(lease, documentId, error, cancellationToken);
                 }
-                var delay = settler.RetryDelay(lease.DequeueCount);
-                LogRetryLater(documentId, lease.MessageId, lease.DequeueCount, delay, reason);
+                var delay = settler.RetryDelay(attempts);
+                LogRetryLater(documentId, lease.MessageId, attempts, delay, reason);
                 metrics.JobRetried();
-                return settler.ReleaseAsync(lease, delay, cancellationToken);
+                return settler.ReleaseAsync(lease, delay, cancellationToken, failedOnItsOwn: true);
         }
     }
+
+    private string? TooOld(QueueLease lease) =>
+        lease.InsertedOn is { } inserted && time.GetUtcNow() - inserted > options.MaxJobAge
+            ? $"enqueued at {inserted:u}, longer ago than Queue:MaxJobAge ({options.MaxJobAge})."
+            : null;
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Document {DocumentId} stored; deleting message {MessageId}")]
     private partial void LogStored(string? documentId, string messageId);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Document {DocumentId} (message {MessageId}, attempt {DequeueCount}) failed and is retried in {Delay}: {Reason}")]
-    private partial void LogRetryLater(string? documentId, string messageId, long dequeueCount, TimeSpan delay, string? reason);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Document {DocumentId} (message {MessageId}, attempt {Attempt}) failed and is retried in {Delay}: {Reason}")]
+    private partial void LogRetryLater(string? documentId, string messageId, int attempt, TimeSpan delay, string? reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Document {DocumentId} (message {MessageId}) waits {Delay} for a dependency to recover: {Reason}")]
     private partial void LogOutage(string? documentId, string messageId, TimeSpan delay, string? reason);

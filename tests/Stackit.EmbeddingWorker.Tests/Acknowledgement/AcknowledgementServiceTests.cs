@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Threading.Channels;
 using Azure.Storage.Queues;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 using Stackit.EmbeddingWorker.Acknowledgement;
 using Stackit.EmbeddingWorker.Messaging;
 using Stackit.EmbeddingWorker.Pipeline;
@@ -14,19 +15,20 @@ namespace Stackit.EmbeddingWorker.Tests.Acknowledgement;
 public sealed class AcknowledgementServiceTests(AzuriteFixture azurite) : IAsyncLifetime
 {
     private readonly string _queueName = AzuriteFixture.UniqueQueueName("ack");
-    private readonly Channel<JobOutcome> _outcomes = Channel.CreateUnbounded<JobOutcome>();
     private QueueOptions _options = null!;
     private QueueClient _queue = null!;
     private QueueClient _poison = null!;
     private InFlightLimiter _inFlight = null!;
     private readonly LeaseRegistry _leases = new(TimeProvider.System);
+    private readonly FakeTimeProvider _time = new(DateTimeOffset.UtcNow);
     private readonly DependencyCircuits _circuits = new(new CircuitOptions { FailureThreshold = 1 }, TimeProvider.System, NullLoggerFactory.Instance);
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     public async ValueTask InitializeAsync()
     {
-        _options = new QueueOptions { ConnectionString = azurite.ConnectionString, Name = _queueName, MaxDequeueCount = 3, VisibilityTimeout = TimeSpan.FromMinutes(1) };
+        // Retry delays are capped by the visibility timeout: one second, so a test can wait for a retry.
+        _options = new QueueOptions { ConnectionString = azurite.ConnectionString, Name = _queueName, MaxDequeueCount = 3, MaxUnsettledDeliveries = 3, VisibilityTimeout = TimeSpan.FromSeconds(1) };
         _queue = azurite.Queue(_queueName);
         _poison = azurite.Queue(_queueName + "-poison");
         await _queue.CreateAsync(cancellationToken: Ct);
@@ -97,16 +99,73 @@ public sealed class AcknowledgementServiceTests(AzuriteFixture azurite) : IAsync
     }
 
     [Fact]
-    public async Task Message_is_poisoned_after_max_dequeue_count()
+    public async Task A_job_that_fails_on_its_own_is_poisoned_at_its_MaxDequeueCount_th_attempt_counted_in_the_message()
     {
-        var lease = await ReceiveOnLastAttemptAsync("""{"id":"a","text":"x"}""");
-
-        await SettleAsync(new JobOutcome(lease, "a", OutcomeKind.Failed, "endpoint unavailable"));
+        await _queue.SendMessageAsync("""{"id":"a","text":"x"}""", Ct);
+        for (var attempt = 1; attempt <= _options.MaxDequeueCount; attempt++)
+        {
+            var lease = await ReceiveAsync();
+            Assert.Equal(attempt - 1, lease.Record.Attempts);
+            Assert.Equal("""{"id":"a","text":"x"}""", Encoding.UTF8.GetString(lease.Body.Span));
+            await SettleAsync(new JobOutcome(lease, "a", OutcomeKind.Failed, "endpoint unavailable"));
+        }
 
         Assert.Equal(0, await QueueAssertions.CountAsync(_queue, Ct));
         var envelope = Assert.Single(await QueueAssertions.DrainAsync(_poison, Ct));
-        Assert.Equal(3, envelope.GetProperty("dequeueCount").GetInt64());
         Assert.Contains("gave up after 3 attempts; last error: endpoint unavailable", envelope.GetProperty("error").GetString(), StringComparison.Ordinal);
+        Assert.Equal("""{"id":"a","text":"x"}""", envelope.GetProperty("message").GetString());
+    }
+
+    [Fact]
+    public async Task Shutdowns_and_outages_hand_the_message_back_without_using_up_its_attempts()
+    {
+        // Before, every delivery counted: five rolling restarts poisoned a job that never failed.
+        await _queue.SendMessageAsync("""{"id":"a","text":"x"}""", Ct);
+        for (var shutdown = 0; shutdown < 4; shutdown++)
+        {
+            await CreateSettler().ReleaseAsync(await ReceiveAsync(), TimeSpan.Zero, Ct);
+        }
+        _circuits.Embeddings.Failure("connection refused");
+        for (var outage = 0; outage < 3; outage++)
+        {
+            await SettleAsync(new JobOutcome(await ReceiveAsync(), "a", OutcomeKind.Failed, "connection refused"));
+        }
+
+        var lease = await ReceiveAsync();
+        Assert.Equal(8, lease.DequeueCount);
+        Assert.Equal(new DeliveryRecord(0, 7), lease.Record);
+        Assert.Null(CreatePolicy().RefuseOnReceipt(lease));
+        Assert.Equal(0, await QueueAssertions.CountAsync(_poison, Ct));
+    }
+
+    [Fact]
+    public async Task A_message_whose_receivers_keep_crashing_is_poisoned_on_receipt_with_that_reason()
+    {
+        await _queue.SendMessageAsync("""{"id":"a","text":"x"}""", Ct);
+        for (var crash = 0; crash < _options.MaxUnsettledDeliveries; crash++)
+        {
+            // Received, then never settled: its lease runs out, as when the receiver is killed.
+            var message = (await _queue.ReceiveMessagesAsync(1, TimeSpan.FromSeconds(1), Ct)).Value.Single();
+            await _queue.UpdateMessageAsync(message.MessageId, message.PopReceipt, visibilityTimeout: TimeSpan.Zero, cancellationToken: Ct);
+        }
+
+        var lease = await ReceiveAsync();
+
+        Assert.Contains("3 of them never settled (Queue:MaxUnsettledDeliveries is 3)", CreatePolicy().RefuseOnReceipt(lease), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_job_older_than_MaxJobAge_that_fails_is_poisoned_even_during_an_outage()
+    {
+        var lease = await SendAndReceiveAsync("""{"id":"a","text":"x"}""");
+        _circuits.Embeddings.Failure("connection refused");
+        _time.Advance(_options.MaxJobAge + TimeSpan.FromMinutes(1));
+
+        await SettleAsync(new JobOutcome(lease, "a", OutcomeKind.Failed, "connection refused"));
+
+        Assert.Equal(0, await QueueAssertions.CountAsync(_queue, Ct));
+        var envelope = Assert.Single(await QueueAssertions.DrainAsync(_poison, Ct));
+        Assert.Contains("longer ago than Queue:MaxJobAge (3.00:00:00). Last error: connection refused", envelope.GetProperty("error").GetString(), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -149,20 +208,6 @@ public sealed class AcknowledgementServiceTests(AzuriteFixture azurite) : IAsync
     }
 
     [Fact]
-    public async Task During_an_outage_a_job_on_its_last_attempt_is_requeued_fresh_not_poisoned()
-    {
-        var lease = await ReceiveOnLastAttemptAsync("""{"id":"a","text":"x"}""");
-        _circuits.Embeddings.Failure("connection refused");
-
-        await SettleAsync(new JobOutcome(lease, "a", OutcomeKind.Failed, "connection refused"));
-
-        Assert.Equal(0, await QueueAssertions.CountAsync(_poison, Ct));
-        Assert.Equal(1, await QueueAssertions.CountAsync(_queue, Ct));
-        // The original is gone (its receipt no longer works); the copy waits out the backoff with a fresh count.
-        await Assert.ThrowsAsync<Azure.RequestFailedException>(() => _queue.DeleteMessageAsync(lease.MessageId, lease.PopReceipt, Ct));
-    }
-
-    [Fact]
     public void Poison_envelope_that_would_not_fit_a_queue_message_copies_the_original_unchanged()
     {
         var body = JsonSerializer.Serialize(new { id = "big", text = new string('"', 30_000) });
@@ -186,45 +231,45 @@ public sealed class AcknowledgementServiceTests(AzuriteFixture azurite) : IAsync
         Assert.Equal(body, JsonDocument.Parse(poison).RootElement.GetProperty("message").GetString());
     }
 
-    /// <summary>Receives the message <c>Queue:MaxDequeueCount</c> times, as after that many expired leases.</summary>
-    private async Task<QueueLease> ReceiveOnLastAttemptAsync(string body)
-    {
-        await _queue.SendMessageAsync(body, Ct);
-        for (var attempt = 1; ; attempt++)
-        {
-            var message = (await _queue.ReceiveMessagesAsync(1, TimeSpan.FromSeconds(1), Ct)).Value.Single();
-            if (attempt == _options.MaxDequeueCount)
-            {
-                return new QueueLease(_queueName, message.MessageId, message.PopReceipt, message.DequeueCount, message.Body.ToMemory());
-            }
-            // Make it visible again at once, as an expired lease would.
-            await _queue.UpdateMessageAsync(message.MessageId, message.PopReceipt, visibilityTimeout: TimeSpan.Zero, cancellationToken: Ct);
-        }
-    }
-
     private async Task<QueueLease> SendAndReceiveAsync(string body)
     {
         await _queue.SendMessageAsync(body, Ct);
-        var message = (await _queue.ReceiveMessagesAsync(1, TimeSpan.FromMinutes(1), Ct)).Value.Single();
-        return new QueueLease(_queueName, message.MessageId, message.PopReceipt, message.DequeueCount, message.Body.ToMemory());
+        return await ReceiveAsync();
     }
+
+    /// <summary>The next delivery of the test's message, waiting out a retry's backoff (at most a second here).</summary>
+    private async Task<QueueLease> ReceiveAsync()
+    {
+        while (true)
+        {
+            if ((await _queue.ReceiveMessagesAsync(1, TimeSpan.FromMinutes(1), Ct)).Value is [var message])
+            {
+                return QueueLease.Of(_queueName, message);
+            }
+            await Task.Delay(100, Ct);
+        }
+    }
+
+    private MessageSettler CreateSettler() =>
+        new(new WorkQueues(QueueClientFactory.Create(_options), _options), _leases, _options, TestMetrics.Create(), TimeProvider.System, NullLogger<MessageSettler>.Instance);
+
+    private SettlementPolicy CreatePolicy() => new(CreateSettler(), _options, TestMetrics.Create(), _time, NullLogger<SettlementPolicy>.Instance);
 
     private async Task SettleAsync(JobOutcome outcome)
     {
-        var queues = new WorkQueues(QueueClientFactory.Create(_options), _options);
-        var settler = new MessageSettler(queues, _leases, _options, TestMetrics.Create(), TimeProvider.System, NullLogger<MessageSettler>.Instance);
         using var shutdown = TestShutdown.Create();
-        var policy = new SettlementPolicy(settler, _options, TestMetrics.Create(), NullLogger<SettlementPolicy>.Instance);
-        using var service = new AcknowledgementService(_outcomes.Reader, policy, _inFlight, TestPipeline.Context(circuits: _circuits, shutdown: shutdown), NullLogger<AcknowledgementService>.Instance);
+        var policy = CreatePolicy();
+        var outcomes = Channel.CreateUnbounded<JobOutcome>();
+        using var service = new AcknowledgementService(outcomes.Reader, policy, _inFlight, TestPipeline.Context(circuits: _circuits, shutdown: shutdown), NullLogger<AcknowledgementService>.Instance);
         await _inFlight.AcquireBatchAsync(Ct);
         _inFlight.Release(_inFlight.BatchSize - 1);
         await service.StartAsync(Ct);
-        await _outcomes.Writer.WriteAsync(outcome, Ct);
+        await outcomes.Writer.WriteAsync(outcome, Ct);
         while (_inFlight.InFlight > 0)
         {
             await Task.Delay(10, Ct);
         }
-        _outcomes.Writer.TryComplete();
+        outcomes.Writer.TryComplete();
         await service.StopAsync(Ct);
     }
 

@@ -33,7 +33,7 @@ public sealed class CrashRecoveryTests(AzuriteFixture azurite)
         var settings = WorkerHost.Settings(azurite.ConnectionString, queueName, embeddings.BaseUrl, qdrant.Endpoint, Collection);
         settings["Queue:VisibilityTimeout"] = "00:00:03";
         settings["Queue:MaxInFlightMessages"] = "128";
-        settings["Queue:MaxDequeueCount"] = "10";
+        // Queue:MaxDequeueCount stays at its default: deliveries that end in a kill are no failed attempts.
         settings["Chunking:MaxChunkTokens"] = "64";
         settings["Chunking:OverlapTokens"] = "8";
         settings["Logging:LogLevel:Default"] = "Warning";
