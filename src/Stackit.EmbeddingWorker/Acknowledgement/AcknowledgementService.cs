@@ -31,6 +31,7 @@ internal sealed partial class AcknowledgementService(
         try
         {
             await policy.CompleteAsync(outcome.Lease, outcome.DocumentId, outcome.Kind, outcome.Reason, context.Circuits.AnyOpen, stoppingToken).ConfigureAwait(false);
+            context.Progress.Moved();
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {

@@ -39,6 +39,7 @@ public static class EmbeddingWorkerServiceCollectionExtensions
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton(sp => new PipelineChannels(Capacities(sp)));
         services.AddSingleton<PipelineShutdown>();
+        services.AddSingleton<ProgressWatch>();
         services.AddSingleton<DependencyCircuits>();
         services.AddSingleton<LeaseRegistry>();
         services.AddMetrics();

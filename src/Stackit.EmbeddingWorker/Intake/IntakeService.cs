@@ -63,6 +63,11 @@ internal sealed partial class IntakeService(
 
         while (!stoppingToken.IsCancellationRequested)
         {
+            if (inFlight.InFlight == 0)
+            {
+                // Nothing held: nothing can be stuck (liveness measures from here).
+                context.Progress.Moved();
+            }
             var slots = await inFlight.AcquireBatchAsync(stoppingToken).ConfigureAwait(false);
             bool probe;
             try

@@ -10,12 +10,13 @@ using Stackit.EmbeddingWorker.Diagnostics;
 namespace Stackit.EmbeddingWorker.Management;
 
 /// <summary>
-/// The management port: <c>/healthz</c> (the process is up), <c>/readyz</c> (queue and Qdrant answer, no
+/// The management port: <c>/healthz</c> (the pipeline is not wedged, see <see cref="PipelineLivenessCheck"/>), <c>/readyz</c> (queue and Qdrant answer, no
 /// circuit open) and <c>/metrics</c> (Prometheus text), plus an OTLP push when <c>Management:OtlpEndpoint</c> is set.
 /// </summary>
 public static class ManagementEndpoints
 {
     private const string ReadyTag = "ready";
+    private const string LiveTag = "live";
 
     public static WebApplicationBuilder AddManagementEndpoints(this WebApplicationBuilder builder)
     {
@@ -28,7 +29,8 @@ public static class ManagementEndpoints
         builder.Services.AddHealthChecks()
             .AddCheck<QueueHealthCheck>("queue", tags: [ReadyTag])
             .AddCheck<QdrantHealthCheck>("qdrant", tags: [ReadyTag])
-            .AddCheck<CircuitHealthCheck>("circuits", tags: [ReadyTag]);
+            .AddCheck<CircuitHealthCheck>("circuits", tags: [ReadyTag])
+            .AddCheck<PipelineLivenessCheck>("pipeline", tags: [LiveTag]);
         // A dependency that does not answer in time counts as unreachable.
         builder.Services.AddOptions<HealthCheckServiceOptions>().Configure<ManagementOptions>((health, management) =>
         {
@@ -53,7 +55,7 @@ public static class ManagementEndpoints
 
     public static WebApplication MapManagementEndpoints(this WebApplication app)
     {
-        app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false });
+        app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = check => check.Tags.Contains(LiveTag), ResponseWriter = WriteReport });
         app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = check => check.Tags.Contains(ReadyTag), ResponseWriter = WriteReport });
         app.MapPrometheusScrapingEndpoint("/metrics");
         return app;

@@ -21,6 +21,13 @@ internal sealed class ManagementOptions
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
     public TimeSpan QueueDepthInterval { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// How long the pipeline may hold messages without moving (no call succeeding, no message settled) while every
+    /// dependency answers, before <c>/healthz</c> fails and the orchestrator restarts the worker.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
+    public TimeSpan LivenessThreshold { get; set; } = TimeSpan.FromMinutes(10);
+
     /// <summary>How long a readiness check may wait for the queue or Qdrant before calling it unreachable.</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]
     public TimeSpan ReadinessTimeout { get; set; } = TimeSpan.FromSeconds(3);

@@ -17,7 +17,7 @@ internal enum CircuitState
 /// call after its retries. It does not block the calls themselves: it tells Intake whether to receive more
 /// work, so an outage leaves the backlog in the queue instead of burning its delivery attempts.
 /// </summary>
-internal sealed partial class DependencyCircuit(string dependency, CircuitOptions options, TimeProvider time, ILogger logger)
+internal sealed partial class DependencyCircuit(string dependency, CircuitOptions options, TimeProvider time, ILogger logger, ProgressWatch? progress = null)
 {
     private readonly Lock _gate = new();
     private CircuitState _state = CircuitState.Closed;
@@ -34,6 +34,7 @@ internal sealed partial class DependencyCircuit(string dependency, CircuitOption
 
     public void Success()
     {
+        progress?.Moved();
         lock (_gate)
         {
             _consecutiveFailures = 0;

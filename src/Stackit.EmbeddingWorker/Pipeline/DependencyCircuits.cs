@@ -1,11 +1,11 @@
 namespace Stackit.EmbeddingWorker.Pipeline;
 
 /// <summary>The circuits of the worker's two dependencies; Intake receives only while both admit it.</summary>
-internal sealed class DependencyCircuits(CircuitOptions options, TimeProvider time, ILoggerFactory loggers)
+internal sealed class DependencyCircuits(CircuitOptions options, TimeProvider time, ILoggerFactory loggers, ProgressWatch? progress = null)
 {
-    public DependencyCircuit Embeddings { get; } = new("embeddings endpoint", options, time, loggers.CreateLogger<DependencyCircuit>());
+    public DependencyCircuit Embeddings { get; } = new("embeddings endpoint", options, time, loggers.CreateLogger<DependencyCircuit>(), progress);
 
-    public DependencyCircuit VectorStore { get; } = new("Qdrant", options, time, loggers.CreateLogger<DependencyCircuit>());
+    public DependencyCircuit VectorStore { get; } = new("Qdrant", options, time, loggers.CreateLogger<DependencyCircuit>(), progress);
 
     public bool AnyOpen => Embeddings.State != CircuitState.Closed || VectorStore.State != CircuitState.Closed;
 

@@ -7,7 +7,7 @@ namespace Stackit.EmbeddingWorker.Pipeline;
 /// What every stage shares, passed as one: where outcomes go, the dependencies' circuits, how the pipeline
 /// stops, the metrics and the clock. A stage's constructor takes its channel ends, its own clients and this.
 /// </summary>
-internal sealed class PipelineContext(OutcomeReporter outcomes, DependencyCircuits circuits, PipelineShutdown shutdown, WorkerMetrics metrics, TimeProvider time)
+internal sealed class PipelineContext(OutcomeReporter outcomes, DependencyCircuits circuits, PipelineShutdown shutdown, WorkerMetrics metrics, TimeProvider time, ProgressWatch? progress = null)
 {
     public OutcomeReporter Outcomes { get; } = outcomes;
 
@@ -18,6 +18,9 @@ internal sealed class PipelineContext(OutcomeReporter outcomes, DependencyCircui
     public WorkerMetrics Metrics { get; } = metrics;
 
     public TimeProvider Time { get; } = time;
+
+    /// <summary>When the pipeline last moved (liveness).</summary>
+    public ProgressWatch Progress { get; } = progress ?? new ProgressWatch(time);
 
     /// <summary>
     /// The dependency-failure policy, in one place: the dependency's circuit hears of the failure, and each job

@@ -95,6 +95,42 @@ public sealed partial class ManagementEndpointsTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public async Task Liveness_fails_when_messages_are_held_and_nothing_moves_while_the_dependencies_answer()
+    {
+        // An endpoint call that hangs without failing (no error, no timeout within reach): nothing settles, no
+        // circuit opens. Before, /healthz answered 200 whatever happened, so such a worker was never restarted.
+        await using var embeddings = await FakeEmbeddingServer.StartAsync();
+        embeddings.Latency = TimeSpan.FromMinutes(10);
+        await using var qdrant = await QdrantStandInServer.StartAsync();
+        var (queueName, port) = await PrepareAsync(jobs: 2);
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+        var settings = WorkerHost.Settings(azurite.ConnectionString, queueName, embeddings.BaseUrl, qdrant.Endpoint, Collection);
+        settings["Embeddings:Timeout"] = "00:10:00";
+        settings["Management:LivenessThreshold"] = "00:00:02";
+        await using var app = WorkerHost.BuildWithManagement(settings, port);
+        await app.StartAsync(Ct);
+
+        var live = await http.GetAsync("/healthz", Ct);
+        var firstText = await live.Content.ReadAsStringAsync(Ct);
+        HttpResponseMessage response;
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        do
+        {
+            await Task.Delay(200, Ct);
+            response = await http.GetAsync("/healthz", Ct);
+        }
+        while (response.StatusCode == HttpStatusCode.OK && DateTime.UtcNow < deadline);
+        var text = await response.Content.ReadAsStringAsync(Ct);
+        await app.StopAsync(Ct);
+
+        Assert.Equal(HttpStatusCode.OK, live.StatusCode);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.Contains("pipeline: unhealthy", text, StringComparison.Ordinal);
+        Assert.Contains("messages held and no progress", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("unhealthy", firstText, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Readiness_fails_while_a_circuit_is_open()
     {
         await using var embeddings = await FakeEmbeddingServer.StartAsync();
@@ -107,6 +143,7 @@ public sealed partial class ManagementEndpointsTests(AzuriteFixture azurite)
         settings["Batching:MaxInputsPerRequest"] = "1";
         settings["Circuit:FailureThreshold"] = "2";
         settings["Circuit:BreakDuration"] = "00:01:00";
+        settings["Management:LivenessThreshold"] = "00:00:01";
         await using var app = WorkerHost.BuildWithManagement(settings, port);
         await app.StartAsync(Ct);
 
@@ -119,10 +156,16 @@ public sealed partial class ManagementEndpointsTests(AzuriteFixture azurite)
         }
         while (response.StatusCode == HttpStatusCode.OK && DateTime.UtcNow < deadline);
         var text = await response.Content.ReadAsStringAsync(Ct);
+        // Held messages that cannot move while the endpoint is down: no reason to restart the worker.
+        await Task.Delay(TimeSpan.FromSeconds(1.5), Ct);
+        var live = await http.GetAsync("/healthz", Ct);
+        var liveText = await live.Content.ReadAsStringAsync(Ct);
         await app.StopAsync(Ct);
 
         Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
         Assert.Contains("circuits: unhealthy (the embeddings endpoint circuit is open)", text, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, live.StatusCode);
+        Assert.Contains("pipeline: healthy (waiting for a dependency)", liveText, StringComparison.Ordinal);
     }
 
     private async Task<(string Queue, int Port)> PrepareAsync(int jobs)
