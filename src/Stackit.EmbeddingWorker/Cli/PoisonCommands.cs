@@ -50,6 +50,10 @@ internal static class PoisonCommands
     {
         var poison = context.Queues.PoisonOf(context.Queue.Name);
         var live = context.Queues.Live;
+        // Only what was poisoned before the replay began: a message a running worker poisons again at once comes
+        // back as a new one, and replaying it too would bounce it between the queues for as long as the command runs.
+        var startedAt = DateTimeOffset.UtcNow;
+        max = (int)Math.Min(max, (await poison.GetPropertiesAsync(cancellationToken).ConfigureAwait(false)).Value.ApproximateMessagesCount);
         var replayed = 0;
         var skipped = new List<QueueMessage>();
         while (replayed < max)
@@ -61,7 +65,7 @@ internal static class PoisonCommands
             }
             foreach (var message in page)
             {
-                if (messageId is not null && message.MessageId != messageId)
+                if ((messageId is not null && message.MessageId != messageId) || message.InsertedOn > startedAt)
                 {
                     skipped.Add(message);
                     continue;

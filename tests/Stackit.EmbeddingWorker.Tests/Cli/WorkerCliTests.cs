@@ -112,6 +112,30 @@ public sealed class WorkerCliTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public async Task Poison_replay_while_a_worker_poisons_the_messages_again_replays_each_once_and_ends()
+    {
+        // A running worker poisons the replayed message again within milliseconds. Before, replay took the new
+        // poison entry too, and bounced the message between the queues until it was stopped.
+        await using var run = await StandInPipelineRun.StartAsync(azurite, "documents", Ct, s => s["Queue:MaxPollingInterval"] = "00:00:00.100");
+        const int poisoned = 40;
+        for (var i = 0; i < poisoned; i++)
+        {
+            await run.Queue.SendMessageAsync($$"""{"id":{{i}},"text":"an id that is no string"}""", Ct);
+        }
+        while (await QueueAssertions.CountAsync(run.Poison, Ct) < poisoned)
+        {
+            await Task.Delay(50, Ct);
+        }
+
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        timeout.CancelAfter(TimeSpan.FromSeconds(30));
+        var (code, output, error) = await RunAsync(run.Queue.Name, ["poison", "replay"], cancellationToken: timeout.Token);
+
+        Assert.True(code == 0, error);
+        Assert.Contains($"Replayed {poisoned} messages", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Status_shows_queue_depths_and_point_counts_and_fails_when_qdrant_does_not_answer()
     {
         var queueName = AzuriteFixture.UniqueQueueName("cli");
@@ -139,7 +163,7 @@ public sealed class WorkerCliTests(AzuriteFixture azurite)
         Assert.Equal(1, downCode);
     }
 
-    private async Task<(int Code, string Output, string Error)> RunAsync(string queueName, string[] args, string stdin = "", Uri? qdrant = null)
+    private async Task<(int Code, string Output, string Error)> RunAsync(string queueName, string[] args, string stdin = "", Uri? qdrant = null, CancellationToken? cancellationToken = null)
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
@@ -150,7 +174,7 @@ public sealed class WorkerCliTests(AzuriteFixture azurite)
         }).Build();
         using var output = new StringWriter();
         using var error = new StringWriter();
-        var code = await WorkerCli.RunAsync(args, configuration, new StringReader(stdin), output, error, Ct);
+        var code = await WorkerCli.RunAsync(args, configuration, new StringReader(stdin), output, error, cancellationToken ?? Ct);
         return (code, output.ToString(), error.ToString());
     }
 
