@@ -38,9 +38,37 @@ internal sealed record BackfillPage(
         return null;
     }
 
-    /// <summary>Messages of at most <paramref name="pageSize"/> documents each.</summary>
-    public static IEnumerable<BackfillPage> For(string alias, string source, string target, IEnumerable<string> ids, int pageSize) =>
-        ids.Chunk(pageSize).Select(chunk => new BackfillPage(alias, target, chunk, source));
+    /// <summary>
+    /// The largest page message: well inside a queue message (64 KiB), with room for the delivery record the worker
+    /// writes around a page it hands back. Ids are up to 512 characters, and JSON escapes each non-ASCII one to six
+    /// bytes, so a page of 32 long ids could reach 96 KiB.
+    /// </summary>
+    public const int MaxPageBytes = 48 * 1024;
+
+    /// <summary>Messages of at most <paramref name="pageSize"/> documents each, and at most <see cref="MaxPageBytes"/>.</summary>
+    public static IEnumerable<BackfillPage> For(string alias, string source, string target, IEnumerable<string> ids, int pageSize)
+    {
+        var overhead = new BackfillPage(alias, target, [], source).ToJson().Length;
+        var page = new List<string>(pageSize);
+        var bytes = overhead;
+        foreach (var id in ids)
+        {
+            // The id as JSON writes it, quoted, with a comma.
+            var size = JsonEncodedText.Encode(id).EncodedUtf8Bytes.Length + 3;
+            if (page.Count > 0 && (page.Count == pageSize || bytes + size > MaxPageBytes))
+            {
+                yield return new BackfillPage(alias, target, [.. page], source);
+                page.Clear();
+                bytes = overhead;
+            }
+            page.Add(id);
+            bytes += size;
+        }
+        if (page.Count > 0)
+        {
+            yield return new BackfillPage(alias, target, [.. page], source);
+        }
+    }
 
     /// <summary>The collection to read: the physical source, or the alias for a page that names none.</summary>
     [JsonIgnore]

@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using Azure.Storage.Queues;
 using Qdrant.Client;
 using Qdrant.Client.Grpc;
 using Stackit.EmbeddingWorker.Backfill;
@@ -142,15 +143,23 @@ internal sealed class BackfillPlanner(
             }
             if (pending.Count == options.PageSize)
             {
-                await backfill.SendMessageAsync(new BackfillPage(alias, target, [.. pending], source).ToJson(), cancellationToken).ConfigureAwait(false);
+                await SendAsync(backfill, BackfillPage.For(alias, source, target, pending, options.PageSize), cancellationToken).ConfigureAwait(false);
                 pending.Clear();
             }
         }
         if (pending.Count > 0)
         {
-            await backfill.SendMessageAsync(new BackfillPage(alias, target, [.. pending], source).ToJson(), cancellationToken).ConfigureAwait(false);
+            await SendAsync(backfill, BackfillPage.For(alias, source, target, pending, options.PageSize), cancellationToken).ConfigureAwait(false);
         }
         return documents;
+    }
+
+    private static async Task SendAsync(QueueClient backfill, IEnumerable<BackfillPage> pages, CancellationToken cancellationToken)
+    {
+        foreach (var page in pages)
+        {
+            await backfill.SendMessageAsync(page.ToJson(), cancellationToken).ConfigureAwait(false);
+        }
     }
 
     /// <summary>Null once the queue is empty (pages in work count as in it); else why the backfill stops here.</summary>

@@ -1,3 +1,4 @@
+using System.Text;
 using Stackit.EmbeddingWorker.Backfill;
 using Stackit.EmbeddingWorker.Cli;
 
@@ -24,6 +25,20 @@ public sealed class BackfillPageTests
         Assert.Equal(pages[2].Ids, read!.Ids);
         Assert.Equal("documents_v2", read.Target);
         Assert.Equal("documents_v1", read.ReadFrom);
+    }
+
+    [Fact]
+    public void Pages_of_long_non_ascii_ids_are_split_to_fit_a_queue_message()
+    {
+        // 32 ids of 512 characters that JSON escapes to six bytes each: one page would be 98 KiB, over the
+        // 64 KiB a queue message holds, and recording a live change would fail the live job again and again.
+        var ids = Enumerable.Range(0, 32).Select(i => $"{i:D2}" + new string('ü', 510)).ToList();
+
+        var pages = BackfillPage.For("documents", "documents_v1", "documents_v2", ids, 32).ToList();
+
+        Assert.True(pages.Count > 1);
+        Assert.All(pages, p => Assert.InRange(Encoding.UTF8.GetByteCount(p.ToJson()), 1, BackfillPage.MaxPageBytes));
+        Assert.Equal(ids, pages.SelectMany(p => p.Ids));
     }
 
     [Fact]
