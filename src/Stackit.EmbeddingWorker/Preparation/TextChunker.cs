@@ -66,10 +66,20 @@ internal sealed class TextChunker(ChunkingOptions options, ITokenEstimator estim
         }
     }
 
-    /// <summary>Binary search: estimates grow with length. At least one character, so the cut always advances.</summary>
+    /// <summary>
+    /// Estimates grow with length: the window doubles from <paramref name="maxTokens"/> characters until it no longer
+    /// fits, then a binary search finds the cut inside it. Each cut costs about its own length, never the remaining
+    /// text's, so a run of millions of characters is cut in linear time. At least one character, so the cut always advances.
+    /// </summary>
     private int LongestFittingPrefix(ReadOnlySpan<char> text, int maxTokens)
     {
-        int low = 1, high = text.Length;
+        var low = 1;
+        var high = Math.Min(text.Length, Math.Max(2, maxTokens));
+        while (high < text.Length && estimator.Estimate(text[..high]) <= maxTokens)
+        {
+            low = high;
+            high = (int)Math.Min(text.Length, 2L * high);
+        }
         while (low < high)
         {
             var middle = low + ((high - low + 1) / 2);
