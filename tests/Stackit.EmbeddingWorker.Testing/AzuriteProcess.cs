@@ -95,7 +95,7 @@ public sealed class AzuriteProcess : IAsyncDisposable
     public static string ForEndpoints(string queueEndpoint, string blobEndpoint) =>
         $"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={DevAccountKey};QueueEndpoint={queueEndpoint};BlobEndpoint={blobEndpoint};";
 
-    private static async Task<string> LocateOrInstallAsync(string command)
+    internal static async Task<string> LocateOrInstallAsync(string command)
     {
         var onPath = (Environment.GetEnvironmentVariable("PATH") ?? "")
             .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
