@@ -45,7 +45,7 @@ public static class EmbeddingWorkerServiceCollectionExtensions
         services.AddMetrics();
         services.AddSingleton<WorkerMetrics>();
         services.AddSingleton(sp => new DocumentSequencer(Channels(sp).Resumed.Writer, Get<TimeProvider>(sp)));
-        services.AddSingleton(sp => new OutcomeReporter(Channels(sp).Outcomes.Writer, Get<DocumentSequencer>(sp)));
+        services.AddSingleton(sp => new OutcomeReporter(Channels(sp).Outcomes.Writer, Get<DocumentSequencer>(sp), Channels(sp).Withdrawals.Writer));
         services.AddSingleton<PipelineContext>();
         services.AddSingleton(sp => sp.GetRequiredService<EmbeddingsOptions>().Models);
         services.AddSingleton<MessageSettler>();
@@ -67,7 +67,7 @@ public static class EmbeddingWorkerServiceCollectionExtensions
         services.AddHostedService(sp => new AcknowledgementService(
             Channels(sp).Outcomes.Reader, Get<SettlementPolicy>(sp), Get<InFlightLimiter>(sp), Get<PipelineContext>(sp), Get<ILogger<AcknowledgementService>>(sp)));
         services.AddHostedService(sp => new VectorStoreService(
-            Channels(sp).Embedded.Reader, Channels(sp).Deletions.Reader,
+            Channels(sp).Embedded.Reader, Channels(sp).Deletions.Reader, Channels(sp).Withdrawals.Reader,
             Get<QdrantPointWriter>(sp), Get<IDocumentChangeObserver>(sp), Get<QdrantOptions>(sp), Get<EmbeddingModels>(sp), Get<PipelineContext>(sp), Get<ILogger<VectorStoreService>>(sp)));
         services.AddHostedService(sp => new EmbeddingsService(
             Channels(sp).Batches.Reader, Channels(sp).Embedded.Writer, Channels(sp).Rechunks.Writer,

@@ -9,6 +9,7 @@ internal sealed class JobProgress
     private int _expected = -1;
     private int _stored;
     private int _settled;
+    private int _rejected;
 
     public int ExpectedChunks => Volatile.Read(ref _expected);
 
@@ -37,4 +38,18 @@ internal sealed class JobProgress
 
     /// <summary>True for the one caller that may settle the job.</summary>
     public bool TrySettle() => Interlocked.Exchange(ref _settled, 1) == 0;
+
+    /// <summary>The job was settled as rejected: whatever of it was stored must be withdrawn.</summary>
+    public bool WasRejected => Volatile.Read(ref _rejected) != 0;
+
+    /// <summary>
+    /// Marks the job rejected; true when chunks of it were stored already. Both this and <see cref="ChunkStored"/>
+    /// are full fences, so of a rejection and a store that race, at least one sees the other: the rejecter sees the
+    /// stored chunk, or the writer sees <see cref="WasRejected"/> after its write.
+    /// </summary>
+    public bool MarkRejected()
+    {
+        Interlocked.Exchange(ref _rejected, 1);
+        return Interlocked.CompareExchange(ref _stored, 0, 0) > 0;
+    }
 }

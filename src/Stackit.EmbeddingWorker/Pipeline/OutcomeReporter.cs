@@ -8,7 +8,7 @@ namespace Stackit.EmbeddingWorker.Pipeline;
 /// channel holds one outcome per in-flight message, so a report never waits; after the channel is completed
 /// at shutdown, a report is dropped and its message stays leased, to be released for another replica.
 /// </summary>
-internal sealed class OutcomeReporter(ChannelWriter<JobOutcome> outcomes, DocumentSequencer? sequencer = null)
+internal sealed class OutcomeReporter(ChannelWriter<JobOutcome> outcomes, DocumentSequencer? sequencer = null, ChannelWriter<DocumentJob>? withdrawals = null)
 {
     public void Stored(DocumentJob job) => Report(job, OutcomeKind.Stored, null);
 
@@ -35,6 +35,11 @@ internal sealed class OutcomeReporter(ChannelWriter<JobOutcome> outcomes, Docume
         if (!job.Progress.TrySettle())
         {
             return;
+        }
+        if (kind == OutcomeKind.Rejected && job.Progress.MarkRejected())
+        {
+            // Some of its chunks are stored already: they go, or the document would be half new, half old.
+            withdrawals?.TryWrite(job);
         }
         if (job.Group is not { } group)
         {

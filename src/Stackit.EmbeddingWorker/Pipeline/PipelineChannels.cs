@@ -11,7 +11,8 @@ namespace Stackit.EmbeddingWorker.Pipeline;
 /// the jobs that waited for an earlier job of their document. Three named routes leave the path:
 /// <see cref="Deletions"/> (Preparation to the vector store: a delete needs no embedding),
 /// <see cref="Embedded"/> written by Preparation too (an unchanged chunk keeps its stored vector), and
-/// <see cref="Rechunks"/> (Embeddings back to Preparation: a chunk the model refused as too long).
+/// <see cref="Rechunks"/> (Embeddings back to Preparation: a chunk the model refused as too long), and
+/// <see cref="Withdrawals"/> (any stage to the vector store: a job rejected after some of its chunks were stored).
 /// </remarks>
 internal sealed class PipelineChannels(ChannelCapacities capacities)
 {
@@ -30,6 +31,13 @@ internal sealed class PipelineChannels(ChannelCapacities capacities)
     /// document. One per in-flight message at most, so releasing a job never waits.
     /// </summary>
     public Channel<DocumentJob> Resumed { get; } = Bounded<DocumentJob>(capacities.InFlightMessages);
+
+    /// <summary>
+    /// Jobs rejected after some of their chunks were stored: the vector store removes what they wrote, so no document
+    /// is left half new and half old. Written without waiting by whichever stage rejects (a job is rejected once, and
+    /// at most once more by the writer that stored its last chunks), so it is bounded by the jobs in flight.
+    /// </summary>
+    public Channel<DocumentJob> Withdrawals { get; } = Channel.CreateUnbounded<DocumentJob>();
 
     public Channel<DocumentChunk> Chunks { get; } = Bounded<DocumentChunk>(capacities.Chunks);
 

@@ -6,11 +6,13 @@ namespace Stackit.EmbeddingWorker.VectorStore;
 /// <summary>
 /// Upserts embedded chunks in batches of up to <c>Qdrant:UpsertBatchSize</c> with a few writers in parallel.
 /// When the last chunk of a job is stored, its stale tail is deleted and the job reported stored; the new
-/// points are written before the old tail goes, so a failure leaves the document searchable (see README: What lands in Qdrant).
+/// points are written before the old tail goes, so a failure leaves the document searchable (see README: What lands in Qdrant);
+/// a job rejected after some of its chunks were stored is withdrawn (<see cref="PipelineChannels.Withdrawals"/>).
 /// </summary>
 internal sealed partial class VectorStoreService(
     ChannelReader<EmbeddedChunk> embedded,
     ChannelReader<DocumentJob> deletions,
+    ChannelReader<DocumentJob> withdrawals,
     QdrantPointWriter writer,
     IDocumentChangeObserver changes,
     QdrantOptions options,
@@ -26,7 +28,11 @@ internal sealed partial class VectorStoreService(
     /// </summary>
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         context.Shutdown.DrainAsync(
-            abort => Task.WhenAll(Enumerable.Range(0, options.MaxConcurrentUpserts).Select(_ => RunUpserterAsync(abort)).Append(RunDeleterAsync(abort))),
+            abort =>
+            {
+                var writers = Task.WhenAll(Enumerable.Range(0, options.MaxConcurrentUpserts).Select(_ => RunUpserterAsync(abort)).Append(RunDeleterAsync(abort)));
+                return Task.WhenAll(writers, RunWithdrawerAsync(writers, abort));
+            },
             () => Outcomes.Complete());
 
     private async Task RunUpserterAsync(CancellationToken stoppingToken)
@@ -85,6 +91,53 @@ internal sealed partial class VectorStoreService(
         if (completed.Count > 0)
         {
             await FinishAsync(collection, completed, cancellationToken).ConfigureAwait(false);
+        }
+        // A job rejected while these chunks were on their way: what was just written goes too.
+        foreach (var job in chunks.Select(c => c.Chunk.Job).Distinct().Where(j => j.Progress.WasRejected))
+        {
+            await WithdrawAsync(job, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Withdraws the jobs rejected after some of their chunks were stored, until the writers have ended and nothing
+    /// is left to withdraw.
+    /// </summary>
+    private async Task RunWithdrawerAsync(Task writers, CancellationToken stoppingToken)
+    {
+        while (true)
+        {
+            while (withdrawals.TryRead(out var job))
+            {
+                await WithdrawAsync(job, stoppingToken).ConfigureAwait(false);
+            }
+            if (writers.IsCompleted)
+            {
+                return;
+            }
+            await Task.WhenAny(withdrawals.WaitToReadAsync(stoppingToken).AsTask(), writers).ConfigureAwait(false);
+            stoppingToken.ThrowIfCancellationRequested();
+        }
+    }
+
+    /// <summary>
+    /// Removes a rejected job's document as far as the job could replace it (its own chunks and the older version's
+    /// it would have replaced), so no document is left half new, half old. A newer job's points stay. Its message is
+    /// poisoned with the reason; a corrected job brings the document back.
+    /// </summary>
+    private async Task WithdrawAsync(DocumentJob job, CancellationToken cancellationToken)
+    {
+        try
+        {
+            foreach (var collection in CollectionsOf(job))
+            {
+                await writer.DeleteDocumentAsync(collection, job.Message.Id, job.Message.Version, cancellationToken, job.OrderedAt).ConfigureAwait(false);
+            }
+            LogWithdrawn(job.Message.Id, job.WriteCollection);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            LogWithdrawFailed(ex, job.Message.Id, job.WriteCollection);
         }
     }
 
@@ -215,6 +268,12 @@ internal sealed partial class VectorStoreService(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Qdrant refused an upsert of {Count} points; storing each job on its own to find the one at fault: {Reason}")]
     private partial void LogSplittingRejectedBatch(int count, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Document {DocumentId} withdrawn from {Collection}: its job was rejected after some of its chunks were stored")]
+    private partial void LogWithdrawn(string documentId, string collection);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Document {DocumentId} could not be withdrawn from {Collection} after its job was rejected; it may hold chunks of two versions")]
+    private partial void LogWithdrawFailed(Exception exception, string documentId, string collection);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Writing to Qdrant failed")]
     private partial void LogWriteFailed(Exception exception);

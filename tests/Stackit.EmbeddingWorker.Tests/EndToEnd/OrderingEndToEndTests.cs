@@ -34,6 +34,30 @@ public sealed class OrderingEndToEndTests(AzuriteFixture azurite)
         Assert.Equal(0, await QueueAssertions.CountAsync(run.Poison, Ct));
     }
 
+    [Theory]
+    [InlineData(null, null)]
+    [InlineData(1L, 2L)]
+    public async Task A_job_rejected_after_some_of_its_chunks_were_stored_leaves_no_mix_of_two_versions(long? oldVersion, long? newVersion)
+    {
+        // One input per request, one request at a time: the new version's first chunks are stored before the
+        // endpoint refuses its last one. Before, the document kept them beside the old version's last chunk.
+        await using var run = await StartAsync(azurite, Collection, Ct, s =>
+        {
+            s["Batching:MaxInputsPerRequest"] = "1";
+            s["Embeddings:MaxConcurrency"] = "1";
+        });
+        await run.SendAndWaitAsync(Upsert("doc-1", oldVersion, ParagraphA, ParagraphB, ParagraphC), Ct);
+        run.Embeddings.RefusedMarker = "REFUSED";
+
+        await run.SendAndWaitAsync(Upsert("doc-1", newVersion, ParagraphA + " Revised.", ParagraphB + " Revised.", "REFUSED " + ParagraphC), Ct);
+
+        var texts = run.Points("doc-1").Select(p => p.Payload[PayloadFields.Text].StringValue).Order().ToList();
+        Assert.True(texts.Count == 0 || texts.SequenceEqual(new[] { ParagraphA, ParagraphB, ParagraphC }.Order()),
+            $"the document holds a mix: {string.Join(" | ", texts)}");
+        var poisoned = Assert.Single(await QueueAssertions.DrainAsync(run.Poison, Ct));
+        Assert.Contains("rejected chunk 2", poisoned.GetProperty("error").GetString(), StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Two_versions_in_flight_together_end_as_the_newer_one_whole()
     {

@@ -35,7 +35,7 @@ public sealed class VectorStoreServiceTests
         }
         embedded.Writer.TryComplete();
         deletions.Writer.TryComplete();
-        using var service = new VectorStoreService(embedded.Reader, deletions.Reader, writer, new NoObserver(), options, new EmbeddingModels("test/model", null),
+        using var service = new VectorStoreService(embedded.Reader, deletions.Reader, Channel.CreateUnbounded<DocumentJob>().Reader, writer, new NoObserver(), options, new EmbeddingModels("test/model", null),
             TestPipeline.Context(outcomes: new OutcomeReporter(outcomes.Writer)), NullLogger<VectorStoreService>.Instance);
 
         await service.StartAsync(Ct);
