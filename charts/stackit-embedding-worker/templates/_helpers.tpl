@@ -70,6 +70,12 @@ capabilities:
       name: {{ include "worker.secretName" . }}
       key: qdrant-api-key
       optional: true
+- name: Backfill__PageKey
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "worker.secretName" . }}
+      key: backfill-page-key
+      optional: true
 {{- end -}}
 
 {{/* The settings file from the ConfigMap, and /tmp (the root filesystem is read-only). */}}

@@ -28,7 +28,7 @@ internal sealed class BackfillCapture(QdrantClient client, WorkQueues queues, Ba
             return;
         }
         var backfill = queues.Get(options.QueueName(queue.Name));
-        foreach (var page in BackfillPage.For(collection, source, target, documentIds.Distinct(StringComparer.Ordinal), options.PageSize))
+        foreach (var page in BackfillPage.For(collection, source, target, documentIds.Distinct(StringComparer.Ordinal), options.PageSize).Select(p => PageSignature.Sign(p, options.PageKey)))
         {
             try
             {

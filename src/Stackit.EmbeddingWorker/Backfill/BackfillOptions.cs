@@ -36,6 +36,13 @@ public sealed class BackfillOptions : IValidatableObject
     [Range(typeof(TimeSpan), "00:00:01", "00:10:00", ErrorMessage = "Backfill:MarkerRefresh must be between 00:00:01 and 00:10:00.")]
     public TimeSpan MarkerRefresh { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// A secret shared by the replicas and the backfill command: with it set, they sign the pages they make and take
+    /// only pages signed with it, so that writing the backfill queue is not enough to make the worker copy or delete
+    /// anything. Put it in the Secret, never in the ConfigMap.
+    /// </summary>
+    public string? PageKey { get; set; }
+
     public string QueueName(string liveQueue) => Queue is { Length: > 0 } name ? name : liveQueue + "-backfill";
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)

@@ -8,13 +8,16 @@ namespace Stackit.EmbeddingWorker.Backfill;
 /// when the page was made, into <see cref="Target"/>, re-embedding what changed. The same message serves the first
 /// copy, a resumed run and a live change recorded while the backfill runs: each copy reads the source as it is when
 /// the page is worked on. Naming the physical source matters after the switch, when the alias points to the target
-/// itself; a page without one (made by an earlier version) reads through the alias.
+/// itself; a page without one (made by an earlier version) reads through the alias. <see cref="Signature"/> is set when
+/// <c>Backfill:PageKey</c> is (<see cref="PageSignature"/>), and <see cref="PageAuthority"/> decides whether a page is
+/// worked on at all.
 /// </summary>
 internal sealed record BackfillPage(
     [property: JsonPropertyName("alias")] string Alias,
     [property: JsonPropertyName("target")] string Target,
     [property: JsonPropertyName("ids")] IReadOnlyList<string> Ids,
-    [property: JsonPropertyName("source")] string? Source = null)
+    [property: JsonPropertyName("source")] string? Source = null,
+    [property: JsonPropertyName("sig")] string? Signature = null)
 {
     public string ToJson() => JsonSerializer.Serialize(this, BackfillPageContext.Default.BackfillPage);
 

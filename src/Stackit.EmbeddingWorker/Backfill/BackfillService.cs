@@ -21,6 +21,7 @@ internal sealed partial class BackfillService(
     WorkQueues queues,
     ChannelWriter<DocumentJob> jobs,
     IBackfillSource source,
+    PageAuthority authority,
     LeaseRegistry leases,
     SettlementPolicy policy,
     LiveActivity activity,
@@ -137,6 +138,12 @@ internal sealed partial class BackfillService(
         SourceRead read;
         try
         {
+            if (await authority.RefusalAsync(page, cancellationToken).ConfigureAwait(false) is { } forbidden)
+            {
+                LogPoisoned(message.MessageId, forbidden);
+                context.Outcomes.Rejected(lease, forbidden, holdsSlot: false);
+                return null;
+            }
             read = await source.ReadAsync(page.ReadFrom, ids, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)

@@ -110,13 +110,22 @@ internal sealed class BackfillPlanner(
             await output.WriteLineAsync($"Copy complete; {alias} still points to {source} (--no-switch). Run again without --no-switch to switch.").ConfigureAwait(false);
             return 0;
         }
-        await client.UpdateAliasesAsync(
-        [
-            new AliasOperations { DeleteAlias = new DeleteAlias { AliasName = alias } },
-            new AliasOperations { CreateAlias = new CreateAlias { AliasName = alias, CollectionName = target } },
-            new AliasOperations { DeleteAlias = new DeleteAlias { AliasName = marker } },
-        ], cancellationToken: cancellationToken).ConfigureAwait(false);
-        await output.WriteLineAsync($"Switched {alias} to {target} (was {source}). {source} is kept; delete it once {target} is checked.").ConfigureAwait(false);
+        // <alias>_previous names the collection the switch leaves: pages recorded just before the switch still copy
+        // from it (PageAuthority), and an operator can switch back to it.
+        var previous = alias + PageAuthority.PreviousSuffix;
+        var switchOperations = new List<AliasOperations>
+        {
+            new() { DeleteAlias = new DeleteAlias { AliasName = alias } },
+            new() { CreateAlias = new CreateAlias { AliasName = alias, CollectionName = target } },
+            new() { DeleteAlias = new DeleteAlias { AliasName = marker } },
+        };
+        if ((await client.ListAliasesAsync(cancellationToken).ConfigureAwait(false)).Any(a => a.AliasName == previous))
+        {
+            switchOperations.Add(new() { DeleteAlias = new DeleteAlias { AliasName = previous } });
+        }
+        switchOperations.Add(new() { CreateAlias = new CreateAlias { AliasName = previous, CollectionName = source } });
+        await client.UpdateAliasesAsync(switchOperations, cancellationToken: cancellationToken).ConfigureAwait(false);
+        await output.WriteLineAsync($"Switched {alias} to {target} (was {source}, now also {previous}). {source} is kept; delete it once {target} is checked and no backfill page names it.").ConfigureAwait(false);
         return 0;
     }
 
@@ -143,13 +152,13 @@ internal sealed class BackfillPlanner(
             }
             if (pending.Count == options.PageSize)
             {
-                await SendAsync(backfill, BackfillPage.For(alias, source, target, pending, options.PageSize), cancellationToken).ConfigureAwait(false);
+                await SendAsync(backfill, BackfillPage.For(alias, source, target, pending, options.PageSize).Select(p => PageSignature.Sign(p, options.PageKey)), cancellationToken).ConfigureAwait(false);
                 pending.Clear();
             }
         }
         if (pending.Count > 0)
         {
-            await SendAsync(backfill, BackfillPage.For(alias, source, target, pending, options.PageSize), cancellationToken).ConfigureAwait(false);
+            await SendAsync(backfill, BackfillPage.For(alias, source, target, pending, options.PageSize).Select(p => PageSignature.Sign(p, options.PageKey)), cancellationToken).ConfigureAwait(false);
         }
         return documents;
     }

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Options;
 using Polly;
 using Polly.Retry;
+using Qdrant.Client;
 using Stackit.EmbeddingWorker.Acknowledgement;
 using Stackit.EmbeddingWorker.Backfill;
 using Stackit.EmbeddingWorker.Batching;
@@ -56,6 +57,7 @@ public static class EmbeddingWorkerServiceCollectionExtensions
         AddEmbeddings(services);
         AddVectorStore(services);
         services.AddSingleton<BackfillCapture>();
+        services.AddSingleton(sp => new PageAuthority(Get<QdrantClient>(sp), Get<QdrantOptions>(sp).Routing, Get<BackfillOptions>(sp)));
         services.AddSingleton<IDocumentChangeObserver>(sp => sp.GetRequiredService<BackfillCapture>());
         services.AddSingleton<IBackfillSource, BackfillSourceReader>();
 
@@ -81,7 +83,7 @@ public static class EmbeddingWorkerServiceCollectionExtensions
             Get<WorkQueues>(sp), Get<JobMessageParser>(sp), Get<ClaimCheckStore>(sp), Get<InFlightLimiter>(sp), Get<LiveActivity>(sp),
             Channels(sp).Jobs.Writer, Get<LeaseRegistry>(sp), Get<SettlementPolicy>(sp), Get<QueueOptions>(sp), Get<PipelineContext>(sp), Get<ILogger<IntakeService>>(sp)));
         services.AddHostedService(sp => new BackfillService(
-            Get<WorkQueues>(sp), Channels(sp).Jobs.Writer, Get<IBackfillSource>(sp), Get<LeaseRegistry>(sp), Get<SettlementPolicy>(sp), Get<LiveActivity>(sp),
+            Get<WorkQueues>(sp), Channels(sp).Jobs.Writer, Get<IBackfillSource>(sp), Get<PageAuthority>(sp), Get<LeaseRegistry>(sp), Get<SettlementPolicy>(sp), Get<LiveActivity>(sp),
             Get<BackfillOptions>(sp), Get<QueueOptions>(sp), Get<PipelineContext>(sp), Get<ILogger<BackfillService>>(sp)));
         return services;
     }

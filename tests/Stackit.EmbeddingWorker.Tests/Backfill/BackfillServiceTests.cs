@@ -122,7 +122,6 @@ public sealed class BackfillServiceTests(AzuriteFixture azurite)
     public async Task A_recorded_change_names_the_collection_the_alias_points_to()
     {
         await using var run = await StartAsync(backfillEnabled: false);
-        await run.Qdrant.CreateClient().CreateAliasAsync("docs_next", "docs_v2", cancellationToken: Ct);
 
         await run.SendAndWaitAsync(StandInPipelineRun.Upsert("doc-1", null, "a live change"), Ct);
 
@@ -132,29 +131,77 @@ public sealed class BackfillServiceTests(AzuriteFixture azurite)
         Assert.Equal("docs_v2", page.GetProperty("target").GetString());
     }
 
-    /// <summary>The worker with the alias <c>docs</c> → <c>docs_v1</c> and an empty <c>docs_v2</c>.</summary>
-    private async Task<StandInPipelineRun> StartAsync(bool backfillEnabled = true)
+    [Theory]
+    [InlineData("hr_private", "docs_v2", null, "'hr_private' is not a collection this worker writes")]
+    [InlineData("docs", "hr_private", "docs_v1", "target 'hr_private' is neither the running backfill's")]
+    [InlineData("docs", "docs_v2", "hr_private", "source 'hr_private' is neither what 'docs' points to")]
+    public async Task A_forged_page_is_poisoned_with_the_reason_and_copies_or_deletes_nothing(string alias, string target, string? source, string reason)
+    {
+        // Anyone holding the storage credential can write the backfill queue. Before, such a page copied another
+        // team's collection, text included, into the served one, or deleted documents there.
+        await using var run = await StartAsync();
+        var client = run.Qdrant.CreateClient();
+        await client.UpsertAsync("hr_private", [Point("salary-1", "confidential", Earlier)], cancellationToken: Ct);
+        await client.UpsertAsync("docs_v1", [Point("doc-1", "served", Earlier)], cancellationToken: Ct);
+        await client.UpsertAsync("docs_v2", [Point("doc-1", "served", Earlier)], cancellationToken: Ct);
+
+        await CopyAsync(run, new BackfillPage(alias, target, ["salary-1", "doc-1"], source));
+
+        var poisoned = Assert.Single(await QueueAssertions.DrainAsync(BackfillPoison(run), Ct));
+        Assert.Contains(reason, poisoned.GetProperty("error").GetString(), StringComparison.Ordinal);
+        Assert.Equal(["doc-1"], Texts(run, "docs_v2").Keys);
+        Assert.Equal(["salary-1"], Texts(run, "hr_private").Keys);
+        Assert.Equal(0, run.InputsEmbedded);
+    }
+
+    [Fact]
+    public async Task With_a_page_key_an_unsigned_page_is_poisoned_and_a_signed_one_is_copied()
+    {
+        await using var run = await StartAsync(pageKey: "a-secret-of-the-deployment");
+        var client = run.Qdrant.CreateClient();
+        await client.UpsertAsync("docs_v1", [Point("doc-1", "some text", Earlier)], cancellationToken: Ct);
+        var page = new BackfillPage("docs", "docs_v2", ["doc-1"], "docs_v1");
+
+        await CopyAsync(run, page);
+        var poisoned = Assert.Single(await QueueAssertions.DrainAsync(BackfillPoison(run), Ct));
+        Assert.Contains("not signed with Backfill:PageKey", poisoned.GetProperty("error").GetString(), StringComparison.Ordinal);
+        Assert.Empty(run.Qdrant.Store.Points("docs_v2"));
+
+        await CopyAsync(run, PageSignature.Sign(page with { Ids = ["doc-1"] }, "a-secret-of-the-deployment"));
+        Assert.Equal("some text", Texts(run, "docs_v2")["doc-1"]);
+    }
+
+    /// <summary>
+    /// The worker with the alias <c>docs</c> → <c>docs_v1</c>, a backfill of it running into an empty <c>docs_v2</c>
+    /// (the marker <c>docs_next</c>), and another team's collection <c>hr_private</c> beside them.
+    /// </summary>
+    private async Task<StandInPipelineRun> StartAsync(bool backfillEnabled = true, string? pageKey = null)
     {
         var run = await StandInPipelineRun.StartAsync(azurite, "docs", Ct, s =>
         {
             s["Queue:MaxPollingInterval"] = "00:00:00.200";
             s["Embeddings:Model"] = Model;
             s["Backfill:Enabled"] = backfillEnabled ? "true" : "false";
+            s["Backfill:PageKey"] = pageKey;
         });
         var client = run.Qdrant.CreateClient();
-        foreach (var name in new[] { "docs_v1", "docs_v2" })
+        foreach (var name in new[] { "docs_v1", "docs_v2", "hr_private" })
         {
             await client.CreateCollectionAsync(name, new VectorParams { Size = 8, Distance = Distance.Cosine }, cancellationToken: Ct);
         }
         await client.CreateAliasAsync("docs", "docs_v1", cancellationToken: Ct);
+        await client.CreateAliasAsync("docs_next", "docs_v2", cancellationToken: Ct);
         return run;
     }
 
+    /// <summary>The switch as the backfill command makes it.</summary>
     private static async Task SwitchAsync(Qdrant.Client.QdrantClient client) =>
         await client.UpdateAliasesAsync(
         [
             new AliasOperations { DeleteAlias = new DeleteAlias { AliasName = "docs" } },
             new AliasOperations { CreateAlias = new CreateAlias { AliasName = "docs", CollectionName = "docs_v2" } },
+            new AliasOperations { DeleteAlias = new DeleteAlias { AliasName = "docs_next" } },
+            new AliasOperations { CreateAlias = new CreateAlias { AliasName = "docs_previous", CollectionName = "docs_v1" } },
         ], cancellationToken: Ct);
 
     private static Dictionary<string, string> Texts(StandInPipelineRun run, string collection) =>

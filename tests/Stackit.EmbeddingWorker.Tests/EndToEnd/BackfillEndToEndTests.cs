@@ -46,8 +46,9 @@ public sealed class BackfillEndToEndTests(AzuriteFixture azurite)
         var (code, output) = await run.BackfillAsync();
 
         Assert.True(code == 0, output);
-        Assert.Contains("Switched documents to documents_v2 (was documents_v1)", output, StringComparison.Ordinal);
+        Assert.Contains("Switched documents to documents_v2 (was documents_v1, now also documents_previous)", output, StringComparison.Ordinal);
         Assert.Equal("documents_v2", run.Qdrant.Store.Aliases[Alias]);
+        Assert.Equal("documents_v1", run.Qdrant.Store.Aliases["documents_previous"]);
         Assert.DoesNotContain("documents_next", run.Qdrant.Store.Aliases.Keys);
         Assert.Equal(run.Texts("documents_v1"), run.Texts("documents_v2"));
         Assert.All(run.Qdrant.Store.Points("documents_v2"), p => Assert.Equal(FakeEmbeddingServer.VectorFor(p.Payload[PayloadFields.Text].StringValue, 8), p.Vector));
