@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Azure.Storage.Queues.Models;
 using Stackit.EmbeddingWorker.Messaging;
+using Stackit.EmbeddingWorker.Pipeline;
 
 namespace Stackit.EmbeddingWorker.Cli;
 
@@ -40,7 +41,7 @@ internal static class PoisonCommands
         {
             var envelope = PoisonEnvelope.Read(message.Body);
             await context.Output.WriteLineAsync(
-                $"{message.MessageId}\t{envelope.DocumentId ?? "-"}\tattempts {envelope.DequeueCount?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "?"}\t{envelope.FailedAt ?? message.InsertedOn?.ToString("O") ?? "-"}\t{envelope.Error ?? "(no reason recorded: see the worker's log)"}")
+                $"{message.MessageId}\t{Printable.Of(envelope.DocumentId ?? "-")}\tattempts {envelope.DequeueCount?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "?"}\t{Printable.Of(envelope.FailedAt ?? message.InsertedOn?.ToString("O") ?? "-")}\t{Printable.Of(envelope.Error ?? "(no reason recorded: see the worker's log)")}")
                 .ConfigureAwait(false);
         }
         return 0;

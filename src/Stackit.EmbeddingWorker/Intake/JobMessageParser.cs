@@ -145,6 +145,10 @@ internal sealed class JobMessageParser(string defaultCollection, IReadOnlySet<st
         {
             return JobParseResult.Invalid("'id' must not be empty or white space.");
         }
+        if (Printable.FirstUnsafe(id!) is var (unsafeCharacter, unsafeAt))
+        {
+            return JobParseResult.Invalid($"'id' holds the control character U+{(int)unsafeCharacter:X4} at {unsafeAt}; ids must be printable (they appear in logs and commands' output).");
+        }
         if (id!.Length > MaxIdLength)
         {
             return JobParseResult.Invalid($"'id' is {id.Length} characters; at most {MaxIdLength} are allowed.");
@@ -243,5 +247,5 @@ internal sealed class JobMessageParser(string defaultCollection, IReadOnlySet<st
         _ => "an object",
     };
 
-    internal static string Truncate(string value) => value.Length <= 64 ? value : value[..64] + "…";
+    internal static string Truncate(string value) => Printable.Of(value.Length <= 64 ? value : value[..64] + "…");
 }

@@ -94,6 +94,27 @@ public sealed class WorkerCliTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public async Task Poison_list_prints_control_characters_and_ansi_escapes_escaped_never_raw()
+    {
+        // A poison entry written by hand (or by an earlier version) with a newline and an ANSI escape in its id and
+        // reason: printed raw, they forged a second line and recoloured the operator's terminal.
+        var queueName = AzuriteFixture.UniqueQueueName("cli");
+        var poison = azurite.Queue(queueName + "-poison");
+        await poison.CreateAsync(cancellationToken: Ct);
+        var lease = new QueueLease(queueName, "m-1", "r", 1, Encoding.UTF8.GetBytes("""{"id":"x"}"""));
+        await poison.SendMessageAsync(PoisonEnvelope.Create(lease, "doc\u001b[31m-1", "bad\nOK all fine\u2028", DateTimeOffset.UtcNow, out _), Ct);
+
+        var (code, list, _) = await RunAsync(queueName, ["poison", "list"]);
+
+        Assert.Equal(0, code);
+        Assert.DoesNotContain('\u001b', list);
+        Assert.DoesNotContain('\u2028', list);
+        Assert.Equal(2, list.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+        Assert.Contains("doc\\u001B[31m-1", list, StringComparison.Ordinal);
+        Assert.Contains("bad\\u000AOK all fine\\u2028", list, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Poison_replay_of_one_message_id_leaves_the_others_visible()
     {
         var queueName = AzuriteFixture.UniqueQueueName("cli");

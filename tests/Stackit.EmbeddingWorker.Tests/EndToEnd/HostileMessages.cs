@@ -59,6 +59,9 @@ internal static class HostileMessages
         Add("array id", """{"id":["a"],"text":"x"}""", "'id' must be a string");
         Add("empty id", """{"id":"","text":"x"}""", "'id' must not be empty");
         Add("blank id", """{"id":"   ","text":"x"}""", "'id' must not be empty");
+        Add("id with an ANSI escape", "{\"id\":\"doc\\u001b[31m-1\",\"text\":\"x\"}", "control character U+001B");
+        Add("id with a newline", "{\"id\":\"doc-1\\nforged\",\"text\":\"x\"}", "control character U+000A");
+        Add("id with a bidi override", "{\"id\":\"doc\\u202e1\",\"text\":\"x\"}", "control character U+202E");
         Add("id of 513 characters", $$"""{"id":"{{new string('i', 513)}}","text":"x"}""", "at most 512");
         Add("id of 30000 characters", $$"""{"id":"{{new string('i', 30_000)}}","text":"x"}""", "at most 512");
 

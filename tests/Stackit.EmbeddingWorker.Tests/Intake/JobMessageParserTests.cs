@@ -26,6 +26,27 @@ public sealed class JobMessageParserTests
         Assert.Equal("de", job.Metadata!.Value.GetProperty("lang").GetString());
     }
 
+    [Theory]
+    [InlineData("doc\u001b[31m-1", "U+001B at 3")]
+    [InlineData("doc-1\nforged log line", "U+000A at 5")]
+    [InlineData("doc\u202e1", "U+202E at 3")]
+    public void An_id_with_a_control_character_is_refused_with_the_character_and_where(string id, string where)
+    {
+        var result = Parse(System.Text.Json.JsonSerializer.Serialize(new { id, text = "x" }));
+
+        Assert.False(result.IsValid);
+        Assert.Contains(where, result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Message_text_quoted_in_a_reason_is_escaped()
+    {
+        var result = Parse("{\"id\":\"a\",\"op\":\"merge\\u001b[2J\\nforged\"}");
+
+        Assert.False(result.IsValid);
+        Assert.Contains("merge\\u001B[2J\\u000Aforged", result.Error, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Metadata_over_its_bound_is_refused_with_the_bound_and_the_setting()
     {
