@@ -1,3 +1,4 @@
+using System.Net;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Hosting;
@@ -24,7 +25,18 @@ public static class ManagementEndpoints
         // container is built. The options validation at start still rejects an out-of-range port.
         var port = builder.Configuration.GetValue($"{ManagementOptions.SectionName}:{nameof(ManagementOptions.Port)}", new ManagementOptions().Port);
         var otlp = builder.Configuration.GetValue<Uri?>($"{ManagementOptions.SectionName}:{nameof(ManagementOptions.OtlpEndpoint)}");
-        builder.WebHost.UseKestrelCore().ConfigureKestrel(kestrel => kestrel.ListenAnyIP(port));
+        var bind = builder.Configuration.GetValue<string?>($"{ManagementOptions.SectionName}:{nameof(ManagementOptions.BindAddress)}");
+        builder.WebHost.UseKestrelCore().ConfigureKestrel(kestrel =>
+        {
+            if (bind is { Length: > 0 } && IPAddress.TryParse(bind, out var address))
+            {
+                kestrel.Listen(address, port);
+            }
+            else
+            {
+                kestrel.ListenAnyIP(port);
+            }
+        });
         builder.Services.AddRouting();
         builder.Services.AddHealthChecks()
             .AddCheck<QueueHealthCheck>("queue", tags: [ReadyTag])

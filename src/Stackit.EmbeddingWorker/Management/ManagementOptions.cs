@@ -6,13 +6,19 @@ namespace Stackit.EmbeddingWorker.Management;
 /// The management port (<c>/healthz</c>, <c>/readyz</c>, <c>/metrics</c>) and where metrics go besides
 /// Prometheus. Section <c>Management</c>.
 /// </summary>
-internal sealed class ManagementOptions
+internal sealed class ManagementOptions : IValidatableObject
 {
     public const string SectionName = "Management";
 
-    /// <summary>The port the health and metrics endpoints listen on, on every interface.</summary>
+    /// <summary>The port the health and metrics endpoints listen on.</summary>
     [Range(1, 65535)]
     public int Port { get; set; } = 8080;
+
+    /// <summary>
+    /// The address they listen on (e.g. the pod's IP, or <c>127.0.0.1</c> where only a local agent scrapes); every
+    /// interface when not set. The endpoints have no authentication: reach them through a NetworkPolicy or this.
+    /// </summary>
+    public string? BindAddress { get; set; }
 
     /// <summary>An OTLP collector (gRPC, e.g. <c>http://otel-collector:4317</c>); metrics are pushed there too when set.</summary>
     public Uri? OtlpEndpoint { get; set; }
@@ -31,4 +37,12 @@ internal sealed class ManagementOptions
     /// <summary>How long a readiness check may wait for the queue or Qdrant before calling it unreachable.</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]
     public TimeSpan ReadinessTimeout { get; set; } = TimeSpan.FromSeconds(3);
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (BindAddress is { Length: > 0 } address && !System.Net.IPAddress.TryParse(address, out _))
+        {
+            yield return new ValidationResult($"Management:BindAddress '{address}' is not an IP address.");
+        }
+    }
 }

@@ -16,7 +16,8 @@ internal sealed class QdrantHealthCheck(QdrantClient qdrant) : IHealthCheck
         }
         catch (RpcException ex)
         {
-            return HealthCheckResult.Unhealthy($"Qdrant does not answer: {ex.Status.StatusCode} {ex.Status.Detail}");
+            // The status only: the detail names hosts and ports.
+            return HealthCheckResult.Unhealthy($"Qdrant does not answer ({ex.Status.StatusCode})", ex);
         }
     }
 }

@@ -89,7 +89,9 @@ public sealed partial class ManagementEndpointsTests(AzuriteFixture azurite)
         Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
         Assert.StartsWith("healthy", readyText, StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.ServiceUnavailable, notReady.StatusCode);
-        Assert.Contains("qdrant: unhealthy", notReadyText, StringComparison.Ordinal);
+        Assert.Contains("qdrant: unhealthy (Qdrant does not answer (Unavailable))", notReadyText, StringComparison.Ordinal);
+        // Which dependency, never its error text: that names hosts and ports to whoever reaches the port.
+        Assert.DoesNotContain(qdrant.Endpoint.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), notReadyText, StringComparison.Ordinal);
         Assert.Contains("queue: healthy", notReadyText, StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.OK, live.StatusCode);
     }
@@ -128,6 +130,26 @@ public sealed partial class ManagementEndpointsTests(AzuriteFixture azurite)
         Assert.Contains("pipeline: unhealthy", text, StringComparison.Ordinal);
         Assert.Contains("messages held and no progress", text, StringComparison.Ordinal);
         Assert.DoesNotContain("unhealthy", firstText, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task With_a_bind_address_the_port_listens_there_only()
+    {
+        await using var embeddings = await FakeEmbeddingServer.StartAsync();
+        await using var qdrant = await QdrantStandInServer.StartAsync();
+        var (queueName, port) = await PrepareAsync(jobs: 0);
+        var settings = WorkerHost.Settings(azurite.ConnectionString, queueName, embeddings.BaseUrl, qdrant.Endpoint, Collection);
+        settings["Management:BindAddress"] = "127.0.0.2";
+        await using var app = WorkerHost.BuildWithManagement(settings, port);
+        await app.StartAsync(Ct);
+
+        using var http = new HttpClient();
+        var there = await http.GetAsync($"http://127.0.0.2:{port}/healthz", Ct);
+        var elsewhere = await Assert.ThrowsAsync<HttpRequestException>(() => http.GetAsync($"http://127.0.0.1:{port}/healthz", Ct));
+        await app.StopAsync(Ct);
+
+        Assert.Equal(HttpStatusCode.OK, there.StatusCode);
+        Assert.NotNull(elsewhere);
     }
 
     [Fact]
