@@ -15,6 +15,22 @@ app.kubernetes.io/name: {{ include "worker.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
 
+{{/* The backfill CronJob's pods: labels of their own, so the PDB and the metrics Service never select them. */}}
+{{- define "worker.backfillSelectorLabels" -}}
+app.kubernetes.io/name: {{ include "worker.name" . }}-backfill
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: backfill
+{{- end -}}
+
+{{/* The image by digest when image.digest is set (what was tested is what runs), else by tag. */}}
+{{- define "worker.image" -}}
+{{- if .Values.image.digest -}}
+{{ .Values.image.repository }}@{{ .Values.image.digest }}
+{{- else -}}
+{{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}
+{{- end -}}
+{{- end -}}
+
 {{- define "worker.labels" -}}
 {{ include "worker.selectorLabels" . }}
 helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}

@@ -68,6 +68,8 @@ public sealed partial class HelmChartTests
     [InlineData("an unknown log format", "logFormat", "\"xml\"")]
     [InlineData("a duration Kubernetes-style", "config.Queue.VisibilityTimeout", "\"5m\"")]
     [InlineData("a queue name Azure refuses", "config.Queue.Name", "\"Documents_Live\"")]
+    [InlineData("an image digest that is no sha256", "image.digest", "\"latest\"")]
+    [InlineData("the backfill page key in the ConfigMap", "config.Backfill.PageKey", "\"k\"")]
     [InlineData("an unknown distance", "config.Qdrant.Distance", "\"cosine-ish\"")]
     [InlineData("a backfill schedule that is no cron expression", "backfill.schedule", "\"nightly\"")]
     [InlineData("a backfill longer than a day", "backfill.timeoutHours", "48")]
@@ -118,6 +120,45 @@ public sealed partial class HelmChartTests
             Assert.Contains($"include \"{shared}\"", File.ReadAllText(Path.Combine(ChartDirectory, "templates", "deployment.yaml")), StringComparison.Ordinal);
         }
     }
+
+    [Fact]
+    public void The_backfill_CronJobs_pods_are_never_selected_by_the_PDB_or_the_metrics_Service()
+    {
+        // Before, they carried the worker's selector labels: the PDB counted them and the Service sent scrapes there.
+        var cronJob = Template("cronjob.yaml");
+        var pod = cronJob[cronJob.IndexOf("template:", StringComparison.Ordinal)..];
+
+        Assert.DoesNotContain("worker.selectorLabels", pod, StringComparison.Ordinal);
+        Assert.Contains("include \"worker.backfillSelectorLabels\"", pod, StringComparison.Ordinal);
+        Assert.Contains("-backfill", Template("_helpers.tpl")[Template("_helpers.tpl").IndexOf("worker.backfillSelectorLabels", StringComparison.Ordinal)..], StringComparison.Ordinal);
+        foreach (var selecting in new[] { "pdb.yaml", "service.yaml" })
+        {
+            Assert.Contains("include \"worker.selectorLabels\"", Template(selecting), StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void Hardening_defaults_a_network_policy_no_service_account_token_evictable_unready_pods_and_images_by_digest()
+    {
+        var values = Values();
+
+        Assert.True(values["networkPolicy"]!["enabled"]!.GetValue<bool>());
+        Assert.False(values["serviceAccount"]!["automountToken"]!.GetValue<bool>());
+        var policy = Template("networkpolicy.yaml");
+        Assert.Contains("kind: NetworkPolicy", policy, StringComparison.Ordinal);
+        Assert.Contains("- Ingress", policy, StringComparison.Ordinal);
+        Assert.Contains("- Egress", policy, StringComparison.Ordinal);
+        Assert.Contains("port: {{ $.Values.management.port }}", policy, StringComparison.Ordinal);
+        Assert.Contains("unhealthyPodEvictionPolicy: AlwaysAllow", Template("pdb.yaml"), StringComparison.Ordinal);
+        foreach (var workload in new[] { "deployment.yaml", "cronjob.yaml" })
+        {
+            Assert.Contains("automountServiceAccountToken: {{ .Values.serviceAccount.automountToken }}", Template(workload), StringComparison.Ordinal);
+            Assert.Contains("image: {{ include \"worker.image\" . | quote }}", Template(workload), StringComparison.Ordinal);
+        }
+        Assert.Contains("{{ .Values.image.repository }}@{{ .Values.image.digest }}", Template("_helpers.tpl"), StringComparison.Ordinal);
+    }
+
+    private static string Template(string name) => File.ReadAllText(Path.Combine(ChartDirectory, "templates", name));
 
     [Fact]
     public void Templates_refer_only_to_values_that_exist()
