@@ -64,6 +64,7 @@ public static class EmbeddingWorkerServiceCollectionExtensions
         // Started in this order, stopped in reverse: Intake stops first, each later stage drains what the one
         // before it left, Acknowledgement settles the last outcomes, and the lease keeper, stopped last, renews
         // leases throughout and finally hands back whatever is unfinished.
+        services.AddHostedService<ClearTextKeyWarnings>();
         services.AddHostedService<LeaseKeeper>();
         services.AddHostedService<PipelineGauges>();
         services.AddHostedService(sp => new AcknowledgementService(
