@@ -114,14 +114,7 @@ public sealed partial class ManagementEndpointsTests(AzuriteFixture azurite)
 
         var live = await http.GetAsync("/healthz", Ct);
         var firstText = await live.Content.ReadAsStringAsync(Ct);
-        HttpResponseMessage response;
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        do
-        {
-            await Task.Delay(200, Ct);
-            response = await http.GetAsync("/healthz", Ct);
-        }
-        while (response.StatusCode == HttpStatusCode.OK && DateTime.UtcNow < deadline);
+        var response = await UntilNotOkAsync(http, "/healthz");
         var text = await response.Content.ReadAsStringAsync(Ct);
         await app.StopAsync(Ct);
 
@@ -169,14 +162,7 @@ public sealed partial class ManagementEndpointsTests(AzuriteFixture azurite)
         await using var app = WorkerHost.BuildWithManagement(settings, port);
         await app.StartAsync(Ct);
 
-        HttpResponseMessage response;
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        do
-        {
-            await Task.Delay(100, Ct);
-            response = await http.GetAsync("/readyz", Ct);
-        }
-        while (response.StatusCode == HttpStatusCode.OK && DateTime.UtcNow < deadline);
+        var response = await UntilNotOkAsync(http, "/readyz");
         var text = await response.Content.ReadAsStringAsync(Ct);
         // Held messages that cannot move while the endpoint is down: no reason to restart the worker.
         await Task.Delay(TimeSpan.FromSeconds(1.5), Ct);
@@ -188,6 +174,20 @@ public sealed partial class ManagementEndpointsTests(AzuriteFixture azurite)
         Assert.Contains("circuits: unhealthy (the embeddings endpoint circuit is open)", text, StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.OK, live.StatusCode);
         Assert.Contains("pipeline: healthy (waiting for a dependency)", liveText, StringComparison.Ordinal);
+    }
+
+    /// <summary>The first answer of <paramref name="path"/> that is not 200, or the last 200 after 30 s.</summary>
+    private static async Task<HttpResponseMessage> UntilNotOkAsync(HttpClient http, string path)
+    {
+        HttpResponseMessage response;
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        do
+        {
+            await Task.Delay(100, Ct);
+            response = await http.GetAsync(path, Ct);
+        }
+        while (response.StatusCode == HttpStatusCode.OK && DateTime.UtcNow < deadline);
+        return response;
     }
 
     private async Task<(string Queue, int Port)> PrepareAsync(int jobs)
