@@ -86,6 +86,12 @@ capabilities:
       name: {{ include "worker.secretName" . }}
       key: qdrant-api-key
       optional: true
+- name: Blobs__ConnectionString
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "worker.secretName" . }}
+      key: blob-connection-string
+      optional: true
 - name: Backfill__PageKey
   valueFrom:
     secretKeyRef:

@@ -103,8 +103,9 @@ internal sealed class ClaimCheckStore(Lazy<BlobContainerClient> client, BlobOpti
         {
             return null;
         }
+        // Backslashes count as separators (some clients and tools turn them into '/'), and no segment may climb.
         var name = Uri.UnescapeDataString(uri.AbsolutePath[prefix.Length..]);
-        return name.Length == 0 || name.Split('/').Any(segment => segment is "." or "..") ? null : name;
+        return name.Length == 0 || name.Contains('\\') || name.Any(char.IsControl) || name.Split('/').Any(segment => segment is "" or "." or "..") ? null : name;
     }
 }
 

@@ -156,6 +156,12 @@ public sealed partial class HelmChartTests
             Assert.Contains("image: {{ include \"worker.image\" . | quote }}", Template(workload), StringComparison.Ordinal);
         }
         Assert.Contains("{{ .Values.image.repository }}@{{ .Values.image.digest }}", Template("_helpers.tpl"), StringComparison.Ordinal);
+        // Secrets of their own for claim-check blobs and backfill pages, from the Secret, never the ConfigMap.
+        foreach (var (variable, key) in new[] { ("Blobs__ConnectionString", "blob-connection-string"), ("Backfill__PageKey", "backfill-page-key") })
+        {
+            Assert.Contains($"- name: {variable}", Template("_helpers.tpl"), StringComparison.Ordinal);
+            Assert.Contains($"{key}:", Template("secret.yaml"), StringComparison.Ordinal);
+        }
     }
 
     private static string Template(string name) => File.ReadAllText(Path.Combine(ChartDirectory, "templates", name));

@@ -22,6 +22,11 @@ public sealed class ClaimCheckStoreTests
     [InlineData("https://acct.blob.core.windows.net/embedding-jobs-evil/x.json")]
     [InlineData("https://acct.blob.core.windows.net/embedding-jobs/../secrets/x.json")]
     [InlineData("https://acct.blob.core.windows.net/embedding-jobs/")]
+    [InlineData("https://acct.blob.core.windows.net/embedding-jobs/..%5csecrets%5cx.json")]
+    [InlineData("https://acct.blob.core.windows.net/embedding-jobs/a%5c..%5c..%5cx.json")]
+    [InlineData("https://acct.blob.core.windows.net/embedding-jobs/%2e%2e/x.json")]
+    [InlineData("https://acct.blob.core.windows.net/embedding-jobs/a//x.json")]
+    [InlineData("https://acct.blob.core.windows.net/embedding-jobs/x%0a.json")]
     [InlineData("file:///etc/passwd")]
     [InlineData("embedding-jobs/x.json")]
     public void Anything_else_is_refused(string uri) => Assert.Null(Store.BlobName(uri));
