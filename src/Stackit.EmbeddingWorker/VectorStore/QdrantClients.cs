@@ -1,3 +1,6 @@
+using System.Net.Security;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using Grpc.Core.Interceptors;
 using Grpc.Net.Client;
 using Qdrant.Client;
@@ -23,7 +26,12 @@ internal static class QdrantClients
     /// </summary>
     public static QdrantClient Create(QdrantOptions options, TimeSpan timeout)
     {
-        var channel = GrpcChannel.ForAddress(options.Endpoint, new GrpcChannelOptions { MaxReceiveMessageSize = MaxReceiveBytes, MaxSendMessageSize = null });
+        var channel = GrpcChannel.ForAddress(options.Endpoint, new GrpcChannelOptions
+        {
+            MaxReceiveMessageSize = MaxReceiveBytes,
+            MaxSendMessageSize = null,
+            HttpHandler = Handler(options),
+        });
         var invoker = options.ApiKey is { Length: > 0 } key
             ? channel.Intercept(metadata =>
             {
@@ -32,5 +40,39 @@ internal static class QdrantClients
             })
             : channel.CreateCallInvoker();
         return new QdrantClient(new QdrantGrpcClient(invoker), timeout);
+    }
+
+    /// <summary>The connection handler: the system's trust, plus <c>Qdrant:CertificateFile</c> or <c>Qdrant:CertificateThumbprint</c> when set.</summary>
+    private static SocketsHttpHandler Handler(QdrantOptions options)
+    {
+        var handler = new SocketsHttpHandler { EnableMultipleHttp2Connections = true };
+        if (options.CertificateThumbprint is { Length: > 0 } thumbprint)
+        {
+            var expected = thumbprint.Replace(":", "", StringComparison.Ordinal).Trim();
+            handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
+                errors == SslPolicyErrors.None
+                || (certificate is not null && string.Equals(certificate.GetCertHashString(HashAlgorithmName.SHA256), expected, StringComparison.OrdinalIgnoreCase));
+        }
+        else if (options.CertificateFile is { Length: > 0 } file)
+        {
+            var trusted = X509CertificateLoader.LoadCertificateFromFile(file);
+            handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
+            {
+                if (errors == SslPolicyErrors.None)
+                {
+                    return true;
+                }
+                if (certificate is null || (errors & SslPolicyErrors.RemoteCertificateNameMismatch) != 0)
+                {
+                    return false;
+                }
+                using var chain = new X509Chain();
+                chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+                chain.ChainPolicy.CustomTrustStore.Add(trusted);
+                chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+                return chain.Build(new X509Certificate2(certificate));
+            };
+        }
+        return handler;
     }
 }

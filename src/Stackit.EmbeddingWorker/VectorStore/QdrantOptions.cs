@@ -58,6 +58,15 @@ public sealed class QdrantOptions : IValidatableObject
     [Range(1, 16, ErrorMessage = "Qdrant:MaxConcurrentUpserts must be between 1 and 16.")]
     public int MaxConcurrentUpserts { get; set; } = 2;
 
+    /// <summary>
+    /// For an <c>https://</c> endpoint whose certificate the system does not trust: a PEM (or DER) file of the CA that
+    /// issued it, or of the certificate itself. The host name must still match.
+    /// </summary>
+    public string? CertificateFile { get; set; }
+
+    /// <summary>For an <c>https://</c> endpoint: the SHA-256 thumbprint (hex) of its certificate, trusted whoever issued it.</summary>
+    public string? CertificateThumbprint { get; set; }
+
     /// <summary>The collections jobs may name, as Intake checks them.</summary>
     internal CollectionRouting Routing => new(Collection, AllowedCollections.ToHashSet(StringComparer.Ordinal), MultimodalCollection);
 
@@ -66,6 +75,14 @@ public sealed class QdrantOptions : IValidatableObject
         if (Endpoint is { IsAbsoluteUri: false } || (Endpoint is not null && Endpoint.Scheme is not ("http" or "https")))
         {
             yield return new ValidationResult("Qdrant:Endpoint must be an absolute http(s) URL of the gRPC port.");
+        }
+        if ((CertificateFile is { Length: > 0 } || CertificateThumbprint is { Length: > 0 }) && Endpoint is { Scheme: not "https" })
+        {
+            yield return new ValidationResult("Qdrant:CertificateFile and Qdrant:CertificateThumbprint need an https:// Qdrant:Endpoint.");
+        }
+        if (CertificateFile is { Length: > 0 } file && !File.Exists(file))
+        {
+            yield return new ValidationResult($"Qdrant:CertificateFile '{file}' does not exist.");
         }
         foreach (var name in AllowedCollections.Where(n => !CollectionRouting.IsValidName(n)))
         {

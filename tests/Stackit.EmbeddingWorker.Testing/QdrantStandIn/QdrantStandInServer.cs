@@ -27,7 +27,8 @@ public sealed class QdrantStandInServer : IAsyncDisposable
 
     public QdrantClient CreateClient() => new(Endpoint);
 
-    public static async Task<QdrantStandInServer> StartAsync()
+    /// <summary>The stand-in over TLS with <paramref name="certificate"/> when given (<c>https://127.0.0.1:port</c>).</summary>
+    public static async Task<QdrantStandInServer> StartAsync(System.Security.Cryptography.X509Certificates.X509Certificate2? certificate = null)
     {
         var store = new StandInStore();
         var (app, address) = await LoopbackKestrel.StartAsync(
@@ -39,7 +40,8 @@ public sealed class QdrantStandInServer : IAsyncDisposable
             },
             // Like Qdrant's server, no limit on the size of a request.
             services => services.AddSingleton(store).AddGrpc(o => o.MaxReceiveMessageSize = null),
-            HttpProtocols.Http2);
+            HttpProtocols.Http2,
+            certificate);
         return new QdrantStandInServer(app, store) { Endpoint = new Uri(address) };
     }
 
