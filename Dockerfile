@@ -2,8 +2,8 @@
 FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
 WORKDIR /source
 COPY global.json Directory.Build.props Directory.Packages.props .editorconfig appsettings.json ./
-COPY src/Stackit.EmbeddingWorker/Stackit.EmbeddingWorker.csproj src/Stackit.EmbeddingWorker/
-RUN dotnet restore src/Stackit.EmbeddingWorker/Stackit.EmbeddingWorker.csproj
+COPY src/Stackit.EmbeddingWorker/Stackit.EmbeddingWorker.csproj src/Stackit.EmbeddingWorker/packages.lock.json src/Stackit.EmbeddingWorker/
+RUN dotnet restore src/Stackit.EmbeddingWorker/Stackit.EmbeddingWorker.csproj --locked-mode
 COPY src/ src/
 RUN dotnet publish src/Stackit.EmbeddingWorker/Stackit.EmbeddingWorker.csproj -c Release -o /app --no-restore
 
