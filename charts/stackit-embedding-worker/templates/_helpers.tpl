@@ -68,7 +68,18 @@ capabilities:
 {{- end -}}
 
 {{/* The secrets as environment variables: never in the ConfigMap. */}}
+{{/* The label the workload-identity webhook looks for, on the worker's and the CronJob's pods. */}}
+{{- define "worker.identityLabels" -}}
+{{- if .Values.workloadIdentity.enabled }}
+azure.workload.identity/use: "true"
+{{- end }}
+{{- end -}}
+
 {{- define "worker.secretEnv" -}}
+{{- if .Values.workloadIdentity.enabled }}
+- name: Azure__Credential
+  value: WorkloadIdentity
+{{- end }}
 - name: Embeddings__ApiKey
   valueFrom:
     secretKeyRef:

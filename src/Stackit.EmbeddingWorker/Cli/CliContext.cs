@@ -24,9 +24,11 @@ internal sealed class CliContext(IConfiguration configuration, TextReader input,
 
     public BlobOptions Blobs { get; } = configuration.GetSection(BlobOptions.SectionName).Get<BlobOptions>() ?? new BlobOptions();
 
-    public ClaimCheckStore ClaimChecks => _claimChecks ??= ClaimCheckStore.Create(Blobs, Queue);
+    public AzureOptions Azure { get; } = configuration.GetSection(AzureOptions.SectionName).Get<AzureOptions>() ?? new AzureOptions();
 
-    public WorkQueues Queues => _queues ??= new WorkQueues(QueueClientFactory.Create(Queue), Queue);
+    public ClaimCheckStore ClaimChecks => _claimChecks ??= ClaimCheckStore.Create(Blobs, Queue, Azure);
+
+    public WorkQueues Queues => _queues ??= new WorkQueues(QueueClientFactory.Create(Queue, Azure), Queue);
 
     public JobMessageParser Parser() => JobMessageParser.For(Qdrant.Routing, Qdrant.MaxMetadataBytes);
 }

@@ -25,6 +25,7 @@ public static class EmbeddingWorkerServiceCollectionExtensions
     public static IServiceCollection AddEmbeddingWorker(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddValidatedOptions<QueueOptions>(configuration, QueueOptions.SectionName);
+        services.AddValidatedOptions<AzureOptions>(configuration, AzureOptions.SectionName);
         services.AddValidatedOptions<BlobOptions>(configuration, BlobOptions.SectionName);
         services.AddValidatedOptions<BackfillOptions>(configuration, BackfillOptions.SectionName);
         services.AddValidatedOptions<EmbeddingsOptions>(configuration, EmbeddingsOptions.SectionName);
@@ -107,10 +108,10 @@ public static class EmbeddingWorkerServiceCollectionExtensions
 
     private static void AddIntake(IServiceCollection services)
     {
-        services.AddSingleton(sp => QueueClientFactory.Create(sp.GetRequiredService<QueueOptions>()));
+        services.AddSingleton(sp => QueueClientFactory.Create(sp.GetRequiredService<QueueOptions>(), sp.GetRequiredService<AzureOptions>()));
         services.AddSingleton<WorkQueues>();
         services.AddSingleton<LiveActivity>();
-        services.AddSingleton(sp => ClaimCheckStore.Create(sp.GetRequiredService<BlobOptions>(), sp.GetRequiredService<QueueOptions>()));
+        services.AddSingleton(sp => ClaimCheckStore.Create(sp.GetRequiredService<BlobOptions>(), sp.GetRequiredService<QueueOptions>(), sp.GetRequiredService<AzureOptions>()));
         services.AddSingleton(sp => new InFlightLimiter(sp.GetRequiredService<QueueOptions>().MaxInFlightMessages));
         services.AddSingleton(sp => JobMessageParser.For(sp.GetRequiredService<QdrantOptions>().Routing, sp.GetRequiredService<QdrantOptions>().MaxMetadataBytes));
     }

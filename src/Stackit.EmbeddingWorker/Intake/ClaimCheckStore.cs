@@ -1,5 +1,4 @@
 using Azure;
-using Azure.Identity;
 using Azure.Storage.Blobs;
 using Stackit.EmbeddingWorker.Messaging;
 
@@ -22,10 +21,10 @@ internal sealed class ClaimCheckStore(Lazy<BlobContainerClient> client, BlobOpti
     /// The client is made on first use: a worker whose connection string has no blob endpoint runs, and only
     /// claim-check messages fail (and are retried, then poisoned) with the reason.
     /// </summary>
-    public static ClaimCheckStore Create(BlobOptions blobs, QueueOptions queue) => new(new Lazy<BlobContainerClient>(() =>
+    public static ClaimCheckStore Create(BlobOptions blobs, QueueOptions queue, AzureOptions? azure = null) => new(new Lazy<BlobContainerClient>(() =>
     {
         var service = blobs.ServiceUri is { } uri
-            ? new BlobServiceClient(uri, new DefaultAzureCredential())
+            ? new BlobServiceClient(uri, (azure ?? new AzureOptions()).CreateCredential())
             : new BlobServiceClient(blobs.ConnectionString ?? queue.ConnectionString);
         return service.GetBlobContainerClient(blobs.Container);
     }), blobs);

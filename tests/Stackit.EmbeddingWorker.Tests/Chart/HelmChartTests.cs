@@ -25,6 +25,7 @@ public sealed partial class HelmChartTests
     private static readonly Dictionary<string, Type> OptionsBySection = new(StringComparer.Ordinal)
     {
         ["Queue"] = typeof(QueueOptions),
+        ["Azure"] = typeof(AzureOptions),
         ["Blobs"] = typeof(BlobOptions),
         ["Backfill"] = typeof(Stackit.EmbeddingWorker.Backfill.BackfillOptions),
         ["Embeddings"] = typeof(EmbeddingsOptions),
@@ -73,6 +74,7 @@ public sealed partial class HelmChartTests
     [InlineData("an unknown distance", "config.Qdrant.Distance", "\"cosine-ish\"")]
     [InlineData("a backfill schedule that is no cron expression", "backfill.schedule", "\"nightly\"")]
     [InlineData("a backfill longer than a day", "backfill.timeoutHours", "48")]
+    [InlineData("workload identity without a client id", "workloadIdentity.enabled", "true")]
     public void Schema_refuses(string mistake, string path, string json)
     {
         var values = Values();
@@ -162,6 +164,22 @@ public sealed partial class HelmChartTests
             Assert.Contains($"- name: {variable}", Template("_helpers.tpl"), StringComparison.Ordinal);
             Assert.Contains($"{key}:", Template("secret.yaml"), StringComparison.Ordinal);
         }
+    }
+
+    [Fact]
+    public void Workload_identity_is_one_switch_that_annotates_the_service_account_labels_both_pods_and_picks_the_credential()
+    {
+        Assert.False(Values()["workloadIdentity"]!["enabled"]!.GetValue<bool>());
+        Assert.Contains("azure.workload.identity/client-id:", Template("serviceaccount.yaml"), StringComparison.Ordinal);
+        Assert.Contains("azure.workload.identity/use: \"true\"", Template("_helpers.tpl"), StringComparison.Ordinal);
+        Assert.Contains("value: WorkloadIdentity", Template("_helpers.tpl"), StringComparison.Ordinal);
+        foreach (var workload in new[] { "deployment.yaml", "cronjob.yaml" })
+        {
+            Assert.Contains("include \"worker.identityLabels\"", Template(workload), StringComparison.Ordinal);
+            Assert.Contains("include \"worker.secretEnv\"", Template(workload), StringComparison.Ordinal);
+        }
+        Assert.Equal(AzureCredentialKind.WorkloadIdentity, Enum.Parse<AzureCredentialKind>("WorkloadIdentity"));
+        Assert.IsType<Azure.Identity.WorkloadIdentityCredential>(new AzureOptions { Credential = AzureCredentialKind.WorkloadIdentity }.CreateCredential(), exactMatch: false);
     }
 
     private static string Template(string name) => File.ReadAllText(Path.Combine(ChartDirectory, "templates", name));
