@@ -14,7 +14,8 @@ internal sealed partial class AcknowledgementService(
     SettlementPolicy policy,
     InFlightLimiter inFlight,
     PipelineContext context,
-    ILogger<AcknowledgementService> logger) : BackgroundService
+    ILogger<AcknowledgementService> logger,
+    ByteBudget? budget = null) : BackgroundService
 {
     /// <summary>Settling is a round trip to the queue each; done one at a time it would cap throughput.</summary>
     internal const int ConcurrentSettles = 16;
@@ -43,6 +44,10 @@ internal sealed partial class AcknowledgementService(
             if (outcome.HoldsSlot)
             {
                 inFlight.Release();
+            }
+            if (outcome.Lease.TakeHeldBytes() is > 0 and var bytes)
+            {
+                budget?.Release(bytes);
             }
         }
     }

@@ -69,7 +69,7 @@ public static class EmbeddingWorkerServiceCollectionExtensions
         services.AddHostedService<LeaseKeeper>();
         services.AddHostedService<PipelineGauges>();
         services.AddHostedService(sp => new AcknowledgementService(
-            Channels(sp).Outcomes.Reader, Get<SettlementPolicy>(sp), Get<InFlightLimiter>(sp), Get<PipelineContext>(sp), Get<ILogger<AcknowledgementService>>(sp)));
+            Channels(sp).Outcomes.Reader, Get<SettlementPolicy>(sp), Get<InFlightLimiter>(sp), Get<PipelineContext>(sp), Get<ILogger<AcknowledgementService>>(sp), Get<ByteBudget>(sp)));
         services.AddHostedService(sp => new VectorStoreService(
             Channels(sp).Embedded.Reader, Channels(sp).Deletions.Reader, Channels(sp).Withdrawals.Reader,
             Get<QdrantPointWriter>(sp), Get<IDocumentChangeObserver>(sp), Get<QdrantOptions>(sp), Get<EmbeddingModels>(sp), Get<PipelineContext>(sp), Get<ILogger<VectorStoreService>>(sp)));
@@ -111,8 +111,9 @@ public static class EmbeddingWorkerServiceCollectionExtensions
         services.AddSingleton(sp => QueueClientFactory.Create(sp.GetRequiredService<QueueOptions>(), sp.GetRequiredService<AzureOptions>()));
         services.AddSingleton<WorkQueues>();
         services.AddSingleton<LiveActivity>();
-        services.AddSingleton(sp => ClaimCheckStore.Create(sp.GetRequiredService<BlobOptions>(), sp.GetRequiredService<QueueOptions>(), sp.GetRequiredService<AzureOptions>()));
+        services.AddSingleton(sp => ClaimCheckStore.Create(sp.GetRequiredService<BlobOptions>(), sp.GetRequiredService<QueueOptions>(), sp.GetRequiredService<AzureOptions>(), Get<ByteBudget>(sp)));
         services.AddSingleton(sp => new InFlightLimiter(sp.GetRequiredService<QueueOptions>().MaxInFlightMessages));
+        services.AddSingleton(sp => new ByteBudget(sp.GetRequiredService<BlobOptions>().MaxInFlightBytes));
         services.AddSingleton(sp => JobMessageParser.For(sp.GetRequiredService<QdrantOptions>().Routing, sp.GetRequiredService<QdrantOptions>().MaxMetadataBytes));
     }
 

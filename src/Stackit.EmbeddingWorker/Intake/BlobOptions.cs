@@ -13,7 +13,7 @@ public sealed class BlobOptions : IValidatableObject
     /// <summary>Storage connection string; when neither this nor <see cref="ServiceUri"/> is set, <c>Queue:ConnectionString</c>.</summary>
     public string? ConnectionString { get; set; }
 
-    /// <summary>Blob service URI for managed identity (<c>DefaultAzureCredential</c>).</summary>
+    /// <summary>Blob service URI for the <c>Azure:Credential</c> identity.</summary>
     public Uri? ServiceUri { get; set; }
 
     [Required(ErrorMessage = "Blobs:Container is required.")]
@@ -23,6 +23,13 @@ public sealed class BlobOptions : IValidatableObject
     /// <summary>Largest job blob read; bounds the memory one claimed job can take.</summary>
     [Range(64 * 1024, 256 * 1024 * 1024, ErrorMessage = "Blobs:MaxBlobBytes must be between 65536 and 268435456.")]
     public int MaxBlobBytes { get; set; } = 16 * 1024 * 1024;
+
+    /// <summary>
+    /// The bytes of claimed job bodies a replica holds at once (a blob larger than this runs alone). Each byte of a
+    /// body costs about five more while the job is chunked and embedded (README: memory).
+    /// </summary>
+    [Range(1024 * 1024, 4L * 1024 * 1024 * 1024, ErrorMessage = "Blobs:MaxInFlightBytes must be between 1048576 and 4294967296.")]
+    public long MaxInFlightBytes { get; set; } = 32L * 1024 * 1024;
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {

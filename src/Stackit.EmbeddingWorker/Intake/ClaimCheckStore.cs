@@ -1,6 +1,7 @@
 using Azure;
 using Azure.Storage.Blobs;
 using Stackit.EmbeddingWorker.Messaging;
+using Stackit.EmbeddingWorker.Pipeline;
 
 namespace Stackit.EmbeddingWorker.Intake;
 
@@ -10,10 +11,10 @@ namespace Stackit.EmbeddingWorker.Intake;
 /// credentials, and never more than <c>Blobs:MaxBlobBytes</c>: a message cannot make the worker fetch an arbitrary
 /// address or an unbounded body.
 /// </summary>
-internal sealed class ClaimCheckStore(Lazy<BlobContainerClient> client, BlobOptions options)
+internal sealed class ClaimCheckStore(Lazy<BlobContainerClient> client, BlobOptions options, ByteBudget? budget = null)
 {
-    public ClaimCheckStore(BlobContainerClient container, BlobOptions options)
-        : this(new Lazy<BlobContainerClient>(container), options)
+    public ClaimCheckStore(BlobContainerClient container, BlobOptions options, ByteBudget? budget = null)
+        : this(new Lazy<BlobContainerClient>(container), options, budget)
     {
     }
 
@@ -21,13 +22,13 @@ internal sealed class ClaimCheckStore(Lazy<BlobContainerClient> client, BlobOpti
     /// The client is made on first use: a worker whose connection string has no blob endpoint runs, and only
     /// claim-check messages fail (and are retried, then poisoned) with the reason.
     /// </summary>
-    public static ClaimCheckStore Create(BlobOptions blobs, QueueOptions queue, AzureOptions? azure = null) => new(new Lazy<BlobContainerClient>(() =>
+    public static ClaimCheckStore Create(BlobOptions blobs, QueueOptions queue, AzureOptions? azure = null, ByteBudget? budget = null) => new(new Lazy<BlobContainerClient>(() =>
     {
         var service = blobs.ServiceUri is { } uri
             ? new BlobServiceClient(uri, (azure ?? new AzureOptions()).CreateCredential())
             : new BlobServiceClient(blobs.ConnectionString ?? queue.ConnectionString);
         return service.GetBlobContainerClient(blobs.Container);
-    }), blobs);
+    }), blobs, budget);
 
     public string ContainerName => options.Container;
 
@@ -55,9 +56,19 @@ internal sealed class ClaimCheckStore(Lazy<BlobContainerClient> client, BlobOpti
             {
                 return ClaimCheckRead.Rejected($"blob '{name}' is {download.Details.ContentLength} bytes; Blobs:MaxBlobBytes is {options.MaxBlobBytes}.");
             }
-            var content = new byte[download.Details.ContentLength];
-            await download.Content.ReadExactlyAsync(content, cancellationToken).ConfigureAwait(false);
-            return ClaimCheckRead.Read(content);
+            // The body's bytes count against Blobs:MaxInFlightBytes until its message is settled (Acknowledgement).
+            var held = budget is null ? 0 : await budget.AcquireAsync(download.Details.ContentLength, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                var content = new byte[download.Details.ContentLength];
+                await download.Content.ReadExactlyAsync(content, cancellationToken).ConfigureAwait(false);
+                return ClaimCheckRead.Read(content, held);
+            }
+            catch
+            {
+                budget?.Release(held);
+                throw;
+            }
         }
         catch (RequestFailedException ex) when (ex.Status == 404)
         {
@@ -109,9 +120,10 @@ internal sealed class ClaimCheckStore(Lazy<BlobContainerClient> client, BlobOpti
 }
 
 /// <summary>A claimed job's body, or why it could not be read.</summary>
-internal readonly record struct ClaimCheckRead(byte[]? Content, string? Error, bool IsTransient)
+internal readonly record struct ClaimCheckRead(byte[]? Content, string? Error, bool IsTransient, long HeldBytes = 0)
 {
-    public static ClaimCheckRead Read(byte[] content) => new(content, null, false);
+    /// <summary>The body, holding <paramref name="heldBytes"/> of the byte budget until the message is settled.</summary>
+    public static ClaimCheckRead Read(byte[] content, long heldBytes = 0) => new(content, null, false, heldBytes);
 
     public static ClaimCheckRead Rejected(string error) => new(null, error, false);
 

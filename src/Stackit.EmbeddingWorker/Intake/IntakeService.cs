@@ -144,6 +144,7 @@ internal sealed partial class IntakeService(
         if (parsed.IsClaimCheck)
         {
             var claimed = await claimChecks.ReadAsync(parsed.BlobUri, cancellationToken).ConfigureAwait(false);
+            lease.Hold(claimed.HeldBytes);
             if (claimed.IsTransient)
             {
                 LogClaimCheckUnavailable(lease.MessageId, claimed.Error!);

@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Stackit.EmbeddingWorker.Cli;
 using Stackit.EmbeddingWorker.Testing.QdrantStandIn;
 using Stackit.EmbeddingWorker.Tests.Infrastructure;
@@ -102,6 +103,44 @@ public sealed class ClaimCheckEndToEndTests(AzuriteFixture azurite)
             Assert.Contains(reason, envelope.GetProperty("error").GetString(), StringComparison.Ordinal);
         }
         Assert.Empty(embeddings.Requests);
+    }
+
+    [Fact]
+    public async Task Claimed_bodies_held_at_once_stay_within_the_byte_budget_and_are_all_given_back()
+    {
+        // Six documents of 600 KiB under a budget of 1 MiB: one body in the pipeline at a time; before, all six.
+        var queueName = AzuriteFixture.UniqueQueueName("budget");
+        var container = "c" + queueName;
+        var directory = Directory.CreateTempSubdirectory("claim-budget");
+        for (var i = 0; i < 6; i++)
+        {
+            var path = Path.Combine(directory.FullName, $"manual-{i}.txt");
+            await File.WriteAllTextAsync(path, LargeText(600 * 1024), Ct);
+            var (code, _, error) = await EnqueueAsync(queueName, container, path);
+            Assert.True(code == 0, error);
+        }
+
+        await using var embeddings = await FakeEmbeddingServer.StartAsync();
+        await using var qdrant = await QdrantStandInServer.StartAsync();
+        var settings = Settings(queueName, container, embeddings, qdrant);
+        settings["Blobs:MaxInFlightBytes"] = (1024 * 1024).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        settings["Chunking:MaxChunkTokens"] = "512";
+        using var host = WorkerHost.Build(settings);
+        var budget = host.Services.GetRequiredService<Stackit.EmbeddingWorker.Pipeline.ByteBudget>();
+        await host.StartAsync(Ct);
+        long peak = 0;
+        var queue = azurite.Queue(queueName);
+        while (await QueueAssertions.CountAsync(queue, Ct) > 0)
+        {
+            peak = Math.Max(peak, budget.Held);
+            await Task.Delay(5, Ct);
+        }
+        await host.StopAsync(Ct);
+
+        Assert.InRange(peak, 600 * 1024, 1024 * 1024);
+        Assert.Equal(0, budget.Held);
+        Assert.Equal(6, qdrant.Store.Points(Collection).Select(p => p.Payload[PayloadFields.DocumentId].StringValue).Distinct().Count());
+        directory.Delete(recursive: true);
     }
 
     private Dictionary<string, string?> Settings(string queueName, string container, FakeEmbeddingServer embeddings, QdrantStandInServer qdrant)
