@@ -80,7 +80,7 @@ internal sealed class BackfillPlanner(
         var poisonedBefore = await queues.ApproximateLengthAsync(poison.Name, cancellationToken).ConfigureAwait(false) ?? 0;
 
         var sourceDocuments = await EnqueueAsync(source, alias, source, target, cancellationToken).ConfigureAwait(false);
-        await output.WriteLineAsync($"Enqueued {sourceDocuments.Count} documents on {backfill.Name} in pages of {options.PageSize}.").ConfigureAwait(false);
+        await output.WriteLineAsync($"Enqueued {sourceDocuments} documents on {backfill.Name} in pages of {options.PageSize}.").ConfigureAwait(false);
 
         var deadline = time.GetUtcNow() + timeout;
         for (var check = 1; ; check++)
@@ -101,8 +101,8 @@ internal sealed class BackfillPlanner(
                 return await FailAsync("the two collections still differ; live changes may still be arriving. Run the backfill again to go on.").ConfigureAwait(false);
             }
             // Documents the target holds but the source no longer does (deleted while their page was copied).
-            var extra = await EnqueueAsync(target, alias, source, target, cancellationToken, except: sourceDocuments).ConfigureAwait(false);
-            await output.WriteLineAsync($"Enqueued {extra.Count} documents only the target holds, to be checked again.").ConfigureAwait(false);
+            var extra = await EnqueueAsync(target, alias, source, target, cancellationToken, onlyMissingFrom: source).ConfigureAwait(false);
+            await output.WriteLineAsync($"Enqueued {extra} documents only the target holds, to be checked again.").ConfigureAwait(false);
         }
 
         if (!switchAlias)
@@ -136,31 +136,51 @@ internal sealed class BackfillPlanner(
         return match.Success && int.TryParse(match.Groups[1].Value, out var version) ? $"{alias}_v{version + 1}" : $"{alias}_v2";
     }
 
-    /// <summary>Puts the documents of <paramref name="scanned"/> (one point per document: chunk 0) on the queue.</summary>
-    private async Task<HashSet<string>> EnqueueAsync(string scanned, string alias, string source, string target, CancellationToken cancellationToken, IReadOnlySet<string>? except = null)
+    /// <summary>
+    /// Puts the documents of <paramref name="scanned"/> (one point per document: chunk 0) on the queue, page by page;
+    /// with <paramref name="onlyMissingFrom"/>, only those whose first chunk that collection does not hold (one
+    /// retrieve by id per page). Returns how many; holds one page of ids, whatever the size of the collection.
+    /// </summary>
+    private async Task<long> EnqueueAsync(string scanned, string alias, string source, string target, CancellationToken cancellationToken, string? onlyMissingFrom = null)
     {
         var backfill = queues.Get(options.QueueName(queue.Name));
-        var documents = new HashSet<string>(StringComparer.Ordinal);
+        var enqueued = 0L;
         var pending = new List<string>(options.PageSize);
         var filter = new Filter { Must = { Conditions.Match(PayloadFields.ChunkIndex, 0L) } };
         var payload = new WithPayloadSelector { Include = new PayloadIncludeSelector { Fields = { PayloadFields.DocumentId } } };
         await foreach (var point in QdrantScroll.AllAsync(client, scanned, filter, payload, ScrollPage, cancellationToken).ConfigureAwait(false))
         {
-            if (point.Payload.TryGetValue(PayloadFields.DocumentId, out var id) && except?.Contains(id.StringValue) != true && documents.Add(id.StringValue))
+            if (point.Payload.TryGetValue(PayloadFields.DocumentId, out var id))
             {
                 pending.Add(id.StringValue);
             }
             if (pending.Count == options.PageSize)
             {
-                await SendAsync(backfill, BackfillPage.For(alias, source, target, pending, options.PageSize).Select(p => PageSignature.Sign(p, options.PageKey)), cancellationToken).ConfigureAwait(false);
+                enqueued += await FlushAsync(backfill, pending, alias, source, target, onlyMissingFrom, cancellationToken).ConfigureAwait(false);
                 pending.Clear();
             }
         }
         if (pending.Count > 0)
         {
-            await SendAsync(backfill, BackfillPage.For(alias, source, target, pending, options.PageSize).Select(p => PageSignature.Sign(p, options.PageKey)), cancellationToken).ConfigureAwait(false);
+            enqueued += await FlushAsync(backfill, pending, alias, source, target, onlyMissingFrom, cancellationToken).ConfigureAwait(false);
         }
-        return documents;
+        return enqueued;
+    }
+
+    private async Task<int> FlushAsync(QueueClient backfill, List<string> ids, string alias, string source, string target, string? onlyMissingFrom, CancellationToken cancellationToken)
+    {
+        var send = ids;
+        if (onlyMissingFrom is { } other)
+        {
+            // Point ids derive from the alias, the same in both collections.
+            var present = (await client.RetrieveAsync(other, ids.ConvertAll(id => new PointId { Uuid = PointIds.For(alias, id, 0).ToString() }),
+                    withPayload: true, withVectors: false, cancellationToken: cancellationToken).ConfigureAwait(false))
+                .Select(p => p.Payload.TryGetValue(PayloadFields.DocumentId, out var id) ? id.StringValue : null)
+                .ToHashSet(StringComparer.Ordinal);
+            send = ids.FindAll(id => !present.Contains(id));
+        }
+        await SendAsync(backfill, BackfillPage.For(alias, source, target, send, options.PageSize).Select(p => PageSignature.Sign(p, options.PageKey)), cancellationToken).ConfigureAwait(false);
+        return send.Count;
     }
 
     private static async Task SendAsync(QueueClient backfill, IEnumerable<BackfillPage> pages, CancellationToken cancellationToken)
