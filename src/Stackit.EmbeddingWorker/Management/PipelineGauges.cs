@@ -22,7 +22,7 @@ internal sealed partial class PipelineGauges : BackgroundService
     private readonly ILogger<PipelineGauges> _logger;
 
     public PipelineGauges(WorkerMetrics metrics, LeaseRegistry leases, AdaptiveConcurrencyLimit concurrency, WorkQueues queues, QueueOptions queue,
-        PipelineChannels channels, ManagementOptions options, TimeProvider time, ILogger<PipelineGauges> logger)
+        PipelineChannels channels, ByteBudget claimedBytes, ManagementOptions options, TimeProvider time, ILogger<PipelineGauges> logger)
     {
         _queues = queues;
         _queueNames = [queue.Name, QueueOptions.PoisonQueueOf(queue.Name)];
@@ -31,6 +31,7 @@ internal sealed partial class PipelineGauges : BackgroundService
         _logger = logger;
         var meter = metrics.Meter;
         meter.CreateObservableGauge("embedding_worker.messages.in_flight", () => leases.Count, "{message}", "Messages received and not yet settled.");
+        meter.CreateObservableGauge("embedding_worker.claimed_bytes.held", () => claimedBytes.Held, "By", "Bytes of claimed job bodies held now (Blobs:MaxInFlightBytes bounds them).");
         meter.CreateObservableGauge("embedding_worker.requests.in_flight", () => concurrency.InFlight, "{request}", "Requests to the embeddings endpoint in flight.");
         meter.CreateObservableGauge("embedding_worker.requests.limit", () => concurrency.Limit, "{request}", "The adaptive concurrency limit now.");
         meter.CreateObservableGauge("embedding_worker.stage.waiting", () => (IEnumerable<Measurement<int>>)

@@ -59,6 +59,7 @@ public sealed partial class ManagementEndpointsTests(AzuriteFixture azurite)
         Assert.Contains("embedding_worker_request_duration_seconds_bucket", text, StringComparison.Ordinal);
         Assert.Contains($"embedding_worker_queue_depth{{otel_scope_name=\"Stackit.EmbeddingWorker\",queue=\"{queueName}\"}}", text, StringComparison.Ordinal);
         Assert.Contains("embedding_worker_messages_in_flight", text, StringComparison.Ordinal);
+        Assert.Contains("embedding_worker_claimed_bytes_held", text, StringComparison.Ordinal);
         // All settled: nothing waits between the stages.
         foreach (var channel in new[] { "jobs", "deletions", "chunks", "batches", "embedded" })
         {
