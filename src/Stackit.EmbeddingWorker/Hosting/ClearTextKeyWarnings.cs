@@ -1,4 +1,3 @@
-using System.Net;
 using Stackit.EmbeddingWorker.Embeddings;
 using Stackit.EmbeddingWorker.VectorStore;
 
@@ -34,9 +33,8 @@ internal sealed partial class ClearTextKeyWarnings(QdrantOptions qdrant, Embeddi
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    private static bool IsClearText(Uri endpoint) =>
-        endpoint.Scheme == Uri.UriSchemeHttp
-        && !(endpoint.IsLoopback || (IPAddress.TryParse(endpoint.Host, out var address) && IPAddress.IsLoopback(address)));
+    // Uri.IsLoopback covers localhost, 127.0.0.0/8 and ::1.
+    private static bool IsClearText(Uri endpoint) => endpoint.Scheme == Uri.UriSchemeHttp && !endpoint.IsLoopback;
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Warning}")]
     private partial void LogClearText(string warning);

@@ -19,6 +19,7 @@ public sealed class ClearTextKeyWarningsTests
 
     [Theory]
     [InlineData("http://127.0.0.1:6334", "key", "http://localhost:8080/v1")]
+    [InlineData("http://127.0.0.2:6334", "key", "http://[::1]:8080/v1")]
     [InlineData("http://qdrant.internal:6334", null, "https://api.example/v1")]
     [InlineData("https://qdrant.internal:6334", "key", "https://api.example/v1")]
     public void Loopback_no_key_or_https_is_not(string qdrant, string? qdrantKey, string embeddings) =>
