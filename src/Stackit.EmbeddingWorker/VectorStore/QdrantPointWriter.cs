@@ -28,12 +28,9 @@ internal sealed class QdrantPointWriter(QdrantClient client, CollectionProvision
     /// Removes the tails documents left when they shrank: each document's chunks from its new chunk count on, and,
     /// for a versioned document, every point of an older version whatever its index (an older version's chunks
     /// may have landed after the newer version's tail delete, from another replica). One request for many
-    /// documents, so finishing a batch of short documents costs one round trip, not one each.
+    /// documents, so finishing a batch of short documents costs one round trip, not one each. A job ordered by time
+    /// (<see cref="DocumentJob.OrderedAt"/>) passes it, so chunks written later keep their place.
     /// </summary>
-    public Task DeleteStaleChunksAsync(string collection, IReadOnlyCollection<(string DocumentId, int ChunkCount, long? Version)> documents, CancellationToken cancellationToken) =>
-        DeleteStaleChunksAsync(collection, [.. documents.Select(d => (d.DocumentId, d.ChunkCount, d.Version, (DateTimeOffset?)null))], cancellationToken);
-
-    /// <summary>As above; a backfill copy passes when the source wrote it, so later writes keep their chunks.</summary>
     public Task DeleteStaleChunksAsync(string collection, IReadOnlyCollection<(string DocumentId, int ChunkCount, long? Version, DateTimeOffset? WrittenAt)> documents, CancellationToken cancellationToken) =>
         calls.RunAsync(async token =>
         {

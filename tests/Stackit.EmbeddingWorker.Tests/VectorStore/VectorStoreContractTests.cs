@@ -100,7 +100,7 @@ public abstract class VectorStoreContractTests
 
         await writer.UpsertAsync(_collection, Enumerable.Range(0, 2).Select(i => Embedded("doc-1", i, 2, $"new {i}", Vector(4, i))).ToList(), Ct);
         await writer.UpsertAsync(_collection, Enumerable.Range(0, 3).Select(i => Embedded("doc-3", i, 3, $"new {i}", Vector(4, i))).ToList(), Ct);
-        await writer.DeleteStaleChunksAsync(_collection, [("doc-1", 2, null), ("doc-3", 3, null)], Ct);
+        await writer.DeleteStaleChunksAsync(_collection, [("doc-1", 2, null, null), ("doc-3", 3, null, null)], Ct);
 
         var first = await PointsOf(client, "doc-1");
         Assert.Equal([0L, 1L], first.Select(p => p.Payload["chunk_index"].IntegerValue).Order());
@@ -130,11 +130,11 @@ public abstract class VectorStoreContractTests
         // 0-2 are held back by the guard, but 3 and 4 are new ids, which Qdrant inserts whatever the guard says.
         var (client, writer) = Create();
         await writer.UpsertAsync(_collection, Enumerable.Range(0, 3).Select(i => Embedded(Versioned("doc-1", 2), i, 3, $"v2 {i}", Vector(4, i))).ToList(), Ct);
-        await writer.DeleteStaleChunksAsync(_collection, [("doc-1", 3, 2L)], Ct);
+        await writer.DeleteStaleChunksAsync(_collection, [("doc-1", 3, 2L, null)], Ct);
         await writer.RetreatFromNewerAsync(_collection, [(_collection, "doc-1", 2L, null)], Ct);
 
         await writer.UpsertAsync(_collection, Enumerable.Range(0, 5).Select(i => Embedded(Versioned("doc-1", 1), i, 5, $"v1 {i}", Vector(4, i))).ToList(), Ct);
-        await writer.DeleteStaleChunksAsync(_collection, [("doc-1", 5, 1L)], Ct);
+        await writer.DeleteStaleChunksAsync(_collection, [("doc-1", 5, 1L, null)], Ct);
         await writer.RetreatFromNewerAsync(_collection, [(_collection, "doc-1", 1L, null)], Ct);
 
         var points = await PointsOf(client, "doc-1");
@@ -189,7 +189,7 @@ public abstract class VectorStoreContractTests
         await writer.UpsertAsync(_collection, Enumerable.Range(0, 5).Select(i => Embedded(Versioned("doc-1", 1), i, 5, $"v1 {i}", Vector(4, i))).ToList(), Ct);
 
         await writer.UpsertAsync(_collection, Enumerable.Range(0, 3).Select(i => Embedded(Versioned("doc-1", 2), i, 3, $"v2 {i}", Vector(4, i))).ToList(), Ct);
-        await writer.DeleteStaleChunksAsync(_collection, [("doc-1", 3, 2L)], Ct);
+        await writer.DeleteStaleChunksAsync(_collection, [("doc-1", 3, 2L, null)], Ct);
 
         var points = await PointsOf(client, "doc-1");
         Assert.Equal(3, points.Count);
@@ -322,11 +322,11 @@ public abstract class VectorStoreContractTests
         var (client, writer) = Create();
         await writer.UpsertAsync(_collection, Enumerable.Range(0, 3).Select(i => Embedded(Versioned("doc-1", 5), i, 3, $"v5 {i}", Vector(4, i))).ToList(), Ct);
 
-        await writer.DeleteStaleChunksAsync(_collection, [("doc-1", 1, 4L)], Ct);
+        await writer.DeleteStaleChunksAsync(_collection, [("doc-1", 1, 4L, null)], Ct);
         await writer.DeleteDocumentAsync(_collection, "doc-1", 4, Ct);
         Assert.Equal(3, (await PointsOf(client, "doc-1")).Count);
 
-        await writer.DeleteStaleChunksAsync(_collection, [("doc-1", 1, 5L)], Ct);
+        await writer.DeleteStaleChunksAsync(_collection, [("doc-1", 1, 5L, null)], Ct);
         Assert.Single(await PointsOf(client, "doc-1"));
         await writer.DeleteDocumentAsync(_collection, "doc-1", 6, Ct);
         Assert.Empty(await PointsOf(client, "doc-1"));
