@@ -31,6 +31,8 @@ internal sealed class BackfillPlanner(
     private const uint ScrollPage = 256;
     private const int CountChecks = 3;
 
+    private static readonly WithPayloadSelector DocumentIdOnly = new() { Include = new PayloadIncludeSelector { Fields = { PayloadFields.DocumentId } } };
+
     public async Task<int> RunAsync(string alias, string? requestedTarget, bool switchAlias, TimeSpan timeout, TimeSpan pollInterval, CancellationToken cancellationToken)
     {
         if (string.Equals(alias, qdrant.MultimodalCollection, StringComparison.Ordinal))
@@ -147,8 +149,7 @@ internal sealed class BackfillPlanner(
         var enqueued = 0L;
         var pending = new List<string>(options.PageSize);
         var filter = new Filter { Must = { Conditions.Match(PayloadFields.ChunkIndex, 0L) } };
-        var payload = new WithPayloadSelector { Include = new PayloadIncludeSelector { Fields = { PayloadFields.DocumentId } } };
-        await foreach (var point in QdrantScroll.AllAsync(client, scanned, filter, payload, ScrollPage, cancellationToken).ConfigureAwait(false))
+        await foreach (var point in QdrantScroll.AllAsync(client, scanned, filter, DocumentIdOnly, ScrollPage, cancellationToken).ConfigureAwait(false))
         {
             if (point.Payload.TryGetValue(PayloadFields.DocumentId, out var id))
             {
@@ -174,7 +175,7 @@ internal sealed class BackfillPlanner(
         {
             // Point ids derive from the alias, the same in both collections.
             var present = (await client.RetrieveAsync(other, ids.ConvertAll(id => new PointId { Uuid = PointIds.For(alias, id, 0).ToString() }),
-                    withPayload: true, withVectors: false, cancellationToken: cancellationToken).ConfigureAwait(false))
+                    DocumentIdOnly, new WithVectorsSelector { Enable = false }, cancellationToken: cancellationToken).ConfigureAwait(false))
                 .Select(p => p.Payload.TryGetValue(PayloadFields.DocumentId, out var id) ? id.StringValue : null)
                 .ToHashSet(StringComparer.Ordinal);
             send = ids.FindAll(id => !present.Contains(id));

@@ -12,6 +12,12 @@ namespace Stackit.EmbeddingWorker.VectorStore;
 /// </summary>
 internal sealed class QdrantPointWriter(QdrantClient client, CollectionProvisioner collections, PointFactory points, QdrantCalls calls, TombstoneStore tombstones)
 {
+    /// <summary>What the retreat reads of a document's first chunk: not its text or metadata, on every finished batch.</summary>
+    private static readonly WithPayloadSelector HeadFields = new()
+    {
+        Include = new PayloadIncludeSelector { Fields = { PayloadFields.DocumentId, PayloadFields.Version, PayloadFields.EmbeddedAt } },
+    };
+
     public Task UpsertAsync(string collection, IReadOnlyList<EmbeddedChunk> chunks, CancellationToken cancellationToken) =>
         calls.RunAsync(async token =>
         {
@@ -66,7 +72,7 @@ internal sealed class QdrantPointWriter(QdrantClient client, CollectionProvision
                 var ids = group.Select(w => w.DocumentId).Distinct(StringComparer.Ordinal).ToList();
                 var deleted = await tombstones.ReadAsync(group.Key, ids, token).ConfigureAwait(false);
                 var heads = (await client.RetrieveAsync(collection, ids.Select(id => new PointId { Uuid = PointIds.For(group.Key, id, 0).ToString() }).ToList(),
-                        withPayload: true, withVectors: false, cancellationToken: token).ConfigureAwait(false))
+                        HeadFields, new WithVectorsSelector { Enable = false }, cancellationToken: token).ConfigureAwait(false))
                     .Where(p => p.Payload.ContainsKey(PayloadFields.DocumentId))
                     .ToDictionary(p => p.Payload[PayloadFields.DocumentId].StringValue, p => p.Payload, StringComparer.Ordinal);
                 foreach (var (_, documentId, version, writtenAt) in group)
