@@ -148,12 +148,12 @@ internal sealed partial class VectorStoreService(
     private async Task FinishAsync(string collection, List<EmbeddedChunk> completed, CancellationToken cancellationToken)
     {
         var jobs = completed.Select(c => c.Chunk.Job).ToList();
+        // Backfill copies change no other collection, and a running backfill needs no news of them.
+        var live = jobs.FindAll(j => j.Copy is null);
         try
         {
             await writer.DeleteStaleChunksAsync(collection, completed.ConvertAll(c => (c.Chunk.Job.Message.Id, c.Chunk.Count, c.Chunk.Job.Message.Version, c.Chunk.Job.OrderedAt)), cancellationToken).ConfigureAwait(false);
             await writer.RetreatFromNewerAsync(collection, jobs.ConvertAll(j => (j.Message.Collection, j.Message.Id, j.Message.Version, j.OrderedAt)), cancellationToken).ConfigureAwait(false);
-            // Backfill copies change no other collection.
-            var live = jobs.Where(j => j.Copy is null).ToList();
             if (live.Count > 0 && OtherModality(collection) is { } other)
             {
                 // A document that switched between text only and text with images leaves nothing in the other collection.
@@ -165,7 +165,7 @@ internal sealed partial class VectorStoreService(
             ReportFailure(jobs, ex);
             return;
         }
-        if (await RecordForBackfillAsync(collection, [.. jobs.Where(j => j.Copy is null)], cancellationToken).ConfigureAwait(false))
+        if (await RecordForBackfillAsync(collection, live, cancellationToken).ConfigureAwait(false))
         {
             foreach (var job in jobs)
             {
