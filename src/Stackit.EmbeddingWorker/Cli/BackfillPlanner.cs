@@ -39,7 +39,7 @@ internal sealed class BackfillPlanner(
         {
             return await FailAsync($"'{alias}' holds multimodal points; their images are not stored, so they cannot be embedded again.").ConfigureAwait(false);
         }
-        var aliases = (await client.ListAliasesAsync(cancellationToken).ConfigureAwait(false)).ToDictionary(a => a.AliasName, a => a.CollectionName, StringComparer.Ordinal);
+        var aliases = await collections.AliasesAsync(cancellationToken).ConfigureAwait(false);
         if (!aliases.TryGetValue(alias, out var source))
         {
             return await FailAsync(await client.CollectionExistsAsync(alias, cancellationToken).ConfigureAwait(false)
@@ -121,7 +121,7 @@ internal sealed class BackfillPlanner(
             new() { CreateAlias = new CreateAlias { AliasName = alias, CollectionName = target } },
             new() { DeleteAlias = new DeleteAlias { AliasName = marker } },
         };
-        if ((await client.ListAliasesAsync(cancellationToken).ConfigureAwait(false)).Any(a => a.AliasName == previous))
+        if ((await collections.AliasesAsync(cancellationToken).ConfigureAwait(false)).ContainsKey(previous))
         {
             switchOperations.Add(new() { DeleteAlias = new DeleteAlias { AliasName = previous } });
         }
