@@ -1,4 +1,3 @@
-using Azure;
 using Qdrant.Client;
 using Stackit.EmbeddingWorker.Messaging;
 using Stackit.EmbeddingWorker.Pipeline;
@@ -30,16 +29,8 @@ internal sealed class BackfillCapture(QdrantClient client, WorkQueues queues, Ba
         var backfill = queues.Get(options.QueueName(queue.Name));
         foreach (var page in BackfillPage.For(collection, source, target, documentIds.Distinct(StringComparer.Ordinal), options.PageSize).Select(p => PageSignature.Sign(p, options.PageKey)))
         {
-            try
-            {
-                await backfill.SendMessageAsync(page.ToJson(), cancellationToken).ConfigureAwait(false);
-            }
-            catch (RequestFailedException ex) when (QueueErrors.IsQueueMissing(ex))
-            {
-                // A marker without its queue (removed by hand, or made by a planner that creates it later).
-                await backfill.CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
-                await backfill.SendMessageAsync(page.ToJson(), cancellationToken).ConfigureAwait(false);
-            }
+            // A marker without its queue (removed by hand, or made by a planner that creates it later) gets one.
+            await WorkQueues.SendCreatingAsync(backfill, page.ToJson(), cancellationToken).ConfigureAwait(false);
         }
     }
 

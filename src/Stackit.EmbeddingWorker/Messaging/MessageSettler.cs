@@ -22,17 +22,8 @@ internal sealed partial class MessageSettler(WorkQueues queues, LeaseRegistry le
             {
                 LogPoisonUnwrapped(lease.MessageId, error);
             }
-            var poison = queues.PoisonOf(lease.QueueName);
-            try
-            {
-                await poison.SendMessageAsync(envelope, token).ConfigureAwait(false);
-            }
-            catch (RequestFailedException ex) when (QueueErrors.IsQueueMissing(ex))
-            {
-                // Deleted (or never created) poison queue: made again, or the message would come back forever.
-                await poison.CreateIfNotExistsAsync(cancellationToken: token).ConfigureAwait(false);
-                await poison.SendMessageAsync(envelope, token).ConfigureAwait(false);
-            }
+            // A deleted (or never created) poison queue is made again, or the message would come back forever.
+            await WorkQueues.SendCreatingAsync(queues.PoisonOf(lease.QueueName), envelope, token).ConfigureAwait(false);
             LogPoisoned(lease.MessageId, documentId, lease.DequeueCount, error);
             metrics.JobPoisoned();
             await DeleteMessageAsync(lease, token).ConfigureAwait(false);

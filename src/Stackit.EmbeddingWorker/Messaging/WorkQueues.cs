@@ -28,6 +28,23 @@ internal sealed class WorkQueues(QueueServiceClient service, QueueOptions option
         }
     }
 
+    /// <summary>
+    /// Sends <paramref name="message"/> to <paramref name="queue"/>, creating the queue first when it does not exist
+    /// (deleted by hand, or never made): a message that must not be lost is never dropped for a missing queue.
+    /// </summary>
+    public static async Task SendCreatingAsync(QueueClient queue, string message, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await queue.SendMessageAsync(message, cancellationToken).ConfigureAwait(false);
+        }
+        catch (RequestFailedException ex) when (QueueErrors.IsQueueMissing(ex))
+        {
+            await queue.CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+            await queue.SendMessageAsync(message, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     public async Task EnsureCreatedAsync(CancellationToken cancellationToken)
     {
         if (!options.CreateIfNotExists)
