@@ -1,3 +1,4 @@
+using Azure.Storage.Blobs;
 using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Options;
 using Polly;
@@ -34,6 +35,7 @@ public static class EmbeddingWorkerServiceCollectionExtensions
         services.AddValidatedOptions<QdrantOptions>(configuration, QdrantOptions.SectionName);
         services.AddValidatedOptions<CircuitOptions>(configuration, CircuitOptions.SectionName);
         services.AddValidatedOptions<ManagementOptions>(configuration, ManagementOptions.SectionName);
+        services.AddValidatedOptions<FleetOptions>(configuration, FleetOptions.SectionName);
         // HostOptions:ShutdownTimeout bounds draining at SIGTERM (see PipelineShutdown).
         services.Configure<HostOptions>(configuration.GetSection("HostOptions"));
         services.AddSingleton<IValidateOptions<ChunkingOptions>, ChunkLimitsValidator>();
@@ -67,6 +69,8 @@ public static class EmbeddingWorkerServiceCollectionExtensions
         // leases throughout and finally hands back whatever is unfinished.
         services.AddHostedService<ClearTextKeyWarnings>();
         services.AddHostedService<LeaseKeeper>();
+        // Stopped after the stages have drained: the replica's share of the budget is given back last.
+        AddFleetBudget(services, configuration);
         services.AddHostedService<PipelineGauges>();
         services.AddHostedService(sp => new AcknowledgementService(
             Channels(sp).Outcomes.Reader, Get<SettlementPolicy>(sp), Get<InFlightLimiter>(sp), Get<PipelineContext>(sp), Get<ILogger<AcknowledgementService>>(sp), Get<ByteBudget>(sp)));
@@ -167,9 +171,28 @@ public static class EmbeddingWorkerServiceCollectionExtensions
             pipeline.AddTimeout(options.Timeout);
         });
         // Inside the retries: every attempt tells the adaptive limit how the endpoint is coping.
-        client.AddHttpMessageHandler(sp => new EndpointFeedbackHandler(sp.GetRequiredService<AdaptiveConcurrencyLimit>(), sp.GetRequiredService<WorkerMetrics>(), sp.GetRequiredService<TimeProvider>()));
+        client.AddHttpMessageHandler(sp => new EndpointFeedbackHandler(sp.GetRequiredService<AdaptiveConcurrencyLimit>(), sp.GetRequiredService<WorkerMetrics>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<EndpointRateBudget>()));
         // Innermost: each attempt reads its answer's body itself, under the attempt's timeout and retries.
         client.AddHttpMessageHandler(() => new ResponseBufferingHandler());
+    }
+
+    /// <summary>
+    /// With a rate budget and <c>Fleet:Coordination=Storage</c>, the replicas share it through a ledger in the
+    /// claim-check container.
+    /// </summary>
+    private static void AddFleetBudget(IServiceCollection services, IConfiguration configuration)
+    {
+        var fleet = configuration.GetSection(FleetOptions.SectionName).Get<FleetOptions>() ?? new FleetOptions();
+        var embeddings = configuration.GetSection(EmbeddingsOptions.SectionName).Get<EmbeddingsOptions>() ?? new EmbeddingsOptions();
+        if (fleet.Coordination != FleetCoordination.Storage || (embeddings.TokensPerMinute is null && embeddings.RequestsPerMinute is null))
+        {
+            return;
+        }
+        services.AddSingleton<IFleetLedger>(sp => new BlobFleetLedger(
+            new Lazy<BlobContainerClient>(() => Get<ClaimCheckStore>(sp).Container), Get<EmbeddingsOptions>(sp).Model));
+        services.AddSingleton(sp => new FleetBudgetService(
+            Get<IFleetLedger>(sp), Get<EndpointRateBudget>(sp), Get<FleetOptions>(sp), Get<TimeProvider>(sp), Get<ILogger<FleetBudgetService>>(sp)));
+        services.AddHostedService(sp => sp.GetRequiredService<FleetBudgetService>());
     }
 
     private static void AddVectorStore(IServiceCollection services)

@@ -32,6 +32,9 @@ internal sealed class ClaimCheckStore(Lazy<BlobContainerClient> client, BlobOpti
 
     public string ContainerName => options.Container;
 
+    /// <summary>The container, for the fleet ledger that lives beside the job blobs.</summary>
+    internal BlobContainerClient Container => client.Value;
+
     /// <summary>The blob's content, or why there is none; <see cref="ClaimCheckRead.Transient"/> when it may appear later.</summary>
     public async Task<ClaimCheckRead> ReadAsync(string blobUri, CancellationToken cancellationToken)
     {

@@ -54,6 +54,9 @@ public sealed class FakeEmbeddingServer : IAsyncDisposable
     /// <summary>How long a <see cref="EndpointFault.Stall"/> holds its request before answering.</summary>
     public TimeSpan StallFor { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>Headers sent with every answer, such as OpenAI's <c>x-ratelimit-*</c>; none by default.</summary>
+    public IReadOnlyDictionary<string, string> ResponseHeaders { get; set; } = new Dictionary<string, string>();
+
     public ConcurrentQueue<RecordedRequest> Requests { get; } = new();
 
     public int PeakInFlight => Volatile.Read(ref _peakInFlight);
@@ -136,6 +139,10 @@ public sealed class FakeEmbeddingServer : IAsyncDisposable
         if (Latency > TimeSpan.Zero)
         {
             await Task.Delay(Latency, context.RequestAborted);
+        }
+        foreach (var (name, value) in ResponseHeaders)
+        {
+            context.Response.Headers[name] = value;
         }
         if (context.Request.Headers.Authorization != $"Bearer {ApiKey}")
         {

@@ -5,15 +5,16 @@ namespace Stackit.EmbeddingWorker.Embeddings.Throttling;
 /// <summary>
 /// How every request reaches the endpoint, live or backfill: a slot under the adaptive limit first, then the rate
 /// budget, then the request at once — so requests arrive spaced as the budget spaced them, not bunched up behind
-/// a slot they waited for after their budget was granted. The answer's usage settles the budget.
+/// a slot they waited for after their budget was granted. The answer's usage settles the budget. Backfill copies are
+/// counted apart from live work, so the fleet's split of the budget can serve live work first.
 /// </summary>
 internal sealed class EndpointAdmission(AdaptiveConcurrencyLimit concurrency, EndpointRateBudget budget, WorkerMetrics metrics, TimeProvider time)
 {
-    public async Task<EmbeddingResult> SendAsync(int estimatedTokens, int inputs, Func<CancellationToken, Task<EmbeddingResult>> send, CancellationToken cancellationToken)
+    public async Task<EmbeddingResult> SendAsync(int estimatedTokens, int inputs, Func<CancellationToken, Task<EmbeddingResult>> send, CancellationToken cancellationToken, bool backfill = false)
     {
         using var slot = await concurrency.AcquireAsync(cancellationToken).ConfigureAwait(false);
         var waitStarted = time.GetTimestamp();
-        await budget.AcquireAsync(estimatedTokens, cancellationToken).ConfigureAwait(false);
+        await budget.AcquireAsync(estimatedTokens, cancellationToken, backfill).ConfigureAwait(false);
         metrics.WaitedForBudget(time.GetElapsedTime(waitStarted));
         metrics.RequestSent(estimatedTokens, inputs);
         var result = await send(cancellationToken).ConfigureAwait(false);

@@ -5,9 +5,10 @@ namespace Stackit.EmbeddingWorker.Embeddings.Throttling;
 
 /// <summary>
 /// Sits inside the resilience handler, so it sees every attempt, retried ones included, and tells the
-/// concurrency limit whether the endpoint kept up or pushed back.
+/// concurrency limit whether the endpoint kept up or pushed back, and the rate budget what the server says is left
+/// of its window (<see cref="ServerRateLimits"/>).
 /// </summary>
-internal sealed class EndpointFeedbackHandler(AdaptiveConcurrencyLimit limit, WorkerMetrics metrics, TimeProvider time) : DelegatingHandler
+internal sealed class EndpointFeedbackHandler(AdaptiveConcurrencyLimit limit, WorkerMetrics metrics, TimeProvider time, EndpointRateBudget? budget = null) : DelegatingHandler
 {
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
@@ -23,6 +24,10 @@ internal sealed class EndpointFeedbackHandler(AdaptiveConcurrencyLimit limit, Wo
             throw;
         }
         metrics.Attempted((int)response.StatusCode, time.GetElapsedTime(started));
+        if (budget is not null && ServerRateLimits.From(response.Headers) is { IsEmpty: false } limits)
+        {
+            budget.Observe(limits);
+        }
         if (response.StatusCode is HttpStatusCode.TooManyRequests or HttpStatusCode.ServiceUnavailable)
         {
             limit.OnThrottled();

@@ -1,37 +1,80 @@
 namespace Stackit.EmbeddingWorker.Embeddings.Throttling;
 
 /// <summary>
-/// The client-side budget of <c>Embeddings:TokensPerMinute</c> and <c>Embeddings:RequestsPerMinute</c>: token
-/// buckets that refill steadily and hold at most a second's worth (or one full request), so the worker sends
-/// at the budget instead of bursting into 429s.
+/// This replica's part of <c>Embeddings:TokensPerMinute</c> and <c>Embeddings:RequestsPerMinute</c>: token buckets
+/// that refill steadily at <see cref="Share"/> of the budget and hold at most a second's worth of it (or one full
+/// request), so the worker sends at its share instead of bursting into 429s. The share is set by the
+/// <see cref="FleetBudgetService"/>; what the replica used and waited for, per kind of work, is what it reports back.
 /// </summary>
 internal sealed class EndpointRateBudget : IDisposable, IAsyncDisposable
 {
+    /// <summary>A wait this long for the budget means the replica wants more than its share.</summary>
+    internal static readonly TimeSpan SaturatedWait = TimeSpan.FromMilliseconds(200);
+
     private readonly Bucket? _tokens;
     private readonly Bucket? _requests;
+    private readonly TimeProvider _time;
+    private readonly Use _live = new();
+    private readonly Use _backfill = new();
+    private long _useSince;
+    private double _share;
 
-    public EndpointRateBudget(int? tokensPerMinute, int? requestsPerMinute, int maxTokensPerRequest, TimeProvider time)
+    public EndpointRateBudget(int? tokensPerMinute, int? requestsPerMinute, int maxTokensPerRequest, TimeProvider time, double share = 1.0)
     {
-        _tokens = tokensPerMinute is { } tpm ? new Bucket(tpm, maxTokensPerRequest, time) : null;
-        _requests = requestsPerMinute is { } rpm ? new Bucket(rpm, 1, time) : null;
+        _time = time;
+        _share = Math.Clamp(share, 0, 1);
+        _tokens = tokensPerMinute is { } tpm ? new Bucket(tpm, maxTokensPerRequest, _share, time) : null;
+        _requests = requestsPerMinute is { } rpm ? new Bucket(rpm, 1, _share, time) : null;
+        _useSince = time.GetTimestamp();
     }
 
     public bool IsLimited => _tokens is not null || _requests is not null;
 
+    public int? TokensPerMinute => _tokens?.PerMinute;
+
+    public int? RequestsPerMinute => _requests?.PerMinute;
+
+    /// <summary>The fraction of the budget this replica may use now.</summary>
+    public double Share => Volatile.Read(ref _share);
+
     /// <summary>Requests waiting for the budget now.</summary>
     public long Waiting => (_tokens?.Waiting ?? 0) + (_requests?.Waiting ?? 0);
 
-    /// <summary>Waits until one request of <paramref name="tokens"/> estimated tokens fits the budget.</summary>
-    public async ValueTask AcquireAsync(int tokens, CancellationToken cancellationToken)
+    /// <summary>Sets the fraction of the budget this replica uses from now on.</summary>
+    public void SetShare(double share)
     {
-        if (_requests is not null)
+        share = Math.Clamp(share, 0, 1);
+        Volatile.Write(ref _share, share);
+        _tokens?.SetShare(share);
+        _requests?.SetShare(share);
+    }
+
+    /// <summary>Waits until one request of <paramref name="tokens"/> estimated tokens fits the budget.</summary>
+    public async ValueTask AcquireAsync(int tokens, CancellationToken cancellationToken, bool backfill = false)
+    {
+        if (!IsLimited)
         {
-            await _requests.AcquireAsync(1, cancellationToken).ConfigureAwait(false);
+            return;
         }
-        if (_tokens is not null)
+        var use = backfill ? _backfill : _live;
+        var started = _time.GetTimestamp();
+        use.StartWaiting();
+        try
         {
-            await _tokens.AcquireAsync(tokens, cancellationToken).ConfigureAwait(false);
+            if (_requests is not null)
+            {
+                await _requests.AcquireAsync(1, cancellationToken).ConfigureAwait(false);
+            }
+            if (_tokens is not null)
+            {
+                await _tokens.AcquireAsync(tokens, cancellationToken).ConfigureAwait(false);
+            }
         }
+        finally
+        {
+            use.StopWaiting(_time.GetElapsedTime(started) >= SaturatedWait);
+        }
+        use.Granted(tokens);
     }
 
     /// <summary>
@@ -39,6 +82,27 @@ internal sealed class EndpointRateBudget : IDisposable, IAsyncDisposable
     /// charges rather than the (deliberately high) estimate.
     /// </summary>
     public void Settle(int estimatedTokens, int countedTokens) => _tokens?.Adjust(estimatedTokens - countedTokens);
+
+    /// <summary>
+    /// Follows the server's own count of what is left (<c>x-ratelimit-remaining-*</c>): this replica bursts at most
+    /// its share of the remainder, and when nothing remains it waits for the reset.
+    /// </summary>
+    public void Observe(ServerRateLimits limits)
+    {
+        _tokens?.Observe(limits.RemainingTokens, limits.ResetTokens, Share);
+        _requests?.Observe(limits.RemainingRequests, limits.ResetRequests, Share);
+    }
+
+    /// <summary>
+    /// What this replica asked of the budget since the last call, as fractions of the whole budget per minute for
+    /// live and backfill work: what was granted, or infinity for work that waited for the budget (it wants more).
+    /// </summary>
+    public (double Live, double Backfill) TakeDemand()
+    {
+        var now = _time.GetTimestamp();
+        var minutes = Math.Max((now - Interlocked.Exchange(ref _useSince, now)) / (double)_time.TimestampFrequency / 60, 1e-6);
+        return (Demand(_live.Take(), minutes), Demand(_backfill.Take(), minutes));
+    }
 
     public void Dispose()
     {
@@ -52,20 +116,68 @@ internal sealed class EndpointRateBudget : IDisposable, IAsyncDisposable
         return ValueTask.CompletedTask;
     }
 
+    private double Demand((long Tokens, long Requests, bool Saturated) use, double minutes)
+    {
+        if (use.Saturated)
+        {
+            return double.PositiveInfinity;
+        }
+        var tokens = _tokens is null ? 0 : use.Tokens / minutes / _tokens.PerMinute;
+        var requests = _requests is null ? 0 : use.Requests / minutes / _requests.PerMinute;
+        return Math.Max(tokens, requests);
+    }
+
+    /// <summary>One kind of work's use of the budget since the last report.</summary>
+    private sealed class Use
+    {
+        private long _tokens;
+        private long _requests;
+        private int _waiting;
+        private int _saturated;
+
+        public void StartWaiting() => Interlocked.Increment(ref _waiting);
+
+        public void StopWaiting(bool waitedLong)
+        {
+            Interlocked.Decrement(ref _waiting);
+            if (waitedLong)
+            {
+                Volatile.Write(ref _saturated, 1);
+            }
+        }
+
+        public void Granted(int tokens)
+        {
+            Interlocked.Add(ref _tokens, tokens);
+            Interlocked.Increment(ref _requests);
+        }
+
+        /// <summary>Reads and resets; work still waiting now counts as saturated.</summary>
+        public (long Tokens, long Requests, bool Saturated) Take() =>
+            (Interlocked.Exchange(ref _tokens, 0), Interlocked.Exchange(ref _requests, 0),
+             Interlocked.Exchange(ref _saturated, 0) == 1 || Volatile.Read(ref _waiting) > 0);
+    }
+
     private sealed class Bucket : IDisposable
     {
-        private readonly int _capacity;
+        private readonly int _largestAcquire;
         private readonly SteadyTokenBucket _limiter;
+        private readonly TimeProvider _time;
 
-        public Bucket(int perMinute, int largestAcquire, TimeProvider time)
+        public Bucket(int perMinute, int largestAcquire, double share, TimeProvider time)
         {
-            _capacity = Math.Max(largestAcquire, perMinute / 60);
-            _limiter = new SteadyTokenBucket(_capacity, perMinute / 60.0, time);
+            PerMinute = perMinute;
+            _largestAcquire = largestAcquire;
+            _time = time;
+            _limiter = new SteadyTokenBucket(Capacity(perMinute, largestAcquire), perMinute * share / 60.0, time, largestAcquire);
+            _limiter.SetRate(perMinute * share / 60.0, Capacity(perMinute * share, largestAcquire));
         }
+
+        public int PerMinute { get; }
 
         public async ValueTask AcquireAsync(int permits, CancellationToken cancellationToken)
         {
-            using var lease = await _limiter.AcquireAsync(Math.Clamp(permits, 1, _capacity), cancellationToken).ConfigureAwait(false);
+            using var lease = await _limiter.AcquireAsync(Math.Clamp(permits, 1, _largestAcquire), cancellationToken).ConfigureAwait(false);
             if (!lease.IsAcquired)
             {
                 throw new ObjectDisposedException(nameof(EndpointRateBudget));
@@ -74,8 +186,29 @@ internal sealed class EndpointRateBudget : IDisposable, IAsyncDisposable
 
         public long Waiting => _limiter.GetStatistics()?.CurrentQueuedCount ?? 0;
 
+        public void SetShare(double share) => _limiter.SetRate(PerMinute * share / 60.0, Capacity(PerMinute * share, _largestAcquire));
+
         public void Adjust(int returnedPermits) => _limiter.Adjust(returnedPermits);
 
+        public void Observe(long? remaining, TimeSpan? reset, double share)
+        {
+            if (remaining is not { } left)
+            {
+                return;
+            }
+            if (left <= 0)
+            {
+                // Nothing left in the server's window: wait for its reset (at most a minute) before the next request.
+                var wait = reset is { } r && r > TimeSpan.Zero ? (r < TimeSpan.FromMinutes(1) ? r : TimeSpan.FromMinutes(1)) : TimeSpan.FromSeconds(1);
+                _limiter.LimitAvailable(-_limiter.PerSecond * wait.TotalSeconds);
+                return;
+            }
+            _limiter.LimitAvailable(left * share);
+        }
+
         public void Dispose() => _limiter.Dispose();
+
+        /// <summary>A second's worth of the rate, or one full request.</summary>
+        private static int Capacity(double perMinute, int largestAcquire) => (int)Math.Max(largestAcquire, perMinute / 60);
     }
 }

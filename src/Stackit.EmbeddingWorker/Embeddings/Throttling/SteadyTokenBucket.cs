@@ -16,17 +16,25 @@ internal sealed class SteadyTokenBucket : RateLimiter
     private readonly LinkedList<Waiter> _waiters = new();
     private readonly TimeProvider _time;
     private readonly ITimer _timer;
-    private readonly double _perSecond;
-    private readonly int _capacity;
+    private readonly int _largestAcquire;
+    private double _perSecond;
+    private int _capacity;
     private double _available;
     private long _lastRefill;
     private long? _idleSince;
 
-    public SteadyTokenBucket(int capacity, double perSecond, TimeProvider time)
+    /// <summary>A full bucket of <paramref name="capacity"/> that refills at <paramref name="perSecond"/> on <paramref name="time"/>.</summary>
+    /// <param name="capacity">The most permits the bucket holds.</param>
+    /// <param name="perSecond">The refill rate; zero holds the bucket where it is until <see cref="SetRate"/>.</param>
+    /// <param name="time">The clock.</param>
+    /// <param name="largestAcquire">The most permits one acquisition takes; the capacity never falls below it. Defaults to the capacity.</param>
+    public SteadyTokenBucket(int capacity, double perSecond, TimeProvider time, int? largestAcquire = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(perSecond);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(largestAcquire ?? capacity, capacity);
+        ArgumentOutOfRangeException.ThrowIfNegative(perSecond);
         _capacity = capacity;
+        _largestAcquire = largestAcquire ?? capacity;
         _perSecond = perSecond;
         _time = time;
         _available = capacity;
@@ -69,6 +77,49 @@ internal sealed class SteadyTokenBucket : RateLimiter
         if (returnedPermits > 0)
         {
             ServeWaiters();
+        }
+    }
+
+    /// <summary>
+    /// Changes the refill rate (zero stops the refill) and the capacity, at least the capacity the bucket was made
+    /// with so that the largest request still fits. Tokens already in the bucket above the new capacity are dropped.
+    /// </summary>
+    public void SetRate(double perSecond, int capacity)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(perSecond);
+        lock (_gate)
+        {
+            Refill();
+            _perSecond = perSecond;
+            _capacity = Math.Max(_largestAcquire, capacity);
+            _available = Math.Min(_available, _capacity);
+            if (_waiters.Count > 0)
+            {
+                ScheduleWake();
+            }
+        }
+        ServeWaiters();
+    }
+
+    /// <summary>Lowers what the bucket holds now to at most <paramref name="permits"/> (which may be negative: a wait).</summary>
+    public void LimitAvailable(double permits)
+    {
+        lock (_gate)
+        {
+            Refill();
+            _available = Math.Min(_available, permits);
+        }
+    }
+
+    /// <summary>The refill rate now, per second.</summary>
+    public double PerSecond
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _perSecond;
+            }
         }
     }
 
@@ -126,7 +177,7 @@ internal sealed class SteadyTokenBucket : RateLimiter
     }
 
     private void CheckPermitCount(int permitCount) =>
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(permitCount, _capacity);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(permitCount, _largestAcquire);
 
     private void Refill()
     {
@@ -172,7 +223,13 @@ internal sealed class SteadyTokenBucket : RateLimiter
     private void ScheduleWake()
     {
         var deficit = _waiters.First!.Value.Permits - _available;
-        var wait = TimeSpan.FromSeconds(Math.Max(0, deficit) / _perSecond);
+        if (_perSecond <= 0)
+        {
+            // No refill (a share of nothing): the next SetRate wakes the waiters.
+            _timer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            return;
+        }
+        var wait = TimeSpan.FromSeconds(Math.Min(Math.Max(0, deficit) / _perSecond, TimeSpan.FromDays(1).TotalSeconds));
         _timer.Change(wait < SmallestWait ? SmallestWait : wait, Timeout.InfiniteTimeSpan);
     }
 

@@ -1,4 +1,5 @@
 using System.Net;
+using Microsoft.Extensions.Time.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Stackit.EmbeddingWorker.Embeddings.Throttling;
 using Stackit.EmbeddingWorker.Tests.Infrastructure;
@@ -24,5 +25,29 @@ public sealed class EndpointFeedbackTests
 
         // Halved by the 429, then one more success on the retry (additive now, so still 4).
         Assert.Equal(4, limit.Limit);
+    }
+
+    [Fact]
+    public async Task An_answer_that_says_the_server_s_window_is_spent_holds_the_budget_until_its_reset()
+    {
+        var time = new FakeTimeProvider();
+        await using var server = await FakeEmbeddingServer.StartAsync();
+        using var services = EmbeddingClientFactory.Services(server, time, s =>
+        {
+            s["Embeddings:TokensPerMinute"] = "600000";
+            s["Fleet:Coordination"] = "Off";
+        });
+        var budget = services.GetRequiredService<EndpointRateBudget>();
+        await services.Client().EmbedAsync(["x"], TestContext.Current.CancellationToken);
+        Assert.True(budget.AcquireAsync(1_000, TestContext.Current.CancellationToken).IsCompleted);
+
+        server.ResponseHeaders = new Dictionary<string, string> { ["x-ratelimit-remaining-tokens"] = "0", ["x-ratelimit-reset-tokens"] = "30s" };
+        await services.Client().EmbedAsync(["x"], TestContext.Current.CancellationToken);
+
+        var next = budget.AcquireAsync(1_000, TestContext.Current.CancellationToken).AsTask();
+        time.Advance(TimeSpan.FromSeconds(29));
+        Assert.False(next.IsCompleted);
+        time.Advance(TimeSpan.FromSeconds(2));
+        await next.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
     }
 }

@@ -1,0 +1,173 @@
+using Stackit.EmbeddingWorker.Messaging;
+
+namespace Stackit.EmbeddingWorker.Embeddings.Throttling;
+
+/// <summary>
+/// Keeps this replica's <see cref="EndpointRateBudget.Share"/> of the project's budget. Every
+/// <c>Fleet:HeartbeatInterval</c> it reports what it used and waited for, reads every replica's report from the
+/// <see cref="IFleetLedger"/>, and takes its part of <see cref="FleetShares.Allocate"/> over the replicas heard of
+/// within <c>Fleet:MemberTimeout</c>. A smaller share applies at once; a larger one only when two heartbeats in a row
+/// grant it, so the others have lowered theirs first and the shares never add up to more than the budget for longer
+/// than a heartbeat. At shutdown (after the pipeline has drained) the replica removes its entry, and the others take
+/// its share at their next heartbeats; a killed replica's entry ages out after <c>Fleet:MemberTimeout</c>. Without
+/// the ledger for longer than that, the replica falls back to the budget divided by the last count of replicas it
+/// saw (<c>Fleet:MaxReplicas</c> if it never saw one), never the whole budget of a fleet; the adaptive concurrency
+/// limit still backs off from any 429. A replica starts with no share: alone, its first heartbeat gives it the whole
+/// budget at once; beside others, its second.
+/// </summary>
+internal sealed partial class FleetBudgetService(
+    IFleetLedger ledger,
+    EndpointRateBudget budget,
+    FleetOptions options,
+    TimeProvider time,
+    ILogger<FleetBudgetService> logger,
+    string? member = null) : BackgroundService
+{
+    private static readonly TimeSpan LeaveTimeout = TimeSpan.FromSeconds(5);
+
+    // A replica that joins others waits one heartbeat at no share, until they have made room for it.
+    private double _previousTarget;
+    private long _startedAt;
+    private long? _lastContact;
+    private volatile int _lastCount;
+    private bool _degraded;
+
+    /// <summary>This replica's name in the ledger: the host name (the pod's name) and a random suffix.</summary>
+    public string Member { get; } = member ?? $"{Sanitize(Environment.MachineName)}-{Guid.NewGuid().ToString("N")[..12]}";
+
+    /// <summary>The replicas counted in the last heartbeat that reached the ledger.</summary>
+    public int? Members => _lastCount is var count and > 0 ? count : null;
+
+    public override Task StartAsync(CancellationToken cancellationToken)
+    {
+        Begin();
+        return base.StartAsync(cancellationToken);
+    }
+
+    /// <summary>Until it reaches the ledger (the first heartbeat, at once), the replica sends nothing.</summary>
+    internal void Begin()
+    {
+        _startedAt = time.GetTimestamp();
+        budget.SetShare(0);
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken).ConfigureAwait(false);
+        using var timeout = new CancellationTokenSource(LeaveTimeout, time);
+        try
+        {
+            await ledger.RemoveAsync(Member, timeout.Token).ConfigureAwait(false);
+            LogLeft(Member);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || timeout.IsCancellationRequested)
+        {
+            LogLeaveFailed(Member, ex.GetType().Name, options.MemberTimeout);
+        }
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(options.HeartbeatInterval, time);
+        try
+        {
+            do
+            {
+                await HeartbeatAsync(stoppingToken).ConfigureAwait(false);
+            }
+            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    /// <summary>One round: report, read, take the share.</summary>
+    internal async Task HeartbeatAsync(CancellationToken cancellationToken)
+    {
+        var (live, backfill) = budget.TakeDemand();
+        var mine = new FleetDemand(Member, live, backfill);
+        FleetView view;
+        try
+        {
+            view = await ledger.PublishAsync(mine, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            Unreachable(ex);
+            return;
+        }
+        _lastContact = time.GetTimestamp();
+
+        var alive = view.Members
+            .Where(m => m.Demand.Member != Member && view.Now - m.LastSeen <= options.MemberTimeout)
+            .Select(m => m.Demand)
+            .Append(mine)
+            .ToList();
+        var target = FleetShares.Allocate(alive)[Member];
+        var share = alive.Count == 1 ? target : Math.Min(target, _previousTarget);
+        _previousTarget = target;
+        if (_lastCount != alive.Count || _degraded)
+        {
+            LogFleet(alive.Count, share);
+        }
+        _degraded = false;
+        _lastCount = alive.Count;
+        budget.SetShare(share);
+
+        await ForgetSilentAsync(view, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Entries of replicas silent for three timeouts (killed, never restarted) are removed, a few per round.</summary>
+    private async Task ForgetSilentAsync(FleetView view, CancellationToken cancellationToken)
+    {
+        foreach (var silent in view.Members.Where(m => view.Now - m.LastSeen > options.MemberTimeout * 3).Take(4))
+        {
+            try
+            {
+                await ledger.RemoveAsync(silent.Demand.Member, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+        }
+    }
+
+    private void Unreachable(Exception ex)
+    {
+        if (time.GetElapsedTime(_lastContact ?? _startedAt) <= options.MemberTimeout)
+        {
+            // The others still count this replica and it keeps its share until it would have aged out of theirs.
+            LogHeartbeatFailed(ex.GetType().Name, QueueErrors.IsUnavailable(ex) ? "storage unreachable" : ex.Message);
+            return;
+        }
+        var replicas = _lastCount > 0 ? _lastCount : options.MaxReplicas;
+        var share = 1.0 / replicas;
+        if (!_degraded)
+        {
+            LogDegraded(ex.GetType().Name, QueueErrors.IsUnavailable(ex) ? "storage unreachable" : ex.Message, replicas);
+            _degraded = true;
+        }
+        _previousTarget = share;
+        budget.SetShare(share);
+    }
+
+    private static string Sanitize(string name) =>
+        new([.. name.ToLowerInvariant().Select(c => char.IsAsciiLetterOrDigit(c) || c == '-' ? c : '-').Take(46)]);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Rate budget shared by {Replicas} replica(s); this one's share is {Share:P1}")]
+    private partial void LogFleet(int replicas, double share);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not reach the fleet ledger ({Error}: {Reason}); keeping this replica's share for now")]
+    private partial void LogHeartbeatFailed(string error, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The fleet ledger is unreachable ({Error}: {Reason}); this replica uses 1/{Replicas} of the rate budget until it is back")]
+    private partial void LogDegraded(string error, string reason, int replicas);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Replica {Member} left the fleet; its share of the rate budget returns to the others")]
+    private partial void LogLeft(string member);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Replica {Member} could not remove its fleet entry ({Error}); the others take its share after Fleet:MemberTimeout ({Timeout})")]
+    private partial void LogLeaveFailed(string member, string error, TimeSpan timeout);
+}

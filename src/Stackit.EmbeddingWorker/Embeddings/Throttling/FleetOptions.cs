@@ -1,0 +1,47 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Stackit.EmbeddingWorker.Embeddings.Throttling;
+
+/// <summary>
+/// The <c>Fleet</c> section: how the replicas of one release share <c>Embeddings:TokensPerMinute</c> and
+/// <c>Embeddings:RequestsPerMinute</c>, which are the budget of the whole project, not of one replica.
+/// </summary>
+public sealed class FleetOptions : IValidatableObject
+{
+    public const string SectionName = "Fleet";
+
+    /// <summary>
+    /// <c>Storage</c>: the replicas share the budget through the storage account (README: "Sharing one rate budget").
+    /// <c>Off</c>: every replica uses the whole budget by itself (one replica only, or a budget per replica).
+    /// </summary>
+    public FleetCoordination Coordination { get; set; } = FleetCoordination.Storage;
+
+    /// <summary>How often a replica reports its demand and reads the others' (two storage transactions each).</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:01:00", ErrorMessage = "Fleet:HeartbeatInterval must be between 00:00:01 and 00:01:00.")]
+    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>A replica not heard of for this long is gone (killed), and its share returns to the others.</summary>
+    [Range(typeof(TimeSpan), "00:00:03", "00:10:00", ErrorMessage = "Fleet:MemberTimeout must be between 00:00:03 and 00:10:00.")]
+    public TimeSpan MemberTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// The most replicas the release runs (the chart sets <c>keda.maxReplicaCount</c>): a replica that has not yet
+    /// reached the ledger uses this part of the budget, one that lost it the part of the last count it saw.
+    /// </summary>
+    [Range(1, 1000, ErrorMessage = "Fleet:MaxReplicas must be between 1 and 1000.")]
+    public int MaxReplicas { get; set; } = 4;
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (MemberTimeout < HeartbeatInterval * 2)
+        {
+            yield return new ValidationResult("Fleet:MemberTimeout must be at least twice Fleet:HeartbeatInterval.");
+        }
+    }
+}
+
+public enum FleetCoordination
+{
+    Storage,
+    Off,
+}

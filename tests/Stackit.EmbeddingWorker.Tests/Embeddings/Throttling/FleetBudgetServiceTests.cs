@@ -1,0 +1,277 @@
+using Azure;
+using CsCheck;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+using Stackit.EmbeddingWorker.Embeddings.Throttling;
+
+namespace Stackit.EmbeddingWorker.Tests.Embeddings.Throttling;
+
+/// <summary>
+/// The shared budget under a fake clock: replicas with their own <see cref="FleetBudgetService"/> and
+/// <see cref="EndpointRateBudget"/> over one in-memory ledger, heartbeating at their own phases.
+/// </summary>
+public sealed class FleetBudgetServiceTests
+{
+    private const double Precision = 1e-9;
+    private static readonly FleetOptions Options = new() { HeartbeatInterval = TimeSpan.FromSeconds(3), MemberTimeout = TimeSpan.FromSeconds(10), MaxReplicas = 4 };
+
+    private static CancellationToken Cancel => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Three_replicas_split_the_budget_and_a_fourth_gets_a_share_without_a_restart_of_the_others()
+    {
+        var fleet = new Fleet();
+        var replicas = new[] { fleet.Join(), fleet.Join(), fleet.Join() };
+        await fleet.RunAsync(TimeSpan.FromSeconds(10));
+        Assert.All(replicas, r => Assert.Equal(1.0 / 3, r.Share, Precision));
+
+        var fourth = fleet.Join();
+        await fleet.RunAsync(TimeSpan.FromSeconds(10));
+
+        Assert.All(fleet.Running, r => Assert.Equal(0.25, r.Share, Precision));
+        Assert.True(fourth.Share > 0);
+    }
+
+    [Fact]
+    public async Task A_replica_that_stops_gives_its_share_back_within_two_heartbeats()
+    {
+        var fleet = new Fleet();
+        fleet.Join();
+        fleet.Join();
+        var leaving = fleet.Join();
+        await fleet.RunAsync(TimeSpan.FromSeconds(10));
+
+        await fleet.StopAsync(leaving);
+        await fleet.RunAsync(Options.HeartbeatInterval * 2);
+
+        Assert.All(fleet.Running, r => Assert.Equal(0.5, r.Share, Precision));
+    }
+
+    [Fact]
+    public async Task A_killed_replica_s_share_returns_after_the_member_timeout()
+    {
+        var fleet = new Fleet();
+        fleet.Join();
+        fleet.Join();
+        var killed = fleet.Join();
+        await fleet.RunAsync(TimeSpan.FromSeconds(10));
+
+        fleet.Kill(killed);
+        await fleet.RunAsync(Options.MemberTimeout - Options.HeartbeatInterval);
+        Assert.All(fleet.Running, r => Assert.Equal(1.0 / 3, r.Share, Precision));
+        await fleet.RunAsync(Options.HeartbeatInterval * 3);
+
+        Assert.All(fleet.Running, r => Assert.Equal(0.5, r.Share, Precision));
+    }
+
+    [Fact]
+    public async Task Without_the_ledger_a_replica_falls_back_to_the_budget_divided_by_the_last_count_it_saw_never_the_whole()
+    {
+        var fleet = new Fleet();
+        fleet.Join();
+        fleet.Join();
+        fleet.Join();
+        await fleet.RunAsync(TimeSpan.FromSeconds(10));
+
+        fleet.Ledger.Down = true;
+        var newcomer = fleet.Join();
+        await fleet.RunAsync(Options.MemberTimeout + Options.HeartbeatInterval);
+
+        Assert.All(fleet.Running.Where(r => r != newcomer), r => Assert.Equal(1.0 / 3, r.Share, Precision));
+        // It never saw the fleet: Fleet:MaxReplicas stands in for the count.
+        Assert.Equal(1.0 / Options.MaxReplicas, newcomer.Share, Precision);
+
+        fleet.Ledger.Down = false;
+        await fleet.RunAsync(TimeSpan.FromSeconds(10));
+        Assert.All(fleet.Running, r => Assert.Equal(0.25, r.Share, Precision));
+    }
+
+    [Fact]
+    public async Task Live_work_waiting_on_one_replica_takes_the_budget_from_backfill_on_another()
+    {
+        // A budget so small that a largest request takes longer than this test to refill: the requests keep waiting.
+        var fleet = new Fleet(tokensPerMinute: 60_000);
+        var live = fleet.Join();
+        var backfill = fleet.Join();
+        await fleet.RunAsync(TimeSpan.FromSeconds(10));
+
+        // Each replica empties its bucket; the next request waits, so each reports more demand than it got.
+        await live.Budget.AcquireAsync(16_384, Cancel);
+        await backfill.Budget.AcquireAsync(16_384, Cancel, backfill: true);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(Cancel);
+        var liveWaiting = live.Budget.AcquireAsync(16_384, stop.Token).AsTask();
+        var backfillWaiting = backfill.Budget.AcquireAsync(16_384, stop.Token, backfill: true).AsTask();
+        await fleet.RunAsync(Options.HeartbeatInterval * 3);
+
+        Assert.Equal(1.0, live.Share, Precision);
+        Assert.Equal(0.0, backfill.Share, Precision);
+        await stop.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Task.WhenAll(liveWaiting, backfillWaiting));
+    }
+
+    /// <summary>
+    /// Generated histories of joins, graceful stops, kills and ledger outages, each replica heartbeating at its own
+    /// phase: while the ledger is up, the shares in use never add up to more than the budget; once the history is
+    /// over and the ledger has been up for a while, the running replicas split the budget evenly.
+    /// </summary>
+    [Fact]
+    public async Task In_any_history_the_shares_in_use_never_exceed_the_budget_and_end_evenly_split()
+    {
+        var step = Gen.Frequency((70, Gen.Const(Event.Wait)), (10, Gen.Const(Event.Join)), (6, Gen.Const(Event.Stop)), (6, Gen.Const(Event.Kill)), (8, Gen.Const(Event.Outage)));
+        await Gen.Select(step.Array[20, 80], Gen.Int[0, 1000].Array[80]).SampleAsync(async (events, picks) =>
+        {
+            var fleet = new Fleet();
+            fleet.Join(TimeSpan.FromSeconds(picks[0] % 3));
+            var outageUntil = TimeSpan.Zero;
+            for (var i = 0; i < events.Length; i++)
+            {
+                switch (events[i])
+                {
+                    case Event.Join:
+                        fleet.Join(TimeSpan.FromMilliseconds(picks[i] * 3));
+                        break;
+                    case Event.Stop when fleet.Running.Count > 1:
+                        await fleet.StopAsync(fleet.Running[picks[i] % fleet.Running.Count]);
+                        break;
+                    case Event.Kill when fleet.Running.Count > 1:
+                        fleet.Kill(fleet.Running[picks[i] % fleet.Running.Count]);
+                        break;
+                    case Event.Outage:
+                        fleet.Ledger.Down = true;
+                        outageUntil = fleet.Elapsed + TimeSpan.FromSeconds(5 + (picks[i] % 20));
+                        break;
+                }
+                // A second of heartbeats; while the ledger is down, and for the timeout after, shares follow the fallback rule.
+                for (var t = 0; t < 4; t++)
+                {
+                    if (fleet.Ledger.Down && fleet.Elapsed >= outageUntil)
+                    {
+                        fleet.Ledger.Down = false;
+                    }
+                    await fleet.RunAsync(TimeSpan.FromMilliseconds(250));
+                    if (!fleet.Ledger.Down && fleet.Elapsed > outageUntil + Options.MemberTimeout + (Options.HeartbeatInterval * 2))
+                    {
+                        Assert.True(fleet.Running.Sum(r => r.Share) <= 1 + Precision, $"shares {string.Join(", ", fleet.Running.Select(r => r.Share))} at {fleet.Elapsed}");
+                    }
+                }
+            }
+            fleet.Ledger.Down = false;
+            await fleet.RunAsync(Options.MemberTimeout * 4);
+            Assert.All(fleet.Running, r => Assert.Equal(1.0 / fleet.Running.Count, r.Share, Precision));
+        }, iter: 200);
+    }
+
+    private enum Event
+    {
+        Wait,
+        Join,
+        Stop,
+        Kill,
+        Outage,
+    }
+
+    private sealed class Fleet
+    {
+        private static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(250);
+        private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 11, 30, 0, 0, 0, TimeSpan.Zero));
+        private readonly DateTimeOffset _start;
+        private readonly int _tokensPerMinute;
+        private int _next;
+
+        public Fleet(int tokensPerMinute = 600_000)
+        {
+            _tokensPerMinute = tokensPerMinute;
+            _start = _time.GetUtcNow();
+            Ledger = new MemoryLedger(_time);
+        }
+
+        public MemoryLedger Ledger { get; }
+
+        public List<Replica> Running { get; } = [];
+
+        public TimeSpan Elapsed => _time.GetUtcNow() - _start;
+
+        public Replica Join(TimeSpan? phase = null)
+        {
+            var budget = new EndpointRateBudget(_tokensPerMinute, 600, 16_384, _time);
+            var service = new FleetBudgetService(Ledger, budget, Options, _time, NullLogger<FleetBudgetService>.Instance, $"r{_next++}");
+            service.Begin();
+            var replica = new Replica(service, budget) { NextBeat = _time.GetUtcNow() + (phase ?? TimeSpan.Zero) };
+            Running.Add(replica);
+            return replica;
+        }
+
+        public async Task StopAsync(Replica replica)
+        {
+            Running.Remove(replica);
+            try
+            {
+                await replica.Service.StopAsync(Cancel);
+            }
+            finally
+            {
+                replica.Budget.Dispose();
+            }
+        }
+
+        public void Kill(Replica replica)
+        {
+            Running.Remove(replica);
+            replica.Budget.Dispose();
+        }
+
+        /// <summary>Advances the clock in quarter seconds, each replica heartbeating when its interval is up.</summary>
+        public async Task RunAsync(TimeSpan duration)
+        {
+            var until = _time.GetUtcNow() + duration;
+            while (_time.GetUtcNow() < until)
+            {
+                foreach (var replica in Running.ToList())
+                {
+                    if (replica.NextBeat <= _time.GetUtcNow())
+                    {
+                        await replica.Service.HeartbeatAsync(Cancel);
+                        replica.NextBeat += Options.HeartbeatInterval;
+                    }
+                }
+                _time.Advance(Tick);
+            }
+        }
+    }
+
+    private sealed record Replica(FleetBudgetService Service, EndpointRateBudget Budget)
+    {
+        public DateTimeOffset NextBeat { get; set; }
+
+        public double Share => Budget.Share;
+    }
+
+    private sealed class MemoryLedger(TimeProvider time) : IFleetLedger
+    {
+        private readonly Dictionary<string, FleetMember> _entries = [];
+
+        public bool Down { get; set; }
+
+        public Task<FleetView> PublishAsync(FleetDemand report, CancellationToken cancellationToken)
+        {
+            ThrowIfDown();
+            _entries[report.Member] = new FleetMember(report, time.GetUtcNow());
+            return Task.FromResult(new FleetView(time.GetUtcNow(), [.. _entries.Values]));
+        }
+
+        public Task RemoveAsync(string member, CancellationToken cancellationToken)
+        {
+            ThrowIfDown();
+            _entries.Remove(member);
+            return Task.CompletedTask;
+        }
+
+        private void ThrowIfDown()
+        {
+            if (Down)
+            {
+                throw new RequestFailedException(503, "The storage account is unreachable.");
+            }
+        }
+    }
+}
