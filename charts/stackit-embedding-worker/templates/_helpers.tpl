@@ -111,6 +111,20 @@ azure.workload.identity/use: "true"
       optional: true
 {{- end -}}
 
+{{/* The project's rate budget, once for the release, and the most replicas that share it. */}}
+{{- define "worker.budgetEnv" -}}
+{{- with .Values.budget.tokensPerMinute }}
+- name: Embeddings__TokensPerMinute
+  value: {{ . | quote }}
+{{- end }}
+{{- with .Values.budget.requestsPerMinute }}
+- name: Embeddings__RequestsPerMinute
+  value: {{ . | quote }}
+{{- end }}
+- name: Fleet__MaxReplicas
+  value: {{ max 1 (ternary .Values.keda.maxReplicaCount (ternary .Values.hpa.maxReplicas .Values.replicaCount .Values.hpa.enabled) .Values.keda.enabled) | quote }}
+{{- end -}}
+
 {{/* The settings file from the ConfigMap, and /tmp (the root filesystem is read-only). */}}
 {{- define "worker.volumeMounts" -}}
 - name: config

@@ -22,7 +22,8 @@ internal sealed partial class PipelineGauges : BackgroundService
     private readonly ILogger<PipelineGauges> _logger;
 
     public PipelineGauges(WorkerMetrics metrics, LeaseRegistry leases, AdaptiveConcurrencyLimit concurrency, WorkQueues queues, QueueOptions queue,
-        PipelineChannels channels, ByteBudget claimedBytes, ManagementOptions options, TimeProvider time, ILogger<PipelineGauges> logger)
+        PipelineChannels channels, ByteBudget claimedBytes, ManagementOptions options, TimeProvider time, ILogger<PipelineGauges> logger,
+        EndpointRateBudget budget, FleetBudgetService? fleet = null)
     {
         _queues = queues;
         _queueNames = [queue.Name, QueueOptions.PoisonQueueOf(queue.Name)];
@@ -34,6 +35,10 @@ internal sealed partial class PipelineGauges : BackgroundService
         meter.CreateObservableGauge("embedding_worker.claimed_bytes.held", () => claimedBytes.Held, "By", "Bytes of claimed job bodies held now (Blobs:MaxInFlightBytes bounds them).");
         meter.CreateObservableGauge("embedding_worker.requests.in_flight", () => concurrency.InFlight, "{request}", "Requests to the embeddings endpoint in flight.");
         meter.CreateObservableGauge("embedding_worker.requests.limit", () => concurrency.Limit, "{request}", "The adaptive concurrency limit now.");
+        meter.CreateObservableGauge("embedding_worker.budget.share", () => budget.IsLimited ? budget.Share : 1.0, "1",
+            "This replica's fraction of Embeddings:TokensPerMinute/RequestsPerMinute now (shared with the fleet).");
+        meter.CreateObservableGauge("embedding_worker.fleet.replicas", () => fleet?.Members ?? 1, "{replica}",
+            "Replicas sharing the rate budget, as the last heartbeat counted them.");
         meter.CreateObservableGauge("embedding_worker.stage.waiting", () => (IEnumerable<Measurement<int>>)
             [
                 Waiting("jobs", channels.Jobs.Reader.Count),

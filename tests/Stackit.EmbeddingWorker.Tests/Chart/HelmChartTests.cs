@@ -32,6 +32,7 @@ public sealed partial class HelmChartTests
         ["Batching"] = typeof(BatchingOptions),
         ["Chunking"] = typeof(ChunkingOptions),
         ["Qdrant"] = typeof(QdrantOptions),
+        ["Fleet"] = typeof(Stackit.EmbeddingWorker.Embeddings.Throttling.FleetOptions),
     };
 
     [Theory]
@@ -75,6 +76,9 @@ public sealed partial class HelmChartTests
     [InlineData("a backfill schedule that is no cron expression", "backfill.schedule", "\"nightly\"")]
     [InlineData("a backfill longer than a day", "backfill.timeoutHours", "48")]
     [InlineData("workload identity without a client id", "workloadIdentity.enabled", "true")]
+    [InlineData("the budget in the ConfigMap, where the CronJob would not share it", "config.Embeddings.TokensPerMinute", "100000")]
+    [InlineData("a budget of no tokens", "budget.tokensPerMinute", "0")]
+    [InlineData("an unknown way to share the budget", "config.Fleet.Coordination", "\"Redis\"")]
     public void Schema_refuses(string mistake, string path, string json)
     {
         var values = Values();
@@ -182,6 +186,24 @@ public sealed partial class HelmChartTests
         Assert.IsType<Azure.Identity.WorkloadIdentityCredential>(new AzureOptions { Credential = AzureCredentialKind.WorkloadIdentity }.CreateCredential(), exactMatch: false);
     }
 
+    [Fact]
+    public void The_budget_is_set_once_for_the_release_and_both_the_workers_and_the_CronJob_share_it()
+    {
+        var budget = Values()["budget"]!;
+        Assert.Null(budget["tokensPerMinute"]);
+        Assert.Null(budget["requestsPerMinute"]);
+        var helper = Template("_helpers.tpl");
+        Assert.Contains("name: Embeddings__TokensPerMinute", helper, StringComparison.Ordinal);
+        Assert.Contains("name: Embeddings__RequestsPerMinute", helper, StringComparison.Ordinal);
+        // The count a replica divides the budget by without the ledger is the most replicas the release scales to.
+        Assert.Contains("name: Fleet__MaxReplicas", helper, StringComparison.Ordinal);
+        Assert.Contains(".Values.keda.maxReplicaCount", helper, StringComparison.Ordinal);
+        foreach (var workload in new[] { "deployment.yaml", "cronjob.yaml" })
+        {
+            Assert.Contains("include \"worker.budgetEnv\"", Template(workload), StringComparison.Ordinal);
+        }
+    }
+
     private static string Template(string name) => File.ReadAllText(Path.Combine(ChartDirectory, "templates", name));
 
     [Fact]
@@ -241,7 +263,7 @@ public sealed partial class HelmChartTests
         var parent = values;
         foreach (var part in parts[..^1])
         {
-            parent = parent[part]!.AsObject();
+            parent = (parent[part] ??= new JsonObject()).AsObject();
         }
         parent[parts[^1]] = value;
     }
