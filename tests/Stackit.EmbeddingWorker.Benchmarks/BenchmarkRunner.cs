@@ -20,7 +20,7 @@ internal enum ClientKind
 /// come from what the simulated endpoint served inside the window (a request running across an edge counts
 /// in proportion), documents from the queue's shrinking length, CPU and memory from the client's process.
 /// </summary>
-internal sealed class BenchmarkRunner(QueueService queues, SimulatedEndpoint endpoint, QdrantStandInServer qdrant, BenchmarkSettings settings)
+internal sealed partial class BenchmarkRunner(QueueService queues, SimulatedEndpoint endpoint, QdrantStandInServer qdrant, BenchmarkSettings settings)
 {
     public const int WorkerMaxInFlight = 1_024;
 

@@ -3,13 +3,13 @@ using System.Globalization;
 namespace Stackit.EmbeddingWorker.Benchmarks;
 
 /// <summary>
-/// Command-line settings: <c>--warmup 10 --window 30 --backlog 100000 --only short,mixed,long,budget,cpu,backlog
+/// Command-line settings: <c>--warmup 10 --window 30 --backlog 100000 --idle 300 --only short,mixed,long,budget,replicas,latency,cpu,backlog
 /// --clients worker,naive,plain --queue azurite</c>; <c>cpu</c> stands for <c>cpu-long,cpu-short</c>; <c>--queue stand-in</c> runs
 /// against the in-process queue stand-in instead of Azurite.
 /// </summary>
-internal sealed record BenchmarkSettings(TimeSpan Warmup, TimeSpan Window, int Backlog, IReadOnlySet<string> Only, IReadOnlyList<ClientKind> Clients, bool QueueStandIn, string LogDirectory)
+internal sealed record BenchmarkSettings(TimeSpan Warmup, TimeSpan Window, int Backlog, IReadOnlySet<string> Only, IReadOnlyList<ClientKind> Clients, bool QueueStandIn, string LogDirectory, TimeSpan Idle)
 {
-    public static readonly string[] Scenarios = ["short", "mixed", "long", "budget", "cpu-long", "cpu-short", "backlog"];
+    public static readonly string[] Scenarios = ["short", "mixed", "long", "budget", "replicas", "latency", "cpu-long", "cpu-short", "backlog"];
 
     public bool Runs(string scenario) => Only.Contains(scenario);
 
@@ -21,6 +21,7 @@ internal sealed record BenchmarkSettings(TimeSpan Warmup, TimeSpan Window, int B
         var warmup = 10.0;
         var window = 30.0;
         var backlog = 100_000;
+        var idle = 300.0;
         IReadOnlySet<string> only = Scenarios.ToHashSet();
         IReadOnlyList<ClientKind> clients = [ClientKind.Worker, ClientKind.Naive, ClientKind.Plain];
         var standIn = false;
@@ -32,6 +33,7 @@ internal sealed record BenchmarkSettings(TimeSpan Warmup, TimeSpan Window, int B
                 case "--warmup": warmup = double.Parse(value, CultureInfo.InvariantCulture); i++; break;
                 case "--window": window = double.Parse(value, CultureInfo.InvariantCulture); i++; break;
                 case "--backlog": backlog = int.Parse(value, CultureInfo.InvariantCulture); i++; break;
+                case "--idle": idle = double.Parse(value, CultureInfo.InvariantCulture); i++; break;
                 case "--only":
                     only = value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                         .SelectMany(s => s == "cpu" ? ["cpu-long", "cpu-short"] : new[] { s }).ToHashSet();
@@ -51,11 +53,11 @@ internal sealed record BenchmarkSettings(TimeSpan Warmup, TimeSpan Window, int B
                     };
                     i++;
                     break;
-                default: throw new ArgumentException($"unknown argument {args[i]}; use --warmup s, --window s, --backlog n, --only {string.Join(',', Scenarios)} (cpu = both cpu-), --clients worker,naive,plain, --queue azurite|stand-in");
+                default: throw new ArgumentException($"unknown argument {args[i]}; use --warmup s, --window s, --backlog n, --idle s, --only {string.Join(',', Scenarios)} (cpu = both cpu-), --clients worker,naive,plain, --queue azurite|stand-in");
             }
         }
         var logs = Path.Combine(Path.GetTempPath(), "stackit-embedding-benchmark");
         Directory.CreateDirectory(logs);
-        return new BenchmarkSettings(TimeSpan.FromSeconds(warmup), TimeSpan.FromSeconds(window), backlog, only, clients, standIn, logs);
+        return new BenchmarkSettings(TimeSpan.FromSeconds(warmup), TimeSpan.FromSeconds(window), backlog, only, clients, standIn, logs, TimeSpan.FromSeconds(idle));
     }
 }

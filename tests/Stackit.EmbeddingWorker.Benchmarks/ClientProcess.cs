@@ -86,6 +86,25 @@ internal sealed class ClientProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>SIGTERM, as Kubernetes scales down: the worker drains and exits; true if it did within <paramref name="timeout"/>.</summary>
+    public async Task<bool> TerminateAsync(TimeSpan timeout)
+    {
+        using (var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(CultureInfo.InvariantCulture)]))
+        {
+            await kill.WaitForExitAsync();
+        }
+        using var wait = new CancellationTokenSource(timeout);
+        try
+        {
+            await _process.WaitForExitAsync(wait.Token);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (_disposed)

@@ -3,7 +3,8 @@ namespace Stackit.EmbeddingWorker.Benchmarks;
 /// <summary>
 /// The simulated endpoint's known capacity: <see cref="Slots"/> requests are served at once (more wait in a
 /// queue, as vLLM queues them), each taking <see cref="BaseLatency"/> plus <see cref="PerToken"/> for every
-/// token. Optional minute budgets answer 429 with Retry-After when spent.
+/// token. Optional minute budgets answer 429 with Retry-After when spent; with <see cref="RateLimitHeaders"/> every
+/// answer also tells what is left of them (OpenAI's <c>x-ratelimit-remaining-*</c> and <c>x-ratelimit-reset-*</c>).
 /// </summary>
 internal sealed record EndpointModel(
     int Slots,
@@ -13,7 +14,8 @@ internal sealed record EndpointModel(
     int MaxInputsPerRequest,
     int Dimensions,
     int? TokensPerMinute = null,
-    int? RequestsPerMinute = null)
+    int? RequestsPerMinute = null,
+    bool RateLimitHeaders = false)
 {
     /// <summary>The most tokens a second any client can get through: every slot busy with full requests.</summary>
     public double CapacityTokensPerSecond =>

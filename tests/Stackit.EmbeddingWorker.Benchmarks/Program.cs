@@ -70,6 +70,29 @@ if (settings.Runs("budget"))
     }
 }
 
+if (settings.Runs("replicas") && settings.QueueStandIn)
+{
+    Console.WriteLine("… replicas: skipped on the queue stand-in (the fleet ledger needs Azurite's blobs)");
+}
+else if (settings.Runs("replicas"))
+{
+    // The project's budget (half the capacity, bursts of two seconds' worth, as STACKIT allows short bursts) shared
+    // by 1, 2 and 4 worker processes, and by a fleet that grows and shrinks in the window; beside each, the same
+    // fleet with every replica using the whole budget, as replicas did before they shared it.
+    var tpm = (int)(model.CapacityTokensPerSecond * 60 / 2);
+    var budgeted = model with { TokensPerMinute = tpm, RequestsPerMinute = 600 };
+    foreach (var (count, shared, scale, headers) in new[]
+    {
+        (1, true, false, false), (2, true, false, false), (2, false, false, false), (4, true, false, false), (4, false, false, false),
+        (4, true, false, true), (2, true, true, false), (2, false, true, false),
+    })
+    {
+        var scenario = $"replicas {count}{(scale ? " ±1" : "")}{(headers ? ", x-ratelimit headers" : "")}";
+        Console.WriteLine($"… {scenario} ({tpm} TPM, 600 RPM) / {(shared ? "shared" : "each the whole budget")}");
+        results.Add(await runner.RunFleetAsync(scenario, Workload.Mixed, budgeted with { RateLimitHeaders = headers }, count, shared, scale));
+    }
+}
+
 if (settings.Runs("cpu-long") || settings.Runs("cpu-short"))
 {
     // An endpoint far faster than this machine's two cores: the client sets the pace, and its CPU per embedding is
@@ -89,6 +112,20 @@ if (settings.Runs("cpu-long") || settings.Runs("cpu-short"))
 
 Console.WriteLine();
 Console.WriteLine(ReportTable.Render(results));
+
+if (settings.Runs("latency"))
+{
+    // Two workers side by side, each on its own queue: the default polling backoff and the former default (1 min).
+    Console.WriteLine($"Freshness (enqueue until the first point is stored): one short document a second for a minute, then one after {settings.Idle.TotalSeconds:F0} s idle:");
+    endpoint.Reset(model);
+    var runs = new[] { ((TimeSpan?)null, "default Queue:MaxPollingInterval (10 s)"), (TimeSpan.FromMinutes(1), "Queue:MaxPollingInterval 1 min") };
+    var latencies = await Task.WhenAll(runs.Select(r => runner.LatencyAsync(model, 60, settings.Idle, r.Item1)));
+    for (var i = 0; i < runs.Length; i++)
+    {
+        Console.WriteLine($"- {runs[i].Item2}: steady {BenchmarkRunner.Describe(latencies[i].SteadySeconds)}; " +
+            string.Create(CultureInfo.InvariantCulture, $"first document after {settings.Idle.TotalSeconds:F0} s idle: {latencies[i].AfterIdleSeconds:F2} s"));
+    }
+}
 
 if (settings.Runs("backlog"))
 {

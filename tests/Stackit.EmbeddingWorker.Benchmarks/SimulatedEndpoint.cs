@@ -95,7 +95,14 @@ internal sealed class SimulatedEndpoint : IAsyncDisposable
             await LoopbackEmbeddingsHost.WriteErrorAsync(context, HttpStatusCode.BadRequest, $"This request has {inputs.Count} inputs and {tokens} tokens; the limits are {_model.MaxInputsPerRequest} inputs, {_model.MaxTokensPerRequest} tokens and 4096 tokens an input.", null);
             return;
         }
-        var wait = TakeBudget(tokens);
+        var (wait, limits) = TakeBudget(tokens);
+        if (_model.RateLimitHeaders)
+        {
+            foreach (var (name, value) in limits)
+            {
+                context.Response.Headers[name] = value;
+            }
+        }
         if (wait > 0)
         {
             Record(arrived, arrived, inputs.Count, tokens, 429);
@@ -164,7 +171,7 @@ internal sealed class SimulatedEndpoint : IAsyncDisposable
     /// Takes one request and <paramref name="tokens"/> from the minute budgets, or nothing: a refused request
     /// spends neither, as a real rate limiter does not charge for what it turned away.
     /// </summary>
-    private double TakeBudget(int tokens)
+    private (double Wait, List<(string Name, string Value)> Limits) TakeBudget(int tokens)
     {
         lock (_budgetGate)
         {
@@ -174,7 +181,16 @@ internal sealed class SimulatedEndpoint : IAsyncDisposable
                 _requestBudget?.Take(1);
                 _tokenBudget?.Take(tokens);
             }
-            return wait;
+            var limits = new List<(string, string)>();
+            foreach (var (kind, budget) in new[] { ("requests", _requestBudget), ("tokens", _tokenBudget) })
+            {
+                if (budget is not null)
+                {
+                    limits.Add(($"x-ratelimit-remaining-{kind}", ((long)Math.Max(0, budget.Available)).ToString(System.Globalization.CultureInfo.InvariantCulture)));
+                    limits.Add(($"x-ratelimit-reset-{kind}", budget.SecondsToFull.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture) + "s"));
+                }
+            }
+            return (wait, limits);
         }
     }
 
@@ -197,5 +213,11 @@ internal sealed class SimulatedEndpoint : IAsyncDisposable
         }
 
         public void Take(int amount) => _available -= amount;
+
+        /// <summary>What the bucket holds after the last refill.</summary>
+        public double Available => _available;
+
+        /// <summary>Seconds until the bucket is full again (OpenAI's reset: back to its initial state).</summary>
+        public double SecondsToFull => Math.Max(0, burst - _available) / (perMinute / 60.0);
     }
 }

@@ -45,7 +45,7 @@ public sealed class QueueOptions : IValidatableObject
 
     /// <summary>Longest wait between polls of an empty queue (randomized exponential backoff from 100 ms).</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00", ErrorMessage = "Queue:MaxPollingInterval must be between 00:00:00.100 and 00:10:00.")]
-    public TimeSpan MaxPollingInterval { get; set; } = TimeSpan.FromMinutes(1);
+    public TimeSpan MaxPollingInterval { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>Where the messages of <paramref name="queueName"/> go that can never be processed.</summary>
     public static string PoisonQueueOf(string queueName) => queueName + "-poison";
