@@ -49,6 +49,15 @@ internal sealed partial class EmbeddingsService(
         {
             return;
         }
+        if (live.Count > 1 && admission.MaxRequestTokens is var most && live.Sum(c => c.Tokens) > most)
+        {
+            // This replica has only part of the shared budget: smaller requests, so the fleet's never pile up.
+            foreach (var part in Parts(live, most))
+            {
+                await EmbedAsync(part, cancellationToken).ConfigureAwait(false);
+            }
+            return;
+        }
 
         EmbeddingResult result;
         try
@@ -100,6 +109,25 @@ internal sealed partial class EmbeddingsService(
         {
             await embedded.WriteAsync(new EmbeddedChunk(live[i], result.Vectors[i]), cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>Consecutive runs of chunks of at most <paramref name="most"/> tokens (a larger chunk runs alone).</summary>
+    private static IEnumerable<List<DocumentChunk>> Parts(List<DocumentChunk> chunks, int most)
+    {
+        var part = new List<DocumentChunk>();
+        var tokens = 0;
+        foreach (var chunk in chunks)
+        {
+            if (part.Count > 0 && tokens + chunk.Tokens > most)
+            {
+                yield return part;
+                part = [];
+                tokens = 0;
+            }
+            part.Add(chunk);
+            tokens += chunk.Tokens;
+        }
+        yield return part;
     }
 
     /// <summary>Sends through the <see cref="EndpointAdmission"/>: a slot, the rate budget, then the request.</summary>

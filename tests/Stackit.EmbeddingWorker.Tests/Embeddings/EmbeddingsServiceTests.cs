@@ -63,6 +63,28 @@ public sealed class EmbeddingsServiceTests
     }
 
     [Fact]
+    public async Task With_part_of_a_shared_budget_a_batch_goes_out_in_requests_of_at_most_one_second_of_that_part()
+    {
+        // Replicas send at moments nobody coordinates: if each sent full requests, a few arriving together would
+        // overrun the short burst the endpoint allows. 600,000 TPM × 1/4 = 2,500 tokens a second for this replica.
+        await using var server = await FakeEmbeddingServer.StartAsync();
+        using var stage = new Stage(server, s => s["Embeddings:TokensPerMinute"] = "600000");
+        var budget = stage.Services.GetRequiredService<Stackit.EmbeddingWorker.Embeddings.Throttling.EndpointRateBudget>();
+        var chunks = Enumerable.Range(0, 16).Select(i => Expecting(ChunkFactory.Chunk(600, id: $"doc-{i}", text: $"text {i}"))).ToList();
+
+        await stage.Service.EmbedAsync(chunks, Cancel);
+        Assert.Single(server.Requests);
+
+        budget.SetShare(0.25);
+        await stage.Service.EmbedAsync(chunks, Cancel);
+
+        var split = server.Requests.Skip(1).ToList();
+        Assert.Equal(4, split.Count);
+        Assert.All(split, r => Assert.Equal(4, r.Inputs.Count));
+        Assert.Equal(32, (await stage.EmbeddedAsync()).Count);
+    }
+
+    [Fact]
     public async Task An_input_refused_as_too_long_gets_its_job_chunked_again_smaller_and_every_word_embedded()
     {
         await using var server = await FakeEmbeddingServer.StartAsync();

@@ -10,6 +10,9 @@ namespace Stackit.EmbeddingWorker.Embeddings.Throttling;
 /// </summary>
 internal sealed class EndpointAdmission(AdaptiveConcurrencyLimit concurrency, EndpointRateBudget budget, WorkerMetrics metrics, TimeProvider time)
 {
+    /// <summary>The most estimated tokens one request should carry now (<see cref="EndpointRateBudget.MaxRequestTokens"/>).</summary>
+    public int MaxRequestTokens => budget.MaxRequestTokens;
+
     public async Task<EmbeddingResult> SendAsync(int estimatedTokens, int inputs, Func<CancellationToken, Task<EmbeddingResult>> send, CancellationToken cancellationToken, bool backfill = false)
     {
         using var slot = await concurrency.AcquireAsync(cancellationToken).ConfigureAwait(false);

@@ -13,7 +13,11 @@ internal sealed class EndpointRateBudget : IDisposable, IAsyncDisposable
 
     private readonly Bucket? _tokens;
     private readonly Bucket? _requests;
+    /// <summary>No request is cut smaller than this to fit a replica's part of the budget.</summary>
+    internal const int MinimumRequestTokens = 256;
+
     private readonly TimeProvider _time;
+    private readonly int _maxTokensPerRequest;
     private readonly Use _live = new();
     private readonly Use _backfill = new();
     private long _useSince;
@@ -22,9 +26,10 @@ internal sealed class EndpointRateBudget : IDisposable, IAsyncDisposable
     public EndpointRateBudget(int? tokensPerMinute, int? requestsPerMinute, int maxTokensPerRequest, TimeProvider time, double share = 1.0)
     {
         _time = time;
+        _maxTokensPerRequest = maxTokensPerRequest;
         _share = Math.Clamp(share, 0, 1);
-        _tokens = tokensPerMinute is { } tpm ? new Bucket(tpm, maxTokensPerRequest, _share, time) : null;
-        _requests = requestsPerMinute is { } rpm ? new Bucket(rpm, 1, _share, time) : null;
+        _tokens = tokensPerMinute is { } tpm ? new Bucket(tpm, _share, time) : null;
+        _requests = requestsPerMinute is { } rpm ? new Bucket(rpm, _share, time) : null;
         _useSince = time.GetTimestamp();
     }
 
@@ -36,6 +41,28 @@ internal sealed class EndpointRateBudget : IDisposable, IAsyncDisposable
 
     /// <summary>The fraction of the budget this replica may use now.</summary>
     public double Share => Volatile.Read(ref _share);
+
+    /// <summary>
+    /// The most estimated tokens one request should carry now. With the whole token budget, the configured
+    /// <c>Batching:MaxTokensPerRequest</c>. With part of it, one second of this replica's share (at least
+    /// <see cref="MinimumRequestTokens"/>, and at least twice the tokens a request averages under the request budget):
+    /// the replicas send at moments nobody coordinates, so what they may send at once must stay within the short burst
+    /// the endpoint allows, whatever the moments.
+    /// </summary>
+    public int MaxRequestTokens
+    {
+        get
+        {
+            var share = Share;
+            if (_tokens is null || share >= 1)
+            {
+                return _maxTokensPerRequest;
+            }
+            var oneSecond = _tokens.PerMinute * share / 60;
+            var perRequest = _requests is null ? 0 : 2.0 * _tokens.PerMinute / _requests.PerMinute;
+            return (int)Math.Clamp(Math.Max(Math.Max(oneSecond, perRequest), MinimumRequestTokens), 1, Math.Max(1, _maxTokensPerRequest));
+        }
+    }
 
     /// <summary>Requests waiting for the budget now.</summary>
     public long Waiting => (_tokens?.Waiting ?? 0) + (_requests?.Waiting ?? 0);
@@ -84,13 +111,15 @@ internal sealed class EndpointRateBudget : IDisposable, IAsyncDisposable
     public void Settle(int estimatedTokens, int countedTokens) => _tokens?.Adjust(estimatedTokens - countedTokens);
 
     /// <summary>
-    /// Follows the server's own count of what is left (<c>x-ratelimit-remaining-*</c>): this replica bursts at most
-    /// its share of the remainder, and when nothing remains it waits for the reset.
+    /// Follows the server's own count (<c>x-ratelimit-remaining-*</c>): when it says nothing is left, whatever this
+    /// replica's bucket holds is dropped, so the next request waits for the bucket to refill at the replica's rate
+    /// instead of bursting into a 429. (Tokens still left are no signal: a fleet that spends its budget keeps the
+    /// server's window near empty, and cutting the buckets to it would waste budget.)
     /// </summary>
     public void Observe(ServerRateLimits limits)
     {
-        _tokens?.Observe(limits.RemainingTokens, limits.ResetTokens, Share);
-        _requests?.Observe(limits.RemainingRequests, limits.ResetRequests, Share);
+        _tokens?.Observe(limits.RemainingTokens);
+        _requests?.Observe(limits.RemainingRequests);
     }
 
     /// <summary>
@@ -160,24 +189,19 @@ internal sealed class EndpointRateBudget : IDisposable, IAsyncDisposable
 
     private sealed class Bucket : IDisposable
     {
-        private readonly int _largestAcquire;
         private readonly SteadyTokenBucket _limiter;
-        private readonly TimeProvider _time;
 
-        public Bucket(int perMinute, int largestAcquire, double share, TimeProvider time)
+        public Bucket(int perMinute, double share, TimeProvider time)
         {
             PerMinute = perMinute;
-            _largestAcquire = largestAcquire;
-            _time = time;
-            _limiter = new SteadyTokenBucket(Capacity(perMinute, largestAcquire), perMinute * share / 60.0, time, largestAcquire);
-            _limiter.SetRate(perMinute * share / 60.0, Capacity(perMinute * share, largestAcquire));
+            _limiter = new SteadyTokenBucket(Capacity(perMinute * share), perMinute * share / 60.0, time);
         }
 
         public int PerMinute { get; }
 
         public async ValueTask AcquireAsync(int permits, CancellationToken cancellationToken)
         {
-            using var lease = await _limiter.AcquireAsync(Math.Clamp(permits, 1, _largestAcquire), cancellationToken).ConfigureAwait(false);
+            using var lease = await _limiter.AcquireAsync(Math.Max(permits, 1), cancellationToken).ConfigureAwait(false);
             if (!lease.IsAcquired)
             {
                 throw new ObjectDisposedException(nameof(EndpointRateBudget));
@@ -186,29 +210,21 @@ internal sealed class EndpointRateBudget : IDisposable, IAsyncDisposable
 
         public long Waiting => _limiter.GetStatistics()?.CurrentQueuedCount ?? 0;
 
-        public void SetShare(double share) => _limiter.SetRate(PerMinute * share / 60.0, Capacity(PerMinute * share, _largestAcquire));
+        public void SetShare(double share) => _limiter.SetRate(PerMinute * share / 60.0, Capacity(PerMinute * share));
 
         public void Adjust(int returnedPermits) => _limiter.Adjust(returnedPermits);
 
-        public void Observe(long? remaining, TimeSpan? reset, double share)
+        public void Observe(long? remaining)
         {
-            if (remaining is not { } left)
+            if (remaining is 0)
             {
-                return;
+                _limiter.LimitAvailable(0);
             }
-            if (left <= 0)
-            {
-                // Nothing left in the server's window: wait for its reset (at most a minute) before the next request.
-                var wait = reset is { } r && r > TimeSpan.Zero ? (r < TimeSpan.FromMinutes(1) ? r : TimeSpan.FromMinutes(1)) : TimeSpan.FromSeconds(1);
-                _limiter.LimitAvailable(-_limiter.PerSecond * wait.TotalSeconds);
-                return;
-            }
-            _limiter.LimitAvailable(left * share);
         }
 
         public void Dispose() => _limiter.Dispose();
 
-        /// <summary>A second's worth of the rate, or one full request.</summary>
-        private static int Capacity(double perMinute, int largestAcquire) => (int)Math.Max(largestAcquire, perMinute / 60);
+        /// <summary>A second's worth of the rate; a larger request waits for a full bucket and leaves debt.</summary>
+        private static int Capacity(double perMinute) => (int)Math.Max(1, perMinute / 60);
     }
 }

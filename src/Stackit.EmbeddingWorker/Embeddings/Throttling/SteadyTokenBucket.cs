@@ -16,25 +16,25 @@ internal sealed class SteadyTokenBucket : RateLimiter
     private readonly LinkedList<Waiter> _waiters = new();
     private readonly TimeProvider _time;
     private readonly ITimer _timer;
-    private readonly int _largestAcquire;
     private double _perSecond;
     private int _capacity;
     private double _available;
     private long _lastRefill;
     private long? _idleSince;
 
-    /// <summary>A full bucket of <paramref name="capacity"/> that refills at <paramref name="perSecond"/> on <paramref name="time"/>.</summary>
+    /// <summary>
+    /// A full bucket of <paramref name="capacity"/> that refills at <paramref name="perSecond"/> on <paramref name="time"/>.
+    /// An acquisition larger than the capacity waits for a full bucket and leaves the rest as debt, so it is charged in
+    /// full and the rate holds over time.
+    /// </summary>
     /// <param name="capacity">The most permits the bucket holds.</param>
     /// <param name="perSecond">The refill rate; zero holds the bucket where it is until <see cref="SetRate"/>.</param>
     /// <param name="time">The clock.</param>
-    /// <param name="largestAcquire">The most permits one acquisition takes; the capacity never falls below it. Defaults to the capacity.</param>
-    public SteadyTokenBucket(int capacity, double perSecond, TimeProvider time, int? largestAcquire = null)
+    public SteadyTokenBucket(int capacity, double perSecond, TimeProvider time)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(largestAcquire ?? capacity, capacity);
         ArgumentOutOfRangeException.ThrowIfNegative(perSecond);
         _capacity = capacity;
-        _largestAcquire = largestAcquire ?? capacity;
         _perSecond = perSecond;
         _time = time;
         _available = capacity;
@@ -81,8 +81,8 @@ internal sealed class SteadyTokenBucket : RateLimiter
     }
 
     /// <summary>
-    /// Changes the refill rate (zero stops the refill) and the capacity, at least the capacity the bucket was made
-    /// with so that the largest request still fits. Tokens already in the bucket above the new capacity are dropped.
+    /// Changes the refill rate (zero stops the refill) and the capacity. Tokens already in the bucket above the new
+    /// capacity are dropped.
     /// </summary>
     public void SetRate(double perSecond, int capacity)
     {
@@ -91,7 +91,7 @@ internal sealed class SteadyTokenBucket : RateLimiter
         {
             Refill();
             _perSecond = perSecond;
-            _capacity = Math.Max(_largestAcquire, capacity);
+            _capacity = Math.Max(1, capacity);
             _available = Math.Min(_available, _capacity);
             if (_waiters.Count > 0)
             {
@@ -108,18 +108,6 @@ internal sealed class SteadyTokenBucket : RateLimiter
         {
             Refill();
             _available = Math.Min(_available, permits);
-        }
-    }
-
-    /// <summary>The refill rate now, per second.</summary>
-    public double PerSecond
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return _perSecond;
-            }
         }
     }
 
@@ -176,8 +164,8 @@ internal sealed class SteadyTokenBucket : RateLimiter
         return ValueTask.CompletedTask;
     }
 
-    private void CheckPermitCount(int permitCount) =>
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(permitCount, _largestAcquire);
+    private static void CheckPermitCount(int permitCount) =>
+        ArgumentOutOfRangeException.ThrowIfNegative(permitCount);
 
     private void Refill()
     {
@@ -187,9 +175,10 @@ internal sealed class SteadyTokenBucket : RateLimiter
         _lastRefill = now;
     }
 
+    /// <summary>Takes the permits once the bucket holds them, or is full for a larger acquisition (which leaves debt).</summary>
     private bool TryTake(int permits)
     {
-        if (_available < permits)
+        if (_available < Math.Min(permits, _capacity))
         {
             return false;
         }
@@ -222,7 +211,7 @@ internal sealed class SteadyTokenBucket : RateLimiter
     /// <summary>Wakes when the first waiter's permits will have refilled.</summary>
     private void ScheduleWake()
     {
-        var deficit = _waiters.First!.Value.Permits - _available;
+        var deficit = Math.Min(_waiters.First!.Value.Permits, _capacity) - _available;
         if (_perSecond <= 0)
         {
             // No refill (a share of nothing): the next SetRate wakes the waiters.

@@ -28,7 +28,7 @@ public sealed class EndpointFeedbackTests
     }
 
     [Fact]
-    public async Task An_answer_that_says_the_server_s_window_is_spent_holds_the_budget_until_its_reset()
+    public async Task An_answer_that_says_the_server_s_window_is_spent_empties_the_budget_s_bucket()
     {
         var time = new FakeTimeProvider();
         await using var server = await FakeEmbeddingServer.StartAsync();
@@ -44,10 +44,11 @@ public sealed class EndpointFeedbackTests
         server.ResponseHeaders = new Dictionary<string, string> { ["x-ratelimit-remaining-tokens"] = "0", ["x-ratelimit-reset-tokens"] = "30s" };
         await services.Client().EmbedAsync(["x"], TestContext.Current.CancellationToken);
 
+        // A second's worth (10,000 tokens) was in the bucket; now the request waits for 1,000 to refill (0.1 s).
         var next = budget.AcquireAsync(1_000, TestContext.Current.CancellationToken).AsTask();
-        time.Advance(TimeSpan.FromSeconds(29));
+        time.Advance(TimeSpan.FromSeconds(0.05));
         Assert.False(next.IsCompleted);
-        time.Advance(TimeSpan.FromSeconds(2));
+        time.Advance(TimeSpan.FromSeconds(0.1));
         await next.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
     }
 }

@@ -42,31 +42,27 @@ public sealed class ServerRateLimitsTests
     }
 
     [Fact]
-    public async Task When_the_server_says_nothing_is_left_the_next_request_waits_for_its_reset()
+    public async Task When_the_server_says_nothing_is_left_the_next_request_waits_for_the_bucket_to_refill()
     {
         var time = new FakeTimeProvider();
         await using var budget = new EndpointRateBudget(600_000, null, 16_384, time);
-        // A full bucket would let this request through at once.
-        budget.Observe(new ServerRateLimits(null, 0, null, TimeSpan.FromSeconds(2)));
+        // A full bucket (a second's worth, 10,000 tokens) would let this request through at once.
+        budget.Observe(new ServerRateLimits(null, 0, null, TimeSpan.FromSeconds(30)));
 
-        var waiting = budget.AcquireAsync(1_000, Cancel).AsTask();
-        time.Advance(TimeSpan.FromSeconds(1.5));
+        var waiting = budget.AcquireAsync(5_000, Cancel).AsTask();
+        time.Advance(TimeSpan.FromSeconds(0.4));
         Assert.False(waiting.IsCompleted);
-        time.Advance(TimeSpan.FromSeconds(1));
+        time.Advance(TimeSpan.FromSeconds(0.2));
         await waiting.WaitAsync(TimeSpan.FromSeconds(10), Cancel);
     }
 
     [Fact]
-    public async Task A_replica_bursts_at_most_its_share_of_what_the_server_says_remains()
+    public async Task Tokens_still_left_on_the_server_are_no_signal()
     {
         var time = new FakeTimeProvider();
-        await using var budget = new EndpointRateBudget(600_000, null, 16_384, time, share: 0.5);
-        budget.Observe(new ServerRateLimits(null, 4_000, null, TimeSpan.FromSeconds(30)));
+        await using var budget = new EndpointRateBudget(600_000, null, 16_384, time);
+        budget.Observe(new ServerRateLimits(null, 100, null, TimeSpan.FromSeconds(30)));
 
-        Assert.True(budget.AcquireAsync(2_000, Cancel).IsCompleted);
-        var next = budget.AcquireAsync(2_000, Cancel).AsTask();
-        Assert.False(next.IsCompleted);
-        time.Advance(TimeSpan.FromSeconds(1));
-        await next.WaitAsync(TimeSpan.FromSeconds(10), Cancel);
+        Assert.True(budget.AcquireAsync(5_000, Cancel).IsCompleted);
     }
 }
