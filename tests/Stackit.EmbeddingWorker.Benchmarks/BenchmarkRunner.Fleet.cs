@@ -32,6 +32,8 @@ internal sealed partial class BenchmarkRunner
             environment["Blobs__Container"] = container;
             environment["Fleet__Coordination"] = shared ? "Storage" : "Off";
             environment["Fleet__MaxReplicas"] = "4";
+            // Each change of the fleet and of the share goes to the replica's log.
+            environment["Logging__LogLevel__Stackit.EmbeddingWorker.Embeddings.Throttling"] = "Information";
             var log = Path.Combine(settings.LogDirectory, $"replicas-{label}-{started++}.log");
             return ClientProcess.Start(WorkerDll, [], environment, log);
         }
@@ -62,6 +64,7 @@ internal sealed partial class BenchmarkRunner
             await feeder;
             await endpoint.WaitForServiceInProgressAsync(TimeSpan.FromSeconds(30));
             await Task.WhenAll(stopping);
+            WriteRequests(Path.Combine(settings.LogDirectory, $"replicas-{label}.requests.csv"), from, to);
             var note = scaleEvents ? $"{replicas}, +1 at 1/3, -1 (SIGTERM) at 2/3 of the window" : "";
             var result = Measure(scenario, ClientKind.Worker, model, from, to, doneAfter - doneBefore, TimeSpan.Zero, TimeSpan.Zero,
                 processes.Max(p => p.HasExited ? 0 : p.PeakRssMiB), $"ratio = share of the TPM budget used; {note}");

@@ -70,11 +70,11 @@ if (settings.Runs("budget"))
     }
 }
 
-if (settings.Runs("replicas") && settings.QueueStandIn)
+if ((settings.Runs("replicas") || settings.Runs("replicas-scale")) && settings.QueueStandIn)
 {
     Console.WriteLine("… replicas: skipped on the queue stand-in (the fleet ledger needs Azurite's blobs)");
 }
-else if (settings.Runs("replicas"))
+else if (settings.Runs("replicas") || settings.Runs("replicas-scale"))
 {
     // The project's budget (half the capacity, bursts of two seconds' worth, as STACKIT allows short bursts) shared
     // by 1, 2 and 4 worker processes, and by a fleet that grows and shrinks in the window; beside each, the same
@@ -85,7 +85,7 @@ else if (settings.Runs("replicas"))
     {
         (1, true, false, false), (2, true, false, false), (2, false, false, false), (4, true, false, false), (4, false, false, false),
         (4, true, false, true), (2, true, true, false), (2, false, true, false),
-    })
+    }.Where(r => settings.Runs("replicas") || r.Item3))
     {
         var scenario = $"replicas {count}{(scale ? " ±1" : "")}{(headers ? ", x-ratelimit headers" : "")}";
         Console.WriteLine($"… {scenario} ({tpm} TPM, 600 RPM) / {(shared ? "shared" : "each the whole budget")}");
