@@ -20,7 +20,15 @@ internal sealed class EndpointAdmission(AdaptiveConcurrencyLimit concurrency, En
         await budget.AcquireAsync(estimatedTokens, cancellationToken, backfill).ConfigureAwait(false);
         metrics.WaitedForBudget(time.GetElapsedTime(waitStarted));
         metrics.RequestSent(estimatedTokens, inputs);
-        var result = await send(cancellationToken).ConfigureAwait(false);
+        EmbeddingResult result;
+        try
+        {
+            result = await send(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            budget.Finished(backfill);
+        }
         if (result.PromptTokens is { } counted)
         {
             budget.Settle(estimatedTokens, counted);

@@ -11,6 +11,9 @@ internal sealed class EndpointRateBudget : IDisposable, IAsyncDisposable
     /// <summary>A wait this long for the budget means the replica wants more than its share.</summary>
     internal static readonly TimeSpan SaturatedWait = TimeSpan.FromMilliseconds(200);
 
+    /// <summary>What a replica that got all it asked for reports above its use, so that noise does not strip it.</summary>
+    internal const double Headroom = 1.25;
+
     private readonly Bucket? _tokens;
     private readonly Bucket? _requests;
     /// <summary>No request is cut smaller than this to fit a replica's part of the budget.</summary>
@@ -104,6 +107,15 @@ internal sealed class EndpointRateBudget : IDisposable, IAsyncDisposable
         use.Granted(tokens);
     }
 
+    /// <summary>A request admitted by the budget has been answered (or given up): it is no longer in flight.</summary>
+    public void Finished(bool backfill = false)
+    {
+        if (IsLimited)
+        {
+            (backfill ? _backfill : _live).Finished();
+        }
+    }
+
     /// <summary>
     /// Settles a request's tokens at the count the server reported, so the budget tracks what the server
     /// charges rather than the (deliberately high) estimate.
@@ -124,7 +136,9 @@ internal sealed class EndpointRateBudget : IDisposable, IAsyncDisposable
 
     /// <summary>
     /// What this replica asked of the budget since the last call, as fractions of the whole budget per minute for
-    /// live and backfill work: what was granted, or infinity for work that waited for the budget (it wants more).
+    /// live and backfill work: infinity for work that waited for the budget (it wants more); otherwise what was granted,
+    /// with <see cref="Headroom"/>, and while requests are in flight (being answered, or waiting out a retry) at least
+    /// the share the replica holds now: a replica busy with slow or refused requests has not stopped needing its part.
     /// </summary>
     public (double Live, double Backfill) TakeDemand()
     {
@@ -145,7 +159,7 @@ internal sealed class EndpointRateBudget : IDisposable, IAsyncDisposable
         return ValueTask.CompletedTask;
     }
 
-    private double Demand((long Tokens, long Requests, bool Saturated) use, double minutes)
+    private double Demand((long Tokens, long Requests, bool Saturated, bool InFlight) use, double minutes)
     {
         if (use.Saturated)
         {
@@ -153,7 +167,8 @@ internal sealed class EndpointRateBudget : IDisposable, IAsyncDisposable
         }
         var tokens = _tokens is null ? 0 : use.Tokens / minutes / _tokens.PerMinute;
         var requests = _requests is null ? 0 : use.Requests / minutes / _requests.PerMinute;
-        return Math.Max(tokens, requests);
+        var used = Math.Max(tokens, requests) * Headroom;
+        return use.InFlight ? Math.Max(used, Share) : used;
     }
 
     /// <summary>One kind of work's use of the budget since the last report.</summary>
@@ -162,6 +177,7 @@ internal sealed class EndpointRateBudget : IDisposable, IAsyncDisposable
         private long _tokens;
         private long _requests;
         private int _waiting;
+        private int _inFlight;
         private int _saturated;
 
         public void StartWaiting() => Interlocked.Increment(ref _waiting);
@@ -179,12 +195,15 @@ internal sealed class EndpointRateBudget : IDisposable, IAsyncDisposable
         {
             Interlocked.Add(ref _tokens, tokens);
             Interlocked.Increment(ref _requests);
+            Interlocked.Increment(ref _inFlight);
         }
 
+        public void Finished() => Interlocked.Decrement(ref _inFlight);
+
         /// <summary>Reads and resets; work still waiting now counts as saturated.</summary>
-        public (long Tokens, long Requests, bool Saturated) Take() =>
+        public (long Tokens, long Requests, bool Saturated, bool InFlight) Take() =>
             (Interlocked.Exchange(ref _tokens, 0), Interlocked.Exchange(ref _requests, 0),
-             Interlocked.Exchange(ref _saturated, 0) == 1 || Volatile.Read(ref _waiting) > 0);
+             Interlocked.Exchange(ref _saturated, 0) == 1 || Volatile.Read(ref _waiting) > 0, Volatile.Read(ref _inFlight) > 0);
     }
 
     private sealed class Bucket : IDisposable

@@ -92,7 +92,8 @@ internal sealed class SteadyTokenBucket : RateLimiter
             Refill();
             _perSecond = perSecond;
             _capacity = Math.Max(1, capacity);
-            _available = Math.Min(_available, _capacity);
+            // No refill holds nothing either: a share of nothing lets no request through.
+            _available = Math.Min(_available, perSecond > 0 ? _capacity : 0);
             if (_waiters.Count > 0)
             {
                 ScheduleWake();

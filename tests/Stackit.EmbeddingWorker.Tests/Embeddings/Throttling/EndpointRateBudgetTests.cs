@@ -30,9 +30,9 @@ public sealed class EndpointRateBudgetTests
 
         var granted = await GrantedWithinAsync(budget, request, TimeSpan.FromMinutes(1));
 
-        // The bucket starts full with one largest request (16,384 tokens; a second's worth is less), then
-        // refills at the budget.
-        Assert.InRange(granted * request, tokensPerMinute - request, tokensPerMinute + 16_384);
+        // The bucket starts full with a second's worth (10,000 tokens), then refills at the budget. (Below: the
+        // simulated clock moves in 50 ms steps, and a wake-up that falls inside a step waits for the next one.)
+        Assert.InRange(granted * request, tokensPerMinute * 0.97, tokensPerMinute + 10_000);
     }
 
     [Fact]
@@ -102,5 +102,43 @@ public sealed class EndpointRateBudgetTests
         var granted = asking - (int)budget.Waiting;
         await Task.WhenAll(requests.Take(granted)).WaitAsync(TimeSpan.FromSeconds(10), Cancel);
         return granted;
+    }
+
+    [Fact]
+    public async Task A_replica_with_a_request_in_flight_reports_at_least_its_share_however_little_it_was_granted()
+    {
+        // A request stuck in retries after a 429 takes no budget for seconds: judged by its grants alone, the replica
+        // looked idle, the others took its part, and their overshoot refused more of its requests.
+        await using var budget = new EndpointRateBudget(600_000, null, 16_384, _time, share: 0.5);
+        await budget.AcquireAsync(1_000, Cancel);
+        budget.TakeDemand();
+        _time.Advance(TimeSpan.FromSeconds(30));
+
+        var (live, backfill) = budget.TakeDemand();
+        Assert.Equal(0.5, live);
+        Assert.Equal(0.0, backfill);
+
+        budget.Finished();
+        _time.Advance(TimeSpan.FromSeconds(30));
+        Assert.Equal(0.0, budget.TakeDemand().Live);
+    }
+
+    [Fact]
+    public async Task What_a_replica_was_granted_is_reported_with_headroom_and_work_that_waited_as_wanting_more()
+    {
+        await using var budget = new EndpointRateBudget(600_000, null, 16_384, _time, share: 0.5);
+        budget.TakeDemand();
+        await budget.AcquireAsync(5_000, Cancel, backfill: true);
+        budget.Finished(backfill: true);
+        _time.Advance(TimeSpan.FromSeconds(6));
+        // 5,000 tokens in 6 s are 50,000 a minute: 1/12 of the budget, reported with a quarter on top.
+        Assert.Equal(50_000.0 / 600_000 * EndpointRateBudget.Headroom, budget.TakeDemand().Backfill, 1e-9);
+
+        budget.SetShare(0);
+        var waiting = budget.AcquireAsync(5_000, Cancel).AsTask();
+        Assert.Equal(double.PositiveInfinity, budget.TakeDemand().Live);
+        budget.SetShare(1);
+        _time.Advance(TimeSpan.FromSeconds(1));
+        await waiting;
     }
 }
