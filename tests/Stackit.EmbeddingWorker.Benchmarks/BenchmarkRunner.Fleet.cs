@@ -33,7 +33,7 @@ internal sealed partial class BenchmarkRunner
             environment["Fleet__Coordination"] = shared ? "Storage" : "Off";
             environment["Fleet__MaxReplicas"] = "4";
             // Each change of the fleet and of the share goes to the replica's log.
-            environment["Logging__LogLevel__Stackit.EmbeddingWorker.Embeddings.Throttling"] = "Information";
+            environment["Logging__LogLevel__Stackit.EmbeddingWorker.Embeddings.Throttling"] = "Debug";
             var log = Path.Combine(settings.LogDirectory, $"replicas-{label}-{started++}.log");
             return ClientProcess.Start(WorkerDll, [], environment, log);
         }

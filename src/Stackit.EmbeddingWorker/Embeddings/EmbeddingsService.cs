@@ -49,20 +49,20 @@ internal sealed partial class EmbeddingsService(
         {
             return;
         }
-        if (live.Count > 1 && admission.MaxRequestTokens is var most && live.Sum(c => c.Tokens) > most)
-        {
-            // This replica has only part of the shared budget: smaller requests, so the fleet's never pile up.
-            foreach (var part in Parts(live, most))
-            {
-                await EmbedAsync(part, cancellationToken).ConfigureAwait(false);
-            }
-            return;
-        }
 
         EmbeddingResult result;
         try
         {
-            result = await SendAsync(live, cancellationToken).ConfigureAwait(false);
+            if (await SendAsync(live, cancellationToken).ConfigureAwait(false) is not { } answer)
+            {
+                // This replica holds only part of the shared budget now: smaller requests, so the fleet's never pile up.
+                foreach (var part in Parts(live, admission.MaxRequestTokens))
+                {
+                    await EmbedAsync(part, cancellationToken).ConfigureAwait(false);
+                }
+                return;
+            }
+            result = answer;
         }
         catch (EmbeddingRequestException ex) when (ex.IsInputProblem && live.Count > 1)
         {
@@ -131,7 +131,7 @@ internal sealed partial class EmbeddingsService(
     }
 
     /// <summary>Sends through the <see cref="EndpointAdmission"/>: a slot, the rate budget, then the request.</summary>
-    private Task<EmbeddingResult> SendAsync(List<DocumentChunk> chunks, CancellationToken cancellationToken) =>
+    private Task<EmbeddingResult?> SendAsync(List<DocumentChunk> chunks, CancellationToken cancellationToken) =>
         admission.SendAsync(chunks.Sum(c => c.Tokens), chunks.Count, token => chunks is [{ IsMultimodal: true } multimodal]
             ? client.EmbedMultimodalAsync(multimodal.Text, multimodal.Job.Message.Images, token)
             : client.EmbedAsync(chunks.ConvertAll(c => c.Text), token), cancellationToken, backfill: chunks.TrueForAll(c => c.Job.Copy is not null));

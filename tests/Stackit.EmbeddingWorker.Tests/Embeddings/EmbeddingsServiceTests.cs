@@ -85,6 +85,32 @@ public sealed class EmbeddingsServiceTests
     }
 
     [Fact]
+    public async Task A_batch_that_waited_for_a_slot_while_the_share_fell_is_cut_to_the_new_share_when_it_is_sent()
+    {
+        // Batches taken while a replica held the whole budget (alone for its first heartbeat) waited for a slot and
+        // went out whole long after its share had halved: 2,900-token requests beside 300-token ones, and 429s.
+        await using var server = await FakeEmbeddingServer.StartAsync();
+        server.Latency = TimeSpan.FromMilliseconds(300);
+        using var stage = new Stage(server, s => s["Embeddings:TokensPerMinute"] = "2400000");
+        var budget = stage.Services.GetRequiredService<Stackit.EmbeddingWorker.Embeddings.Throttling.EndpointRateBudget>();
+        var limit = stage.Services.GetRequiredService<Stackit.EmbeddingWorker.Embeddings.Throttling.AdaptiveConcurrencyLimit>();
+        var first = stage.Service.EmbedAsync([Expecting(ChunkFactory.Chunk(10, id: "first"))], Cancel);
+        while (limit.InFlight == 0)
+        {
+            await Task.Delay(5, Cancel);
+        }
+
+        // 16 × 1,000 tokens fit the whole budget's requests (16,384) but not a quarter's (10,000 a second).
+        var waiting = stage.Service.EmbedAsync(Enumerable.Range(0, 16).Select(i => Expecting(ChunkFactory.Chunk(1_000, id: $"doc-{i}", text: $"text {i}"))).ToList(), Cancel);
+        budget.SetShare(0.25);
+        await Task.WhenAll(first, waiting);
+
+        var later = server.Requests.Skip(1).Select(r => r.Inputs.Count).ToList();
+        Assert.Equal([10, 6], later);
+        Assert.Equal(17, (await stage.EmbeddedAsync()).Count);
+    }
+
+    [Fact]
     public async Task An_input_refused_as_too_long_gets_its_job_chunked_again_smaller_and_every_word_embedded()
     {
         await using var server = await FakeEmbeddingServer.StartAsync();

@@ -114,6 +114,7 @@ internal sealed partial class FleetBudgetService(
         _degraded = false;
         _lastCount = alive.Count;
         budget.SetShare(share);
+        LogHeartbeat(alive.Count, string.Join(", ", alive.Select(d => $"{d.Member}: live {d.Live:0.###}, backfill {d.Backfill:0.###}")), target, share);
 
         await ForgetSilentAsync(view, cancellationToken).ConfigureAwait(false);
     }
@@ -158,6 +159,9 @@ internal sealed partial class FleetBudgetService(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Rate budget shared by {Replicas} replica(s); this one's share is {Share:P1}")]
     private partial void LogFleet(int replicas, double share);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Fleet of {Replicas}: {Demands}; this replica's target {Target:0.###}, share {Share:0.###}")]
+    private partial void LogHeartbeat(int replicas, string demands, double target, double share);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not reach the fleet ledger ({Error}: {Reason}); keeping this replica's share for now")]
     private partial void LogHeartbeatFailed(string error, string reason);

@@ -31,7 +31,7 @@ public sealed class EndpointRateBudgetTests
         var granted = await GrantedWithinAsync(budget, request, TimeSpan.FromMinutes(1));
 
         // The bucket starts full with a second's worth (10,000 tokens), then refills at the budget. (Below: the
-        // simulated clock moves in 50 ms steps, and a wake-up that falls inside a step waits for the next one.)
+        // simulated clock moves in 10 ms steps, and a wake-up that falls inside a step waits for the next one.)
         Assert.InRange(granted * request, tokensPerMinute * 0.97, tokensPerMinute + 10_000);
     }
 
@@ -88,16 +88,16 @@ public sealed class EndpointRateBudgetTests
     }
 
     /// <summary>
-    /// Two hundred requests ask at once; the fake clock runs the window in 50 ms steps. Grants happen inside
+    /// Two hundred requests ask at once; the fake clock runs the window in 10 ms steps. Grants happen inside
     /// the clock's timer callbacks, so the budget's queue length tells exactly how many got through.
     /// </summary>
     private async Task<int> GrantedWithinAsync(EndpointRateBudget budget, int tokens, TimeSpan window)
     {
         const int asking = 200;
         var requests = Enumerable.Range(0, asking).Select(_ => budget.AcquireAsync(tokens, Cancel).AsTask()).ToList();
-        for (var elapsed = TimeSpan.Zero; elapsed < window; elapsed += TimeSpan.FromMilliseconds(50))
+        for (var elapsed = TimeSpan.Zero; elapsed < window; elapsed += TimeSpan.FromMilliseconds(10))
         {
-            _time.Advance(TimeSpan.FromMilliseconds(50));
+            _time.Advance(TimeSpan.FromMilliseconds(10));
         }
         var granted = asking - (int)budget.Waiting;
         await Task.WhenAll(requests.Take(granted)).WaitAsync(TimeSpan.FromSeconds(10), Cancel);
