@@ -42,21 +42,25 @@ internal sealed partial class CollectionProvisioner(QdrantClient client, QdrantO
     public async Task<IReadOnlyDictionary<string, string>> AliasesAsync(CancellationToken cancellationToken) =>
         (await client.ListAliasesAsync(cancellationToken).ConfigureAwait(false)).ToDictionary(a => a.AliasName, a => a.CollectionName, StringComparer.Ordinal);
 
-    /// <summary>Creates a collection for vectors of <paramref name="dimension"/> with the payload indexes the worker filters on.</summary>
+    /// <summary>
+    /// Creates a collection for vectors of <paramref name="dimension"/> laid out as <see cref="CollectionLayout"/> says,
+    /// with the payload indexes the worker filters on and those configured for metadata.
+    /// </summary>
     public async Task CreateCollectionAsync(string collection, ulong dimension, CancellationToken cancellationToken)
     {
-        var distance = Enum.Parse<Distance>(options.Distance);
         try
         {
-            await client.CreateCollectionAsync(collection, new VectorParams { Size = dimension, Distance = distance }, cancellationToken: cancellationToken).ConfigureAwait(false);
-            LogCreated(collection, dimension, options.Distance);
+            await client.CreateCollectionAsync(CollectionLayout.Request(collection, dimension, options), cancellationToken).ConfigureAwait(false);
+            LogCreated(collection, dimension, options.Distance, options.OnDiskVectors ? "on disk" : "in RAM", options.Quantization, options.HnswM, options.ShardNumber, options.ReplicationFactor);
         }
         catch (Exception ex) when (QdrantErrors.IsAlreadyExists(ex))
         {
             // Another replica created it first; its vector size is checked after.
         }
-        await client.CreatePayloadIndexAsync(collection, PayloadFields.DocumentId, PayloadSchemaType.Keyword, cancellationToken: cancellationToken).ConfigureAwait(false);
-        await client.CreatePayloadIndexAsync(collection, PayloadFields.ChunkIndex, PayloadSchemaType.Integer, cancellationToken: cancellationToken).ConfigureAwait(false);
+        foreach (var (field, type, indexParams) in CollectionLayout.Indexes(options))
+        {
+            await client.CreatePayloadIndexAsync(collection, field, type, indexParams, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
     }
 
     /// <summary>The vector size of a collection (or of the collection an alias points to).</summary>
@@ -110,8 +114,8 @@ internal sealed partial class CollectionProvisioner(QdrantClient client, QdrantO
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Created collection {Collection} with {Dimension} dimensions ({Distance})")]
-    private partial void LogCreated(string collection, ulong dimension, string distance);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Created collection {Collection} with {Dimension} dimensions ({Distance}), vectors {Storage}, quantization {Quantization}, HNSW m {HnswM}, {Shards} shard(s), replication factor {Replication}")]
+    private partial void LogCreated(string collection, ulong dimension, string distance, string storage, QuantizationKind quantization, int hnswM, int shards, int replication);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Alias {Alias} now points to collection {Collection}")]
     private partial void LogAliased(string alias, string collection);

@@ -67,6 +67,42 @@ public sealed class QdrantOptions : IValidatableObject
     /// <summary>For an <c>https://</c> endpoint: the SHA-256 thumbprint (hex) of its certificate, trusted whoever issued it.</summary>
     public string? CertificateThumbprint { get; set; }
 
+    /// <summary>
+    /// Collections the worker creates (live <c>_v1</c> and backfill targets) keep the original vectors on disk and
+    /// search a quantized copy in RAM; a backfill creates its target with the settings of its day.
+    /// </summary>
+    public bool OnDiskVectors { get; set; } = true;
+
+    /// <summary><c>Scalar</c> (int8, kept in RAM: a quarter of the vectors' size), <c>Binary</c> (a 32nd) or <c>None</c>.</summary>
+    public QuantizationKind Quantization { get; set; } = QuantizationKind.Scalar;
+
+    /// <summary>HNSW edges per node; 0 defers indexing (bulk loads).</summary>
+    [Range(0, 128, ErrorMessage = "Qdrant:HnswM must be between 0 and 128.")]
+    public int HnswM { get; set; } = 16;
+
+    [Range(4, 4_096, ErrorMessage = "Qdrant:HnswEfConstruct must be between 4 and 4096.")]
+    public int HnswEfConstruct { get; set; } = 100;
+
+    [Range(1, 1_024, ErrorMessage = "Qdrant:ShardNumber must be between 1 and 1024.")]
+    public int ShardNumber { get; set; } = 1;
+
+    [Range(1, 16, ErrorMessage = "Qdrant:ReplicationFactor must be between 1 and 16.")]
+    public int ReplicationFactor { get; set; } = 1;
+
+    /// <summary>Replicas that must confirm a write; at most <see cref="ReplicationFactor"/>.</summary>
+    [Range(1, 16, ErrorMessage = "Qdrant:WriteConsistencyFactor must be between 1 and 16.")]
+    public int WriteConsistencyFactor { get; set; } = 1;
+
+    /// <summary>Payload (texts, metadata) on disk; the indexed fields stay fast.</summary>
+    public bool OnDiskPayload { get; set; } = true;
+
+    /// <summary>
+    /// Payload indexes on metadata fields (<c>metadata.&lt;field&gt;</c>): field → <c>keyword</c>, <c>integer</c>,
+    /// <c>float</c>, <c>bool</c>, <c>datetime</c>, <c>text</c>, <c>uuid</c>, or <c>tenant</c> (a keyword index with
+    /// <c>is_tenant</c>, for the field that separates tenants).
+    /// </summary>
+    public Dictionary<string, string> IndexedMetadata { get; set; } = [];
+
     /// <summary>The collections jobs may name, as Intake checks them.</summary>
     internal CollectionRouting Routing => new(Collection, AllowedCollections.ToHashSet(StringComparer.Ordinal), MultimodalCollection);
 
@@ -84,9 +120,35 @@ public sealed class QdrantOptions : IValidatableObject
         {
             yield return new ValidationResult($"Qdrant:CertificateFile '{file}' does not exist.");
         }
+        if (WriteConsistencyFactor > ReplicationFactor)
+        {
+            yield return new ValidationResult("Qdrant:WriteConsistencyFactor must not exceed Qdrant:ReplicationFactor.");
+        }
+        foreach (var (field, kind) in IndexedMetadata)
+        {
+            if (!CollectionLayout.IsIndexableField(field))
+            {
+                yield return new ValidationResult($"Qdrant:IndexedMetadata names '{field}', which is not a metadata field name (letters, digits, '_' and '-').");
+            }
+            if (!CollectionLayout.IndexKinds.Contains(kind))
+            {
+                yield return new ValidationResult($"Qdrant:IndexedMetadata:{field} is '{kind}'; it must be one of {string.Join(", ", CollectionLayout.IndexKinds)}.");
+            }
+        }
+        if (IndexedMetadata.Values.Count(k => k == "tenant") > 1)
+        {
+            yield return new ValidationResult("Qdrant:IndexedMetadata may mark one field as the tenant, not several.");
+        }
         foreach (var name in AllowedCollections.Where(n => !CollectionRouting.IsValidName(n)))
         {
             yield return new ValidationResult($"Qdrant:AllowedCollections holds '{name}', which is not a valid collection name.");
         }
     }
+}
+
+public enum QuantizationKind
+{
+    None,
+    Scalar,
+    Binary,
 }

@@ -48,8 +48,17 @@ internal class CollectionsStandInService(StandInStore store)
         {
             Status = CollectionStatus.Green,
             PointsCount = (ulong)store.Points(request.CollectionName).Count,
-            Config = new CollectionConfig { Params = new CollectionParams { VectorsConfig = new VectorsConfig { Params = collection.Vectors } } },
+            Config = collection.Config,
         };
+        foreach (var (field, type) in collection.PayloadIndexes)
+        {
+            var schema = new PayloadSchemaInfo { DataType = type };
+            if (collection.TenantFields.Contains(field))
+            {
+                schema.Params = new PayloadIndexParams { KeywordIndexParams = new KeywordIndexParams { IsTenant = true } };
+            }
+            info.PayloadSchema[field] = schema;
+        }
         return Task.FromResult(new GetCollectionInfoResponse { Result = info });
     }
 }

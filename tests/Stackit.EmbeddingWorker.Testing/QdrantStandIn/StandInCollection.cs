@@ -8,7 +8,7 @@ namespace Stackit.EmbeddingWorker.Testing.QdrantStandIn;
 /// document id, so a filter that names its documents (every filter the worker sends does) looks only at their
 /// points, as Qdrant's payload index does, instead of scanning the whole collection on every call.
 /// </summary>
-public sealed class StandInCollection(string name, VectorParams vectors)
+public sealed class StandInCollection(string name, VectorParams vectors, CollectionConfig? config = null)
 {
     private readonly Dictionary<string, StoredPoint> _points = new(StringComparer.Ordinal);
     private readonly Dictionary<string, HashSet<string>> _keysByDocument = new(StringComparer.Ordinal);
@@ -20,6 +20,12 @@ public sealed class StandInCollection(string name, VectorParams vectors)
     public IReadOnlyDictionary<string, StoredPoint> Points => _points;
 
     public Dictionary<string, PayloadSchemaType> PayloadIndexes { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>The fields whose keyword index was made with <c>is_tenant</c>.</summary>
+    public HashSet<string> TenantFields { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>The layout it was created with (shards, replication, HNSW, quantization, payload storage), as Qdrant reports it.</summary>
+    public CollectionConfig Config { get; } = config ?? new CollectionConfig { Params = new CollectionParams { VectorsConfig = new VectorsConfig { Params = vectors } } };
 
     /// <summary>Stores the point, replacing the one with its id (payload and all, as an upsert does).</summary>
     public void Put(StoredPoint point)

@@ -75,6 +75,19 @@ public sealed class StandInStore
         {
             throw new RpcException(new Status(StatusCode.InvalidArgument, "Wrong input: Validation error in JSON body: [vectors.size: value 0 invalid, must be 1 or larger]"));
         }
+        // Qdrant's validation of the layout (collections.proto: shard_number, replication_factor and
+        // write_consistency_factor at least 1; HNSW ef_construct at least 4).
+        foreach (var (field, value) in new[] { ("shard_number", request.HasShardNumber ? request.ShardNumber : 1u), ("replication_factor", request.HasReplicationFactor ? request.ReplicationFactor : 1u), ("write_consistency_factor", request.HasWriteConsistencyFactor ? request.WriteConsistencyFactor : 1u) })
+        {
+            if (value == 0)
+            {
+                throw new RpcException(new Status(StatusCode.InvalidArgument, $"Wrong input: Validation error in JSON body: [{field}: value 0 invalid, must be 1 or larger]"));
+            }
+        }
+        if (request.HnswConfig is { HasEfConstruct: true, EfConstruct: < 4 })
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "Wrong input: Validation error in JSON body: [hnsw_config.ef_construct: value invalid, must be 4 or larger]"));
+        }
         lock (_gate)
         {
             if (_collections.ContainsKey(request.CollectionName))
@@ -85,7 +98,7 @@ public sealed class StandInStore
             {
                 throw new RpcException(new Status(StatusCode.InvalidArgument, $"Wrong input: Can't create collection with name {request.CollectionName}. Alias with the same name already exists"));
             }
-            _collections[request.CollectionName] = new StandInCollection(request.CollectionName, request.VectorsConfig.Params.Clone());
+            _collections[request.CollectionName] = new StandInCollection(request.CollectionName, request.VectorsConfig.Params.Clone(), ConfigOf(request));
         }
     }
 
@@ -224,17 +237,60 @@ public sealed class StandInStore
         lock (_gate)
         {
             var collection = Collection(request.CollectionName);
-            collection.PayloadIndexes[request.FieldName] = request.FieldType switch
+            var type = request.FieldType switch
             {
                 FieldType.Keyword => PayloadSchemaType.Keyword,
                 FieldType.Integer => PayloadSchemaType.Integer,
                 FieldType.Float => PayloadSchemaType.Float,
                 FieldType.Bool => PayloadSchemaType.Bool,
                 FieldType.Datetime => PayloadSchemaType.Datetime,
+                FieldType.Text => PayloadSchemaType.Text,
+                FieldType.Uuid => PayloadSchemaType.Uuid,
                 _ => throw new RpcException(new Status(StatusCode.Unimplemented, $"stand-in does not index {request.FieldType}")),
             };
+            // Index parameters must be those of the field's type, as Qdrant checks.
+            if (request.FieldIndexParams is { } indexParams && indexParams.IndexParamsCase != PayloadIndexParams.IndexParamsOneofCase.None)
+            {
+                var matches = (indexParams.IndexParamsCase, type) switch
+                {
+                    (PayloadIndexParams.IndexParamsOneofCase.KeywordIndexParams, PayloadSchemaType.Keyword) => true,
+                    (PayloadIndexParams.IndexParamsOneofCase.IntegerIndexParams, PayloadSchemaType.Integer) => true,
+                    (PayloadIndexParams.IndexParamsOneofCase.TextIndexParams, PayloadSchemaType.Text) => true,
+                    (PayloadIndexParams.IndexParamsOneofCase.UuidIndexParams, PayloadSchemaType.Uuid) => true,
+                    (PayloadIndexParams.IndexParamsOneofCase.FloatIndexParams, PayloadSchemaType.Float) => true,
+                    (PayloadIndexParams.IndexParamsOneofCase.BoolIndexParams, PayloadSchemaType.Bool) => true,
+                    (PayloadIndexParams.IndexParamsOneofCase.DatetimeIndexParams, PayloadSchemaType.Datetime) => true,
+                    _ => false,
+                };
+                if (!matches)
+                {
+                    throw new RpcException(new Status(StatusCode.InvalidArgument, $"Wrong input: index params {indexParams.IndexParamsCase} do not fit a {type} index"));
+                }
+                if (indexParams.KeywordIndexParams is { IsTenant: true })
+                {
+                    collection.TenantFields.Add(request.FieldName);
+                }
+            }
+            collection.PayloadIndexes[request.FieldName] = type;
         }
     }
+
+    /// <summary>What Qdrant reports of a collection's layout: its create request's settings (defaults where unset).</summary>
+    private static CollectionConfig ConfigOf(CreateCollection request) => new()
+    {
+        Params = new CollectionParams
+        {
+            VectorsConfig = request.VectorsConfig.Clone(),
+            ShardNumber = request.HasShardNumber ? request.ShardNumber : 1,
+            ReplicationFactor = request.HasReplicationFactor ? request.ReplicationFactor : 1,
+            WriteConsistencyFactor = request.HasWriteConsistencyFactor ? request.WriteConsistencyFactor : 1,
+#pragma warning disable CS0612 // the flag the worker sends (see CollectionLayout)
+            OnDiskPayload = request.HasOnDiskPayload && request.OnDiskPayload,
+#pragma warning restore CS0612
+        },
+        HnswConfig = request.HnswConfig?.Clone() ?? new HnswConfigDiff { M = 16, EfConstruct = 100 },
+        QuantizationConfig = request.QuantizationConfig?.Clone(),
+    };
 
     public List<StoredPoint> Matching(string collectionName, Filter? filter)
     {

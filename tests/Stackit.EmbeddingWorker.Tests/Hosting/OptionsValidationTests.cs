@@ -31,6 +31,11 @@ public sealed class OptionsValidationTests
     [InlineData("Qdrant:Distance", "Hamming", "Qdrant:Distance must be Cosine, Dot, Euclid or Manhattan")]
     [InlineData("Qdrant:Collection", "no spaces allowed", "Qdrant:Collection may hold")]
     [InlineData("Qdrant:AllowedCollections:0", "bad/name", "Qdrant:AllowedCollections holds 'bad/name'")]
+    [InlineData("Qdrant:IndexedMetadata:lang", "string", "Qdrant:IndexedMetadata:lang is 'string'; it must be one of keyword")]
+    [InlineData("Qdrant:IndexedMetadata:a.b", "keyword", "Qdrant:IndexedMetadata names 'a.b'")]
+    [InlineData("Qdrant:WriteConsistencyFactor", "2", "Qdrant:WriteConsistencyFactor must not exceed Qdrant:ReplicationFactor")]
+    [InlineData("Qdrant:HnswEfConstruct", "2", "Qdrant:HnswEfConstruct must be between 4 and 4096")]
+    [InlineData("Fleet:MemberTimeout", "00:00:04", "Fleet:MemberTimeout must be at least twice Fleet:HeartbeatInterval")]
     public async Task Bad_value_stops_the_host_at_start_with_a_message_that_names_the_key(string key, string value, string expected)
     {
         var settings = new Dictionary<string, string?>(Valid) { [key] = value };

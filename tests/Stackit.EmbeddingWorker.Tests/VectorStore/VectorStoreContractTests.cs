@@ -37,6 +37,39 @@ public abstract class VectorStoreContractTests
     }
 
     [Fact]
+    public async Task A_new_collection_is_laid_out_as_configured_with_indexes_on_the_configured_metadata_fields()
+    {
+        var (client, writer) = Create(options =>
+        {
+            options.OnDiskVectors = true;
+            options.Quantization = QuantizationKind.Scalar;
+            options.HnswM = 32;
+            options.HnswEfConstruct = 128;
+            options.OnDiskPayload = true;
+            options.IndexedMetadata = new() { ["tenant"] = "tenant", ["rank"] = "integer", ["lang"] = "keyword" };
+        });
+
+        await writer.UpsertAsync(_collection, [Embedded("doc-1", 0, 1, "hello", Vector(4))], Ct);
+
+        var info = await client.GetCollectionInfoAsync(_collection + "_v1", Ct);
+#pragma warning disable CS0612 // the flags the worker sends (see CollectionLayout)
+        Assert.True(info.Config.Params.VectorsConfig.Params.OnDisk);
+        Assert.True(info.Config.Params.OnDiskPayload);
+        Assert.Equal(QuantizationType.Int8, info.Config.QuantizationConfig.Scalar.Type);
+        Assert.True(info.Config.QuantizationConfig.Scalar.AlwaysRam);
+#pragma warning restore CS0612
+        Assert.Equal(32UL, info.Config.HnswConfig.M);
+        Assert.Equal(128UL, info.Config.HnswConfig.EfConstruct);
+        Assert.Equal(1U, info.Config.Params.ShardNumber);
+        Assert.Equal(PayloadSchemaType.Keyword, info.PayloadSchema["doc_id"].DataType);
+        Assert.Equal(PayloadSchemaType.Integer, info.PayloadSchema["chunk_index"].DataType);
+        Assert.Equal(PayloadSchemaType.Integer, info.PayloadSchema["metadata.rank"].DataType);
+        Assert.Equal(PayloadSchemaType.Keyword, info.PayloadSchema["metadata.lang"].DataType);
+        Assert.Equal(PayloadSchemaType.Keyword, info.PayloadSchema["metadata.tenant"].DataType);
+        Assert.True(info.PayloadSchema["metadata.tenant"].Params.KeywordIndexParams.IsTenant);
+    }
+
+    [Fact]
     public async Task A_plain_collection_made_before_aliases_is_written_as_it_is()
     {
         var (client, writer) = Create();
@@ -365,9 +398,9 @@ public abstract class VectorStoreContractTests
         Assert.Equal(Vector(4, 1), Assert.Single(vectors, kv => kv.Key == second).Value);
     }
 
-    private (QdrantClient Client, QdrantPointWriter Writer) Create()
+    private (QdrantClient Client, QdrantPointWriter Writer) Create(Action<QdrantOptions>? configure = null)
     {
-        var (client, provisioner, options) = Connect();
+        var (client, provisioner, options) = Connect(configure);
         var calls = new QdrantCalls(ResiliencePipeline.Empty);
         return (client, new QdrantPointWriter(client, provisioner, new PointFactory(options, TimeProvider.System), calls, new TombstoneStore(client, calls, options, TimeProvider.System)));
     }
@@ -378,10 +411,11 @@ public abstract class VectorStoreContractTests
         return new QdrantPointReader(client, new QdrantCalls(ResiliencePipeline.Empty));
     }
 
-    private (QdrantClient Client, CollectionProvisioner Provisioner, QdrantOptions Options) Connect()
+    private (QdrantClient Client, CollectionProvisioner Provisioner, QdrantOptions Options) Connect(Action<QdrantOptions>? configure = null)
     {
         Assert.SkipWhen(Endpoint is null, SkipReason);
         var options = new QdrantOptions { Endpoint = Endpoint!, Collection = _collection };
+        configure?.Invoke(options);
         var client = QdrantClients.Create(options, TimeSpan.Zero);
         return (client, new CollectionProvisioner(client, options, NullLogger<CollectionProvisioner>.Instance), options);
     }

@@ -1,0 +1,72 @@
+using Qdrant.Client.Grpc;
+
+namespace Stackit.EmbeddingWorker.VectorStore;
+
+/// <summary>
+/// How the worker lays out a collection it creates, from the <c>Qdrant</c> options: dense vectors of the model's size
+/// (on disk, searched through an int8 or binary copy in RAM), HNSW, shards and replicas, payload on disk, and the
+/// payload indexes: <c>doc_id</c> and <c>chunk_index</c> (the worker filters on them) and the configured metadata fields.
+/// </summary>
+internal static class CollectionLayout
+{
+    public static readonly IReadOnlyList<string> IndexKinds = ["keyword", "integer", "float", "bool", "datetime", "text", "uuid", "tenant"];
+
+    public static bool IsIndexableField(string field) =>
+        field.Length is > 0 and <= 64 && field.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-');
+
+    /// <remarks>
+    /// <c>on_disk</c>, <c>always_ram</c> and <c>on_disk_payload</c> are marked deprecated in the client in favour of the
+    /// newer <c>memory</c> fields, which servers before them drop unread (leaving everything in RAM). Servers with
+    /// <c>memory</c> still honour the older flags, so the worker sends those: one request right for both.
+    /// </remarks>
+#pragma warning disable CS0612 // see the remark above
+    public static CreateCollection Request(string collection, ulong dimension, QdrantOptions options)
+    {
+        var request = new CreateCollection
+        {
+            CollectionName = collection,
+            VectorsConfig = new VectorsConfig
+            {
+                Params = new VectorParams { Size = dimension, Distance = Enum.Parse<Distance>(options.Distance), OnDisk = options.OnDiskVectors },
+            },
+            HnswConfig = new HnswConfigDiff { M = (ulong)options.HnswM, EfConstruct = (ulong)options.HnswEfConstruct },
+            ShardNumber = (uint)options.ShardNumber,
+            ReplicationFactor = (uint)options.ReplicationFactor,
+            WriteConsistencyFactor = (uint)options.WriteConsistencyFactor,
+            OnDiskPayload = options.OnDiskPayload,
+        };
+        switch (options.Quantization)
+        {
+            case QuantizationKind.Scalar:
+                request.QuantizationConfig = new QuantizationConfig { Scalar = new ScalarQuantization { Type = QuantizationType.Int8, Quantile = 0.99f, AlwaysRam = true } };
+                break;
+            case QuantizationKind.Binary:
+                request.QuantizationConfig = new QuantizationConfig { Binary = new BinaryQuantization { AlwaysRam = true } };
+                break;
+        }
+        return request;
+    }
+#pragma warning restore CS0612
+
+    /// <summary>Every payload index of a new collection: the worker's own, then the configured metadata fields.</summary>
+    public static IEnumerable<(string Field, PayloadSchemaType Type, PayloadIndexParams? Params)> Indexes(QdrantOptions options)
+    {
+        yield return (PayloadFields.DocumentId, PayloadSchemaType.Keyword, null);
+        yield return (PayloadFields.ChunkIndex, PayloadSchemaType.Integer, null);
+        foreach (var (field, kind) in options.IndexedMetadata.OrderBy(f => f.Key, StringComparer.Ordinal))
+        {
+            var path = $"{PayloadFields.Metadata}.{field}";
+            yield return kind switch
+            {
+                "tenant" => (path, PayloadSchemaType.Keyword, new PayloadIndexParams { KeywordIndexParams = new KeywordIndexParams { IsTenant = true } }),
+                "integer" => (path, PayloadSchemaType.Integer, null),
+                "float" => (path, PayloadSchemaType.Float, null),
+                "bool" => (path, PayloadSchemaType.Bool, null),
+                "datetime" => (path, PayloadSchemaType.Datetime, null),
+                "text" => (path, PayloadSchemaType.Text, null),
+                "uuid" => (path, PayloadSchemaType.Uuid, null),
+                _ => (path, PayloadSchemaType.Keyword, null),
+            };
+        }
+    }
+}
