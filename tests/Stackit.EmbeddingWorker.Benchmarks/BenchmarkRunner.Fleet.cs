@@ -13,13 +13,8 @@ internal sealed partial class BenchmarkRunner
 {
     public async Task<RunResult> RunFleetAsync(string scenario, Workload workload, EndpointModel model, int replicas, bool shared, bool scaleEvents)
     {
-        var queue = queues.Queue(AzuriteProcess.UniqueQueueName("fleet"));
-        await queue.CreateAsync();
-        var enqueued = 0L;
-        await EnqueueAsync(queue, workload, Backlog, () => Interlocked.Increment(ref enqueued));
-        using var stopFeeding = new CancellationTokenSource();
-        var feeder = FeedAsync(queue, workload, () => Interlocked.Increment(ref enqueued), stopFeeding.Token);
-        endpoint.Reset(model);
+        var (queue, enqueued, stopFeeding, feeder) = await FedQueueAsync("fleet", workload, model);
+        using var feeding = stopFeeding;
         var collection = "bench" + Guid.NewGuid().ToString("N")[..8];
         var container = "fleet" + Guid.NewGuid().ToString("N")[..8];
         var label = $"{(shared ? "shared" : "own")}-{replicas}{(scaleEvents ? "-scale" : "")}";
@@ -43,7 +38,7 @@ internal sealed partial class BenchmarkRunner
         try
         {
             await Task.Delay(settings.Warmup);
-            var doneBefore = Interlocked.Read(ref enqueued) - await ApproximateLengthAsync(queue);
+            var doneBefore = enqueued.Value - await ApproximateLengthAsync(queue);
             var from = Stopwatch.GetTimestamp();
             if (scaleEvents)
             {
@@ -59,7 +54,7 @@ internal sealed partial class BenchmarkRunner
                 await Task.Delay(settings.Window);
             }
             var to = Stopwatch.GetTimestamp();
-            var doneAfter = Interlocked.Read(ref enqueued) - await ApproximateLengthAsync(queue);
+            var doneAfter = enqueued.Value - await ApproximateLengthAsync(queue);
             await stopFeeding.CancelAsync();
             await feeder;
             await endpoint.WaitForServiceInProgressAsync(TimeSpan.FromSeconds(30));

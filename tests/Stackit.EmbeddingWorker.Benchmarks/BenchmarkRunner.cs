@@ -46,13 +46,8 @@ internal sealed partial class BenchmarkRunner(QueueService queues, SimulatedEndp
 
     public async Task<RunResult> RunAsync(string scenario, Workload workload, ClientKind client, EndpointModel model, string note = "", TimeSpan? warmup = null)
     {
-        var queue = queues.Queue(AzuriteProcess.UniqueQueueName("bench"));
-        await queue.CreateAsync();
-        var enqueued = 0L;
-        await EnqueueAsync(queue, workload, Backlog, () => Interlocked.Increment(ref enqueued));
-        using var stopFeeding = new CancellationTokenSource();
-        var feeder = FeedAsync(queue, workload, () => Interlocked.Increment(ref enqueued), stopFeeding.Token);
-        endpoint.Reset(model);
+        var (queue, enqueued, stopFeeding, feeder) = await FedQueueAsync("bench", workload, model);
+        using var feeding = stopFeeding;
         var collection = "bench" + Guid.NewGuid().ToString("N")[..8];
         var log = Path.Combine(settings.LogDirectory, $"{scenario}-{client}.log".ToLowerInvariant());
 
@@ -71,7 +66,7 @@ internal sealed partial class BenchmarkRunner(QueueService queues, SimulatedEndp
 
         await Task.Delay(warmup ?? settings.Warmup);
         // Done = enqueued so far minus still queued (the queue's length counts leased messages too).
-        var doneBefore = Interlocked.Read(ref enqueued) - await ApproximateLengthAsync(queue);
+        var doneBefore = enqueued.Value - await ApproximateLengthAsync(queue);
         var cpuBefore = process.CpuTime;
         var jitBefore = process.JitCpuTime;
         var from = Stopwatch.GetTimestamp();
@@ -79,7 +74,7 @@ internal sealed partial class BenchmarkRunner(QueueService queues, SimulatedEndp
         var to = Stopwatch.GetTimestamp();
         var cpu = process.CpuTime - cpuBefore;
         var jit = process.JitCpuTime - jitBefore;
-        var doneAfter = Interlocked.Read(ref enqueued) - await ApproximateLengthAsync(queue);
+        var doneAfter = enqueued.Value - await ApproximateLengthAsync(queue);
         await stopFeeding.CancelAsync();
         await feeder;
         await endpoint.WaitForServiceInProgressAsync(TimeSpan.FromSeconds(30));
@@ -98,6 +93,32 @@ internal sealed partial class BenchmarkRunner(QueueService queues, SimulatedEndp
         }
 
         return Measure(scenario, client, model, from, to, doneAfter - doneBefore, cpu, jit, rss, note);
+    }
+
+    /// <summary>
+    /// A fresh queue filled with <see cref="Backlog"/> jobs and kept at that length by a feeder until stopped, and the
+    /// endpoint set to <paramref name="model"/>: the start of every throughput run.
+    /// </summary>
+    private async Task<(QueueClient Queue, EnqueueCount Enqueued, CancellationTokenSource StopFeeding, Task Feeder)> FedQueueAsync(string prefix, Workload workload, EndpointModel model)
+    {
+        var queue = queues.Queue(AzuriteProcess.UniqueQueueName(prefix));
+        await queue.CreateAsync();
+        var enqueued = new EnqueueCount();
+        await EnqueueAsync(queue, workload, Backlog, enqueued.Next);
+        var stopFeeding = new CancellationTokenSource();
+        var feeder = FeedAsync(queue, workload, enqueued.Next, stopFeeding.Token);
+        endpoint.Reset(model);
+        return (queue, enqueued, stopFeeding, feeder);
+    }
+
+    /// <summary>Jobs enqueued so far (each job's number is the count after it).</summary>
+    private sealed class EnqueueCount
+    {
+        private long _count;
+
+        public long Value => Interlocked.Read(ref _count);
+
+        public long Next() => Interlocked.Increment(ref _count);
     }
 
     /// <summary>Only the peak memory of the worker over a backlog of <paramref name="jobs"/>.</summary>

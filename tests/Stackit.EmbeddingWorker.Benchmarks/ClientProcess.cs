@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
 
+using Stackit.EmbeddingWorker.Testing;
+
 namespace Stackit.EmbeddingWorker.Benchmarks;
 
 /// <summary>A client under test in its own process, so its CPU time and peak memory are its own.</summary>
@@ -87,23 +89,7 @@ internal sealed class ClientProcess : IAsyncDisposable
     }
 
     /// <summary>SIGTERM, as Kubernetes scales down: the worker drains and exits; true if it did within <paramref name="timeout"/>.</summary>
-    public async Task<bool> TerminateAsync(TimeSpan timeout)
-    {
-        using (var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(CultureInfo.InvariantCulture)]))
-        {
-            await kill.WaitForExitAsync();
-        }
-        using var wait = new CancellationTokenSource(timeout);
-        try
-        {
-            await _process.WaitForExitAsync(wait.Token);
-            return true;
-        }
-        catch (OperationCanceledException)
-        {
-            return false;
-        }
-    }
+    public Task<bool> TerminateAsync(TimeSpan timeout) => ProcessSignals.TerminateAsync(_process, timeout);
 
     public async ValueTask DisposeAsync()
     {

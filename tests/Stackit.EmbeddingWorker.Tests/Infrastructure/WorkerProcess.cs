@@ -70,27 +70,7 @@ internal sealed class WorkerProcess : IAsyncDisposable
     }
 
     /// <summary>What Kubernetes sends first; true when the worker exited within <paramref name="timeout"/>.</summary>
-    public async Task<bool> TerminateAsync(TimeSpan timeout)
-    {
-        using (var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
-        {
-            await kill.WaitForExitAsync();
-            if (kill.ExitCode != 0)
-            {
-                throw new InvalidOperationException($"kill -TERM {_process.Id} failed with {kill.ExitCode}");
-            }
-        }
-        using var wait = new CancellationTokenSource(timeout);
-        try
-        {
-            await _process.WaitForExitAsync(wait.Token);
-            return true;
-        }
-        catch (OperationCanceledException)
-        {
-            return false;
-        }
-    }
+    public Task<bool> TerminateAsync(TimeSpan timeout) => ProcessSignals.TerminateAsync(_process, timeout);
 
     public async ValueTask DisposeAsync()
     {
