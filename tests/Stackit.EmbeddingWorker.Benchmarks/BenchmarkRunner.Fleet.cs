@@ -11,7 +11,7 @@ namespace Stackit.EmbeddingWorker.Benchmarks;
 /// </summary>
 internal sealed partial class BenchmarkRunner
 {
-    public async Task<RunResult> RunFleetAsync(string scenario, Workload workload, EndpointModel model, int replicas, bool shared, bool scaleEvents)
+    public async Task<RunResult> RunFleetAsync(string scenario, Workload workload, EndpointModel model, int replicas, bool shared, bool scaleEvents, int budgetFactor = 1)
     {
         var (queue, enqueued, stopFeeding, feeder) = await FedQueueAsync("fleet", workload, model);
         using var feeding = stopFeeding;
@@ -25,6 +25,9 @@ internal sealed partial class BenchmarkRunner
             // The fleet holds as many messages as one benchmark worker does, so the backlog feeds every count alike.
             environment["Queue__MaxInFlightMessages"] = (WorkerMaxInFlight / Math.Max(replicas, 2) * (replicas == 1 ? 2 : 1)).ToString(CultureInfo.InvariantCulture);
             environment["Blobs__Container"] = container;
+            // A budget set higher than the project's: only the endpoint's declared limit can bring it down.
+            environment["Embeddings__TokensPerMinute"] = (model.TokensPerMinute!.Value * budgetFactor).ToString(CultureInfo.InvariantCulture);
+            environment["Embeddings__RequestsPerMinute"] = (model.RequestsPerMinute!.Value * budgetFactor).ToString(CultureInfo.InvariantCulture);
             environment["Fleet__Coordination"] = shared ? "Storage" : "Off";
             environment["Fleet__MaxReplicas"] = "4";
             // Each change of the fleet and of the share goes to the replica's log.

@@ -9,9 +9,9 @@ namespace Stackit.EmbeddingWorker.Benchmarks;
 /// </summary>
 internal sealed record BenchmarkSettings(TimeSpan Warmup, TimeSpan Window, int Backlog, IReadOnlySet<string> Only, IReadOnlyList<ClientKind> Clients, bool QueueStandIn, string LogDirectory, TimeSpan Idle)
 {
-    public static readonly string[] Scenarios = ["short", "mixed", "long", "budget", "replicas", "replicas-scale", "latency", "cpu-long", "cpu-short", "backlog"];
+    public static readonly string[] Scenarios = ["short", "mixed", "long", "budget", "replicas", "replicas-scale", "replicas-headers", "latency", "cpu-long", "cpu-short", "backlog"];
 
-    public bool Runs(string scenario) => Only.Contains(scenario) && !(scenario == "replicas-scale" && Only.Contains("replicas"));
+    public bool Runs(string scenario) => Only.Contains(scenario) && !(scenario is "replicas-scale" or "replicas-headers" && Only.Contains("replicas"));
 
     /// <summary>The clients of the throughput scenarios: the plain client is a CPU yardstick only (no budget, no retries).</summary>
     public IEnumerable<ClientKind> ThroughputClients => Clients.Where(c => c != ClientKind.Plain);

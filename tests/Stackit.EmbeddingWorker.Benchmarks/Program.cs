@@ -70,26 +70,28 @@ if (settings.Runs("budget"))
     }
 }
 
-if ((settings.Runs("replicas") || settings.Runs("replicas-scale")) && settings.QueueStandIn)
+if ((settings.Runs("replicas") || settings.Runs("replicas-scale") || settings.Runs("replicas-headers")) && settings.QueueStandIn)
 {
     Console.WriteLine("… replicas: skipped on the queue stand-in (the fleet ledger needs Azurite's blobs)");
 }
-else if (settings.Runs("replicas") || settings.Runs("replicas-scale"))
+else if (settings.Runs("replicas") || settings.Runs("replicas-scale") || settings.Runs("replicas-headers"))
 {
     // The project's budget (half the capacity, bursts of two seconds' worth, as STACKIT allows short bursts) shared
     // by 1, 2 and 4 worker processes, and by a fleet that grows and shrinks in the window; beside each, the same
     // fleet with every replica using the whole budget, as replicas did before they shared it.
     var tpm = (int)(model.CapacityTokensPerSecond * 60 / 2);
     var budgeted = model with { TokensPerMinute = tpm, RequestsPerMinute = 600 };
-    foreach (var (count, shared, scale, headers) in new[]
+    // The last row: the replicas are configured with twice the project's budget; the endpoint declares its limit in
+    // x-ratelimit headers, and the replicas follow it.
+    foreach (var (count, shared, scale, factor) in new[]
     {
-        (1, true, false, false), (2, true, false, false), (2, false, false, false), (4, true, false, false), (4, false, false, false),
-        (4, true, false, true), (2, true, true, false), (2, false, true, false),
-    }.Where(r => settings.Runs("replicas") || r.Item3))
+        (1, true, false, 1), (2, true, false, 1), (2, false, false, 1), (4, true, false, 1), (4, false, false, 1),
+        (2, true, true, 1), (2, false, true, 1), (4, true, false, 2),
+    }.Where(r => settings.Runs("replicas") || (settings.Runs("replicas-scale") && r.Item3) || (settings.Runs("replicas-headers") && r.Item4 > 1)))
     {
-        var scenario = $"replicas {count}{(scale ? " ±1" : "")}{(headers ? ", x-ratelimit headers" : "")}";
+        var scenario = $"replicas {count}{(scale ? " ±1" : "")}{(factor > 1 ? $", budget set {factor}× too high, x-ratelimit headers" : "")}";
         Console.WriteLine($"… {scenario} ({tpm} TPM, 600 RPM) / {(shared ? "shared" : "each the whole budget")}");
-        results.Add(await runner.RunFleetAsync(scenario, Workload.Mixed, budgeted with { RateLimitHeaders = headers }, count, shared, scale));
+        results.Add(await runner.RunFleetAsync(scenario, Workload.Mixed, budgeted with { RateLimitHeaders = factor > 1 }, count, shared, scale, factor));
     }
 }
 

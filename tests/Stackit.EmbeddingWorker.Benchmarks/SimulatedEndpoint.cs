@@ -182,10 +182,11 @@ internal sealed class SimulatedEndpoint : IAsyncDisposable
                 _tokenBudget?.Take(tokens);
             }
             var limits = new List<(string, string)>();
-            foreach (var (kind, budget) in new[] { ("requests", _requestBudget), ("tokens", _tokenBudget) })
+            foreach (var (kind, budget, perMinute) in new[] { ("requests", _requestBudget, _model.RequestsPerMinute), ("tokens", _tokenBudget, _model.TokensPerMinute) })
             {
                 if (budget is not null)
                 {
+                    limits.Add(($"x-ratelimit-limit-{kind}", perMinute!.Value.ToString(System.Globalization.CultureInfo.InvariantCulture)));
                     limits.Add(($"x-ratelimit-remaining-{kind}", ((long)Math.Max(0, budget.Available)).ToString(System.Globalization.CultureInfo.InvariantCulture)));
                     limits.Add(($"x-ratelimit-reset-{kind}", budget.SecondsToFull.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture) + "s"));
                 }

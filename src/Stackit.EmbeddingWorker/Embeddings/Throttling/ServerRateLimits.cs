@@ -4,19 +4,22 @@ using System.Net.Http.Headers;
 namespace Stackit.EmbeddingWorker.Embeddings.Throttling;
 
 /// <summary>
-/// The server's own count of its rate window, from OpenAI's headers: <c>x-ratelimit-remaining-requests</c>,
-/// <c>x-ratelimit-remaining-tokens</c>, <c>x-ratelimit-reset-requests</c> and <c>x-ratelimit-reset-tokens</c>
-/// (durations such as <c>1s</c>, <c>6m0s</c>, <c>20ms</c>, or plain seconds).
+/// The server's own account of its rate window, from OpenAI's headers: <c>x-ratelimit-limit-requests</c>/<c>-tokens</c>
+/// (the limits per minute), <c>x-ratelimit-remaining-requests</c>/<c>-tokens</c> and
+/// <c>x-ratelimit-reset-requests</c>/<c>-tokens</c> (durations such as <c>1s</c>, <c>6m0s</c>, <c>20ms</c>, or plain seconds).
 /// </summary>
-internal readonly record struct ServerRateLimits(long? RemainingRequests, long? RemainingTokens, TimeSpan? ResetRequests, TimeSpan? ResetTokens)
+internal readonly record struct ServerRateLimits(long? RemainingRequests, long? RemainingTokens, TimeSpan? ResetRequests, TimeSpan? ResetTokens,
+    long? LimitRequests = null, long? LimitTokens = null)
 {
-    public bool IsEmpty => RemainingRequests is null && RemainingTokens is null;
+    public bool IsEmpty => RemainingRequests is null && RemainingTokens is null && LimitRequests is null && LimitTokens is null;
 
     public static ServerRateLimits From(HttpResponseHeaders headers) => new(
         Count(headers, "x-ratelimit-remaining-requests"),
         Count(headers, "x-ratelimit-remaining-tokens"),
         Duration(headers, "x-ratelimit-reset-requests"),
-        Duration(headers, "x-ratelimit-reset-tokens"));
+        Duration(headers, "x-ratelimit-reset-tokens"),
+        Count(headers, "x-ratelimit-limit-requests"),
+        Count(headers, "x-ratelimit-limit-tokens"));
 
     private static long? Count(HttpResponseHeaders headers, string name) =>
         First(headers, name) is { } text && long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) ? Math.Max(0, value) : null;

@@ -102,16 +102,6 @@ internal sealed class SteadyTokenBucket : RateLimiter
         ServeWaiters();
     }
 
-    /// <summary>Lowers what the bucket holds now to at most <paramref name="permits"/> (which may be negative: a wait).</summary>
-    public void LimitAvailable(double permits)
-    {
-        lock (_gate)
-        {
-            Refill();
-            _available = Math.Min(_available, permits);
-        }
-    }
-
     protected override RateLimitLease AttemptAcquireCore(int permitCount)
     {
         CheckPermitCount(permitCount);

@@ -37,32 +37,36 @@ public sealed class ServerRateLimitsTests
         response.Headers.Add("x-ratelimit-remaining-tokens", "149984");
         response.Headers.Add("x-ratelimit-reset-requests", "1s");
         response.Headers.Add("x-ratelimit-reset-tokens", "6m0s");
+        response.Headers.Add("x-ratelimit-limit-requests", "60");
+        response.Headers.Add("x-ratelimit-limit-tokens", "150000");
 
-        Assert.Equal(new ServerRateLimits(59, 149_984, TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(6)), ServerRateLimits.From(response.Headers));
+        Assert.Equal(new ServerRateLimits(59, 149_984, TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(6), 60, 150_000), ServerRateLimits.From(response.Headers));
     }
 
     [Fact]
-    public async Task When_the_server_says_nothing_is_left_the_next_request_waits_for_the_bucket_to_refill()
+    public async Task A_declared_limit_below_the_budget_shrinks_it_and_a_higher_one_restores_at_most_the_configured()
+    {
+        var time = new FakeTimeProvider();
+        await using var budget = new EndpointRateBudget(600_000, 600, 16_384, time, share: 0.5);
+
+        budget.Observe(new ServerRateLimits(null, null, null, null, LimitRequests: 300, LimitTokens: 240_000));
+        Assert.Equal(240_000, budget.TokensPerMinute);
+        Assert.Equal(300, budget.RequestsPerMinute);
+        // Half of 240,000 a minute is 2,000 tokens a second for this replica.
+        Assert.Equal(2_000, budget.MaxRequestTokens);
+
+        budget.Observe(new ServerRateLimits(null, null, null, null, LimitTokens: 1_000_000));
+        Assert.Equal(600_000, budget.TokensPerMinute);
+    }
+
+    [Fact]
+    public async Task What_remains_of_the_server_s_window_does_not_change_the_pacing()
     {
         var time = new FakeTimeProvider();
         await using var budget = new EndpointRateBudget(600_000, null, 16_384, time);
-        // A full bucket (a second's worth, 10,000 tokens) would let this request through at once.
         budget.Observe(new ServerRateLimits(null, 0, null, TimeSpan.FromSeconds(30)));
 
-        var waiting = budget.AcquireAsync(5_000, Cancel).AsTask();
-        time.Advance(TimeSpan.FromSeconds(0.4));
-        Assert.False(waiting.IsCompleted);
-        time.Advance(TimeSpan.FromSeconds(0.2));
-        await waiting.WaitAsync(TimeSpan.FromSeconds(10), Cancel);
-    }
-
-    [Fact]
-    public async Task Tokens_still_left_on_the_server_are_no_signal()
-    {
-        var time = new FakeTimeProvider();
-        await using var budget = new EndpointRateBudget(600_000, null, 16_384, time);
-        budget.Observe(new ServerRateLimits(null, 100, null, TimeSpan.FromSeconds(30)));
-
         Assert.True(budget.AcquireAsync(5_000, Cancel).IsCompleted);
+        Assert.Equal(600_000, budget.TokensPerMinute);
     }
 }
