@@ -9,13 +9,15 @@ namespace Stackit.EmbeddingWorker.Embeddings;
 internal sealed record EmbeddingRequest(
     [property: JsonPropertyName("model")] string Model,
     [property: JsonPropertyName("input")] IReadOnlyList<string> Input,
-    [property: JsonPropertyName("encoding_format")] string EncodingFormat);
+    [property: JsonPropertyName("encoding_format")] string EncodingFormat,
+    [property: JsonPropertyName("dimensions")] int? Dimensions = null);
 
 /// <summary>The multimodal form: one chat-style user message of text and image parts, one embedding back.</summary>
 internal sealed record MultimodalEmbeddingRequest(
     [property: JsonPropertyName("model")] string Model,
     [property: JsonPropertyName("messages")] IReadOnlyList<ChatMessage> Messages,
-    [property: JsonPropertyName("encoding_format")] string EncodingFormat);
+    [property: JsonPropertyName("encoding_format")] string EncodingFormat,
+    [property: JsonPropertyName("dimensions")] int? Dimensions = null);
 
 internal sealed record ChatMessage(
     [property: JsonPropertyName("role")] string Role,

@@ -22,6 +22,17 @@ public sealed class EmbeddingsOptions : IValidatableObject
     /// <summary>Model for jobs with images; unset means such jobs are rejected as unsupported.</summary>
     public string? MultimodalModel { get; set; }
 
+    /// <summary>
+    /// Vector size asked of <see cref="Model"/> (sent as <c>dimensions</c>, for models trained to give shorter vectors);
+    /// unset: the model's own. Every answer must have it; the collection's vector size must match it.
+    /// </summary>
+    [Range(1, 65_536, ErrorMessage = "Embeddings:Dimensions must be between 1 and 65536.")]
+    public int? Dimensions { get; set; }
+
+    /// <summary>As <see cref="Dimensions"/>, for <see cref="MultimodalModel"/> (e.g. Qwen3-VL-Embedding-8B).</summary>
+    [Range(1, 65_536, ErrorMessage = "Embeddings:MultimodalDimensions must be between 1 and 65536.")]
+    public int? MultimodalDimensions { get; set; }
+
     /// <summary>Upper bound of requests in flight; the worker finds the level the endpoint sustains below it.</summary>
     [Range(1, 256, ErrorMessage = "Embeddings:MaxConcurrency must be between 1 and 256.")]
     public int MaxConcurrency { get; set; } = 8;

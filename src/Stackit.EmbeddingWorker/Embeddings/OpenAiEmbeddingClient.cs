@@ -13,8 +13,8 @@ internal sealed partial class OpenAiEmbeddingClient(HttpClient http, EmbeddingsO
     private const int MaxErrorBodyChars = 2_000;
 
     public Task<EmbeddingResult> EmbedAsync(IReadOnlyList<string> inputs, CancellationToken cancellationToken) =>
-        WithEncodingAsync(format => JsonContent.Create(new EmbeddingRequest(options.Model, inputs, EncodingNegotiation.WireName(format)), EmbeddingWireContext.Requests.EmbeddingRequest),
-            inputs.Count, cancellationToken);
+        WithEncodingAsync(format => JsonContent.Create(new EmbeddingRequest(options.Model, inputs, EncodingNegotiation.WireName(format), options.Dimensions), EmbeddingWireContext.Requests.EmbeddingRequest),
+            inputs.Count, options.Dimensions, cancellationToken);
 
     public Task<EmbeddingResult> EmbedMultimodalAsync(string? text, IReadOnlyList<string> images, CancellationToken cancellationToken)
     {
@@ -26,23 +26,30 @@ internal sealed partial class OpenAiEmbeddingClient(HttpClient http, EmbeddingsO
         }
         parts.AddRange(images.Select(image => new ContentPart("image_url", ImageUrl: new ImageUrl(image))));
         ChatMessage[] messages = [new("user", parts)];
-        return WithEncodingAsync(format => JsonContent.Create(new MultimodalEmbeddingRequest(model, messages, EncodingNegotiation.WireName(format)), EmbeddingWireContext.Requests.MultimodalEmbeddingRequest),
-            1, cancellationToken);
+        return WithEncodingAsync(format => JsonContent.Create(new MultimodalEmbeddingRequest(model, messages, EncodingNegotiation.WireName(format), options.MultimodalDimensions), EmbeddingWireContext.Requests.MultimodalEmbeddingRequest),
+            1, options.MultimodalDimensions, cancellationToken);
     }
 
     /// <summary>Asks in the negotiated encoding; when the server refuses base64, asks again (and from now on) for floats.</summary>
-    private async Task<EmbeddingResult> WithEncodingAsync(Func<EmbeddingEncoding, HttpContent> request, int inputCount, CancellationToken cancellationToken)
+    private async Task<EmbeddingResult> WithEncodingAsync(Func<EmbeddingEncoding, HttpContent> request, int inputCount, int? dimensions, CancellationToken cancellationToken)
     {
         var asked = encoding.Current;
+        EmbeddingResult result;
         try
         {
-            return await SendAsync(request(asked), inputCount, cancellationToken).ConfigureAwait(false);
+            result = await SendAsync(request(asked), inputCount, cancellationToken).ConfigureAwait(false);
         }
         catch (EmbeddingRequestException ex) when (encoding.TryFallBack(asked, ex))
         {
             LogBase64Refused(ex.ServerMessage);
-            return await SendAsync(request(EmbeddingEncoding.Float), inputCount, cancellationToken).ConfigureAwait(false);
+            result = await SendAsync(request(EmbeddingEncoding.Float), inputCount, cancellationToken).ConfigureAwait(false);
         }
+        if (dimensions is { } size && result.Vectors[0].Length != size)
+        {
+            // A server that ignores `dimensions` answers with the model's full size: storing that would fail every write.
+            throw new EmbeddingResponseException($"embeddings response has vectors of {result.Vectors[0].Length} dimensions; {size} were asked for (Embeddings:Dimensions). Does the model support shorter vectors?");
+        }
+        return result;
     }
 
     private async Task<EmbeddingResult> SendAsync(HttpContent request, int inputCount, CancellationToken cancellationToken)

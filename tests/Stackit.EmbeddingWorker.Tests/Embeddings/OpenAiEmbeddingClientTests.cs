@@ -24,6 +24,33 @@ public sealed class OpenAiEmbeddingClientTests
         Assert.Equal(inputs.Sum(FakeEmbeddingServer.CountTokens), result.PromptTokens);
     }
 
+    [Fact]
+    public async Task Embeddings_Dimensions_is_sent_and_an_answer_of_another_size_is_refused()
+    {
+        await using var server = await FakeEmbeddingServer.StartAsync();
+        using var services = EmbeddingClientFactory.Services(server, configure: s => s["Embeddings:Dimensions"] = "4");
+
+        var result = await services.Client().EmbedAsync(["alpha"], TestContext.Current.CancellationToken);
+        Assert.Equal(4, result.Vectors[0].Length);
+        Assert.Contains("\"dimensions\":4", Assert.Single(server.Requests).Body, StringComparison.Ordinal);
+
+        // A model without shorter vectors ignores the parameter: its full-size answer must not reach the collection.
+        server.IgnoreDimensionsParameter = true;
+        var error = await Assert.ThrowsAsync<EmbeddingResponseException>(() => services.Client().EmbedAsync(["alpha"], TestContext.Current.CancellationToken));
+        Assert.Contains("8 dimensions; 4 were asked for", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Without_Embeddings_Dimensions_no_dimensions_are_sent()
+    {
+        await using var server = await FakeEmbeddingServer.StartAsync();
+        using var services = EmbeddingClientFactory.Services(server);
+
+        await services.Client().EmbedAsync(["alpha"], TestContext.Current.CancellationToken);
+
+        Assert.DoesNotContain("dimensions", Assert.Single(server.Requests).Body, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData(HttpStatusCode.TooManyRequests)]
     [InlineData(HttpStatusCode.RequestTimeout)]

@@ -31,6 +31,9 @@ public sealed class FakeEmbeddingServer : IAsyncDisposable
 
     public int Dimensions { get; set; } = 8;
 
+    /// <summary>Answers with <see cref="Dimensions"/> even when a request asks for <c>dimensions</c> (a model without shorter vectors).</summary>
+    public bool IgnoreDimensionsParameter { get; set; }
+
     /// <summary>The model's context: an input counted longer than this fails the whole request with 400.</summary>
     public int MaxInputTokens { get; set; } = 4096;
 
@@ -119,6 +122,7 @@ public sealed class FakeEmbeddingServer : IAsyncDisposable
         using var body = JsonDocument.Parse(bytes);
         var model = body.RootElement.GetProperty("model").GetString()!;
         var format = body.RootElement.TryGetProperty("encoding_format", out var f) ? f.GetString() : null;
+        var dimensions = body.RootElement.TryGetProperty("dimensions", out var d) && !IgnoreDimensionsParameter ? d.GetInt32() : Dimensions;
         List<string> inputs;
         var images = 0;
         if (body.RootElement.TryGetProperty("messages", out var messages))
@@ -199,7 +203,7 @@ public sealed class FakeEmbeddingServer : IAsyncDisposable
             writer.WriteStartObject();
             writer.WriteNumber("index", fault == EndpointFault.WrongIndex ? i + 1 : i);
             writer.WriteString("object", "embedding");
-            var vector = VectorFor(inputs[i], Dimensions);
+            var vector = VectorFor(inputs[i], dimensions);
             var nonFinite = fault == EndpointFault.NonFiniteVector && i == 0;
             if (format == "base64" && !IgnoreEncodingFormat)
             {
