@@ -9,7 +9,20 @@ namespace Stackit.EmbeddingWorker.VectorStore;
 /// </summary>
 internal static class CollectionLayout
 {
-    public static readonly IReadOnlyList<string> IndexKinds = ["keyword", "integer", "float", "bool", "datetime", "text", "uuid", "tenant"];
+    /// <summary>The index kinds <c>Qdrant:IndexedMetadata</c> may name, and the payload index each makes.</summary>
+    private static readonly Dictionary<string, (PayloadSchemaType Type, PayloadIndexParams? Params)> IndexOfKind = new(StringComparer.Ordinal)
+    {
+        ["keyword"] = (PayloadSchemaType.Keyword, null),
+        ["integer"] = (PayloadSchemaType.Integer, null),
+        ["float"] = (PayloadSchemaType.Float, null),
+        ["bool"] = (PayloadSchemaType.Bool, null),
+        ["datetime"] = (PayloadSchemaType.Datetime, null),
+        ["text"] = (PayloadSchemaType.Text, null),
+        ["uuid"] = (PayloadSchemaType.Uuid, null),
+        ["tenant"] = (PayloadSchemaType.Keyword, new PayloadIndexParams { KeywordIndexParams = new KeywordIndexParams { IsTenant = true } }),
+    };
+
+    public static IReadOnlyCollection<string> IndexKinds => IndexOfKind.Keys;
 
     public static bool IsIndexableField(string field) =>
         field.Length is > 0 and <= 64 && field.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-');
@@ -55,18 +68,8 @@ internal static class CollectionLayout
         yield return (PayloadFields.ChunkIndex, PayloadSchemaType.Integer, null);
         foreach (var (field, kind) in options.IndexedMetadata.OrderBy(f => f.Key, StringComparer.Ordinal))
         {
-            var path = $"{PayloadFields.Metadata}.{field}";
-            yield return kind switch
-            {
-                "tenant" => (path, PayloadSchemaType.Keyword, new PayloadIndexParams { KeywordIndexParams = new KeywordIndexParams { IsTenant = true } }),
-                "integer" => (path, PayloadSchemaType.Integer, null),
-                "float" => (path, PayloadSchemaType.Float, null),
-                "bool" => (path, PayloadSchemaType.Bool, null),
-                "datetime" => (path, PayloadSchemaType.Datetime, null),
-                "text" => (path, PayloadSchemaType.Text, null),
-                "uuid" => (path, PayloadSchemaType.Uuid, null),
-                _ => (path, PayloadSchemaType.Keyword, null),
-            };
+            var (type, indexParams) = IndexOfKind[kind];
+            yield return ($"{PayloadFields.Metadata}.{field}", type, indexParams?.Clone());
         }
     }
 }

@@ -5,8 +5,8 @@ namespace Stackit.EmbeddingWorker.Embeddings.Throttling;
 
 /// <summary>
 /// Sits inside the resilience handler, so it sees every attempt, retried ones included, and tells the
-/// concurrency limit whether the endpoint kept up or pushed back, and the rate budget what the server says is left
-/// of its window (<see cref="ServerRateLimits"/>).
+/// concurrency limit whether the endpoint kept up or pushed back, and the rate budget the limits the server declares
+/// (<see cref="ServerRateLimits"/>).
 /// </summary>
 internal sealed class EndpointFeedbackHandler(AdaptiveConcurrencyLimit limit, WorkerMetrics metrics, TimeProvider time, EndpointRateBudget? budget = null) : DelegatingHandler
 {
@@ -24,7 +24,7 @@ internal sealed class EndpointFeedbackHandler(AdaptiveConcurrencyLimit limit, Wo
             throw;
         }
         metrics.Attempted((int)response.StatusCode, time.GetElapsedTime(started));
-        if (budget is not null && ServerRateLimits.From(response.Headers) is { IsEmpty: false } limits)
+        if (budget is { IsLimited: true } && ServerRateLimits.From(response.Headers) is { IsEmpty: false } limits)
         {
             budget.Observe(limits);
         }

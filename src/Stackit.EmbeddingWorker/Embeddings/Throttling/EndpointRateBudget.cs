@@ -2,8 +2,8 @@ namespace Stackit.EmbeddingWorker.Embeddings.Throttling;
 
 /// <summary>
 /// This replica's part of <c>Embeddings:TokensPerMinute</c> and <c>Embeddings:RequestsPerMinute</c>: token buckets
-/// that refill steadily at <see cref="Share"/> of the budget and hold at most a second's worth of it (or one full
-/// request), so the worker sends at its share instead of bursting into 429s. The share is set by the
+/// that refill steadily at <see cref="Share"/> of the budget and hold at most a second's worth of it (a larger request
+/// waits for a full bucket and leaves debt), so the worker sends at its share instead of bursting into 429s. The share is set by the
 /// <see cref="FleetBudgetService"/>; what the replica used and waited for, per kind of work, is what it reports back.
 /// </summary>
 internal sealed class EndpointRateBudget : IDisposable, IAsyncDisposable
@@ -14,11 +14,11 @@ internal sealed class EndpointRateBudget : IDisposable, IAsyncDisposable
     /// <summary>What a replica that got all it asked for reports above its use, so that noise does not strip it.</summary>
     internal const double Headroom = 1.25;
 
-    private readonly Bucket? _tokens;
-    private readonly Bucket? _requests;
     /// <summary>No request is cut smaller than this to fit a replica's part of the budget.</summary>
     internal const int MinimumRequestTokens = 256;
 
+    private readonly Bucket? _tokens;
+    private readonly Bucket? _requests;
     private readonly TimeProvider _time;
     private readonly int _maxTokensPerRequest;
     private readonly Use _live = new();
@@ -66,9 +66,6 @@ internal sealed class EndpointRateBudget : IDisposable, IAsyncDisposable
             return (int)Math.Clamp(Math.Max(Math.Max(oneSecond, perRequest), MinimumRequestTokens), 1, Math.Max(1, _maxTokensPerRequest));
         }
     }
-
-    /// <summary>Requests waiting for the budget now.</summary>
-    public long Waiting => (_tokens?.Waiting ?? 0) + (_requests?.Waiting ?? 0);
 
     /// <summary>Sets the fraction of the budget this replica uses from now on.</summary>
     public void SetShare(double share)
@@ -212,7 +209,6 @@ internal sealed class EndpointRateBudget : IDisposable, IAsyncDisposable
     private sealed class Bucket : IDisposable
     {
         private readonly SteadyTokenBucket _limiter;
-
         private readonly int _configured;
         private volatile int _perMinute;
 
@@ -234,8 +230,6 @@ internal sealed class EndpointRateBudget : IDisposable, IAsyncDisposable
                 throw new ObjectDisposedException(nameof(EndpointRateBudget));
             }
         }
-
-        public long Waiting => _limiter.GetStatistics()?.CurrentQueuedCount ?? 0;
 
         public void SetShare(double share) => _limiter.SetRate(PerMinute * share / 60.0, Capacity(PerMinute * share));
 

@@ -114,7 +114,10 @@ internal sealed partial class FleetBudgetService(
         _degraded = false;
         _lastCount = alive.Count;
         budget.SetShare(share);
-        LogHeartbeat(alive.Count, string.Join(", ", alive.Select(d => $"{d.Member}: live {d.Live:0.###}, backfill {d.Backfill:0.###}")), target, share);
+        if (logger.IsEnabled(LogLevel.Debug))
+        {
+            LogHeartbeat(alive.Count, string.Join(", ", alive.Select(d => $"{d.Member}: live {d.Live:0.###}, backfill {d.Backfill:0.###}")), target, share);
+        }
 
         await ForgetSilentAsync(view, cancellationToken).ConfigureAwait(false);
     }

@@ -94,11 +94,8 @@ internal sealed class SteadyTokenBucket : RateLimiter
             _capacity = Math.Max(1, capacity);
             // No refill holds nothing either: a share of nothing lets no request through.
             _available = Math.Min(_available, perSecond > 0 ? _capacity : 0);
-            if (_waiters.Count > 0)
-            {
-                ScheduleWake();
-            }
         }
+        // Serves what the new rate allows and schedules the next wake-up at it.
         ServeWaiters();
     }
 
