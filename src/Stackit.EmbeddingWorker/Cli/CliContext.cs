@@ -1,3 +1,4 @@
+using Stackit.EmbeddingWorker.Embeddings;
 using Stackit.EmbeddingWorker.Intake;
 using Stackit.EmbeddingWorker.Messaging;
 using Stackit.EmbeddingWorker.VectorStore;
@@ -21,6 +22,8 @@ internal sealed class CliContext(IConfiguration configuration, TextReader input,
     public QdrantOptions Qdrant { get; } = configuration.GetSection(QdrantOptions.SectionName).Get<QdrantOptions>() ?? new QdrantOptions();
 
     public Backfill.BackfillOptions Backfill { get; } = configuration.GetSection(EmbeddingWorker.Backfill.BackfillOptions.SectionName).Get<Backfill.BackfillOptions>() ?? new Backfill.BackfillOptions();
+
+    public EmbeddingsOptions Embeddings { get; } = configuration.GetSection(EmbeddingsOptions.SectionName).Get<EmbeddingsOptions>() ?? new EmbeddingsOptions();
 
     public BlobOptions Blobs { get; } = configuration.GetSection(BlobOptions.SectionName).Get<BlobOptions>() ?? new BlobOptions();
 

@@ -9,7 +9,7 @@ namespace Stackit.EmbeddingWorker.Cli;
 /// </summary>
 public static class WorkerCli
 {
-    private static readonly string[] CommandNames = ["enqueue", "poison", "status", "backfill", "--help", "-h", "-?"];
+    private static readonly string[] CommandNames = ["enqueue", "poison", "status", "backfill", "search", "--help", "-h", "-?"];
 
     public static bool Handles(IReadOnlyList<string> args) => args.Count > 0 && CommandNames.Contains(args[0], StringComparer.Ordinal);
 
@@ -22,6 +22,7 @@ public static class WorkerCli
             PoisonCommands.Create(Context),
             StatusCommand.Create(Context),
             BackfillCommand.Create(Context),
+            SearchCommand.Create(Context),
         };
         return root.Parse(args).InvokeAsync(new InvocationConfiguration { Output = output, Error = error }, cancellationToken);
     }

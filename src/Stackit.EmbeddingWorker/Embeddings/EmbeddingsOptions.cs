@@ -75,6 +75,21 @@ public sealed class EmbeddingsOptions : IValidatableObject
     [Range(0.0, 1.0, ErrorMessage = "Embeddings:TokenEstimateMargin must be between 0 and 1.")]
     public double TokenEstimateMargin { get; set; } = 0.05;
 
+    /// <summary>
+    /// The task a search query is embedded for, as instruction-tuned models (e5-mistral, Qwen3-Embedding) expect
+    /// queries: <c>Instruct: {task}\nQuery: {query}</c>. Documents are embedded without it. Empty: queries are
+    /// embedded as they are (models without instructions).
+    /// </summary>
+    public string QueryInstruction { get; set; } = "Given a web search query, retrieve relevant passages that answer the query";
+
+    /// <summary>The price of a million tokens, in the operator's currency, for <c>backfill --plan</c>; unset: no cost shown.</summary>
+    [Range(0.0, 1_000_000.0, ErrorMessage = "Embeddings:PricePerMillionTokens must be between 0 and 1000000.")]
+    public decimal? PricePerMillionTokens { get; set; }
+
+    /// <summary>A search query as the model expects it (see <see cref="QueryInstruction"/>).</summary>
+    public string QueryText(string query) =>
+        string.IsNullOrWhiteSpace(QueryInstruction) ? query : $"Instruct: {QueryInstruction}\nQuery: {query}";
+
     public Uri EmbeddingsUri => new(BaseUrl.AbsoluteUri.TrimEnd('/') + "/embeddings");
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)

@@ -1,5 +1,4 @@
 using Azure.Storage.Blobs;
-using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Options;
 using Polly;
 using Polly.Retry;
@@ -155,21 +154,7 @@ public static class EmbeddingWorkerServiceCollectionExtensions
             http.Timeout = Timeout.InfiniteTimeSpan;
             http.DefaultRequestHeaders.Authorization = new("Bearer", options.ApiKey);
         });
-        client.AddResilienceHandler("embeddings", (pipeline, context) =>
-        {
-            var options = context.ServiceProvider.GetRequiredService<EmbeddingsOptions>();
-            pipeline.AddRetry(new HttpRetryStrategyOptions
-            {
-                // Retries 408, 429, 5xx, connection failures and attempt timeouts; honours Retry-After.
-                MaxRetryAttempts = options.MaxRetries,
-                BackoffType = DelayBackoffType.Exponential,
-                UseJitter = true,
-                Delay = options.RetryBaseDelay,
-                MaxDelay = TimeSpan.FromMinutes(2),
-                ShouldRetryAfterHeader = true,
-            });
-            pipeline.AddTimeout(options.Timeout);
-        });
+        client.AddResilienceHandler("embeddings", (pipeline, context) => pipeline.AddAttempts(context.ServiceProvider.GetRequiredService<EmbeddingsOptions>()));
         // Inside the retries: every attempt tells the adaptive limit how the endpoint is coping.
         client.AddHttpMessageHandler(sp => new EndpointFeedbackHandler(sp.GetRequiredService<AdaptiveConcurrencyLimit>(), sp.GetRequiredService<WorkerMetrics>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<EndpointRateBudget>()));
         // Innermost: each attempt reads its answer's body itself, under the attempt's timeout and retries.

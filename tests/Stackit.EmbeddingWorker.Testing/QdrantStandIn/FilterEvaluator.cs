@@ -6,7 +6,7 @@ namespace Stackit.EmbeddingWorker.Testing.QdrantStandIn;
 
 /// <summary>
 /// The part of Qdrant's filter language the worker uses: must/should/must_not over keyword (one or any of
-/// several) and integer matches, numeric ranges and datetime ranges. Anything else is answered with Unimplemented, never silently matched.
+/// several), integer and boolean matches on top-level or nested (<c>a.b</c>) keys, numeric ranges and datetime ranges. Anything else is answered with Unimplemented, never silently matched.
 /// </summary>
 internal static class FilterEvaluator
 {
@@ -66,7 +66,7 @@ internal static class FilterEvaluator
 
     private static bool Matches(FieldCondition field, StoredPoint point)
     {
-        point.Payload.TryGetValue(field.Key, out var value);
+        var value = ValueAt(point.Payload, field.Key);
         if (field.Match is { } match)
         {
             return match.MatchValueCase switch
@@ -74,6 +74,7 @@ internal static class FilterEvaluator
                 Match.MatchValueOneofCase.Keyword => value?.KindCase == Value.KindOneofCase.StringValue && value.StringValue == match.Keyword,
                 Match.MatchValueOneofCase.Integer => value?.KindCase == Value.KindOneofCase.IntegerValue && value.IntegerValue == match.Integer,
                 Match.MatchValueOneofCase.Keywords => value?.KindCase == Value.KindOneofCase.StringValue && match.Keywords.Strings.Contains(value.StringValue),
+                Match.MatchValueOneofCase.Boolean => value?.KindCase == Value.KindOneofCase.BoolValue && value.BoolValue == match.Boolean,
                 _ => throw Unsupported("match " + match.MatchValueCase),
             };
         }
@@ -101,6 +102,19 @@ internal static class FilterEvaluator
                 && (datetimes.Lte is null || at <= datetimes.Lte.ToDateTimeOffset()) && (datetimes.Lt is null || at < datetimes.Lt.ToDateTimeOffset());
         }
         throw Unsupported("field condition on " + field.Key);
+    }
+
+    /// <summary>The value at a key, where <c>a.b</c> is field <c>b</c> of the object at <c>a</c>, as Qdrant reads nested payload.</summary>
+    private static Value? ValueAt(IReadOnlyDictionary<string, Value> payload, string key)
+    {
+        var dot = key.IndexOf('.', StringComparison.Ordinal);
+        if (payload.TryGetValue(key, out var value) || dot < 0)
+        {
+            return value;
+        }
+        return payload.TryGetValue(key[..dot], out var parent) && parent.KindCase == Value.KindOneofCase.StructValue
+            ? ValueAt(parent.StructValue.Fields, key[(dot + 1)..])
+            : null;
     }
 
     private static RpcException Unsupported(string what) =>

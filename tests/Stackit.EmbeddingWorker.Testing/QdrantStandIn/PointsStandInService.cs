@@ -21,6 +21,7 @@ internal class PointsStandInService(StandInStore store)
         binder.AddMethod(GrpcMethods.Unary<ScrollPoints, ScrollResponse>(Service, nameof(Scroll)), (UnaryServerMethod<ScrollPoints, ScrollResponse>)null!);
         binder.AddMethod(GrpcMethods.Unary<CountPoints, CountResponse>(Service, nameof(Count)), (UnaryServerMethod<CountPoints, CountResponse>)null!);
         binder.AddMethod(GrpcMethods.Unary<GetPoints, GetResponse>(Service, nameof(Get)), (UnaryServerMethod<GetPoints, GetResponse>)null!);
+        binder.AddMethod(GrpcMethods.Unary<QueryPoints, QueryResponse>(Service, nameof(Query)), (UnaryServerMethod<QueryPoints, QueryResponse>)null!);
     }
 
     public virtual Task<PointsOperationResponse> Upsert(UpsertPoints request, ServerCallContext context)
@@ -67,6 +68,14 @@ internal class PointsStandInService(StandInStore store)
         store.Called(nameof(Get), request.CollectionName);
         var response = new GetResponse();
         response.Result.AddRange(store.Retrieve(request.CollectionName, request.Ids).Select(p => Retrieved(p, request.WithPayload, request.WithVectors)));
+        return Task.FromResult(response);
+    }
+
+    public virtual Task<QueryResponse> Query(QueryPoints request, ServerCallContext context)
+    {
+        store.Called(nameof(Query), request.CollectionName);
+        var response = new QueryResponse();
+        response.Result.AddRange(store.Query(request, Random.Shared));
         return Task.FromResult(response);
     }
 

@@ -311,6 +311,117 @@ public sealed class StandInStore
         }
     }
 
+    /// <summary>
+    /// Qdrant's Query API as the worker uses it: the nearest points to a dense vector (exact, by the collection's
+    /// distance: cosine on normalised vectors, dot product, or Euclidean distance ascending) or a random sample,
+    /// after the filter, with score threshold, offset and limit (10 when unset). A vector name the collection does
+    /// not have, or a vector of another size, is refused as Qdrant refuses it.
+    /// </summary>
+    public List<ScoredPoint> Query(QueryPoints request, Random random)
+    {
+        lock (_gate)
+        {
+            var collection = Collection(request.CollectionName);
+            if (request.HasUsing && request.Using.Length > 0)
+            {
+                throw new RpcException(new Status(StatusCode.InvalidArgument, $"Wrong input: Not existing vector name error: {request.Using}"));
+            }
+            if (request.Prefetch.Count > 0)
+            {
+                throw new RpcException(new Status(StatusCode.Unimplemented, "the Qdrant stand-in does not implement prefetch"));
+            }
+            var candidates = collection.Matching(request.Filter).ToList();
+            IEnumerable<(StoredPoint Point, float Score)> ranked = request.Query?.VariantCase switch
+            {
+                global::Qdrant.Client.Grpc.Query.VariantOneofCase.Nearest => Nearest(collection, request.Query.Nearest, candidates),
+                global::Qdrant.Client.Grpc.Query.VariantOneofCase.Sample => candidates.OrderBy(_ => random.Next()).Select(p => (p, 0f)),
+                _ => throw new RpcException(new Status(StatusCode.Unimplemented, $"the Qdrant stand-in does not implement query {request.Query?.VariantCase}")),
+            };
+            if (request.HasScoreThreshold)
+            {
+                var euclid = collection.Vectors.Distance == Distance.Euclid;
+                ranked = ranked.Where(r => euclid ? r.Score <= request.ScoreThreshold : r.Score >= request.ScoreThreshold);
+            }
+            var limit = request.HasLimit ? (int)request.Limit : 10;
+            var offset = request.HasOffset ? (int)request.Offset : 0;
+            return ranked.Skip(offset).Take(limit)
+                .Select(r => Scored(r.Point, r.Score, request.WithPayload, request.WithVectors))
+                .ToList();
+        }
+    }
+
+    private List<(StoredPoint Point, float Score)> Nearest(StandInCollection collection, VectorInput input, List<StoredPoint> candidates)
+    {
+        if (input.VariantCase != VectorInput.VariantOneofCase.Dense)
+        {
+            throw new RpcException(new Status(StatusCode.Unimplemented, $"the Qdrant stand-in does not implement nearest by {input.VariantCase}"));
+        }
+        if (!KeepVectors)
+        {
+            throw new RpcException(new Status(StatusCode.Unimplemented, "this stand-in keeps no vectors (KeepVectors is off), so it cannot search"));
+        }
+        var query = input.Dense.Data.ToArray();
+        if ((ulong)query.Length != collection.Vectors.Size)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"Wrong input: Vector dimension error: expected dim: {collection.Vectors.Size}, got {query.Length}"));
+        }
+        var distance = collection.Vectors.Distance;
+        var scored = candidates.Select(p => (Point: p, Score: Similarity(distance, query, p.Vector)));
+        // Ties in id order, so a result list is the same on every call.
+        return (distance == Distance.Euclid ? scored.OrderBy(s => s.Score) : scored.OrderByDescending(s => s.Score))
+            .ThenBy(s => s.Point.Key, StringComparer.Ordinal).ToList();
+    }
+
+    private static float Similarity(Distance distance, float[] query, float[] stored)
+    {
+        switch (distance)
+        {
+            case Distance.Cosine:
+                return (float)(Dot(query, stored) / Math.Max(Math.Sqrt(Dot(query, query) * Dot(stored, stored)), double.Epsilon));
+            case Distance.Dot:
+                return (float)Dot(query, stored);
+            case Distance.Euclid:
+                var sum = 0.0;
+                for (var i = 0; i < query.Length; i++)
+                {
+                    sum += (query[i] - stored[i]) * (double)(query[i] - stored[i]);
+                }
+                return (float)Math.Sqrt(sum);
+            default:
+                throw new RpcException(new Status(StatusCode.Unimplemented, $"the Qdrant stand-in does not implement distance {distance}"));
+        }
+    }
+
+    private static double Dot(float[] a, float[] b)
+    {
+        var sum = 0.0;
+        for (var i = 0; i < a.Length; i++)
+        {
+            sum += a[i] * (double)b[i];
+        }
+        return sum;
+    }
+
+    /// <summary>A point as a query answers it: payload as selected (none unless asked, as Qdrant's Query API does), vector when asked.</summary>
+    private static ScoredPoint Scored(StoredPoint point, float score, WithPayloadSelector? withPayload, WithVectorsSelector? withVectors)
+    {
+        var scoredPoint = new ScoredPoint { Id = point.Id, Score = score };
+        var include = withPayload?.SelectorOptionsCase == WithPayloadSelector.SelectorOptionsOneofCase.Include ? withPayload.Include.Fields : null;
+        var enabled = withPayload is not null && (withPayload.SelectorOptionsCase != WithPayloadSelector.SelectorOptionsOneofCase.Enable || withPayload.Enable);
+        foreach (var (key, value) in point.Payload)
+        {
+            if (enabled && (include is null || include.Contains(key)))
+            {
+                scoredPoint.Payload[key] = value;
+            }
+        }
+        if (withVectors?.Enable == true)
+        {
+            scoredPoint.Vectors = new VectorsOutput { Vector = new VectorOutput { Dense = new DenseVector { Data = { point.Vector } } } };
+        }
+        return scoredPoint;
+    }
+
     private static StoredPoint Validate(StandInCollection collection, PointStruct point, bool keepVector)
     {
         var key = IdKey(point.Id);

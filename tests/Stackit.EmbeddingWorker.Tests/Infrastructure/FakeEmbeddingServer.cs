@@ -62,6 +62,12 @@ public sealed class FakeEmbeddingServer : IAsyncDisposable
 
     public ConcurrentQueue<RecordedRequest> Requests { get; } = new();
 
+    /// <summary>
+    /// Inputs answered with the vector of another text: the deterministic vectors know no meaning, so a test says
+    /// which text a query is about (input → text whose vector it gets).
+    /// </summary>
+    public ConcurrentDictionary<string, string> SameVectorAs { get; } = new(StringComparer.Ordinal);
+
     public int PeakInFlight => Volatile.Read(ref _peakInFlight);
 
     /// <summary>Tokens as this server counts them: a quarter of the UTF-8 length, rounded up.</summary>
@@ -203,7 +209,7 @@ public sealed class FakeEmbeddingServer : IAsyncDisposable
             writer.WriteStartObject();
             writer.WriteNumber("index", fault == EndpointFault.WrongIndex ? i + 1 : i);
             writer.WriteString("object", "embedding");
-            var vector = VectorFor(inputs[i], dimensions);
+            var vector = VectorFor(SameVectorAs.GetValueOrDefault(inputs[i], inputs[i]), dimensions);
             var nonFinite = fault == EndpointFault.NonFiniteVector && i == 0;
             if (format == "base64" && !IgnoreEncodingFormat)
             {

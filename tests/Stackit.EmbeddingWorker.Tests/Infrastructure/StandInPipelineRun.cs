@@ -1,6 +1,8 @@
 using System.Text.Json;
 using Azure.Storage.Queues;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
+using Stackit.EmbeddingWorker.Cli;
 using Stackit.EmbeddingWorker.Testing.QdrantStandIn;
 using Stackit.EmbeddingWorker.VectorStore;
 
@@ -13,9 +15,11 @@ namespace Stackit.EmbeddingWorker.Tests.Infrastructure;
 internal sealed class StandInPipelineRun : IAsyncDisposable
 {
     private readonly IHost _host;
+    private readonly Dictionary<string, string?> _settings;
 
-    private StandInPipelineRun(FakeEmbeddingServer embeddings, QdrantStandInServer qdrant, IHost host, QueueClient queue, QueueClient poison, string collection)
+    private StandInPipelineRun(FakeEmbeddingServer embeddings, QdrantStandInServer qdrant, IHost host, QueueClient queue, QueueClient poison, string collection, Dictionary<string, string?> settings)
     {
+        _settings = settings;
         Embeddings = embeddings;
         Qdrant = qdrant;
         _host = host;
@@ -49,13 +53,23 @@ internal sealed class StandInPipelineRun : IAsyncDisposable
         configure?.Invoke(settings);
         var host = WorkerHost.Build(settings);
         await host.StartAsync(ct);
-        return new StandInPipelineRun(embeddings, qdrant, host, queue, azurite.Queue(queueName + "-poison"), collection);
+        return new StandInPipelineRun(embeddings, qdrant, host, queue, azurite.Queue(queueName + "-poison"), collection, settings);
     }
 
     public async Task SendAndWaitAsync(string body, CancellationToken ct)
     {
         await Queue.SendMessageAsync(body, ct);
         await QueueAssertions.WaitUntilEmptyAsync(Queue, TimeSpan.FromSeconds(30), ct);
+    }
+
+    /// <summary>A helper command with the worker's settings: its exit code, what it wrote to stdout, and to stderr.</summary>
+    public async Task<(int Code, string Output, string Error)> CliAsync(CancellationToken ct, params string[] args)
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(_settings).Build();
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var code = await WorkerCli.RunAsync(args, configuration, new StringReader(""), output, error, ct);
+        return (code, output.ToString(), error.ToString());
     }
 
     public List<StoredPoint> Points(string documentId) =>
