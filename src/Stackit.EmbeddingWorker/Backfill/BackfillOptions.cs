@@ -43,6 +43,24 @@ public sealed class BackfillOptions : IValidatableObject
     /// </summary>
     public string? PageKey { get; set; }
 
+    /// <summary>
+    /// Bulk mode: the target collection is built without its HNSW graph (<c>m: 0</c>), which makes the copy cheaper;
+    /// the command enables the index (with <c>Qdrant:HnswM</c>) and waits until the collection is green before it
+    /// checks and switches.
+    /// </summary>
+    public bool DeferIndexing { get; set; } = true;
+
+    /// <summary>
+    /// Chunks of the target, chosen at random, that are embedded again and searched for in the target before the
+    /// switch; 0 switches without checking.
+    /// </summary>
+    [Range(0, 10_000, ErrorMessage = "Backfill:VerifySample must be between 0 and 10000.")]
+    public int VerifySample { get; set; } = 100;
+
+    /// <summary>The share of sampled chunks that must find themselves among their nearest for the switch.</summary>
+    [Range(0.0, 1.0, ErrorMessage = "Backfill:MinSelfHitRate must be between 0 and 1.")]
+    public double MinSelfHitRate { get; set; } = 0.99;
+
     public string QueueName(string liveQueue) => Queue is { Length: > 0 } name ? name : liveQueue + "-backfill";
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)

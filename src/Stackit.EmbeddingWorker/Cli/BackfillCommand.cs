@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Microsoft.Extensions.Logging.Abstractions;
+using Stackit.EmbeddingWorker.Embeddings;
 using Stackit.EmbeddingWorker.VectorStore;
 
 namespace Stackit.EmbeddingWorker.Cli;
@@ -27,7 +28,9 @@ internal static class BackfillCommand
     {
         using var qdrant = QdrantClients.Create(context.Qdrant, TimeSpan.Zero);
         var collections = new CollectionProvisioner(qdrant, context.Qdrant, NullLogger<CollectionProvisioner>.Instance);
-        var planner = new BackfillPlanner(qdrant, collections, context.Queues, context.Backfill, context.Queue, context.Qdrant, context.Output, TimeProvider.System);
+        using var embeddings = EmbeddingsResilience.CreateOneOff(context.Embeddings);
+        var planner = new BackfillPlanner(qdrant, collections, context.Queues, context.Backfill, context.Queue, context.Qdrant, context.Output, TimeProvider.System,
+            new RecallCheck(qdrant, embeddings.Client));
         return await planner.RunAsync(alias ?? context.Qdrant.Collection, target, switchAlias, timeout, poll, cancellationToken).ConfigureAwait(false);
     }
 }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.RegularExpressions;
 using Azure.Storage.Queues;
 using Qdrant.Client;
@@ -14,7 +15,10 @@ namespace Stackit.EmbeddingWorker.Cli;
 ///    then waits until every replica records live changes (<see cref="BackfillCapture"/>);
 /// 2. puts every document of the source on the backfill queue, in pages, for all replicas to copy;
 /// 3. waits until the queue is empty, fails if a page was poisoned, and checks that both sides hold as many points;
-/// 4. switches the alias to the target and removes the marker, in one atomic alias update.
+/// 4. builds the target's index if it was created without one (bulk mode, <c>Backfill:DeferIndexing</c>) and waits
+///    until Qdrant reports it green;
+/// 5. checks recall: a sample of the target's chunks, embedded again, must find themselves (<see cref="RecallCheck"/>);
+/// 6. switches the alias to the target and removes the marker, in one atomic alias update.
 /// Interrupted anywhere, it is run again: it finds the marker and goes on with the same target; pages copied
 /// before cost reads only.
 /// </summary>
@@ -26,7 +30,8 @@ internal sealed class BackfillPlanner(
     QueueOptions queue,
     QdrantOptions qdrant,
     TextWriter output,
-    TimeProvider time)
+    TimeProvider time,
+    RecallCheck? recall = null)
 {
     private const uint ScrollPage = 256;
     private const int CountChecks = 3;
@@ -72,7 +77,7 @@ internal sealed class BackfillPlanner(
                 return await FailAsync($"collection '{target}' exists already; delete it or name another with --target.").ConfigureAwait(false);
             }
             var dimension = await collections.ReadDimensionAsync(source, cancellationToken).ConfigureAwait(false);
-            await collections.CreateCollectionAsync(target, dimension, cancellationToken).ConfigureAwait(false);
+            await collections.CreateCollectionAsync(target, dimension, cancellationToken, options.DeferIndexing).ConfigureAwait(false);
             await client.CreateAliasAsync(marker, target, cancellationToken: cancellationToken).ConfigureAwait(false);
             var settle = options.MarkerRefresh * 2;
             await output.WriteLineAsync($"Started the backfill of {alias} ({source}) into {target}; waiting {settle.TotalSeconds:0} s until every replica records live changes.").ConfigureAwait(false);
@@ -109,8 +114,16 @@ internal sealed class BackfillPlanner(
 
         if (!switchAlias)
         {
-            await output.WriteLineAsync($"Copy complete; {alias} still points to {source} (--no-switch). Run again without --no-switch to switch.").ConfigureAwait(false);
+            await output.WriteLineAsync($"Copy complete; {alias} still points to {source} (--no-switch). Run again without --no-switch to build the index, check recall and switch.").ConfigureAwait(false);
             return 0;
+        }
+        if (await BuildIndexAsync(target, deadline, pollInterval, cancellationToken).ConfigureAwait(false) is { } notIndexed)
+        {
+            return await FailAsync(notIndexed).ConfigureAwait(false);
+        }
+        if (recall is not null && options.VerifySample > 0 && await CheckRecallAsync(recall, target, cancellationToken).ConfigureAwait(false) is { } lost)
+        {
+            return await FailAsync(lost).ConfigureAwait(false);
         }
         // <alias>_previous names the collection the switch leaves: pages recorded just before the switch still copy
         // from it (PageAuthority), and an operator can switch back to it.
@@ -129,6 +142,63 @@ internal sealed class BackfillPlanner(
         await client.UpdateAliasesAsync(switchOperations, cancellationToken: cancellationToken).ConfigureAwait(false);
         await output.WriteLineAsync($"Switched {alias} to {target} (was {source}, now also {previous}). {source} is kept; delete it once {target} is checked and no backfill page names it.").ConfigureAwait(false);
         return 0;
+    }
+
+    /// <summary>
+    /// Enables the index of a target created without one and waits until Qdrant reports the collection green (grey:
+    /// optimizations wait for a trigger, which an empty update gives). Null when green; else why the switch waits.
+    /// </summary>
+    private async Task<string?> BuildIndexAsync(string target, DateTimeOffset deadline, TimeSpan pollInterval, CancellationToken cancellationToken)
+    {
+        var info = await client.GetCollectionInfoAsync(target, cancellationToken).ConfigureAwait(false);
+        if (info.Config?.HnswConfig is { M: 0 })
+        {
+            var hnsw = CollectionLayout.IndexEnabled(qdrant);
+            await client.UpdateCollectionAsync(target, hnswConfig: hnsw, cancellationToken: cancellationToken).ConfigureAwait(false);
+            await output.WriteLineAsync($"Building the index of {target} (HNSW m={hnsw.M}, ef_construct={hnsw.EfConstruct}); the switch waits until the collection is green.").ConfigureAwait(false);
+        }
+        var reportedAt = time.GetUtcNow();
+        while (true)
+        {
+            info = await client.GetCollectionInfoAsync(target, cancellationToken).ConfigureAwait(false);
+            switch (info.Status)
+            {
+                case CollectionStatus.Green:
+                    return null;
+                case CollectionStatus.Red:
+                    return $"Qdrant reports {target} red (an optimization failed; see Qdrant's log); the alias is not switched.";
+                case CollectionStatus.Grey:
+                    await client.UpdateCollectionAsync(target, optimizersConfig: new OptimizersConfigDiff(), cancellationToken: cancellationToken).ConfigureAwait(false);
+                    break;
+            }
+            if (time.GetUtcNow() >= deadline)
+            {
+                return $"{target} is still {info.Status.ToString().ToLowerInvariant()} (its index is being built) after the timeout; the alias is not switched. Run the backfill again to go on.";
+            }
+            if (time.GetUtcNow() - reportedAt >= TimeSpan.FromMinutes(1))
+            {
+                await output.WriteLineAsync($"{target} is {info.Status.ToString().ToLowerInvariant()}: {info.IndexedVectorsCount} of {info.PointsCount} vectors indexed.").ConfigureAwait(false);
+                reportedAt = time.GetUtcNow();
+            }
+            await Task.Delay(pollInterval, time, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Null when enough sampled chunks find themselves in the target; else the figures and why it matters.</summary>
+    private async Task<string?> CheckRecallAsync(RecallCheck recall, string target, CancellationToken cancellationToken)
+    {
+        await output.WriteLineAsync($"Checking recall: up to {options.VerifySample} chunks of {target}, chosen at random, are embedded again and searched for.").ConfigureAwait(false);
+        var result = await recall.RunAsync(target, options.VerifySample, cancellationToken).ConfigureAwait(false);
+        await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+            $"Recall check: {result.Found} of {result.Sampled} sampled chunks found themselves among their {RecallCheck.Neighbours} nearest ({result.Rate * 100:0.0} %; Backfill:MinSelfHitRate is {options.MinSelfHitRate * 100:0.0} %).")).ConfigureAwait(false);
+        if (result.Rate >= options.MinSelfHitRate)
+        {
+            return null;
+        }
+        var missed = string.Join(", ", result.Missed.Take(10)) + (result.Missed.Count > 10 ? $" and {result.Missed.Count - 10} more" : "");
+        return $"recall is below Backfill:MinSelfHitRate; the alias is not switched. Not found: {missed}. Either the target's vectors do not fit its texts " +
+            "(another model or vector size than the endpoint gives now?) or its index loses too much (Qdrant:HnswM, Qdrant:Quantization). " +
+            "Fix the cause, delete the target and its marker alias, and run the backfill again.";
     }
 
     /// <summary><c>documents_v3</c> after <c>documents_v2</c>; <c>documents_v2</c> after anything else.</summary>

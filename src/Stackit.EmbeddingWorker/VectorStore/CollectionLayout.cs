@@ -27,13 +27,14 @@ internal static class CollectionLayout
     public static bool IsIndexableField(string field) =>
         field.Length is > 0 and <= 64 && field.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-');
 
+    /// <summary>The create request; with <paramref name="deferIndexing"/> no HNSW graph is built (<c>m: 0</c>) until <see cref="IndexEnabled"/> is applied: a bulk load.</summary>
     /// <remarks>
     /// <c>on_disk</c>, <c>always_ram</c> and <c>on_disk_payload</c> are marked deprecated in the client in favour of the
     /// newer <c>memory</c> fields, which servers before them drop unread (leaving everything in RAM). Servers with
     /// <c>memory</c> still honour the older flags, so the worker sends those: one request right for both.
     /// </remarks>
 #pragma warning disable CS0612 // see the remark above
-    public static CreateCollection Request(string collection, ulong dimension, QdrantOptions options)
+    public static CreateCollection Request(string collection, ulong dimension, QdrantOptions options, bool deferIndexing = false)
     {
         var request = new CreateCollection
         {
@@ -42,7 +43,7 @@ internal static class CollectionLayout
             {
                 Params = new VectorParams { Size = dimension, Distance = Enum.Parse<Distance>(options.Distance), OnDisk = options.OnDiskVectors },
             },
-            HnswConfig = new HnswConfigDiff { M = (ulong)options.HnswM, EfConstruct = (ulong)options.HnswEfConstruct },
+            HnswConfig = new HnswConfigDiff { M = deferIndexing ? 0 : (ulong)options.HnswM, EfConstruct = (ulong)options.HnswEfConstruct },
             ShardNumber = (uint)options.ShardNumber,
             ReplicationFactor = (uint)options.ReplicationFactor,
             WriteConsistencyFactor = (uint)options.WriteConsistencyFactor,
@@ -60,6 +61,9 @@ internal static class CollectionLayout
         return request;
     }
 #pragma warning restore CS0612
+
+    /// <summary>The HNSW settings that build the index of a collection created with deferred indexing.</summary>
+    public static HnswConfigDiff IndexEnabled(QdrantOptions options) => new() { M = (ulong)options.HnswM, EfConstruct = (ulong)options.HnswEfConstruct };
 
     /// <summary>Every payload index of a new collection: the worker's own, then the configured metadata fields.</summary>
     public static IEnumerable<(string Field, PayloadSchemaType Type, PayloadIndexParams? Params)> Indexes(QdrantOptions options)

@@ -46,12 +46,12 @@ internal sealed partial class CollectionProvisioner(QdrantClient client, QdrantO
     /// Creates a collection for vectors of <paramref name="dimension"/> laid out as <see cref="CollectionLayout"/> says,
     /// with the payload indexes the worker filters on and those configured for metadata.
     /// </summary>
-    public async Task CreateCollectionAsync(string collection, ulong dimension, CancellationToken cancellationToken)
+    public async Task CreateCollectionAsync(string collection, ulong dimension, CancellationToken cancellationToken, bool deferIndexing = false)
     {
         try
         {
-            await client.CreateCollectionAsync(CollectionLayout.Request(collection, dimension, options), cancellationToken).ConfigureAwait(false);
-            LogCreated(collection, dimension, options.Distance, options.OnDiskVectors ? "on disk" : "in RAM", options.Quantization, options.HnswM, options.ShardNumber, options.ReplicationFactor);
+            await client.CreateCollectionAsync(CollectionLayout.Request(collection, dimension, options, deferIndexing), cancellationToken).ConfigureAwait(false);
+            LogCreated(collection, dimension, options.Distance, options.OnDiskVectors ? "on disk" : "in RAM", options.Quantization, deferIndexing ? 0 : options.HnswM, options.ShardNumber, options.ReplicationFactor);
         }
         catch (Exception ex) when (QdrantErrors.IsAlreadyExists(ex))
         {

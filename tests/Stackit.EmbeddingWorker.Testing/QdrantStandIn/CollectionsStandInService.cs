@@ -15,6 +15,7 @@ internal class CollectionsStandInService(StandInStore store)
         binder.AddMethod(GrpcMethods.Unary<CollectionExistsRequest, CollectionExistsResponse>(Service, nameof(CollectionExists)), (UnaryServerMethod<CollectionExistsRequest, CollectionExistsResponse>)null!);
         binder.AddMethod(GrpcMethods.Unary<CreateCollection, CollectionOperationResponse>(Service, nameof(Create)), (UnaryServerMethod<CreateCollection, CollectionOperationResponse>)null!);
         binder.AddMethod(GrpcMethods.Unary<GetCollectionInfoRequest, GetCollectionInfoResponse>(Service, nameof(Get)), (UnaryServerMethod<GetCollectionInfoRequest, GetCollectionInfoResponse>)null!);
+        binder.AddMethod(GrpcMethods.Unary<UpdateCollection, CollectionOperationResponse>(Service, nameof(Update)), (UnaryServerMethod<UpdateCollection, CollectionOperationResponse>)null!);
         binder.AddMethod(GrpcMethods.Unary<ChangeAliases, CollectionOperationResponse>(Service, nameof(UpdateAliases)), (UnaryServerMethod<ChangeAliases, CollectionOperationResponse>)null!);
         binder.AddMethod(GrpcMethods.Unary<ListAliasesRequest, ListAliasesResponse>(Service, nameof(ListAliases)), (UnaryServerMethod<ListAliasesRequest, ListAliasesResponse>)null!);
     }
@@ -25,6 +26,12 @@ internal class CollectionsStandInService(StandInStore store)
     public virtual Task<CollectionOperationResponse> Create(CreateCollection request, ServerCallContext context)
     {
         store.Create(request);
+        return Task.FromResult(new CollectionOperationResponse { Result = true });
+    }
+
+    public virtual Task<CollectionOperationResponse> Update(UpdateCollection request, ServerCallContext context)
+    {
+        store.Update(request);
         return Task.FromResult(new CollectionOperationResponse { Result = true });
     }
 
@@ -44,10 +51,13 @@ internal class CollectionsStandInService(StandInStore store)
     public virtual Task<GetCollectionInfoResponse> Get(GetCollectionInfoRequest request, ServerCallContext context)
     {
         var collection = store.Collection(request.CollectionName);
+        var points = (ulong)store.Points(request.CollectionName).Count;
+        var building = collection.ReportIndexing();
         var info = new CollectionInfo
         {
-            Status = CollectionStatus.Green,
-            PointsCount = (ulong)store.Points(request.CollectionName).Count,
+            Status = building ? CollectionStatus.Yellow : CollectionStatus.Green,
+            PointsCount = points,
+            IndexedVectorsCount = building || collection.Config.HnswConfig.M == 0 ? 0 : points,
             Config = collection.Config,
         };
         foreach (var (field, type) in collection.PayloadIndexes)

@@ -27,6 +27,26 @@ public sealed class StandInCollection(string name, VectorParams vectors, Collect
     /// <summary>The layout it was created with (shards, replication, HNSW, quantization, payload storage), as Qdrant reports it.</summary>
     public CollectionConfig Config { get; } = config ?? new CollectionConfig { Params = new CollectionParams { VectorsConfig = new VectorsConfig { Params = vectors } } };
 
+    /// <summary>Every HNSW <c>m</c> the collection has had, first the one it was created with.</summary>
+    public List<ulong> HnswMHistory { get; } = [];
+
+    /// <summary>Info requests still to answer yellow (optimizing) after the index settings changed.</summary>
+    public int IndexingReports { get; set; }
+
+    /// <summary>Whether this info request finds the index still being built; counts it down.</summary>
+    public bool ReportIndexing()
+    {
+        lock (HnswMHistory)
+        {
+            if (IndexingReports == 0)
+            {
+                return false;
+            }
+            IndexingReports--;
+            return true;
+        }
+    }
+
     /// <summary>Stores the point, replacing the one with its id (payload and all, as an upsert does).</summary>
     public void Put(StoredPoint point)
     {

@@ -98,7 +98,38 @@ public sealed class StandInStore
             {
                 throw new RpcException(new Status(StatusCode.InvalidArgument, $"Wrong input: Can't create collection with name {request.CollectionName}. Alias with the same name already exists"));
             }
-            _collections[request.CollectionName] = new StandInCollection(request.CollectionName, request.VectorsConfig.Params.Clone(), ConfigOf(request));
+            var created = new StandInCollection(request.CollectionName, request.VectorsConfig.Params.Clone(), ConfigOf(request));
+            created.HnswMHistory.Add(created.Config.HnswConfig.M);
+            _collections[request.CollectionName] = created;
+        }
+    }
+
+    /// <summary>Info requests that find a collection yellow after its index settings change, as Qdrant's optimizers take a while.</summary>
+    public int IndexingReportsAfterUpdate { get; set; } = 2;
+
+    /// <summary>
+    /// Changes a collection's HNSW settings (other changes than those and an empty optimizer config are not
+    /// implemented); the collection then reports yellow for <see cref="IndexingReportsAfterUpdate"/> info requests.
+    /// </summary>
+    public void Update(UpdateCollection request)
+    {
+        if (request.Params is not null || request.VectorsConfig is not null || request.QuantizationConfig is not null || request.SparseVectorsConfig is not null || request.StrictModeConfig is not null)
+        {
+            throw new RpcException(new Status(StatusCode.Unimplemented, "the Qdrant stand-in updates HNSW settings only"));
+        }
+        if (request.HnswConfig is { HasEfConstruct: true, EfConstruct: < 4 })
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "Wrong input: Validation error in JSON body: [hnsw_config.ef_construct: value invalid, must be 4 or larger]"));
+        }
+        lock (_gate)
+        {
+            var collection = Collection(request.CollectionName);
+            if (request.HnswConfig is { } hnsw)
+            {
+                collection.Config.HnswConfig.MergeFrom(hnsw);
+                collection.HnswMHistory.Add(collection.Config.HnswConfig.M);
+                collection.IndexingReports = IndexingReportsAfterUpdate;
+            }
         }
     }
 

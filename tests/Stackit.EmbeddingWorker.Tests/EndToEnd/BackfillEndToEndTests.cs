@@ -46,7 +46,10 @@ public sealed class BackfillEndToEndTests(AzuriteFixture azurite)
         var (code, output) = await run.BackfillAsync();
 
         Assert.True(code == 0, output);
-        Assert.Contains("Switched documents to documents_v2 (was documents_v1, now also documents_previous)", output, StringComparison.Ordinal);
+        // Bulk mode: built without an index, which is enabled (and waited for) before the recall check and the switch.
+        Assert.Equal([0UL, 16UL], run.Qdrant.Store.Collection("documents_v2").HnswMHistory);
+        Assert.Equal(0, run.Qdrant.Store.Collection("documents_v2").IndexingReports); // it asked until the collection was green
+        Assert.Matches(@"Building the index of documents_v2 \(HNSW m=16[^\n]*\n(.*\n)*Recall check: (\d+) of \2 sampled chunks found themselves[^\n]*\n(.*\n)*Switched documents to documents_v2 \(was documents_v1, now also documents_previous\)", output);
         Assert.Equal("documents_v2", run.Qdrant.Store.Aliases[Alias]);
         Assert.Equal("documents_v1", run.Qdrant.Store.Aliases["documents_previous"]);
         Assert.DoesNotContain("documents_next", run.Qdrant.Store.Aliases.Keys);
@@ -79,9 +82,52 @@ public sealed class BackfillEndToEndTests(AzuriteFixture azurite)
 
         Assert.True(second == 0, secondOutput);
         Assert.Contains("Resuming the backfill of documents (documents_v1) into documents_v2", secondOutput, StringComparison.Ordinal);
-        Assert.Equal(inputsAfterCopy, run.InputsEmbedded);
+        // Only the recall check's sample is embedded again.
+        var sampled = int.Parse(System.Text.RegularExpressions.Regex.Match(secondOutput, @"Recall check: \d+ of (\d+) sampled").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Equal(inputsAfterCopy + sampled, run.InputsEmbedded);
         Assert.Equal("documents_v2", run.Qdrant.Store.Aliases[Alias]);
         Assert.Equal(run.Texts("documents_v1"), run.Texts("documents_v2"));
+    }
+
+    [Fact]
+    public async Task A_target_whose_vectors_do_not_fit_its_texts_fails_the_recall_check_and_is_not_switched()
+    {
+        await using var run = await Run.StartAsync(azurite);
+        await run.SeedAsync(24);
+        run.Embeddings.WrongVectors = true;
+        var (copied, copyOutput) = await run.BackfillAsync("--no-switch");
+        Assert.True(copied == 0, copyOutput);
+        run.Embeddings.WrongVectors = false;
+
+        var (code, output) = await run.BackfillAsync();
+
+        Assert.True(code == 1, output);
+        // Every chunk is sampled (the collection is smaller than Backfill:VerifySample); of 40-odd, a few are among a
+        // wrong vector's 10 nearest by chance.
+        var figures = System.Text.RegularExpressions.Regex.Match(output, @"Recall check: (\d+) of (\d+) sampled chunks found themselves among their 10 nearest \([\d.]+ %; Backfill:MinSelfHitRate is 99\.0 %\)");
+        Assert.True(figures.Success, output);
+        Assert.Equal(run.Qdrant.Store.Points("documents_v2").Count, int.Parse(figures.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture));
+        Assert.True(int.Parse(figures.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) * 2 < run.Qdrant.Store.Points("documents_v2").Count, output);
+        Assert.Contains("Backfill stopped: recall is below Backfill:MinSelfHitRate; the alias is not switched. Not found: doc-", output, StringComparison.Ordinal);
+        Assert.Equal("documents_v1", run.Qdrant.Store.Aliases[Alias]);
+        Assert.Equal("documents_v2", run.Qdrant.Store.Aliases["documents_next"]);
+    }
+
+    [Fact]
+    public async Task A_backfill_moves_the_collection_to_new_quantization_and_switches_after_the_recall_check()
+    {
+        await using var run = await Run.StartAsync(azurite, settings => settings["Qdrant:Quantization"] = "None");
+        await run.SeedAsync(8);
+        run.Settings["Qdrant:Quantization"] = "Scalar";
+        run.Settings["Backfill:VerifySample"] = "5";
+
+        var (code, output) = await run.BackfillAsync();
+
+        Assert.True(code == 0, output);
+        Assert.Null(run.Qdrant.Store.Collection("documents_v1").Config.QuantizationConfig);
+        Assert.Equal(Qdrant.Client.Grpc.QuantizationType.Int8, run.Qdrant.Store.Collection("documents_v2").Config.QuantizationConfig.Scalar.Type);
+        Assert.Contains("Recall check: 5 of 5 sampled chunks found themselves", output, StringComparison.Ordinal);
+        Assert.Equal("documents_v2", run.Qdrant.Store.Aliases[Alias]);
     }
 
     [Fact]
@@ -101,27 +147,30 @@ public sealed class BackfillEndToEndTests(AzuriteFixture azurite)
 
     private sealed class Run : IAsyncDisposable
     {
-        private readonly FakeEmbeddingServer _embeddings;
         private readonly IHost _host;
         private readonly QueueClient _queue;
         private readonly QueueClient _backfill;
-        private readonly Dictionary<string, string?> _settings;
 
         private Run(FakeEmbeddingServer embeddings, QdrantStandInServer qdrant, IHost host, QueueClient queue, QueueClient backfill, Dictionary<string, string?> settings)
         {
-            _embeddings = embeddings;
+            Embeddings = embeddings;
             Qdrant = qdrant;
             _host = host;
             _queue = queue;
             _backfill = backfill;
-            _settings = settings;
+            Settings = settings;
         }
+
+        public FakeEmbeddingServer Embeddings { get; }
 
         public QdrantStandInServer Qdrant { get; }
 
-        public int InputsEmbedded => _embeddings.Requests.Sum(r => r.Inputs.Count);
+        /// <summary>The worker's settings; the commands read them as they are when they run.</summary>
+        public Dictionary<string, string?> Settings { get; }
 
-        public static async Task<Run> StartAsync(AzuriteFixture azurite)
+        public int InputsEmbedded => Embeddings.Requests.Sum(r => r.Inputs.Count);
+
+        public static async Task<Run> StartAsync(AzuriteFixture azurite, Action<Dictionary<string, string?>>? configure = null)
         {
             var embeddings = await FakeEmbeddingServer.StartAsync();
             var qdrant = await QdrantStandInServer.StartAsync();
@@ -133,6 +182,7 @@ public sealed class BackfillEndToEndTests(AzuriteFixture azurite)
             settings["Chunking:OverlapTokens"] = "8";
             settings["Backfill:MarkerRefresh"] = "00:00:01";
             settings["Backfill:PageSize"] = "4";
+            configure?.Invoke(settings);
             var host = WorkerHost.Build(settings);
             await host.StartAsync(Ct);
             return new Run(embeddings, qdrant, host, queue, azurite.Queue(queueName + "-backfill"), settings);
@@ -166,7 +216,7 @@ public sealed class BackfillEndToEndTests(AzuriteFixture azurite)
 
         public async Task<(int Code, string Output)> CliAsync(params string[] args)
         {
-            var configuration = new ConfigurationBuilder().AddInMemoryCollection(_settings).Build();
+            var configuration = new ConfigurationBuilder().AddInMemoryCollection(Settings).Build();
             using var output = new StringWriter();
             using var error = new StringWriter();
             var code = await WorkerCli.RunAsync(args, configuration, new StringReader(""), output, error, Ct);
@@ -182,7 +232,7 @@ public sealed class BackfillEndToEndTests(AzuriteFixture azurite)
             await _host.StopAsync(CancellationToken.None);
             _host.Dispose();
             await Qdrant.DisposeAsync();
-            await _embeddings.DisposeAsync();
+            await Embeddings.DisposeAsync();
         }
     }
 }

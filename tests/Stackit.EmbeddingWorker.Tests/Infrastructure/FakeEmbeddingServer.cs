@@ -68,6 +68,9 @@ public sealed class FakeEmbeddingServer : IAsyncDisposable
     /// </summary>
     public ConcurrentDictionary<string, string> SameVectorAs { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>Answers every input with a vector that is not its own (that of the text reversed): a misconfigured model.</summary>
+    public bool WrongVectors { get; set; }
+
     public int PeakInFlight => Volatile.Read(ref _peakInFlight);
 
     /// <summary>Tokens as this server counts them: a quarter of the UTF-8 length, rounded up.</summary>
@@ -209,7 +212,8 @@ public sealed class FakeEmbeddingServer : IAsyncDisposable
             writer.WriteStartObject();
             writer.WriteNumber("index", fault == EndpointFault.WrongIndex ? i + 1 : i);
             writer.WriteString("object", "embedding");
-            var vector = VectorFor(SameVectorAs.GetValueOrDefault(inputs[i], inputs[i]), dimensions);
+            var source = SameVectorAs.GetValueOrDefault(inputs[i], inputs[i]);
+            var vector = VectorFor(WrongVectors ? new string(source.Reverse().ToArray()) : source, dimensions);
             var nonFinite = fault == EndpointFault.NonFiniteVector && i == 0;
             if (format == "base64" && !IgnoreEncodingFormat)
             {
