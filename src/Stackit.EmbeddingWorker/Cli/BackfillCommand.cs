@@ -19,9 +19,19 @@ internal static class BackfillCommand
         var noSwitch = new Option<bool>("--no-switch") { Description = "Copy, but leave the alias where it is." };
         var timeout = new Option<TimeSpan>("--timeout") { Description = "Longest wait for the copy (hh:mm:ss).", DefaultValueFactory = _ => TimeSpan.FromHours(12) };
         var poll = new Option<TimeSpan>("--poll") { Description = "How often the queue is looked at while waiting.", DefaultValueFactory = _ => TimeSpan.FromSeconds(5) };
-        var command = new Command("backfill", "Re-embed a collection into a new one and switch its alias.") { alias, target, noSwitch, timeout, poll };
-        command.SetAction((parse, cancellationToken) => RunAsync(context(), parse.GetValue(alias), parse.GetValue(target), !parse.GetValue(noSwitch), parse.GetValue(timeout), parse.GetValue(poll), cancellationToken));
+        var plan = new Option<bool>("--plan") { Description = "Show what the backfill would re-embed and cost (documents, chunks, tokens, price, duration); write nothing." };
+        var noCalibrate = new Option<bool>("--no-calibrate") { Description = "With --plan: estimate tokens without asking the endpoint to count a sample." };
+        var command = new Command("backfill", "Re-embed a collection into a new one and switch its alias.") { alias, target, noSwitch, timeout, poll, plan, noCalibrate };
+        command.SetAction((parse, cancellationToken) => parse.GetValue(plan)
+            ? PlanAsync(context(), parse.GetValue(alias), parse.GetValue(target), !parse.GetValue(noCalibrate), cancellationToken)
+            : RunAsync(context(), parse.GetValue(alias), parse.GetValue(target), !parse.GetValue(noSwitch), parse.GetValue(timeout), parse.GetValue(poll), cancellationToken));
         return command;
+    }
+
+    private static async Task<int> PlanAsync(CliContext context, string? alias, string? target, bool calibrate, CancellationToken cancellationToken)
+    {
+        using var qdrant = QdrantClients.Create(context.Qdrant, TimeSpan.Zero);
+        return await new BackfillPlan(qdrant, context).RunAsync(alias ?? context.Qdrant.Collection, target, calibrate, cancellationToken).ConfigureAwait(false);
     }
 
     private static async Task<int> RunAsync(CliContext context, string? alias, string? target, bool switchAlias, TimeSpan timeout, TimeSpan poll, CancellationToken cancellationToken)

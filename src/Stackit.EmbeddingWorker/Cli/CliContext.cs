@@ -25,6 +25,8 @@ internal sealed class CliContext(IConfiguration configuration, TextReader input,
 
     public EmbeddingsOptions Embeddings { get; } = configuration.GetSection(EmbeddingsOptions.SectionName).Get<EmbeddingsOptions>() ?? new EmbeddingsOptions();
 
+    public Batching.BatchingOptions Batching { get; } = configuration.GetSection(EmbeddingWorker.Batching.BatchingOptions.SectionName).Get<Batching.BatchingOptions>() ?? new Batching.BatchingOptions();
+
     public BlobOptions Blobs { get; } = configuration.GetSection(BlobOptions.SectionName).Get<BlobOptions>() ?? new BlobOptions();
 
     public AzureOptions Azure { get; } = configuration.GetSection(AzureOptions.SectionName).Get<AzureOptions>() ?? new AzureOptions();

@@ -13,8 +13,10 @@ public static class WorkerCli
 
     public static bool Handles(IReadOnlyList<string> args) => args.Count > 0 && CommandNames.Contains(args[0], StringComparer.Ordinal);
 
-    public static Task<int> RunAsync(IReadOnlyList<string> args, IConfiguration configuration, TextReader input, TextWriter output, TextWriter error, CancellationToken cancellationToken = default)
+    public static async Task<int> RunAsync(IReadOnlyList<string> args, IConfiguration configuration, TextReader input, TextWriter output, TextWriter error, CancellationToken cancellationToken = default)
     {
+        // Figures read the same on every machine (1,234.5), whatever its locale; async, so the caller's culture is kept.
+        System.Globalization.CultureInfo.CurrentCulture = System.Globalization.CultureInfo.InvariantCulture;
         CliContext Context() => new(configuration, input, output, error);
         var root = new RootCommand("Stackit.EmbeddingWorker: run without a command to start the worker, or use a helper command.")
         {
@@ -24,6 +26,6 @@ public static class WorkerCli
             BackfillCommand.Create(Context),
             SearchCommand.Create(Context),
         };
-        return root.Parse(args).InvokeAsync(new InvocationConfiguration { Output = output, Error = error }, cancellationToken);
+        return await root.Parse(args).InvokeAsync(new InvocationConfiguration { Output = output, Error = error }, cancellationToken).ConfigureAwait(false);
     }
 }

@@ -131,6 +131,49 @@ public sealed class BackfillEndToEndTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public async Task A_plan_counts_the_stored_documents_chunks_and_tokens_prices_them_and_writes_nothing()
+    {
+        await using var run = await Run.StartAsync(azurite);
+        await run.SeedAsync(12);
+        run.Settings["Embeddings:TokensPerMinute"] = "300";
+        run.Settings["Embeddings:PricePerMillionTokens"] = "1000";
+        var points = run.Qdrant.Store.Points("documents_v1");
+        var upsertsBefore = run.Qdrant.Store.UpsertCalls;
+
+        var (code, output) = await run.BackfillAsync("--plan");
+        var (uncalibrated, uncalibratedOutput) = await run.BackfillAsync("--plan", "--no-calibrate");
+
+        TestContext.Current.TestOutputHelper?.WriteLine(output);
+        Assert.True(code == 0, output);
+        Assert.Contains("Plan for a backfill of documents (documents_v1) into documents_v2; nothing was written.", output, StringComparison.Ordinal);
+        Assert.Contains("  documents      12\n", output, StringComparison.Ordinal);
+        Assert.Contains($"  chunks         {points.Count}\n", output, StringComparison.Ordinal);
+        // Calibrated on a sample (here: every chunk), the estimate is the endpoint's count give or take a token a chunk.
+        var counted = points.Sum(p => FakeEmbeddingServer.CountTokens(p.Payload[PayloadFields.Text].StringValue));
+        var tokens = Figure(output, @"tokens\s+~([\d,]+) \([\d.]+ tokens a byte, as the endpoint counted");
+        Assert.InRange(tokens, counted, counted + points.Count);
+        Assert.Contains($"  cost           ~{tokens / 1000.0:N2} at 1,000.00 per million tokens", output, StringComparison.Ordinal);
+        Assert.Contains($"  duration       at least {(int)Math.Ceiling(tokens / 300.0)} min at the budget (300 tokens a minute", output, StringComparison.Ordinal);
+
+        Assert.True(uncalibrated == 0, uncalibratedOutput);
+        Assert.Equal(points.Sum(p => (long)Math.Ceiling(System.Text.Encoding.UTF8.GetByteCount(p.Payload[PayloadFields.Text].StringValue) / 3.0) + 1),
+            Figure(uncalibratedOutput, @"tokens\s+~([\d,]+) \(uncalibrated upper bound"));
+
+        // Nothing written: no target, no marker, no backfill queue, no point.
+        Assert.False(run.Qdrant.Store.Exists("documents_v2"));
+        Assert.DoesNotContain("documents_next", run.Qdrant.Store.Aliases.Keys);
+        Assert.False(await azurite.Queue(run.QueueName + "-backfill").ExistsAsync(Ct));
+        Assert.Equal(upsertsBefore, run.Qdrant.Store.UpsertCalls);
+    }
+
+    private static long Figure(string output, string pattern)
+    {
+        var match = System.Text.RegularExpressions.Regex.Match(output, pattern);
+        Assert.True(match.Success, output);
+        return long.Parse(match.Groups[1].Value.Replace(",", "", StringComparison.Ordinal), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    [Fact]
     public async Task A_plain_collection_or_a_missing_alias_is_refused_with_the_reason()
     {
         await using var run = await Run.StartAsync(azurite);
@@ -169,6 +212,8 @@ public sealed class BackfillEndToEndTests(AzuriteFixture azurite)
         public Dictionary<string, string?> Settings { get; }
 
         public int InputsEmbedded => Embeddings.Requests.Sum(r => r.Inputs.Count);
+
+        public string QueueName => _queue.Name;
 
         public static async Task<Run> StartAsync(AzuriteFixture azurite, Action<Dictionary<string, string?>>? configure = null)
         {

@@ -25,6 +25,7 @@ public sealed class SearchEndToEndTests(AzuriteFixture azurite)
 
         var (code, output, error) = await run.CliAsync(Ct, "search", "impeller replacement", "--limit", "3");
 
+        TestContext.Current.TestOutputHelper?.WriteLine(output);
         Assert.True(code == 0, error);
         var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal("3 chunks of documents nearest to \"impeller replacement\":", lines[0]);

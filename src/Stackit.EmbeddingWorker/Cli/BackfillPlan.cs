@@ -1,0 +1,150 @@
+using System.Globalization;
+using System.Text;
+using Qdrant.Client;
+using Qdrant.Client.Grpc;
+using Stackit.EmbeddingWorker.Backfill;
+using Stackit.EmbeddingWorker.Embeddings;
+using Stackit.EmbeddingWorker.Pipeline;
+using Stackit.EmbeddingWorker.Preparation;
+using Stackit.EmbeddingWorker.VectorStore;
+
+namespace Stackit.EmbeddingWorker.Cli;
+
+/// <summary>
+/// <c>backfill --plan</c>: what a backfill of an alias would re-embed and cost — documents, chunks, tokens, requests,
+/// price and duration at the rate budget — read from the stored chunks, without writing anything. Tokens are counted
+/// with <c>Embeddings:TokenizerFile</c> when set; otherwise estimated from the UTF-8 length at the ratio the endpoint
+/// counts for a sample of the chunks (one request, <see cref="CalibrationBytes"/> of text at most), or at the worker's
+/// starting ratio (three bytes a token, an upper bound) with <c>--no-calibrate</c> or when the endpoint does not answer.
+/// </summary>
+internal sealed class BackfillPlan(QdrantClient client, CliContext context)
+{
+    internal const int CalibrationBytes = 16 * 1024;
+    private const uint ScrollPage = 256;
+
+    private static readonly WithPayloadSelector PlanFields = new()
+    {
+        Include = new PayloadIncludeSelector { Fields = { PayloadFields.DocumentId, PayloadFields.ChunkIndex, PayloadFields.Text } },
+    };
+
+    public async Task<int> RunAsync(string alias, string? requestedTarget, bool calibrate, CancellationToken cancellationToken)
+    {
+        var output = context.Output;
+        var collections = new CollectionProvisioner(client, context.Qdrant, Microsoft.Extensions.Logging.Abstractions.NullLogger<CollectionProvisioner>.Instance);
+        var aliases = await collections.AliasesAsync(cancellationToken).ConfigureAwait(false);
+        if (!aliases.TryGetValue(alias, out var source))
+        {
+            await output.WriteLineAsync($"No plan: there is no alias '{alias}' to backfill.").ConfigureAwait(false);
+            return 1;
+        }
+        var target = aliases.GetValueOrDefault(alias + BackfillCapture.MarkerSuffix) ?? requestedTarget ?? BackfillPlanner.NextVersion(alias, source);
+
+        var (count, counting) = await TokenCounterAsync(source, calibrate, cancellationToken).ConfigureAwait(false);
+        long documents = 0, chunks = 0, bytes = 0, tokens = 0, withoutText = 0;
+        await foreach (var point in QdrantScroll.AllAsync(client, source, new Filter(), PlanFields, ScrollPage, cancellationToken).ConfigureAwait(false))
+        {
+            chunks++;
+            if (point.Payload.TryGetValue(PayloadFields.ChunkIndex, out var index) && index.IntegerValue == 0)
+            {
+                documents++;
+            }
+            if (!point.Payload.TryGetValue(PayloadFields.Text, out var text) || text.StringValue.Length == 0)
+            {
+                withoutText++;
+                continue;
+            }
+            bytes += Encoding.UTF8.GetByteCount(text.StringValue);
+            tokens += count(text.StringValue);
+        }
+        var requests = Math.Max(Ceiling(tokens, context.Batching.MaxTokensPerRequest), Ceiling(chunks - withoutText, context.Batching.MaxInputsPerRequest));
+        var embeddings = context.Embeddings;
+
+        var lines = new List<string>
+        {
+            $"Plan for a backfill of {alias} ({source}) into {target}; nothing was written.",
+            Row("documents", $"{documents:N0}"),
+            Row("chunks", $"{chunks:N0}" + (withoutText > 0 ? $" ({withoutText:N0} without stored text: the backfill refuses their documents; see Qdrant:StoreText)" : "")),
+            Row("text", (bytes >= 1_048_576 ? $"{bytes / 1_048_576.0:N1} MiB" : $"{bytes / 1024.0:N1} KiB") + " of UTF-8"),
+            Row("tokens", $"~{tokens:N0} ({counting})"),
+            Row("requests", $"~{requests:N0} (Batching:MaxTokensPerRequest {context.Batching.MaxTokensPerRequest:N0}, MaxInputsPerRequest {context.Batching.MaxInputsPerRequest})"),
+            Row("cost", embeddings.PricePerMillionTokens is { } price
+                ? $"~{tokens / 1_000_000m * price:N2} at {price:N2} per million tokens (Embeddings:PricePerMillionTokens)"
+                : "unknown: set Embeddings:PricePerMillionTokens"),
+            Row("duration", Duration(tokens, requests, embeddings)),
+            Row("recall check", context.Backfill.VerifySample > 0 ? $"up to {context.Backfill.VerifySample:N0} chunks embedded again before the switch" : "none (Backfill:VerifySample is 0)"),
+            Row("target layout", $"{context.Qdrant.Distance}, vectors {(context.Qdrant.OnDiskVectors ? "on disk" : "in RAM")}, quantization {context.Qdrant.Quantization}, HNSW m={context.Qdrant.HnswM}" +
+                (context.Backfill.DeferIndexing ? " (built after the copy)" : "") + $", {context.Qdrant.ShardNumber} shard(s) × {context.Qdrant.ReplicationFactor} replica(s)"),
+        };
+        foreach (var line in lines)
+        {
+            await output.WriteLineAsync(line).ConfigureAwait(false);
+        }
+        return 0;
+    }
+
+    /// <summary>How a chunk's tokens are counted, and the words that say how.</summary>
+    private async Task<(Func<string, long> Count, string How)> TokenCounterAsync(string source, bool calibrate, CancellationToken cancellationToken)
+    {
+        if (context.Embeddings.TokenizerFile is { Length: > 0 } file)
+        {
+            var tokenizer = TokenizerTokenEstimator.Load(file);
+            return (text => tokenizer.Estimate(text), $"counted with {Path.GetFileName(file)}");
+        }
+        if (!calibrate)
+        {
+            return (PerByte(TokenCalibration.InitialTokensPerByte), "uncalibrated upper bound, 3 bytes a token (--no-calibrate)");
+        }
+        var sample = new List<string>();
+        var sampleBytes = 0;
+        foreach (var point in await client.QueryAsync(source, query: new Query { Sample = Sample.Random }, limit: 64, payloadSelector: PlanFields, cancellationToken: cancellationToken).ConfigureAwait(false))
+        {
+            if (point.Payload.TryGetValue(PayloadFields.Text, out var text) && text.StringValue.Length > 0 && sampleBytes + Encoding.UTF8.GetByteCount(text.StringValue) <= CalibrationBytes)
+            {
+                sample.Add(text.StringValue);
+                sampleBytes += Encoding.UTF8.GetByteCount(text.StringValue);
+            }
+        }
+        if (sample.Count == 0)
+        {
+            return (PerByte(TokenCalibration.InitialTokensPerByte), "uncalibrated upper bound, 3 bytes a token (no sample fits one request)");
+        }
+        try
+        {
+            using var oneOff = EmbeddingsResilience.CreateOneOff(context.Embeddings);
+            var result = await oneOff.Client.EmbedAsync(sample, cancellationToken).ConfigureAwait(false);
+            if (result.PromptTokens is { } counted && counted > sample.Count * TokenCalibration.TokensPerInput)
+            {
+                var perByte = (double)(counted - (sample.Count * TokenCalibration.TokensPerInput)) / sampleBytes;
+                return (PerByte(perByte), string.Create(CultureInfo.InvariantCulture,
+                    $"{perByte:0.000} tokens a byte, as the endpoint counted {counted:N0} tokens for a sample of {sample.Count} chunks, {sampleBytes:N0} bytes"));
+            }
+            return (PerByte(TokenCalibration.InitialTokensPerByte), "uncalibrated upper bound, 3 bytes a token (the endpoint reports no usage)");
+        }
+        catch (Exception ex) when (ex is EmbeddingRequestException or EmbeddingResponseException or HttpRequestException or Polly.Timeout.TimeoutRejectedException)
+        {
+            return (PerByte(TokenCalibration.InitialTokensPerByte), $"uncalibrated upper bound, 3 bytes a token (the endpoint did not count a sample: {ex.Message})");
+        }
+    }
+
+    private static Func<string, long> PerByte(double tokensPerByte) =>
+        text => (long)Math.Ceiling(Encoding.UTF8.GetByteCount(text) * tokensPerByte) + TokenCalibration.TokensPerInput;
+
+    /// <summary>At the budget, the slower of its two limits; live work on any replica goes first, so this is the least.</summary>
+    private static string Duration(long tokens, long requests, EmbeddingsOptions options)
+    {
+        if (options.TokensPerMinute is null && options.RequestsPerMinute is null)
+        {
+            return "no rate budget is set (Embeddings:TokensPerMinute / RequestsPerMinute): as fast as the endpoint and the replicas go";
+        }
+        var minutes = Math.Max(
+            options.TokensPerMinute is { } tpm ? (double)tokens / tpm : 0,
+            options.RequestsPerMinute is { } rpm ? (double)requests / rpm : 0);
+        var span = TimeSpan.FromMinutes(minutes);
+        var text = span.TotalHours >= 1 ? $"{(int)span.TotalHours} h {span.Minutes:00} min" : $"{Math.Max(1, (int)Math.Ceiling(span.TotalMinutes))} min";
+        return $"at least {text} at the budget ({(options.TokensPerMinute is { } t ? $"{t:N0} tokens" : "")}{(options.TokensPerMinute is not null && options.RequestsPerMinute is not null ? ", " : "")}{(options.RequestsPerMinute is { } r ? $"{r:N0} requests" : "")} a minute, shared with live work, which goes first)";
+    }
+
+    private static long Ceiling(long value, long per) => (value + per - 1) / per;
+
+    private static string Row(string name, string value) => $"  {name,-14} {value}";
+}
