@@ -40,7 +40,7 @@ internal static class BackfillCommand
         var collections = new CollectionProvisioner(qdrant, context.Qdrant, NullLogger<CollectionProvisioner>.Instance);
         using var embeddings = EmbeddingsResilience.CreateOneOff(context.Embeddings);
         var planner = new BackfillPlanner(qdrant, collections, context.Queues, context.Backfill, context.Queue, context.Qdrant, context.Output, TimeProvider.System,
-            new RecallCheck(qdrant, embeddings.Client));
+            new RecallCheck(qdrant, embeddings.Client), context.Embeddings);
         return await planner.RunAsync(alias ?? context.Qdrant.Collection, target, switchAlias, timeout, poll, cancellationToken).ConfigureAwait(false);
     }
 }

@@ -1,11 +1,8 @@
-using System.Globalization;
 using System.Text;
 using Qdrant.Client;
 using Qdrant.Client.Grpc;
 using Stackit.EmbeddingWorker.Backfill;
 using Stackit.EmbeddingWorker.Embeddings;
-using Stackit.EmbeddingWorker.Pipeline;
-using Stackit.EmbeddingWorker.Preparation;
 using Stackit.EmbeddingWorker.VectorStore;
 
 namespace Stackit.EmbeddingWorker.Cli;
@@ -13,16 +10,13 @@ namespace Stackit.EmbeddingWorker.Cli;
 /// <summary>
 /// <c>backfill --plan</c>: what a backfill of an alias would re-embed and cost — documents, chunks, tokens, requests,
 /// price and duration at the rate budget — read from the stored chunks, without writing anything. Tokens are counted
-/// with <c>Embeddings:TokenizerFile</c> when set; otherwise estimated from the UTF-8 length at the ratio the endpoint
-/// counts for a sample of the chunks (one request, <see cref="CalibrationBytes"/> of text at most), or at the worker's
-/// starting ratio (three bytes a token, an upper bound) with <c>--no-calibrate</c> or when the endpoint does not answer.
+/// as <see cref="TokenCounting"/> says (<c>--no-calibrate</c>: without asking the endpoint).
 /// </summary>
 internal sealed class BackfillPlan(QdrantClient client, CliContext context)
 {
-    internal const int CalibrationBytes = 16 * 1024;
     private const uint ScrollPage = 256;
 
-    private static readonly WithPayloadSelector PlanFields = new()
+    internal static readonly WithPayloadSelector PlanFields = new()
     {
         Include = new PayloadIncludeSelector { Fields = { PayloadFields.DocumentId, PayloadFields.ChunkIndex, PayloadFields.Text } },
     };
@@ -39,7 +33,7 @@ internal sealed class BackfillPlan(QdrantClient client, CliContext context)
         }
         var target = aliases.GetValueOrDefault(alias + BackfillCapture.MarkerSuffix) ?? requestedTarget ?? BackfillPlanner.NextVersion(alias, source);
 
-        var (count, counting) = await TokenCounterAsync(source, calibrate, cancellationToken).ConfigureAwait(false);
+        var (count, counting) = await TokenCounting.ForAsync(client, source, context.Embeddings, calibrate, cancellationToken).ConfigureAwait(false);
         long documents = 0, chunks = 0, bytes = 0, tokens = 0, withoutText = 0;
         await foreach (var point in QdrantScroll.AllAsync(client, source, new Filter(), PlanFields, ScrollPage, cancellationToken).ConfigureAwait(false))
         {
@@ -81,53 +75,6 @@ internal sealed class BackfillPlan(QdrantClient client, CliContext context)
         }
         return 0;
     }
-
-    /// <summary>How a chunk's tokens are counted, and the words that say how.</summary>
-    private async Task<(Func<string, long> Count, string How)> TokenCounterAsync(string source, bool calibrate, CancellationToken cancellationToken)
-    {
-        if (context.Embeddings.TokenizerFile is { Length: > 0 } file)
-        {
-            var tokenizer = TokenizerTokenEstimator.Load(file);
-            return (text => tokenizer.Estimate(text), $"counted with {Path.GetFileName(file)}");
-        }
-        if (!calibrate)
-        {
-            return (PerByte(TokenCalibration.InitialTokensPerByte), "uncalibrated upper bound, 3 bytes a token (--no-calibrate)");
-        }
-        var sample = new List<string>();
-        var sampleBytes = 0;
-        foreach (var point in await client.QueryAsync(source, query: new Query { Sample = Sample.Random }, limit: 64, payloadSelector: PlanFields, cancellationToken: cancellationToken).ConfigureAwait(false))
-        {
-            if (point.Payload.TryGetValue(PayloadFields.Text, out var text) && text.StringValue.Length > 0 && sampleBytes + Encoding.UTF8.GetByteCount(text.StringValue) <= CalibrationBytes)
-            {
-                sample.Add(text.StringValue);
-                sampleBytes += Encoding.UTF8.GetByteCount(text.StringValue);
-            }
-        }
-        if (sample.Count == 0)
-        {
-            return (PerByte(TokenCalibration.InitialTokensPerByte), "uncalibrated upper bound, 3 bytes a token (no sample fits one request)");
-        }
-        try
-        {
-            using var oneOff = EmbeddingsResilience.CreateOneOff(context.Embeddings);
-            var result = await oneOff.Client.EmbedAsync(sample, cancellationToken).ConfigureAwait(false);
-            if (result.PromptTokens is { } counted && counted > sample.Count * TokenCalibration.TokensPerInput)
-            {
-                var perByte = (double)(counted - (sample.Count * TokenCalibration.TokensPerInput)) / sampleBytes;
-                return (PerByte(perByte), string.Create(CultureInfo.InvariantCulture,
-                    $"{perByte:0.000} tokens a byte, as the endpoint counted {counted:N0} tokens for a sample of {sample.Count} chunks, {sampleBytes:N0} bytes"));
-            }
-            return (PerByte(TokenCalibration.InitialTokensPerByte), "uncalibrated upper bound, 3 bytes a token (the endpoint reports no usage)");
-        }
-        catch (Exception ex) when (ex is EmbeddingRequestException or EmbeddingResponseException or HttpRequestException or Polly.Timeout.TimeoutRejectedException)
-        {
-            return (PerByte(TokenCalibration.InitialTokensPerByte), $"uncalibrated upper bound, 3 bytes a token (the endpoint did not count a sample: {ex.Message})");
-        }
-    }
-
-    private static Func<string, long> PerByte(double tokensPerByte) =>
-        text => (long)Math.Ceiling(Encoding.UTF8.GetByteCount(text) * tokensPerByte) + TokenCalibration.TokensPerInput;
 
     /// <summary>At the budget, the slower of its two limits; live work on any replica goes first, so this is the least.</summary>
     private static string Duration(long tokens, long requests, EmbeddingsOptions options)

@@ -4,6 +4,7 @@ using Azure.Storage.Queues;
 using Qdrant.Client;
 using Qdrant.Client.Grpc;
 using Stackit.EmbeddingWorker.Backfill;
+using Stackit.EmbeddingWorker.Embeddings;
 using Stackit.EmbeddingWorker.Messaging;
 using Stackit.EmbeddingWorker.VectorStore;
 
@@ -31,7 +32,8 @@ internal sealed class BackfillPlanner(
     QdrantOptions qdrant,
     TextWriter output,
     TimeProvider time,
-    RecallCheck? recall = null)
+    RecallCheck? recall = null,
+    EmbeddingsOptions? embeddings = null)
 {
     private const uint ScrollPage = 256;
     private const int CountChecks = 3;
@@ -86,13 +88,13 @@ internal sealed class BackfillPlanner(
 
         var poisonedBefore = await queues.ApproximateLengthAsync(poison.Name, cancellationToken).ConfigureAwait(false) ?? 0;
 
-        var sourceDocuments = await EnqueueAsync(source, alias, source, target, cancellationToken).ConfigureAwait(false);
-        await output.WriteLineAsync($"Enqueued {sourceDocuments} documents on {backfill.Name} in pages of {options.PageSize}.").ConfigureAwait(false);
+        var (progress, counting) = await EnqueueAllAsync(alias, source, target, cancellationToken).ConfigureAwait(false);
+        await output.WriteLineAsync($"Enqueued {progress.Documents:N0} documents ({progress.Chunks:N0} chunks, ~{progress.Tokens:N0} tokens: {counting}) on {backfill.Name} in {progress.Pages:N0} pages of up to {options.PageSize}.").ConfigureAwait(false);
 
         var deadline = time.GetUtcNow() + timeout;
         for (var check = 1; ; check++)
         {
-            if (await WaitUntilCopiedAsync(backfill.Name, poison.Name, poisonedBefore, deadline, pollInterval, cancellationToken).ConfigureAwait(false) is { } failure)
+            if (await WaitUntilCopiedAsync(backfill.Name, poison.Name, poisonedBefore, target, progress, deadline, pollInterval, cancellationToken).ConfigureAwait(false) is { } failure)
             {
                 return await FailAsync(failure).ConfigureAwait(false);
             }
@@ -108,7 +110,7 @@ internal sealed class BackfillPlanner(
                 return await FailAsync("the two collections still differ; live changes may still be arriving. Run the backfill again to go on.").ConfigureAwait(false);
             }
             // Documents the target holds but the source no longer does (deleted while their page was copied).
-            var extra = await EnqueueAsync(target, alias, source, target, cancellationToken, onlyMissingFrom: source).ConfigureAwait(false);
+            var extra = await EnqueueMissingAsync(alias, source, target, cancellationToken).ConfigureAwait(false);
             await output.WriteLineAsync($"Enqueued {extra} documents only the target holds, to be checked again.").ConfigureAwait(false);
         }
 
@@ -209,17 +211,65 @@ internal sealed class BackfillPlanner(
     }
 
     /// <summary>
-    /// Puts the documents of <paramref name="scanned"/> (one point per document: chunk 0) on the queue, page by page;
-    /// with <paramref name="onlyMissingFrom"/>, only those whose first chunk that collection does not hold (one
-    /// retrieve by id per page). Returns how many; holds one page of ids, whatever the size of the collection.
+    /// Puts every document of the source on the queue, page by page, holding one page of ids whatever the size of the
+    /// collection; reads every chunk's text on the way to count the tokens the copy will embed, and keeps that record
+    /// in the target's metadata (<see cref="BackfillProgress"/>).
     /// </summary>
-    private async Task<long> EnqueueAsync(string scanned, string alias, string source, string target, CancellationToken cancellationToken, string? onlyMissingFrom = null)
+    private async Task<(BackfillProgress Progress, string Counting)> EnqueueAllAsync(string alias, string source, string target, CancellationToken cancellationToken)
     {
-        var backfill = queues.Get(options.QueueName(queue.Name));
+        var startedAt = time.GetUtcNow();
+        var (countTokens, counting) = await TokenCounting.ForAsync(client, source, embeddings ?? new EmbeddingsOptions(), calibrate: embeddings is not null, cancellationToken).ConfigureAwait(false);
+        long documents = 0, chunks = 0, tokens = 0, pages = 0;
+        var pending = new List<string>(options.PageSize);
+        await foreach (var point in QdrantScroll.AllAsync(client, source, new Filter(), BackfillPlan.PlanFields, ScrollPage, cancellationToken).ConfigureAwait(false))
+        {
+            chunks++;
+            if (point.Payload.TryGetValue(PayloadFields.Text, out var text))
+            {
+                tokens += countTokens(text.StringValue);
+            }
+            if (point.Payload.TryGetValue(PayloadFields.ChunkIndex, out var index) && index.IntegerValue == 0 && point.Payload.TryGetValue(PayloadFields.DocumentId, out var id))
+            {
+                documents++;
+                pending.Add(id.StringValue);
+            }
+            if (pending.Count == options.PageSize)
+            {
+                pages += await FlushAsync(pending, alias, source, target, cancellationToken).ConfigureAwait(false);
+                pending.Clear();
+            }
+        }
+        if (pending.Count > 0)
+        {
+            pages += await FlushAsync(pending, alias, source, target, cancellationToken).ConfigureAwait(false);
+        }
+        var progress = new BackfillProgress(startedAt, pages, documents, chunks, tokens);
+        await client.UpdateCollectionAsync(target, metadata: progress.ToMetadata(), cancellationToken: cancellationToken).ConfigureAwait(false);
+        return (progress, counting);
+    }
+
+    /// <summary>
+    /// Puts on the queue the documents the target holds but the source does not (one retrieve by id per page of the
+    /// target's first chunks), to be checked again. Returns how many.
+    /// </summary>
+    private async Task<long> EnqueueMissingAsync(string alias, string source, string target, CancellationToken cancellationToken)
+    {
         var enqueued = 0L;
         var pending = new List<string>(options.PageSize);
         var filter = new Filter { Must = { Conditions.Match(PayloadFields.ChunkIndex, 0L) } };
-        await foreach (var point in QdrantScroll.AllAsync(client, scanned, filter, DocumentIdOnly, ScrollPage, cancellationToken).ConfigureAwait(false))
+        async Task FlushMissingAsync()
+        {
+            // Point ids derive from the alias, the same in both collections.
+            var present = (await client.RetrieveAsync(source, pending.ConvertAll(id => new PointId { Uuid = PointIds.For(alias, id, 0).ToString() }),
+                    DocumentIdOnly, new WithVectorsSelector { Enable = false }, cancellationToken: cancellationToken).ConfigureAwait(false))
+                .Select(p => p.Payload.TryGetValue(PayloadFields.DocumentId, out var id) ? id.StringValue : null)
+                .ToHashSet(StringComparer.Ordinal);
+            var missing = pending.FindAll(id => !present.Contains(id));
+            await FlushAsync(missing, alias, source, target, cancellationToken).ConfigureAwait(false);
+            enqueued += missing.Count;
+            pending.Clear();
+        }
+        await foreach (var point in QdrantScroll.AllAsync(client, target, filter, DocumentIdOnly, ScrollPage, cancellationToken).ConfigureAwait(false))
         {
             if (point.Payload.TryGetValue(PayloadFields.DocumentId, out var id))
             {
@@ -227,31 +277,22 @@ internal sealed class BackfillPlanner(
             }
             if (pending.Count == options.PageSize)
             {
-                enqueued += await FlushAsync(backfill, pending, alias, source, target, onlyMissingFrom, cancellationToken).ConfigureAwait(false);
-                pending.Clear();
+                await FlushMissingAsync().ConfigureAwait(false);
             }
         }
         if (pending.Count > 0)
         {
-            enqueued += await FlushAsync(backfill, pending, alias, source, target, onlyMissingFrom, cancellationToken).ConfigureAwait(false);
+            await FlushMissingAsync().ConfigureAwait(false);
         }
         return enqueued;
     }
 
-    private async Task<int> FlushAsync(QueueClient backfill, List<string> ids, string alias, string source, string target, string? onlyMissingFrom, CancellationToken cancellationToken)
+    /// <summary>Sends these documents as signed pages; returns how many pages.</summary>
+    private async Task<int> FlushAsync(List<string> ids, string alias, string source, string target, CancellationToken cancellationToken)
     {
-        var send = ids;
-        if (onlyMissingFrom is { } other)
-        {
-            // Point ids derive from the alias, the same in both collections.
-            var present = (await client.RetrieveAsync(other, ids.ConvertAll(id => new PointId { Uuid = PointIds.For(alias, id, 0).ToString() }),
-                    DocumentIdOnly, new WithVectorsSelector { Enable = false }, cancellationToken: cancellationToken).ConfigureAwait(false))
-                .Select(p => p.Payload.TryGetValue(PayloadFields.DocumentId, out var id) ? id.StringValue : null)
-                .ToHashSet(StringComparer.Ordinal);
-            send = ids.FindAll(id => !present.Contains(id));
-        }
-        await SendAsync(backfill, BackfillPage.For(alias, source, target, send, options.PageSize).Select(p => PageSignature.Sign(p, options.PageKey)), cancellationToken).ConfigureAwait(false);
-        return send.Count;
+        var pages = BackfillPage.For(alias, source, target, ids, options.PageSize).Select(p => PageSignature.Sign(p, options.PageKey)).ToList();
+        await SendAsync(queues.Get(options.QueueName(queue.Name)), pages, cancellationToken).ConfigureAwait(false);
+        return pages.Count;
     }
 
     private static async Task SendAsync(QueueClient backfill, IEnumerable<BackfillPage> pages, CancellationToken cancellationToken)
@@ -263,7 +304,7 @@ internal sealed class BackfillPlanner(
     }
 
     /// <summary>Null once the queue is empty (pages in work count as in it); else why the backfill stops here.</summary>
-    private async Task<string?> WaitUntilCopiedAsync(string backfill, string poison, long poisonedBefore, DateTimeOffset deadline, TimeSpan pollInterval, CancellationToken cancellationToken)
+    private async Task<string?> WaitUntilCopiedAsync(string backfill, string poison, long poisonedBefore, string target, BackfillProgress progress, DateTimeOffset deadline, TimeSpan pollInterval, CancellationToken cancellationToken)
     {
         var reportedAt = time.GetUtcNow();
         while (true)
@@ -284,7 +325,8 @@ internal sealed class BackfillPlanner(
             }
             if (time.GetUtcNow() - reportedAt >= TimeSpan.FromMinutes(1))
             {
-                await output.WriteLineAsync($"{left} pages queued.").ConfigureAwait(false);
+                var copied = await client.CountAsync(target, exact: false, cancellationToken: cancellationToken).ConfigureAwait(false);
+                await output.WriteLineAsync($"{left:N0} pages queued: {progress.Describe(left, copied, time.GetUtcNow())}.").ConfigureAwait(false);
                 reportedAt = time.GetUtcNow();
             }
             await Task.Delay(pollInterval, time, cancellationToken).ConfigureAwait(false);

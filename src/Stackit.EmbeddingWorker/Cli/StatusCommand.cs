@@ -58,7 +58,9 @@ internal static class StatusCommand
                 {
                     var copied = await qdrant.GetCollectionInfoAsync(target, cancellationToken).ConfigureAwait(false);
                     var queued = await context.Queues.ApproximateLengthAsync(context.Backfill.QueueName(context.Queue.Name), cancellationToken).ConfigureAwait(false);
-                    await context.Output.WriteLineAsync($"  backfill into {target} runs: {copied.PointsCount} points copied, {queued ?? 0} pages queued").ConfigureAwait(false);
+                    await context.Output.WriteLineAsync(BackfillProgress.From(copied.Config?.Metadata) is { } progress
+                        ? $"  backfill into {target} runs: {progress.Describe(queued ?? 0, copied.PointsCount, DateTimeOffset.UtcNow)}"
+                        : $"  backfill into {target} runs: {copied.PointsCount} points copied, {queued ?? 0} pages queued").ConfigureAwait(false);
                 }
             }
             catch (RpcException ex)

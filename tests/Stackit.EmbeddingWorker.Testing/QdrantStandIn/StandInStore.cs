@@ -108,8 +108,8 @@ public sealed class StandInStore
     public int IndexingReportsAfterUpdate { get; set; } = 2;
 
     /// <summary>
-    /// Changes a collection's HNSW settings (other changes than those and an empty optimizer config are not
-    /// implemented); the collection then reports yellow for <see cref="IndexingReportsAfterUpdate"/> info requests.
+    /// Changes a collection's HNSW settings (other changes than those, metadata and an empty optimizer config
+    /// are not implemented); the collection then reports yellow for <see cref="IndexingReportsAfterUpdate"/> info requests.
     /// </summary>
     public void Update(UpdateCollection request)
     {
@@ -129,6 +129,11 @@ public sealed class StandInStore
                 collection.Config.HnswConfig.MergeFrom(hnsw);
                 collection.HnswMHistory.Add(collection.Config.HnswConfig.M);
                 collection.IndexingReports = IndexingReportsAfterUpdate;
+            }
+            // Metadata keys are merged into the collection's, as Qdrant does.
+            foreach (var (key, value) in request.Metadata)
+            {
+                collection.Config.Metadata[key] = value.Clone();
             }
         }
     }

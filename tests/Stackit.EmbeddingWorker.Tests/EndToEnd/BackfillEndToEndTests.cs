@@ -76,15 +76,17 @@ public sealed class BackfillEndToEndTests(AzuriteFixture azurite)
         var inputsAfterCopy = run.InputsEmbedded;
         var (_, status) = await run.CliAsync("status");
         Assert.Contains("collection documents → documents_v1:", status, StringComparison.Ordinal);
-        Assert.Contains("backfill into documents_v2 runs:", status, StringComparison.Ordinal);
+        var chunks = run.Qdrant.Store.Points("documents_v1").Count;
+        Assert.Matches($@"backfill into documents_v2 runs: (\d+) of \1 pages done \(100 %\), {chunks} of {chunks} chunks in the target, ~[\d,]+ of ~[\d,]+ tokens, \d+ s so far, ETA done", status);
 
         var (second, secondOutput) = await run.BackfillAsync();
 
         Assert.True(second == 0, secondOutput);
         Assert.Contains("Resuming the backfill of documents (documents_v1) into documents_v2", secondOutput, StringComparison.Ordinal);
-        // Only the recall check's sample is embedded again.
-        var sampled = int.Parse(System.Text.RegularExpressions.Regex.Match(secondOutput, @"Recall check: \d+ of (\d+) sampled").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
-        Assert.Equal(inputsAfterCopy + sampled, run.InputsEmbedded);
+        // Nothing is embedded again for the copy; only the token count's sample and the recall check's sample are.
+        var calibration = Figure(secondOutput, @"for a sample of (\d+) chunks");
+        var sampled = Figure(secondOutput, @"Recall check: \d+ of (\d+) sampled");
+        Assert.Equal(inputsAfterCopy + calibration + sampled, run.InputsEmbedded);
         Assert.Equal("documents_v2", run.Qdrant.Store.Aliases[Alias]);
         Assert.Equal(run.Texts("documents_v1"), run.Texts("documents_v2"));
     }
