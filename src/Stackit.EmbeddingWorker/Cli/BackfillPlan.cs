@@ -66,7 +66,7 @@ internal sealed class BackfillPlan(QdrantClient client, CliContext context)
                 : "unknown: set Embeddings:PricePerMillionTokens"),
             Row("duration", Duration(tokens, requests, embeddings)),
             Row("recall check", context.Backfill.VerifySample > 0 ? $"up to {context.Backfill.VerifySample:N0} chunks embedded again before the switch" : "none (Backfill:VerifySample is 0)"),
-            Row("target layout", $"{context.Qdrant.Distance}, vectors {(context.Qdrant.OnDiskVectors ? "on disk" : "in RAM")}, quantization {context.Qdrant.Quantization}, HNSW m={context.Qdrant.HnswM}" +
+            Row("target layout", $"{context.Qdrant.Distance}{(context.Qdrant.Bm25 is { Length: > 0 } bm25 ? $" + BM25 ({bm25})" : "")}, vectors {(context.Qdrant.OnDiskVectors ? "on disk" : "in RAM")}, quantization {context.Qdrant.Quantization}, HNSW m={context.Qdrant.HnswM}" +
                 (context.Backfill.DeferIndexing ? " (built after the copy)" : "") + $", {context.Qdrant.ShardNumber} shard(s) × {context.Qdrant.ReplicationFactor} replica(s)"),
         };
         foreach (var line in lines)

@@ -190,7 +190,7 @@ internal sealed class BackfillPlanner(
     private async Task<string?> CheckRecallAsync(RecallCheck recall, string target, CancellationToken cancellationToken)
     {
         await output.WriteLineAsync($"Checking recall: up to {options.VerifySample} chunks of {target}, chosen at random, are embedded again and searched for.").ConfigureAwait(false);
-        var result = await recall.RunAsync(target, options.VerifySample, cancellationToken).ConfigureAwait(false);
+        var result = await recall.RunAsync(target, await collections.ReadShapeAsync(target, cancellationToken).ConfigureAwait(false), options.VerifySample, cancellationToken).ConfigureAwait(false);
         await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
             $"Recall check: {result.Found} of {result.Sampled} sampled chunks found themselves among their {RecallCheck.Neighbours} nearest ({result.Rate * 100:0.0} %; Backfill:MinSelfHitRate is {options.MinSelfHitRate * 100:0.0} %).")).ConfigureAwait(false);
         if (result.Rate >= options.MinSelfHitRate)

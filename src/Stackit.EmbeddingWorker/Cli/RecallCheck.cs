@@ -33,7 +33,7 @@ internal sealed class RecallCheck(QdrantClient client, IEmbeddingClient embeddin
         Include = new PayloadIncludeSelector { Fields = { PayloadFields.DocumentId, PayloadFields.ChunkIndex, PayloadFields.Text } },
     };
 
-    public async Task<RecallResult> RunAsync(string collection, int sampleSize, CancellationToken cancellationToken)
+    public async Task<RecallResult> RunAsync(string collection, CollectionShape shape, int sampleSize, CancellationToken cancellationToken)
     {
         var sample = await client.QueryAsync(collection, query: new Query { Sample = Sample.Random }, limit: (ulong)sampleSize, payloadSelector: SampleFields, cancellationToken: cancellationToken).ConfigureAwait(false);
         var found = 0;
@@ -43,7 +43,7 @@ internal sealed class RecallCheck(QdrantClient client, IEmbeddingClient embeddin
             var vectors = (await embeddings.EmbedAsync(batch.ConvertAll(TextOf), cancellationToken).ConfigureAwait(false)).Vectors;
             for (var i = 0; i < batch.Count; i++)
             {
-                var nearest = await client.QueryAsync(collection, query: vectors[i], limit: Neighbours, payloadSelector: SampleFields, cancellationToken: cancellationToken).ConfigureAwait(false);
+                var nearest = await client.QueryAsync(collection, query: vectors[i], usingVector: shape.DenseUsing, limit: Neighbours, payloadSelector: SampleFields, cancellationToken: cancellationToken).ConfigureAwait(false);
                 if (nearest.Any(hit => hit.Id.Equals(batch[i].Id) || TextOf(hit) == TextOf(batch[i])))
                 {
                     found++;

@@ -7,7 +7,8 @@ namespace Stackit.EmbeddingWorker.Cli;
 
 /// <summary>
 /// <c>search "query"</c>: embeds the query as the model expects queries (<c>Embeddings:QueryInstruction</c>), asks the
-/// collection for its nearest chunks, optionally narrowed by metadata, and prints rank, score, document, chunk and
+/// collection for its nearest chunks (in a collection with BM25, fused with the best by BM25 for the query's words),
+/// optionally narrowed by metadata, and prints rank, score, document, chunk and
 /// the start of the chunk's text. For an operator who checks a collection after a run or a backfill.
 /// Exit 0 with results (or none), 1 when the endpoint or Qdrant refuses, 2 for bad arguments.
 /// </summary>
@@ -57,8 +58,13 @@ internal static class SearchCommand
                     : await embeddings.Client.EmbedAsync([text], cancellationToken).ConfigureAwait(false)).Vectors[0];
             }
             using var qdrant = QdrantClients.Create(context.Qdrant, TimeSpan.Zero);
-            var hits = await QdrantSearch.NearestAsync(qdrant, collection, vector, filter, (ulong)limit, cancellationToken).ConfigureAwait(false);
-            await context.Output.WriteLineAsync($"{hits.Count} chunks of {collection} nearest to \"{query}\"{(filters.Length > 0 ? $" where {string.Join(" and ", filters)}" : "")}:").ConfigureAwait(false);
+            var shape = await new CollectionProvisioner(qdrant, context.Qdrant, Microsoft.Extensions.Logging.Abstractions.NullLogger<CollectionProvisioner>.Instance)
+                .ReadShapeAsync(collection, cancellationToken).ConfigureAwait(false);
+            var hits = shape.Hybrid
+                ? await QdrantSearch.HybridAsync(qdrant, collection, shape, vector, query, filter, (ulong)limit, cancellationToken).ConfigureAwait(false)
+                : await QdrantSearch.NearestAsync(qdrant, collection, shape, vector, filter, (ulong)limit, cancellationToken).ConfigureAwait(false);
+            var how = shape.Hybrid ? $"dense + BM25 ({shape.Bm25Language}), fused by rank" : "dense";
+            await context.Output.WriteLineAsync($"{hits.Count} chunks of {collection} for \"{query}\" ({how}){(filters.Length > 0 ? $" where {string.Join(" and ", filters)}" : "")}:").ConfigureAwait(false);
             foreach (var hit in hits)
             {
                 await context.Output.WriteLineAsync($"{hit.Rank,4}  {hit.Score,7:0.0000}  {hit.DocumentId}  #{hit.ChunkIndex}  {Snippet(hit.Text)}").ConfigureAwait(false);
@@ -68,6 +74,11 @@ internal static class SearchCommand
         catch (Exception ex) when (ex is EmbeddingRequestException or EmbeddingResponseException or HttpRequestException or InvalidOperationException or Polly.Timeout.TimeoutRejectedException)
         {
             await context.Error.WriteLineAsync($"The embeddings endpoint did not embed the query: {ex.Message}").ConfigureAwait(false);
+            return 1;
+        }
+        catch (VectorStoreRejectedException ex)
+        {
+            await context.Error.WriteLineAsync($"Cannot search '{collection}': {ex.Message}").ConfigureAwait(false);
             return 1;
         }
         catch (RpcException ex)

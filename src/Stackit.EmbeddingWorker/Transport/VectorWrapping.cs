@@ -21,7 +21,10 @@ internal static class VectorWrapping
 {
     public static bool CanShare { get; } = Probe();
 
-    public static Vectors Wrap(float[] vector)
+    public static Vectors Wrap(float[] vector) => new() { Vector = WrapDense(vector) };
+
+    /// <summary>The vector alone, for a point with named vectors.</summary>
+    public static Vector WrapDense(float[] vector)
     {
         // The same message as Qdrant.Client's own conversion from float[]: a dense vector.
         var dense = new DenseVector();
@@ -35,7 +38,7 @@ internal static class VectorWrapping
         {
             data.AddRange(vector);
         }
-        return new Vectors { Vector = new Vector { Dense = dense } };
+        return new Vector { Dense = dense };
     }
 
     private static ref float[] StorageOf(RepeatedField<float> field) => ref Fields<float>.Storage(field);

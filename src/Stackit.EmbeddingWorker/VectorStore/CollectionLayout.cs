@@ -4,7 +4,7 @@ namespace Stackit.EmbeddingWorker.VectorStore;
 
 /// <summary>
 /// How the worker lays out a collection it creates, from the <c>Qdrant</c> options: dense vectors of the model's size
-/// (on disk, searched through an int8 or binary copy in RAM), HNSW, shards and replicas, payload on disk, and the
+/// (on disk, searched through an int8 or binary copy in RAM), with BM25 beside them when <c>Qdrant:Bm25</c> is set, HNSW, shards and replicas, payload on disk, and the
 /// payload indexes: <c>doc_id</c> and <c>chunk_index</c> (the worker filters on them) and the configured metadata fields.
 /// </summary>
 internal static class CollectionLayout
@@ -39,16 +39,25 @@ internal static class CollectionLayout
         var request = new CreateCollection
         {
             CollectionName = collection,
-            VectorsConfig = new VectorsConfig
-            {
-                Params = new VectorParams { Size = dimension, Distance = Enum.Parse<Distance>(options.Distance), OnDisk = options.OnDiskVectors },
-            },
+            VectorsConfig = new VectorsConfig(),
             HnswConfig = new HnswConfigDiff { M = deferIndexing ? 0 : (ulong)options.HnswM, EfConstruct = (ulong)options.HnswEfConstruct },
             ShardNumber = (uint)options.ShardNumber,
             ReplicationFactor = (uint)options.ReplicationFactor,
             WriteConsistencyFactor = (uint)options.WriteConsistencyFactor,
             OnDiskPayload = options.OnDiskPayload,
         };
+        var dense = new VectorParams { Size = dimension, Distance = Enum.Parse<Distance>(options.Distance), OnDisk = options.OnDiskVectors };
+        if (options.Bm25 is { Length: > 0 } language)
+        {
+            // Hybrid: the dense vector by name, and a BM25 vector that Qdrant computes, weighted by IDF at search time.
+            request.VectorsConfig.ParamsMap = new VectorParamsMap { Map = { [CollectionShape.DenseName] = dense } };
+            request.SparseVectorsConfig = new SparseVectorConfig { Map = { [CollectionShape.Bm25Name] = new SparseVectorParams { Modifier = Modifier.Idf } } };
+            request.Metadata[CollectionShape.Bm25LanguageKey] = language;
+        }
+        else
+        {
+            request.VectorsConfig.Params = dense;
+        }
         switch (options.Quantization)
         {
             case QuantizationKind.Scalar:

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using Qdrant.Client;
-using Qdrant.Client.Grpc;
 
 namespace Stackit.EmbeddingWorker.VectorStore;
 
@@ -13,19 +12,38 @@ namespace Stackit.EmbeddingWorker.VectorStore;
 /// </summary>
 internal sealed partial class CollectionProvisioner(QdrantClient client, QdrantOptions options, ILogger<CollectionProvisioner> logger)
 {
-    private readonly ConcurrentDictionary<string, ulong> _dimensions = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, CollectionShape> _shapes = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _gate = new(1, 1);
 
-    public async Task EnsureAsync(string collection, int dimension, CancellationToken cancellationToken)
+    /// <summary>The collection's shape (its vectors), after creating it if it is missing.</summary>
+    public async Task<CollectionShape> EnsureAsync(string collection, int dimension, CancellationToken cancellationToken)
     {
-        if (!_dimensions.TryGetValue(collection, out var known))
+        if (!_shapes.TryGetValue(collection, out var known))
         {
             known = await ProvisionAsync(collection, (ulong)dimension, cancellationToken).ConfigureAwait(false);
         }
-        if (known != (ulong)dimension)
+        if (known.Dimension != (ulong)dimension)
         {
-            throw new VectorStoreRejectedException($"collection '{collection}' holds vectors of dimension {known}, but the model returned {dimension}.");
+            throw new VectorStoreRejectedException($"collection '{collection}' holds vectors of dimension {known.Dimension}, but the model returned {dimension}.");
         }
+        return known;
+    }
+
+    /// <summary>
+    /// After Qdrant refused a write: the collection's shape read again, when it is not the one known (an alias switched
+    /// to a collection of another shape); null when it is the same, and the refusal has another cause.
+    /// </summary>
+    public async Task<CollectionShape?> RefreshAsync(string collection, CollectionShape known, int dimension, CancellationToken cancellationToken)
+    {
+        var current = await ReadShapeAsync(collection, cancellationToken).ConfigureAwait(false);
+        if (current == known)
+        {
+            return null;
+        }
+        _shapes[collection] = current;
+        return current.Dimension == (ulong)dimension
+            ? current
+            : throw new VectorStoreRejectedException($"collection '{collection}' holds vectors of dimension {current.Dimension}, but the model returned {dimension}.");
     }
 
     /// <summary>The collection a name stands for: the alias's target, the collection of that name, or null.</summary>
@@ -64,24 +82,23 @@ internal sealed partial class CollectionProvisioner(QdrantClient client, QdrantO
     }
 
     /// <summary>The vector size of a collection (or of the collection an alias points to).</summary>
-    public async Task<ulong> ReadDimensionAsync(string collection, CancellationToken cancellationToken)
+    public async Task<ulong> ReadDimensionAsync(string collection, CancellationToken cancellationToken) =>
+        (await ReadShapeAsync(collection, cancellationToken).ConfigureAwait(false)).Dimension;
+
+    /// <summary>The vectors of a collection (or of the collection an alias points to), as <see cref="CollectionShape"/> reads them.</summary>
+    public async Task<CollectionShape> ReadShapeAsync(string collection, CancellationToken cancellationToken)
     {
         var physical = await ResolveAsync(collection, cancellationToken).ConfigureAwait(false) ?? collection;
         var info = await client.GetCollectionInfoAsync(physical, cancellationToken).ConfigureAwait(false);
-        var vectors = info.Config?.Params?.VectorsConfig;
-        if (vectors?.ConfigCase != VectorsConfig.ConfigOneofCase.Params)
-        {
-            throw new VectorStoreRejectedException($"collection '{collection}' uses named vectors; this worker writes one unnamed vector per point.");
-        }
-        return vectors.Params.Size;
+        return CollectionShape.Of(collection, info, options.Bm25);
     }
 
-    private async Task<ulong> ProvisionAsync(string collection, ulong dimension, CancellationToken cancellationToken)
+    private async Task<CollectionShape> ProvisionAsync(string collection, ulong dimension, CancellationToken cancellationToken)
     {
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            if (_dimensions.TryGetValue(collection, out var known))
+            if (_shapes.TryGetValue(collection, out var known))
             {
                 return known;
             }
@@ -89,9 +106,9 @@ internal sealed partial class CollectionProvisioner(QdrantClient client, QdrantO
             {
                 await CreateAliasedAsync(collection, dimension, cancellationToken).ConfigureAwait(false);
             }
-            var size = await ReadDimensionAsync(collection, cancellationToken).ConfigureAwait(false);
-            _dimensions[collection] = size;
-            return size;
+            var shape = await ReadShapeAsync(collection, cancellationToken).ConfigureAwait(false);
+            _shapes[collection] = shape;
+            return shape;
         }
         finally
         {

@@ -6,21 +6,22 @@ using Stackit.EmbeddingWorker.Transport;
 namespace Stackit.EmbeddingWorker.VectorStore;
 
 /// <summary>
-/// Builds the Qdrant point of an embedded chunk: deterministic id, vector, and the payload contract. A job's metadata
+/// Builds the Qdrant point of an embedded chunk: deterministic id, vectors as its collection's shape wants them (the
+/// dense one, and in a hybrid collection the chunk's text for Qdrant's BM25 beside it), and the payload contract. A job's metadata
 /// is converted once and shared by all its points.
 /// </summary>
 internal sealed class PointFactory(QdrantOptions options, TimeProvider time)
 {
     private readonly ConditionalWeakTable<JobMessage, Value> _metadata = new();
 
-    public PointStruct Create(EmbeddedChunk embedded)
+    public PointStruct Create(EmbeddedChunk embedded, CollectionShape shape)
     {
         var chunk = embedded.Chunk;
         var message = chunk.Job.Message;
         var point = new PointStruct
         {
             Id = new PointId { Uuid = PointIds.For(message.Collection, message.Id, chunk.Index).ToString() },
-            Vectors = VectorWrapping.Wrap(embedded.Vector),
+            Vectors = shape.Hybrid ? Named(embedded.Vector, chunk.Text, shape) : VectorWrapping.Wrap(embedded.Vector),
         };
         var payload = point.Payload;
         payload[PayloadFields.DocumentId] = message.Id;
@@ -47,5 +48,16 @@ internal sealed class PointFactory(QdrantOptions options, TimeProvider time)
         // A backfill copy keeps the source's write time: copies are ordered by it (see VersionFilters).
         payload[PayloadFields.EmbeddedAt] = (chunk.Job.Copy?.WrittenAt ?? chunk.Job.ReceivedAt ?? time.GetUtcNow()).ToString("O", System.Globalization.CultureInfo.InvariantCulture);
         return point;
+    }
+
+    /// <summary>The dense vector and, for a chunk with text, the BM25 document (an image alone has no terms).</summary>
+    private static Vectors Named(float[] vector, string text, CollectionShape shape)
+    {
+        var named = new NamedVectors { Vectors = { [CollectionShape.DenseName] = VectorWrapping.WrapDense(vector) } };
+        if (!string.IsNullOrWhiteSpace(text))
+        {
+            named.Vectors[CollectionShape.Bm25Name] = new Vector { Document = shape.Bm25Document(text) };
+        }
+        return new Vectors { Vectors_ = named };
     }
 }

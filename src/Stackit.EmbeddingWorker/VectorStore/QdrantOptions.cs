@@ -103,6 +103,15 @@ public sealed class QdrantOptions : IValidatableObject
     /// </summary>
     public Dictionary<string, string> IndexedMetadata { get; set; } = [];
 
+    /// <summary>
+    /// Hybrid retrieval: the language of a BM25 sparse vector (<c>bm25</c>) that Qdrant computes from each chunk's text
+    /// beside the dense one (then named <c>dense</c>), in collections the worker creates from now on (Qdrant 1.15.2
+    /// or later). The language picks Qdrant's stop words and stemmer: <c>english</c>, <c>german</c>, … (see
+    /// <see cref="CollectionShape.Bm25Languages"/>). Unset: dense vectors only. Collections keep the shape they were
+    /// created with; a backfill moves one to the configured shape.
+    /// </summary>
+    public string? Bm25 { get; set; }
+
     /// <summary>The collections jobs may name, as Intake checks them.</summary>
     internal CollectionRouting Routing => new(Collection, AllowedCollections.ToHashSet(StringComparer.Ordinal), MultimodalCollection);
 
@@ -138,6 +147,10 @@ public sealed class QdrantOptions : IValidatableObject
         if (IndexedMetadata.Values.Count(k => k == "tenant") > 1)
         {
             yield return new ValidationResult("Qdrant:IndexedMetadata may mark one field as the tenant, not several.");
+        }
+        if (Bm25 is { Length: > 0 } language && !CollectionShape.Bm25Languages.Contains(language))
+        {
+            yield return new ValidationResult($"Qdrant:Bm25 is '{language}'; it must be a language Qdrant's BM25 knows: {string.Join(", ", CollectionShape.Bm25Languages.Where(l => l.Length > 2))}.");
         }
         foreach (var name in AllowedCollections.Where(n => !CollectionRouting.IsValidName(n)))
         {

@@ -92,7 +92,11 @@ internal sealed class QdrantPointReader(QdrantClient client, QdrantCalls calls)
         found[id.StringValue] = document;
     }
 
-    private static float[]? VectorOf(RetrievedPoint point) => point.Vectors?.Vector switch
+    /// <summary>The dense vector of a point: its only one, or the one named <see cref="CollectionShape.DenseName"/> in a hybrid collection.</summary>
+    private static float[]? VectorOf(RetrievedPoint point) =>
+        DenseOf(point.Vectors?.Vector ?? point.Vectors?.Vectors?.Vectors.GetValueOrDefault(CollectionShape.DenseName));
+
+    private static float[]? DenseOf(VectorOutput? vector) => vector switch
     {
         { Dense: { } dense } => dense.Data.ToArray(),
 #pragma warning disable CS0612 // servers before the dense field fill the flat one

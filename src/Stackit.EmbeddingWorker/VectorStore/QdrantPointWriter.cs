@@ -21,14 +21,33 @@ internal sealed class QdrantPointWriter(QdrantClient client, CollectionProvision
     public Task UpsertAsync(string collection, IReadOnlyList<EmbeddedChunk> chunks, CancellationToken cancellationToken) =>
         calls.RunAsync(async token =>
         {
-            await collections.EnsureAsync(collection, chunks[0].Vector.Length, token).ConfigureAwait(false);
-            var request = new UpsertPoints { CollectionName = collection, Wait = true, Points = { chunks.Select(points.Create) } };
-            if (VersionFilters.UpdateFilter(chunks.Select(c => (c.Chunk.Job.Message.Id, c.Chunk.Job.Message.Version, c.Chunk.Job.OrderedAt))) is { } guard)
+            var shape = await collections.EnsureAsync(collection, chunks[0].Vector.Length, token).ConfigureAwait(false);
+            try
             {
-                request.UpdateFilter = guard;
+                await client.UpsertAsync(Request(collection, chunks, shape), token).ConfigureAwait(false);
             }
-            await client.UpsertAsync(request, token).ConfigureAwait(false);
+            catch (Grpc.Core.RpcException ex) when (QdrantErrors.IsRejection(ex))
+            {
+                // The alias may name a collection of another shape now (a backfill switched it to one with BM25): write
+                // as that one wants; else the refusal stands.
+                var current = await collections.RefreshAsync(collection, shape, chunks[0].Vector.Length, token).ConfigureAwait(false);
+                if (current is null)
+                {
+                    throw;
+                }
+                await client.UpsertAsync(Request(collection, chunks, current), token).ConfigureAwait(false);
+            }
         }, cancellationToken);
+
+    private UpsertPoints Request(string collection, IReadOnlyList<EmbeddedChunk> chunks, CollectionShape shape)
+    {
+        var request = new UpsertPoints { CollectionName = collection, Wait = true, Points = { chunks.Select(c => points.Create(c, shape)) } };
+        if (VersionFilters.UpdateFilter(chunks.Select(c => (c.Chunk.Job.Message.Id, c.Chunk.Job.Message.Version, c.Chunk.Job.OrderedAt))) is { } guard)
+        {
+            request.UpdateFilter = guard;
+        }
+        return request;
+    }
 
     /// <summary>
     /// Removes the tails documents left when they shrank: each document's chunks from its new chunk count on, and,

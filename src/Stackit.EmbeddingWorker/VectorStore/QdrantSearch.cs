@@ -18,17 +18,38 @@ internal static class QdrantSearch
         Include = new PayloadIncludeSelector { Fields = { PayloadFields.DocumentId, PayloadFields.ChunkIndex, PayloadFields.Text } },
     };
 
-    public static async Task<IReadOnlyList<SearchHit>> NearestAsync(QdrantClient client, string collection, float[] vector, Filter? filter, ulong limit, CancellationToken cancellationToken)
+    /// <summary>The chunks nearest to <paramref name="vector"/> by the dense vector alone.</summary>
+    public static async Task<IReadOnlyList<SearchHit>> NearestAsync(QdrantClient client, string collection, CollectionShape shape, float[] vector, Filter? filter, ulong limit, CancellationToken cancellationToken) =>
+        Hits(await client.QueryAsync(collection, query: vector, usingVector: shape.DenseUsing, filter: filter, limit: limit, payloadSelector: HitFields, cancellationToken: cancellationToken).ConfigureAwait(false));
+
+    /// <summary>
+    /// Hybrid search in a collection with BM25: the nearest chunks by the dense vector and the best by BM25 for the
+    /// query's words (Qdrant tokenizes them as it did the chunks), <see cref="Candidates"/> of each, fused by reciprocal
+    /// rank (Qdrant's RRF: each list adds 1/(rank + 2), ranks from 0). The query's words go to BM25 without the
+    /// instruction the dense model needs.
+    /// </summary>
+    public static async Task<IReadOnlyList<SearchHit>> HybridAsync(QdrantClient client, string collection, CollectionShape shape, float[] vector, string words, Filter? filter, ulong limit, CancellationToken cancellationToken)
     {
-        var points = await client.QueryAsync(collection, query: vector, filter: filter, limit: limit, payloadSelector: HitFields, cancellationToken: cancellationToken).ConfigureAwait(false);
-        return points.Select((p, i) => new SearchHit(
+        var candidates = Math.Max(Candidates, limit * 2);
+        PrefetchQuery[] prefetch =
+        [
+            new() { Query = vector, Using = CollectionShape.DenseName, Limit = candidates, Filter = filter },
+            new() { Query = shape.Bm25Document(words), Using = CollectionShape.Bm25Name, Limit = candidates, Filter = filter },
+        ];
+        return Hits(await client.QueryAsync(collection, query: Fusion.Rrf, prefetch: prefetch, limit: limit, payloadSelector: HitFields, cancellationToken: cancellationToken).ConfigureAwait(false));
+    }
+
+    /// <summary>Chunks each side of a hybrid search brings to the fusion, at least.</summary>
+    internal const ulong Candidates = 20;
+
+    private static List<SearchHit> Hits(IReadOnlyList<ScoredPoint> points) =>
+        points.Select((p, i) => new SearchHit(
             i + 1,
             p.Score,
             p.Id.HasUuid ? p.Id.Uuid : p.Id.Num.ToString(CultureInfo.InvariantCulture),
             p.Payload.TryGetValue(PayloadFields.DocumentId, out var id) ? id.StringValue : "",
             p.Payload.TryGetValue(PayloadFields.ChunkIndex, out var chunk) ? chunk.IntegerValue : -1,
             p.Payload.TryGetValue(PayloadFields.Text, out var text) ? text.StringValue : "")).ToList();
-    }
 
     /// <summary>
     /// <c>key=value</c> pairs as a filter on the documents' metadata (<c>metadata.key</c>), all of which must match. A

@@ -94,7 +94,7 @@ internal class PointsStandInService(StandInStore store)
         }
         if (withVectors?.Enable == true)
         {
-            retrieved.Vectors = new VectorsOutput { Vector = new VectorOutput { Dense = new DenseVector { Data = { point.Vector } } } };
+            retrieved.Vectors = StandInVectors.Output(point);
         }
         return retrieved;
     }

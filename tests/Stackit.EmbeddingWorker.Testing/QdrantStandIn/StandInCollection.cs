@@ -27,6 +27,14 @@ public sealed class StandInCollection(string name, VectorParams vectors, Collect
     /// <summary>The layout it was created with (shards, replication, HNSW, quantization, payload storage), as Qdrant reports it.</summary>
     public CollectionConfig Config { get; } = config ?? new CollectionConfig { Params = new CollectionParams { VectorsConfig = new VectorsConfig { Params = vectors } } };
 
+    /// <summary>The name of its dense vector; null for the unnamed one.</summary>
+    public string? DenseName => Config.Params.VectorsConfig.ConfigCase == VectorsConfig.ConfigOneofCase.ParamsMap ? Config.Params.VectorsConfig.ParamsMap.Map.Keys.Single() : null;
+
+    /// <summary>Its sparse vectors by name, and whether each is weighted by IDF.</summary>
+    public IReadOnlyDictionary<string, bool> SparseVectors =>
+        Config.Params.SparseVectorsConfig?.Map.ToDictionary(kv => kv.Key, kv => kv.Value.HasModifier && kv.Value.Modifier == Modifier.Idf, StringComparer.Ordinal)
+        ?? new Dictionary<string, bool>(StringComparer.Ordinal);
+
     /// <summary>Every HNSW <c>m</c> the collection has had, first the one it was created with.</summary>
     public List<ulong> HnswMHistory { get; } = [];
 
@@ -96,7 +104,12 @@ public sealed class StandInCollection(string name, VectorParams vectors, Collect
         point.Payload.TryGetValue(PayloadFields.DocumentId, out var value) && value.KindCase == Value.KindOneofCase.StringValue ? value.StringValue : null;
 }
 
-public sealed record StoredPoint(PointId Id, float[] Vector, IReadOnlyDictionary<string, Value> Payload)
+/// <summary>A stored point: its dense vector (named <paramref name="VectorName"/>, or unnamed), payload, and the terms of its sparse vectors by name.</summary>
+public sealed record StoredPoint(PointId Id, float[] Vector, IReadOnlyDictionary<string, Value> Payload, string? VectorName = null, IReadOnlyDictionary<string, Dictionary<string, float>>? SparseVectors = null)
 {
+    private static readonly Dictionary<string, Dictionary<string, float>> None = new(StringComparer.Ordinal);
+
+    public IReadOnlyDictionary<string, Dictionary<string, float>> Sparse => SparseVectors ?? None;
+
     public string Key => Id.HasUuid ? Id.Uuid : Id.Num.ToString(System.Globalization.CultureInfo.InvariantCulture);
 }

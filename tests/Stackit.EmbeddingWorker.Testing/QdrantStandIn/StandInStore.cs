@@ -67,11 +67,17 @@ public sealed class StandInStore
 
     public void Create(CreateCollection request)
     {
-        if (request.VectorsConfig?.ConfigCase != VectorsConfig.ConfigOneofCase.Params)
+        var dense = request.VectorsConfig?.ConfigCase switch
         {
-            throw new RpcException(new Status(StatusCode.Unimplemented, "stand-in supports one unnamed vector per point only"));
+            VectorsConfig.ConfigOneofCase.Params => request.VectorsConfig.Params,
+            VectorsConfig.ConfigOneofCase.ParamsMap when request.VectorsConfig.ParamsMap.Map.Count == 1 => request.VectorsConfig.ParamsMap.Map.Values.Single(),
+            _ => throw new RpcException(new Status(StatusCode.Unimplemented, "the Qdrant stand-in supports one dense vector per point (unnamed or named), with any sparse vectors beside it")),
+        };
+        if (request.SparseVectorsConfig?.Map.Keys.Any(request.VectorsConfig.ParamsMap is { } named ? named.Map.ContainsKey : _ => false) == true)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "Wrong input: a vector name is used for both a dense and a sparse vector"));
         }
-        if (request.VectorsConfig.Params.Size == 0)
+        if (dense.Size == 0)
         {
             throw new RpcException(new Status(StatusCode.InvalidArgument, "Wrong input: Validation error in JSON body: [vectors.size: value 0 invalid, must be 1 or larger]"));
         }
@@ -98,7 +104,7 @@ public sealed class StandInStore
             {
                 throw new RpcException(new Status(StatusCode.InvalidArgument, $"Wrong input: Can't create collection with name {request.CollectionName}. Alias with the same name already exists"));
             }
-            var created = new StandInCollection(request.CollectionName, request.VectorsConfig.Params.Clone(), ConfigOf(request));
+            var created = new StandInCollection(request.CollectionName, dense.Clone(), ConfigOf(request));
             created.HnswMHistory.Add(created.Config.HnswConfig.M);
             _collections[request.CollectionName] = created;
         }
@@ -230,7 +236,8 @@ public sealed class StandInStore
                 throw new RpcException(new Status(fault, "injected fault"));
             }
             var collection = Collection(request.CollectionName);
-            var validated = request.Points.Select(p => Validate(collection, p, KeepVectors)).ToList();
+            // The id must be a number or a UUID, as Qdrant checks.
+            var validated = request.Points.Select(p => IdKey(p.Id) is not null ? StandInVectors.Validate(collection, p, KeepVectors) : null!).ToList();
             // As Qdrant does: the update_filter is judged once, against the state before the request, and of
             // several points with one id the last is written (retain_conditional_upsert_points, upsert_points_impl).
             var before = validated.Select(p => p.Key).Distinct().ToDictionary(k => k, k => collection.Points.GetValueOrDefault(k));
@@ -317,6 +324,7 @@ public sealed class StandInStore
         Params = new CollectionParams
         {
             VectorsConfig = request.VectorsConfig.Clone(),
+            SparseVectorsConfig = request.SparseVectorsConfig?.Clone(),
             ShardNumber = request.HasShardNumber ? request.ShardNumber : 1,
             ReplicationFactor = request.HasReplicationFactor ? request.ReplicationFactor : 1,
             WriteConsistencyFactor = request.HasWriteConsistencyFactor ? request.WriteConsistencyFactor : 1,
@@ -326,6 +334,7 @@ public sealed class StandInStore
         },
         HnswConfig = request.HnswConfig?.Clone() ?? new HnswConfigDiff { M = 16, EfConstruct = 100 },
         QuantizationConfig = request.QuantizationConfig?.Clone(),
+        Metadata = { request.Metadata },
     };
 
     public List<StoredPoint> Matching(string collectionName, Filter? filter)
@@ -347,133 +356,17 @@ public sealed class StandInStore
         }
     }
 
-    /// <summary>
-    /// Qdrant's Query API as the worker uses it: the nearest points to a dense vector (exact, by the collection's
-    /// distance: cosine on normalised vectors, dot product, or Euclidean distance ascending) or a random sample,
-    /// after the filter, with score threshold, offset and limit (10 when unset). A vector name the collection does
-    /// not have, or a vector of another size, is refused as Qdrant refuses it.
-    /// </summary>
+    /// <summary>Qdrant's Query API as the worker and the helper commands use it (<see cref="StandInQuery"/>).</summary>
     public List<ScoredPoint> Query(QueryPoints request, Random random)
     {
         lock (_gate)
         {
-            var collection = Collection(request.CollectionName);
-            if (request.HasUsing && request.Using.Length > 0)
+            if (!KeepVectors)
             {
-                throw new RpcException(new Status(StatusCode.InvalidArgument, $"Wrong input: Not existing vector name error: {request.Using}"));
+                throw new RpcException(new Status(StatusCode.Unimplemented, "this stand-in keeps no vectors (KeepVectors is off), so it cannot search"));
             }
-            if (request.Prefetch.Count > 0)
-            {
-                throw new RpcException(new Status(StatusCode.Unimplemented, "the Qdrant stand-in does not implement prefetch"));
-            }
-            var candidates = collection.Matching(request.Filter).ToList();
-            IEnumerable<(StoredPoint Point, float Score)> ranked = request.Query?.VariantCase switch
-            {
-                global::Qdrant.Client.Grpc.Query.VariantOneofCase.Nearest => Nearest(collection, request.Query.Nearest, candidates),
-                global::Qdrant.Client.Grpc.Query.VariantOneofCase.Sample => candidates.OrderBy(_ => random.Next()).Select(p => (p, 0f)),
-                _ => throw new RpcException(new Status(StatusCode.Unimplemented, $"the Qdrant stand-in does not implement query {request.Query?.VariantCase}")),
-            };
-            if (request.HasScoreThreshold)
-            {
-                var euclid = collection.Vectors.Distance == Distance.Euclid;
-                ranked = ranked.Where(r => euclid ? r.Score <= request.ScoreThreshold : r.Score >= request.ScoreThreshold);
-            }
-            var limit = request.HasLimit ? (int)request.Limit : 10;
-            var offset = request.HasOffset ? (int)request.Offset : 0;
-            return ranked.Skip(offset).Take(limit)
-                .Select(r => Scored(r.Point, r.Score, request.WithPayload, request.WithVectors))
-                .ToList();
+            return StandInQuery.Run(Collection(request.CollectionName), request, random);
         }
-    }
-
-    private List<(StoredPoint Point, float Score)> Nearest(StandInCollection collection, VectorInput input, List<StoredPoint> candidates)
-    {
-        if (input.VariantCase != VectorInput.VariantOneofCase.Dense)
-        {
-            throw new RpcException(new Status(StatusCode.Unimplemented, $"the Qdrant stand-in does not implement nearest by {input.VariantCase}"));
-        }
-        if (!KeepVectors)
-        {
-            throw new RpcException(new Status(StatusCode.Unimplemented, "this stand-in keeps no vectors (KeepVectors is off), so it cannot search"));
-        }
-        var query = input.Dense.Data.ToArray();
-        if ((ulong)query.Length != collection.Vectors.Size)
-        {
-            throw new RpcException(new Status(StatusCode.InvalidArgument, $"Wrong input: Vector dimension error: expected dim: {collection.Vectors.Size}, got {query.Length}"));
-        }
-        var distance = collection.Vectors.Distance;
-        var scored = candidates.Select(p => (Point: p, Score: Similarity(distance, query, p.Vector)));
-        // Ties in id order, so a result list is the same on every call.
-        return (distance == Distance.Euclid ? scored.OrderBy(s => s.Score) : scored.OrderByDescending(s => s.Score))
-            .ThenBy(s => s.Point.Key, StringComparer.Ordinal).ToList();
-    }
-
-    private static float Similarity(Distance distance, float[] query, float[] stored)
-    {
-        switch (distance)
-        {
-            case Distance.Cosine:
-                return (float)(Dot(query, stored) / Math.Max(Math.Sqrt(Dot(query, query) * Dot(stored, stored)), double.Epsilon));
-            case Distance.Dot:
-                return (float)Dot(query, stored);
-            case Distance.Euclid:
-                var sum = 0.0;
-                for (var i = 0; i < query.Length; i++)
-                {
-                    sum += (query[i] - stored[i]) * (double)(query[i] - stored[i]);
-                }
-                return (float)Math.Sqrt(sum);
-            default:
-                throw new RpcException(new Status(StatusCode.Unimplemented, $"the Qdrant stand-in does not implement distance {distance}"));
-        }
-    }
-
-    private static double Dot(float[] a, float[] b)
-    {
-        var sum = 0.0;
-        for (var i = 0; i < a.Length; i++)
-        {
-            sum += a[i] * (double)b[i];
-        }
-        return sum;
-    }
-
-    /// <summary>A point as a query answers it: payload as selected (none unless asked, as Qdrant's Query API does), vector when asked.</summary>
-    private static ScoredPoint Scored(StoredPoint point, float score, WithPayloadSelector? withPayload, WithVectorsSelector? withVectors)
-    {
-        var scoredPoint = new ScoredPoint { Id = point.Id, Score = score };
-        var include = withPayload?.SelectorOptionsCase == WithPayloadSelector.SelectorOptionsOneofCase.Include ? withPayload.Include.Fields : null;
-        var enabled = withPayload is not null && (withPayload.SelectorOptionsCase != WithPayloadSelector.SelectorOptionsOneofCase.Enable || withPayload.Enable);
-        foreach (var (key, value) in point.Payload)
-        {
-            if (enabled && (include is null || include.Contains(key)))
-            {
-                scoredPoint.Payload[key] = value;
-            }
-        }
-        if (withVectors?.Enable == true)
-        {
-            scoredPoint.Vectors = new VectorsOutput { Vector = new VectorOutput { Dense = new DenseVector { Data = { point.Vector } } } };
-        }
-        return scoredPoint;
-    }
-
-    private static StoredPoint Validate(StandInCollection collection, PointStruct point, bool keepVector)
-    {
-        var key = IdKey(point.Id);
-        var values = point.Vectors?.Vector switch
-        {
-            { Dense: { } dense } => dense.Data,
-#pragma warning disable CS0612 // the deprecated flat field is what older clients send
-            { Data.Count: > 0 } flat => flat.Data,
-#pragma warning restore CS0612
-            _ => throw new RpcException(new Status(StatusCode.InvalidArgument, "Wrong input: stand-in expects one unnamed dense vector per point")),
-        };
-        if ((ulong)values.Count != collection.Vectors.Size)
-        {
-            throw new RpcException(new Status(StatusCode.InvalidArgument, $"Wrong input: Vector dimension error: expected dim: {collection.Vectors.Size}, got {values.Count}"));
-        }
-        return new StoredPoint(point.Id.Clone(), keepVector ? [.. values] : [], point.Payload.ToDictionary(kv => kv.Key, kv => kv.Value.Clone()));
     }
 
     private static string IdKey(PointId id)

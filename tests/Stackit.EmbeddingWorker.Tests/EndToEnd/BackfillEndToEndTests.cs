@@ -133,6 +133,33 @@ public sealed class BackfillEndToEndTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public async Task A_backfill_moves_a_plain_collection_to_BM25_beside_the_dense_vectors_and_live_writes_follow_the_switch()
+    {
+        await using var run = await Run.StartAsync(azurite);
+        await run.SeedAsync(8);
+        run.Settings["Qdrant:Bm25"] = "german"; // the command's settings; the running worker still has none
+
+        var (code, output) = await run.BackfillAsync();
+
+        Assert.True(code == 0, output);
+        var config = run.Qdrant.Store.Collection("documents_v2").Config;
+        Assert.Equal(8UL, config.Params.VectorsConfig.ParamsMap.Map["dense"].Size);
+        Assert.Equal(Qdrant.Client.Grpc.Modifier.Idf, config.Params.SparseVectorsConfig.Map["bm25"].Modifier);
+        Assert.Equal("german", config.Metadata["bm25_language"].StringValue);
+        Assert.All(run.Qdrant.Store.Points("documents_v2"), p => Assert.NotEmpty(p.Sparse["bm25"]));
+        Assert.Equal(run.Texts("documents_v1"), run.Texts("documents_v2"));
+
+        // The worker learns the new shape from the collection when its first write after the switch is refused.
+        await run.SendAsync(JsonSerializer.Serialize(new { id = "doc-after", text = "Dichtungssatz SK-4711 nach der Umstellung." }));
+        await run.WaitUntilSettledAsync();
+        var after = Assert.Single(run.Qdrant.Store.Points("documents_v2"), p => p.Payload[PayloadFields.DocumentId].StringValue == "doc-after");
+        Assert.Contains("sk", after.Sparse["bm25"].Keys);
+        var (searched, searchOutput) = await run.CliAsync("search", "SK-4711");
+        Assert.True(searched == 0, searchOutput);
+        Assert.Contains("(dense + BM25 (german), fused by rank)", searchOutput, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_plan_counts_the_stored_documents_chunks_and_tokens_prices_them_and_writes_nothing()
     {
         await using var run = await Run.StartAsync(azurite);

@@ -28,7 +28,7 @@ public sealed class SearchEndToEndTests(AzuriteFixture azurite)
         TestContext.Current.TestOutputHelper?.WriteLine(output);
         Assert.True(code == 0, error);
         var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal("3 chunks of documents nearest to \"impeller replacement\":", lines[0]);
+        Assert.Equal("3 chunks of documents for \"impeller replacement\" (dense):", lines[0]);
         Assert.Matches(@"^\s+1\s+1\.0000\s+pump-2\s+#0\s+Pump 2: replace the impeller", lines[1]);
         Assert.Equal(4, lines.Length);
         Assert.Contains(run.Embeddings.Requests, r => r.Inputs is [var input] && input == $"Instruct: {Instruction}\nQuery: impeller replacement");
@@ -65,10 +65,33 @@ public sealed class SearchEndToEndTests(AzuriteFixture azurite)
         Assert.Contains("Qdrant refused the search of 'nothing-here': NotFound", missingError, StringComparison.Ordinal);
     }
 
-    /// <summary>Four one-chunk documents at two sites, with the year as a number.</summary>
-    private async Task<StandInPipelineRun> SeededAsync()
+    [Fact]
+    public async Task Hybrid_search_finds_an_exact_term_by_BM25_that_the_dense_vectors_rank_low()
     {
-        var run = await StandInPipelineRun.StartAsync(azurite, "documents", Ct);
+        await using var run = await SeededAsync(settings => settings["Qdrant:Bm25"] = "english");
+        await run.Queue.SendMessageAsync(JsonSerializer.Serialize(new { id = "seal-kit", text = "Seal kit SK-4711 fits the pumps of the second series." }), Ct);
+        await QueueAssertions.WaitUntilEmptyAsync(run.Queue, TimeSpan.FromSeconds(30), Ct);
+        // The query's dense vector is that of another document: the dense side knows nothing of part numbers.
+        var query = "SK-4711";
+        run.Embeddings.SameVectorAs[$"Instruct: {Instruction}\nQuery: {query}"] = ChunkText(run, "pump-0");
+        var denseOnly = await run.Qdrant.CreateClient().QueryAsync("documents", query: FakeEmbeddingServer.VectorFor(ChunkText(run, "pump-0"), 8), usingVector: "dense", limit: 10, cancellationToken: Ct);
+        var sealKit = run.Points("seal-kit").Single().Key;
+        Assert.True(denseOnly.ToList().FindIndex(p => p.Id.Uuid == sealKit) > 0, "the dense vectors alone do not rank the seal kit first");
+
+        var (code, output, error) = await run.CliAsync(Ct, "search", query, "--limit", "3");
+
+        TestContext.Current.TestOutputHelper?.WriteLine(output);
+        Assert.True(code == 0, error);
+        Assert.StartsWith("3 chunks of documents for \"SK-4711\" (dense + BM25 (english), fused by rank):", output, StringComparison.Ordinal);
+        Assert.Equal("seal-kit", DocumentsIn(output)[0]);
+        // BM25 gets the words as they are, the dense model the instructed query.
+        Assert.Contains(run.Embeddings.Requests, r => r.Inputs is [var input] && input == $"Instruct: {Instruction}\nQuery: {query}");
+    }
+
+    /// <summary>Four one-chunk documents at two sites, with the year as a number.</summary>
+    private async Task<StandInPipelineRun> SeededAsync(Action<Dictionary<string, string?>>? configure = null)
+    {
+        var run = await StandInPipelineRun.StartAsync(azurite, "documents", Ct, configure);
         string[] sites = ["berlin", "hamburg", "berlin", "hamburg"];
         for (var i = 0; i < 4; i++)
         {

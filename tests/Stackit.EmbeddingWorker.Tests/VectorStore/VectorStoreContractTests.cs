@@ -70,6 +70,64 @@ public abstract class VectorStoreContractTests
     }
 
     [Fact]
+    public async Task With_Bm25_a_collection_holds_a_named_dense_vector_and_an_idf_bm25_vector_that_qdrant_makes_from_the_text()
+    {
+        var (client, writer) = Create(options => options.Bm25 = "english");
+        var reader = CreateReader();
+
+        await writer.UpsertAsync(_collection, [
+            Embedded("doc-1", 0, 1, "Replace the impeller of pump P-4711 after 8000 hours.", Vector(4, 0)),
+            Embedded("doc-2", 0, 1, "Check the oil level of the pump every month.", Vector(4, 1)),
+            Embedded("doc-3", 0, 1, "The valve closes when the pressure drops.", Vector(4, 2)),
+        ], Ct);
+
+        var info = await client.GetCollectionInfoAsync(_collection + "_v1", Ct);
+        Assert.Equal(4UL, info.Config.Params.VectorsConfig.ParamsMap.Map["dense"].Size);
+        Assert.Equal(Modifier.Idf, info.Config.Params.SparseVectorsConfig.Map["bm25"].Modifier);
+        var byTerm = await client.QueryAsync(_collection, query: new Document { Text = "impeller", Model = "qdrant/bm25", Options = { ["language"] = "english" } }, usingVector: "bm25", limit: 3, cancellationToken: Ct);
+        Assert.Equal(PointIds.For(_collection, "doc-1", 0).ToString(), Assert.Single(byTerm).Id.Uuid);
+        var byVector = await client.QueryAsync(_collection, query: Vector(4, 1), usingVector: "dense", limit: 1, cancellationToken: Ct);
+        Assert.Equal(PointIds.For(_collection, "doc-2", 0).ToString(), Assert.Single(byVector).Id.Uuid);
+        var second = PointIds.For(_collection, "doc-2", 0);
+        Assert.Equal(Vector(4, 1), (await reader.ReadVectorsAsync(_collection, [second], Ct))[second]);
+    }
+
+    [Fact]
+    public async Task In_a_collection_with_Bm25_an_unnamed_vector_is_invalid_and_a_model_qdrant_cannot_run_is_refused()
+    {
+        var (client, writer) = Create(options => options.Bm25 = "english");
+        await writer.UpsertAsync(_collection, [Embedded("doc-1", 0, 1, "pump", Vector(4))], Ct);
+
+        var unnamed = await Assert.ThrowsAsync<Grpc.Core.RpcException>(() => client.UpsertAsync(_collection, [new PointStruct { Id = Guid.NewGuid(), Vectors = Vector(4) }], cancellationToken: Ct));
+        var foreignModel = await Assert.ThrowsAsync<Grpc.Core.RpcException>(() => client.UpsertAsync(_collection, [new PointStruct
+        {
+            Id = Guid.NewGuid(),
+            Vectors = new Dictionary<string, Vector> { ["dense"] = Vector(4), ["bm25"] = new Document { Text = "pump", Model = "acme/sparse-embedder" } },
+        }], cancellationToken: Ct));
+
+        Assert.Equal(Grpc.Core.StatusCode.InvalidArgument, unnamed.StatusCode);
+        Assert.NotEqual(Grpc.Core.StatusCode.OK, foreignModel.StatusCode);
+    }
+
+    [Fact]
+    public async Task After_its_alias_is_switched_to_a_collection_with_Bm25_a_writer_writes_as_the_new_collection_wants()
+    {
+        var (client, writer) = Create();
+        await writer.UpsertAsync(_collection, [Embedded("doc-1", 0, 1, "before the switch", Vector(4))], Ct);
+        var hybrid = new QdrantOptions { Collection = _collection, Bm25 = "english" };
+        await client.CreateCollectionAsync(CollectionLayout.Request(_collection + "_v2", 4, hybrid), Ct);
+        await client.UpdateAliasesAsync([
+            new AliasOperations { DeleteAlias = new DeleteAlias { AliasName = _collection } },
+            new AliasOperations { CreateAlias = new CreateAlias { AliasName = _collection, CollectionName = _collection + "_v2" } },
+        ], cancellationToken: Ct);
+
+        await writer.UpsertAsync(_collection, [Embedded("doc-2", 0, 1, "after the switch", Vector(4))], Ct);
+
+        var written = await client.RetrieveAsync(_collection + "_v2", PointIds.For(_collection, "doc-2", 0), withPayload: false, withVectors: true, cancellationToken: Ct);
+        Assert.Equal(Vector(4), Assert.Single(written).Vectors.Vectors.Vectors["dense"].Dense.Data);
+    }
+
+    [Fact]
     public async Task A_plain_collection_made_before_aliases_is_written_as_it_is()
     {
         var (client, writer) = Create();
