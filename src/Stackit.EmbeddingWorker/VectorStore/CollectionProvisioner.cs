@@ -66,6 +66,10 @@ internal sealed partial class CollectionProvisioner(QdrantClient client, QdrantO
     /// </summary>
     public async Task CreateCollectionAsync(string collection, ulong dimension, CancellationToken cancellationToken, bool deferIndexing = false)
     {
+        if (options.Bm25 is { Length: > 0 })
+        {
+            await CheckBm25SupportAsync(cancellationToken).ConfigureAwait(false);
+        }
         try
         {
             await client.CreateCollectionAsync(CollectionLayout.Request(collection, dimension, options, deferIndexing), cancellationToken).ConfigureAwait(false);
@@ -78,6 +82,22 @@ internal sealed partial class CollectionProvisioner(QdrantClient client, QdrantO
         foreach (var (field, type, indexParams) in CollectionLayout.Indexes(options))
         {
             await client.CreatePayloadIndexAsync(collection, field, type, indexParams, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The first Qdrant release that makes BM25 vectors itself (<c>qdrant/bm25</c> in its core).</summary>
+    internal static readonly Version Bm25Since = new(1, 15, 2);
+
+    /// <summary>
+    /// Refuses to create a collection with BM25 on a server that cannot fill it: every write would fail there ("InferenceService
+    /// is not initialized"). A version that does not parse (a development build) is given the benefit of the doubt.
+    /// </summary>
+    private async Task CheckBm25SupportAsync(CancellationToken cancellationToken)
+    {
+        var reported = (await client.HealthAsync(cancellationToken).ConfigureAwait(false)).Version;
+        if (Version.TryParse(reported.Split('-')[0], out var version) && version < Bm25Since)
+        {
+            throw new VectorStoreRejectedException($"Qdrant:Bm25 needs Qdrant {Bm25Since} or later, which makes BM25 vectors itself; this server is {reported}. Upgrade Qdrant or unset Qdrant:Bm25.");
         }
     }
 

@@ -14,5 +14,5 @@ internal class QdrantStandInService(StandInStore store)
     public virtual Task<HealthCheckReply> HealthCheck(HealthCheckRequest request, ServerCallContext context) =>
         store.Down
             ? throw new RpcException(new Status(StatusCode.Unavailable, "Qdrant is down"))
-            : Task.FromResult(new HealthCheckReply { Title = "qdrant stand-in", Version = "stand-in" });
+            : Task.FromResult(new HealthCheckReply { Title = "qdrant stand-in", Version = store.Version });
 }

@@ -36,6 +36,9 @@ public sealed class StandInStore
     /// <summary>Existing points an upsert left alone because they did not match its update_filter.</summary>
     public int KeptByUpdateFilter { get; private set; }
 
+    /// <summary>The version the health call reports; not a release number unless a test sets one.</summary>
+    public string Version { get; set; } = "stand-in";
+
     /// <summary>While true, every write fails with Unavailable, as when Qdrant is down.</summary>
     public bool Down { get; set; }
 

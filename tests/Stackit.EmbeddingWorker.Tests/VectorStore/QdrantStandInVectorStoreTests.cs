@@ -1,4 +1,6 @@
+using Microsoft.Extensions.Logging.Abstractions;
 using Stackit.EmbeddingWorker.Testing.QdrantStandIn;
+using Stackit.EmbeddingWorker.VectorStore;
 
 namespace Stackit.EmbeddingWorker.Tests.VectorStore;
 
@@ -8,6 +10,21 @@ public sealed class QdrantStandInVectorStoreTests : VectorStoreContractTests, IA
     private QdrantStandInServer? _server;
 
     protected override Uri? Endpoint => _server?.Endpoint;
+
+    [Fact]
+    public async Task A_collection_with_Bm25_is_refused_on_a_qdrant_older_than_1_15_2_with_the_reason()
+    {
+        _server!.Store.Version = "1.14.1";
+        var options = new QdrantOptions { Endpoint = _server.Endpoint, Collection = "old", Bm25 = "english" };
+        using var client = QdrantClients.Create(options, TimeSpan.Zero);
+        var provisioner = new CollectionProvisioner(client, options, NullLogger<CollectionProvisioner>.Instance);
+
+        var refused = await Assert.ThrowsAsync<VectorStoreRejectedException>(() => provisioner.EnsureAsync("old", 4, TestContext.Current.CancellationToken));
+
+        Assert.Contains("Qdrant:Bm25 needs Qdrant 1.15.2 or later", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("this server is 1.14.1", refused.Message, StringComparison.Ordinal);
+        Assert.False(_server.Store.Exists("old_v1"));
+    }
 
     public async ValueTask InitializeAsync() => _server = await QdrantStandInServer.StartAsync();
 
