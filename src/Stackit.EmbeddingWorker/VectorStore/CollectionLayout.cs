@@ -51,7 +51,10 @@ internal static class CollectionLayout
         {
             // Hybrid: the dense vector by name, and a BM25 vector that Qdrant computes, weighted by IDF at search time.
             request.VectorsConfig.ParamsMap = new VectorParamsMap { Map = { [CollectionShape.DenseName] = dense } };
-            request.SparseVectorsConfig = new SparseVectorConfig { Map = { [CollectionShape.Bm25Name] = new SparseVectorParams { Modifier = Modifier.Idf } } };
+            request.SparseVectorsConfig = new SparseVectorConfig
+            {
+                Map = { [CollectionShape.Bm25Name] = new SparseVectorParams { Modifier = Modifier.Idf, Index = new SparseIndexConfig { OnDisk = options.OnDiskVectors } } },
+            };
             request.Metadata[CollectionShape.Bm25LanguageKey] = language;
         }
         else

@@ -45,6 +45,7 @@ public sealed class BackfillEndToEndTests(AzuriteFixture azurite)
 
         var (code, output) = await run.BackfillAsync();
 
+        TestContext.Current.TestOutputHelper?.WriteLine(output);
         Assert.True(code == 0, output);
         // Bulk mode: built without an index, which is enabled (and waited for) before the recall check and the switch.
         Assert.Equal([0UL, 16UL], run.Qdrant.Store.Collection("documents_v2").HnswMHistory);
