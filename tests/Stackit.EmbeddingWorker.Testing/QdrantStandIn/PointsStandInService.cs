@@ -83,20 +83,29 @@ internal class PointsStandInService(StandInStore store)
     private static RetrievedPoint Retrieved(StoredPoint point, WithPayloadSelector? withPayload, WithVectorsSelector? withVectors)
     {
         var retrieved = new RetrievedPoint { Id = point.Id };
-        var include = withPayload?.SelectorOptionsCase == WithPayloadSelector.SelectorOptionsOneofCase.Include ? withPayload.Include.Fields : null;
-        var enabled = withPayload is null || withPayload.SelectorOptionsCase != WithPayloadSelector.SelectorOptionsOneofCase.Enable || withPayload.Enable;
-        foreach (var (key, value) in point.Payload)
-        {
-            if (enabled && (include is null || include.Contains(key)))
-            {
-                retrieved.Payload[key] = value;
-            }
-        }
+        Select(point, withPayload, byDefault: true, retrieved.Payload);
         if (withVectors?.Enable == true)
         {
             retrieved.Vectors = StandInVectors.Output(point);
         }
         return retrieved;
+    }
+
+    /// <summary>
+    /// Copies the payload a selector asks for: all of it, the fields it includes, or none; without a selector, all
+    /// (<paramref name="byDefault"/>: scroll and retrieve) or none (the Query API).
+    /// </summary>
+    internal static void Select(StoredPoint point, WithPayloadSelector? selector, bool byDefault, Google.Protobuf.Collections.MapField<string, Value> into)
+    {
+        var include = selector?.SelectorOptionsCase == WithPayloadSelector.SelectorOptionsOneofCase.Include ? selector.Include.Fields : null;
+        var enabled = selector is null ? byDefault : selector.SelectorOptionsCase != WithPayloadSelector.SelectorOptionsOneofCase.Enable || selector.Enable;
+        foreach (var (key, value) in point.Payload)
+        {
+            if (enabled && (include is null || include.Contains(key)))
+            {
+                into[key] = value;
+            }
+        }
     }
 
     private static PointsOperationResponse Completed() =>

@@ -130,15 +130,7 @@ internal static class StandInQuery
     private static ScoredPoint Scored(StoredPoint point, float score, WithPayloadSelector? withPayload, WithVectorsSelector? withVectors)
     {
         var scoredPoint = new ScoredPoint { Id = point.Id, Score = score };
-        var include = withPayload?.SelectorOptionsCase == WithPayloadSelector.SelectorOptionsOneofCase.Include ? withPayload.Include.Fields : null;
-        var enabled = withPayload is not null && (withPayload.SelectorOptionsCase != WithPayloadSelector.SelectorOptionsOneofCase.Enable || withPayload.Enable);
-        foreach (var (key, value) in point.Payload)
-        {
-            if (enabled && (include is null || include.Contains(key)))
-            {
-                scoredPoint.Payload[key] = value;
-            }
-        }
+        PointsStandInService.Select(point, withPayload, byDefault: false, scoredPoint.Payload);
         if (withVectors?.Enable == true)
         {
             scoredPoint.Vectors = StandInVectors.Output(point);
