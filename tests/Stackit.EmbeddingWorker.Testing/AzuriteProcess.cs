@@ -106,34 +106,8 @@ public sealed class AzuriteProcess : IAsyncDisposable
             return onPath;
         }
 
-        var prefix = Path.Combine(RepositoryPaths.Root, ".tools", "azurite");
-        var local = Path.Combine(prefix, "node_modules", ".bin", command);
-        if (File.Exists(local))
-        {
-            return local;
-        }
-
-        Directory.CreateDirectory(prefix);
-        var install = new ProcessStartInfo("npm")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var arg in new[] { "install", "--prefix", prefix, "--no-save", "--no-audit", "--no-fund", $"azurite@{Version}" })
-        {
-            install.ArgumentList.Add(arg);
-        }
-        using var npm = Process.Start(install) ?? throw new InvalidOperationException("npm did not start; Node.js and npm are needed to run Azurite.");
-        var stdout = npm.StandardOutput.ReadToEndAsync();
-        var stderr = npm.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
-        await npm.WaitForExitAsync(timeout.Token);
-        if (npm.ExitCode != 0 || !File.Exists(local))
-        {
-            throw new InvalidOperationException($"npm install azurite@{Version} failed ({npm.ExitCode}): {await stdout}{await stderr}");
-        }
-        return local;
+        var prefix = await NpmTools.InstallAsync("azurite", Version, Path.Combine("node_modules", ".bin", command));
+        return Path.Combine(prefix, "node_modules", ".bin", command);
     }
 
     private void Append(string? line)

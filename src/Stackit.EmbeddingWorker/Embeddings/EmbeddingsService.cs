@@ -1,4 +1,3 @@
-using System.Text;
 using System.Threading.Channels;
 using Polly.Timeout;
 using Stackit.EmbeddingWorker.Embeddings.Throttling;
@@ -103,7 +102,7 @@ internal sealed partial class EmbeddingsService(
         // Image tokens are not text: only text-only answers calibrate the text estimate.
         if (result.PromptTokens is { } promptTokens && !live[0].IsMultimodal)
         {
-            calibration.Observe(live.Sum(c => (long)Encoding.UTF8.GetByteCount(c.Text)), live.Count, promptTokens);
+            calibration.Observe(live.Aggregate(default(ScriptBytes), (sum, c) => sum + ScriptBytes.Of(c.Text)), live.Count, promptTokens);
         }
         for (var i = 0; i < live.Count; i++)
         {
@@ -143,7 +142,7 @@ internal sealed partial class EmbeddingsService(
     /// </summary>
     private void Rechunk(DocumentChunk refused, EmbeddingRequestException ex)
     {
-        calibration.ObserveTooLong(Encoding.UTF8.GetByteCount(refused.Text), options.MaxInputTokens, ex.CountedTokens);
+        calibration.ObserveTooLong(ScriptBytes.Of(refused.Text), options.MaxInputTokens, ex.CountedTokens);
         if (!refused.Job.Progress.TrySettle())
         {
             return;

@@ -2,96 +2,167 @@ namespace Stackit.EmbeddingWorker.Pipeline;
 
 /// <summary>
 /// Learns how many tokens the endpoint counts per UTF-8 byte for one model, from each response's
-/// <c>usage.prompt_tokens</c>. It starts at a conservative ratio and then follows the highest ratio seen in
-/// the recent window, plus a margin, so estimates converge to the real count from above: never under it
-/// for text like the text seen, never over it by more than the margin. Thread-safe.
+/// <c>usage.prompt_tokens</c>, separately for ASCII and for the letters of other scripts (<see cref="ScriptBytes"/>):
+/// Chinese, Japanese or Korean text costs about half again as many tokens a byte as English with Mistral's tokenizer,
+/// and one ratio for both under-counts the one while the other dominates. Symbols and emoji are counted at a token a
+/// byte, the most a byte-fallback tokenizer spends. Each ratio starts at a conservative value and then follows the
+/// highest ratio seen in its recent window, plus a margin, so estimates converge to the real count from above: never
+/// under it for text like the text seen, never over it by more than the margin. Thread-safe.
 /// </summary>
+/// <remarks>
+/// The endpoint counts whole requests, not inputs, so a request's tokens are attributed by what it mostly holds:
+/// requests with less than <see cref="LetterShare"/> of letter bytes teach the ASCII ratio (their few letters counted
+/// as ASCII, which errs high); the others teach the letter ratio, after the ASCII bytes are taken off at the lowest
+/// ASCII ratio seen (which errs high again). Symbols are taken off first at the least they can cost, a token a
+/// character (which errs high as well).
+/// </remarks>
 internal sealed class TokenCalibration
 {
     /// <summary>Tokens the endpoint adds to every input (a begin- or end-of-sequence marker).</summary>
     public const int TokensPerInput = 1;
 
-    /// <summary>Before any answer: three bytes a token, tighter than any Latin-script tokenizer.</summary>
+    /// <summary>
+    /// ASCII before any answer: three bytes a token. English runs at about four bytes a token; German and French at
+    /// 2.7–3.1 with Mistral's tokenizer, so until the first sample (16 KiB of answered text) their estimates can be up
+    /// to a tenth short: a chunk the endpoint then refuses as too long is cut again at half the size.
+    /// </summary>
     public const double InitialTokensPerByte = 1.0 / 3;
 
-    /// <summary>No tokenizer makes more than a token of a byte; caps what a refusal can teach.</summary>
+    /// <summary>No tokenizer makes more than a token of a byte: where letters start, what symbols cost, and the cap on what a refusal teaches.</summary>
     public const double MaxTokensPerByte = 1.0;
+
+    /// <summary>The share of letter bytes from which a request teaches the letter ratio.</summary>
+    public const double LetterShare = 0.2;
+
+    /// <summary>What a symbol byte is taken off a sample at: a token a character at least, and none is over four bytes.</summary>
+    private const double SymbolFloor = 0.25;
+
+    /// <summary>The ASCII ratio taken off a letter sample before any ASCII sample: below any tokenizer's.</summary>
+    private const double AsciiFloor = 0.2;
 
     // Small requests are noisy; observations are pooled until a sample is this large.
     internal const long SampleBytes = 16 * 1024;
     internal const int WindowSamples = 16;
 
     private readonly Lock _gate = new();
-    private readonly double[] _window = new double[WindowSamples];
-    private readonly double _margin;
-    private int _samples;
-    private long _pendingBytes;
-    private long _pendingTokens;
-    private double _tokensPerByte = InitialTokensPerByte;
+    private readonly Window _ascii;
+    private readonly Window _letters;
+    private long _pendingAsciiBytes;
+    private double _pendingAsciiTokens;
+    private long _pendingLetterBytes;
+    private double _pendingLetterTokens;
 
     public TokenCalibration(double margin)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(margin);
-        _margin = margin;
+        _ascii = new Window(InitialTokensPerByte, margin);
+        _letters = new Window(MaxTokensPerByte, margin);
     }
 
-    /// <summary>The ratio estimates use now, margin included.</summary>
-    public double TokensPerByte => Volatile.Read(ref _tokensPerByte);
+    /// <summary>The ratio ASCII text is estimated at now, margin included.</summary>
+    public double TokensPerByte => _ascii.Ratio;
 
-    public bool IsCalibrated => Volatile.Read(ref _samples) > 0;
+    /// <summary>The ratio the letters of other scripts are estimated at now, margin included.</summary>
+    public double LetterTokensPerByte => _letters.Ratio;
 
-    /// <summary>A conservative token count for a text of <paramref name="utf8Bytes"/> bytes.</summary>
-    public int Estimate(int utf8Bytes) => (int)Math.Ceiling(utf8Bytes * TokensPerByte) + TokensPerInput;
+    public bool IsCalibrated => _ascii.HasSamples || _letters.HasSamples;
 
-    /// <summary>Records a successful request: its inputs' total UTF-8 length and the tokens the server counted.</summary>
-    public void Observe(long utf8Bytes, int inputs, int promptTokens)
+    /// <summary>A conservative token count for an ASCII text of <paramref name="utf8Bytes"/> bytes.</summary>
+    public int Estimate(int utf8Bytes) => Estimate(new ScriptBytes(utf8Bytes, 0, 0));
+
+    /// <summary>A conservative token count for a text of these bytes.</summary>
+    public int Estimate(ScriptBytes bytes) =>
+        (int)Math.Ceiling((bytes.Ascii * _ascii.Ratio) + (bytes.Letters * _letters.Ratio) + (bytes.Symbols * MaxTokensPerByte)) + TokensPerInput;
+
+    /// <summary>Records a successful request: its inputs' bytes and the tokens the server counted.</summary>
+    public void Observe(ScriptBytes bytes, int inputs, int promptTokens)
     {
-        var textTokens = promptTokens - ((long)inputs * TokensPerInput);
-        if (utf8Bytes <= 0 || textTokens <= 0)
+        var tokens = promptTokens - ((long)inputs * TokensPerInput) - (bytes.Symbols * SymbolFloor);
+        if (bytes.Ascii + bytes.Letters <= 0 || tokens <= 0)
         {
             return;
         }
         lock (_gate)
         {
-            _pendingBytes += utf8Bytes;
-            _pendingTokens += textTokens;
-            if (_pendingBytes < SampleBytes)
+            if (bytes.Letters < LetterShare * (bytes.Ascii + bytes.Letters))
             {
-                return;
+                _pendingAsciiBytes += bytes.Ascii + bytes.Letters;
+                _pendingAsciiTokens += tokens;
+                if (_pendingAsciiBytes >= SampleBytes)
+                {
+                    _ascii.Add(_pendingAsciiTokens / _pendingAsciiBytes);
+                    (_pendingAsciiBytes, _pendingAsciiTokens) = (0, 0);
+                }
             }
-            AddSample((double)_pendingTokens / _pendingBytes);
-            _pendingBytes = 0;
-            _pendingTokens = 0;
+            else
+            {
+                _pendingLetterBytes += bytes.Letters;
+                _pendingLetterTokens += Math.Max(0, tokens - (bytes.Ascii * _ascii.Lowest(AsciiFloor)));
+                if (_pendingLetterBytes >= SampleBytes)
+                {
+                    _letters.Add(Math.Min(MaxTokensPerByte, _pendingLetterTokens / _pendingLetterBytes));
+                    (_pendingLetterBytes, _pendingLetterTokens) = (0, 0);
+                }
+            }
         }
     }
+
+    /// <summary>Records a successful request of ASCII text: its inputs' total UTF-8 length and the tokens the server counted.</summary>
+    public void Observe(long utf8Bytes, int inputs, int promptTokens) => Observe(new ScriptBytes((int)utf8Bytes, 0, 0), inputs, promptTokens);
 
     /// <summary>
     /// Records an input the server refused as too long: <paramref name="countedTokens"/> long when the server
     /// said so, else longer than the configured <paramref name="limit"/>. The same text is not estimated to fit
     /// again (unless the server's real limit is below the configured one, which re-chunking absorbs).
     /// </summary>
-    public void ObserveTooLong(int utf8Bytes, int limit, int? countedTokens)
+    public void ObserveTooLong(ScriptBytes bytes, int limit, int? countedTokens)
     {
-        if (utf8Bytes <= 0)
+        var tokens = (countedTokens ?? (limit + 1)) - TokensPerInput - (bytes.Symbols * SymbolFloor);
+        if (bytes.Ascii + bytes.Letters <= 0)
         {
             return;
         }
-        var tokens = (countedTokens ?? (limit + 1)) - TokensPerInput;
         lock (_gate)
         {
-            AddSample(Math.Min(MaxTokensPerByte, (double)tokens / utf8Bytes));
+            if (bytes.Letters < LetterShare * (bytes.Ascii + bytes.Letters))
+            {
+                _ascii.Add(Math.Min(MaxTokensPerByte, tokens / (bytes.Ascii + bytes.Letters)));
+            }
+            else
+            {
+                _letters.Add(Math.Min(MaxTokensPerByte, (tokens - (bytes.Ascii * _ascii.Lowest(AsciiFloor))) / bytes.Letters));
+            }
         }
     }
 
-    private void AddSample(double ratio)
+    /// <summary>As <see cref="ObserveTooLong(ScriptBytes, int, int?)"/>, for an ASCII text.</summary>
+    public void ObserveTooLong(int utf8Bytes, int limit, int? countedTokens) => ObserveTooLong(new ScriptBytes(utf8Bytes, 0, 0), limit, countedTokens);
+
+    /// <summary>The recent samples of one ratio; estimates use the highest, plus the margin.</summary>
+    private sealed class Window(double initial, double margin)
     {
-        _window[_samples % WindowSamples] = ratio;
-        _samples++;
-        var highest = 0.0;
-        foreach (var sample in _window.AsSpan(0, Math.Min(_samples, WindowSamples)))
+        private readonly double[] _samples = new double[WindowSamples];
+        private int _count;
+        private double _ratio = initial;
+
+        public double Ratio => Volatile.Read(ref _ratio);
+
+        public bool HasSamples => Volatile.Read(ref _count) > 0;
+
+        /// <summary>The lowest recent sample, or <paramref name="none"/> before the first. Called under the calibration's lock.</summary>
+        public double Lowest(double none) => _count == 0 ? none : _samples.AsSpan(0, Math.Min(_count, WindowSamples)).ToArray().Min();
+
+        /// <summary>Called under the calibration's lock.</summary>
+        public void Add(double ratio)
         {
-            highest = Math.Max(highest, sample);
+            _samples[_count % WindowSamples] = ratio;
+            Volatile.Write(ref _count, _count + 1);
+            var highest = 0.0;
+            foreach (var sample in _samples.AsSpan(0, Math.Min(_count, WindowSamples)))
+            {
+                highest = Math.Max(highest, sample);
+            }
+            Volatile.Write(ref _ratio, highest * (1 + margin));
         }
-        Volatile.Write(ref _tokensPerByte, highest * (1 + _margin));
     }
 }

@@ -1,14 +1,14 @@
-using System.Text;
 using Stackit.EmbeddingWorker.Pipeline;
 
 namespace Stackit.EmbeddingWorker.Preparation;
 
 /// <summary>
-/// Estimates from the UTF-8 length at the ratio the model's <see cref="TokenCalibration"/> has learned.
+/// Estimates from the UTF-8 length of each kind of character (<see cref="ScriptBytes"/>) at the ratios the model's
+/// <see cref="TokenCalibration"/> has learned.
 /// Subadditive (the estimate of a concatenation never exceeds the sum of its parts' estimates), which the
 /// chunker relies on.
 /// </summary>
 internal sealed class CalibratedTokenEstimator(TokenCalibration calibration) : ITokenEstimator
 {
-    public int Estimate(ReadOnlySpan<char> text) => calibration.Estimate(Encoding.UTF8.GetByteCount(text));
+    public int Estimate(ReadOnlySpan<char> text) => calibration.Estimate(ScriptBytes.Of(text));
 }

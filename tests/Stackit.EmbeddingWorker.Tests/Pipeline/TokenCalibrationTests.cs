@@ -43,6 +43,42 @@ public sealed class TokenCalibrationTests
     }
 
     [Fact]
+    public void Letters_of_other_scripts_are_learned_apart_from_ASCII_so_neither_is_under_counted_where_the_other_dominates()
+    {
+        // A server that counts ASCII at four bytes a token and the letters of CJK text at two (Mistral: 0.23 and 0.4–0.5).
+        static int Counted(string text)
+        {
+            var bytes = ScriptBytes.Of(text);
+            return (int)Math.Ceiling((bytes.Ascii / 4.0) + (bytes.Letters / 2.0)) + 1;
+        }
+        var calibration = new TokenCalibration(Margin);
+        var estimator = new CalibratedTokenEstimator(calibration);
+        var random = new Random(5);
+        for (var request = 0; request < 40; request++)
+        {
+            // Whole requests of one kind or the other, as documents come: English, or Chinese with a few ASCII digits and spaces.
+            var inputs = Enumerable.Range(0, 16).Select(_ => request % 2 == 0 ? Text(random, 1_500) : Cjk(random, 500)).ToList();
+            calibration.Observe(inputs.Select(i => ScriptBytes.Of(i)).Aggregate((a, b) => a + b), inputs.Count, inputs.Sum(Counted));
+        }
+
+        Assert.InRange(calibration.TokensPerByte, 0.25, 0.25 * (1 + Margin) + 0.005);
+        Assert.InRange(calibration.LetterTokensPerByte, 0.5, 0.5 * (1 + Margin) + 0.02);
+        foreach (var text in Enumerable.Range(0, 200).Select(i => i % 2 == 0 ? Text(random, random.Next(200, 3_000)) : Cjk(random, random.Next(100, 1_000))))
+        {
+            Assert.InRange(estimator.Estimate(text), Counted(text), (int)Math.Ceiling(Counted(text) * (1 + Margin + 0.05)) + 2);
+        }
+    }
+
+    [Fact]
+    public void Symbols_and_emoji_are_estimated_at_a_token_a_byte_from_the_start()
+    {
+        var calibration = new TokenCalibration(Margin);
+
+        Assert.Equal(ScriptBytes.Of("✅🔧").Total + TokenCalibration.TokensPerInput, new CalibratedTokenEstimator(calibration).Estimate("✅🔧"));
+        Assert.Equal(new ScriptBytes(2, 3, 7), ScriptBytes.Of("ok叶✅🔧"));
+    }
+
+    [Fact]
     public void A_batch_of_denser_text_raises_the_estimate_at_once_and_it_comes_down_only_as_the_window_moves_on()
     {
         var calibration = new TokenCalibration(Margin);
@@ -110,9 +146,19 @@ public sealed class TokenCalibrationTests
         }
     }
 
+    /// <summary>Chinese characters with a digit or space now and then.</summary>
+    private static string Cjk(Random random, int length) =>
+        string.Create(length, random, (span, r) =>
+        {
+            for (var i = 0; i < span.Length; i++)
+            {
+                span[i] = r.Next(10) == 0 ? ' ' : (char)('\u4E00' + r.Next(2_000));
+            }
+        });
+
     private static string Text(Random random, int length)
     {
-        const string alphabet = "abcdefghijklmnopqrstuvwxyz äöüß.,\n";
+        const string alphabet = "abcdefghijklmnopqrstuvwxyz .,\n";
         return string.Create(length, random, (span, r) =>
         {
             for (var i = 0; i < span.Length; i++)
