@@ -78,15 +78,7 @@ internal sealed class ClientProcess : IAsyncDisposable
     }
 
     /// <summary>Peak resident set size (VmHWM) in MiB.</summary>
-    public double PeakRssMiB
-    {
-        get
-        {
-            var line = File.ReadLines($"/proc/{_process.Id}/status").First(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
-            var kib = long.Parse(line["VmHWM:".Length..].Replace("kB", "", StringComparison.Ordinal).Trim(), CultureInfo.InvariantCulture);
-            return kib / 1024.0;
-        }
-    }
+    public double PeakRssMiB => ProcessMemory.PeakRssMiB(_process.Id);
 
     /// <summary>SIGTERM, as Kubernetes scales down: the worker drains and exits; true if it did within <paramref name="timeout"/>.</summary>
     public Task<bool> TerminateAsync(TimeSpan timeout) => ProcessSignals.TerminateAsync(_process, timeout);

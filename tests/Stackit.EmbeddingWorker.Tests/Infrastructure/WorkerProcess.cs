@@ -44,6 +44,9 @@ internal sealed class WorkerProcess : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
+    /// <summary>The most memory the process has held so far (VmHWM), in MiB.</summary>
+    public double PeakRssMiB => ProcessMemory.PeakRssMiB(_process.Id);
+
     /// <summary>The last lines the worker wrote, for a failure message.</summary>
     public string Tail(int lines = 40) => string.Join(Environment.NewLine, _output.TakeLast(lines));
 

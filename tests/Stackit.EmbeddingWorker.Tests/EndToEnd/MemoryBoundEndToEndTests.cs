@@ -1,0 +1,90 @@
+using System.Globalization;
+using System.Text;
+using Microsoft.Extensions.Configuration;
+using Stackit.EmbeddingWorker.Cli;
+using Stackit.EmbeddingWorker.Testing.QdrantStandIn;
+using Stackit.EmbeddingWorker.Tests.Infrastructure;
+using Stackit.EmbeddingWorker.VectorStore;
+
+namespace Stackit.EmbeddingWorker.Tests.EndToEnd;
+
+/// <summary>
+/// The README's worst case of one replica's memory, measured: the worker in its own process (as operators run it,
+/// default memory settings) takes large claim-checked documents from Azurite and embeds them (loopback endpoint,
+/// Qdrant STAND-IN), and the kernel's record of its peak resident set must stay under the README's formula.
+/// </summary>
+[Collection(nameof(WorkerProcessesCollection))]
+public sealed class MemoryBoundEndToEndTests(AzuriteFixture azurite)
+{
+    private const string Collection = "documents";
+    private const int Documents = 4;
+    private const int DocumentBytes = 15 * 1024 * 1024;
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    /// <summary>README, Memory: 160 MiB + 7 × Blobs:MaxInFlightBytes + 5 × 64 KiB × Queue:MaxInFlightMessages.</summary>
+    private static double ReadmeBoundMiB(long maxInFlightBytes, int maxInFlightMessages) =>
+        160 + (7.0 * maxInFlightBytes / (1024 * 1024)) + (5.0 * 64 * maxInFlightMessages / 1024);
+
+    [Fact]
+    public async Task Documents_of_15_MiB_stay_within_the_memory_bound_the_README_states()
+    {
+        var queueName = AzuriteFixture.UniqueQueueName("mem");
+        var container = "c" + queueName;
+        var directory = Directory.CreateTempSubdirectory("memory-bound");
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Queue:ConnectionString"] = azurite.ConnectionString,
+            ["Queue:Name"] = queueName,
+            ["Blobs:Container"] = container,
+        }).Build();
+        for (var i = 0; i < Documents; i++)
+        {
+            var path = Path.Combine(directory.FullName, $"handbook-{i}.txt");
+            await File.WriteAllTextAsync(path, Handbook(i, DocumentBytes), Ct);
+            using var output = new StringWriter();
+            using var error = new StringWriter();
+            Assert.True(await WorkerCli.RunAsync(["enqueue", path], configuration, new StringReader(""), output, error, Ct) == 0, error.ToString());
+        }
+        directory.Delete(recursive: true);
+
+        await using var embeddings = await FakeEmbeddingServer.StartAsync();
+        await using var qdrant = await QdrantStandInServer.StartAsync();
+        qdrant.Store.KeepVectors = false;
+        var settings = WorkerHost.Settings(azurite.ConnectionString, queueName, embeddings.BaseUrl, qdrant.Endpoint, Collection);
+        settings["Blobs:Container"] = container;
+        settings["Queue:VisibilityTimeout"] = "00:05:00";
+        await using var worker = WorkerProcess.Start(settings);
+
+        var queue = azurite.Queue(queueName);
+        var deadline = DateTimeOffset.UtcNow.AddMinutes(10);
+        while (await QueueAssertions.CountAsync(queue, Ct) > 0)
+        {
+            Assert.False(worker.HasExited, worker.Tail());
+            Assert.True(DateTimeOffset.UtcNow < deadline, $"not done in 10 minutes: {worker.Tail()}");
+            await Task.Delay(500, Ct);
+        }
+        var peak = worker.PeakRssMiB;
+        // The worst case the README states for the defaults the worker runs with here.
+        var bound = ReadmeBoundMiB(32 * 1024 * 1024, 256);
+        TestContext.Current.TestOutputHelper?.WriteLine(string.Create(CultureInfo.InvariantCulture, $"peak RSS {peak:F0} MiB; the README's bound at the defaults {bound:F0} MiB"));
+
+        Assert.Equal(Documents, qdrant.Store.Points(Collection).Select(p => p.Payload[PayloadFields.DocumentId].StringValue).Distinct().Count());
+        Assert.True(peak <= bound, string.Create(CultureInfo.InvariantCulture, $"peak RSS {peak:F0} MiB is over the README's {bound:F0} MiB"));
+    }
+
+    /// <summary>A manual of numbered steps in paragraphs, <paramref name="bytes"/> long.</summary>
+    private static string Handbook(int number, int bytes)
+    {
+        var builder = new StringBuilder(bytes + 200);
+        for (var i = 0; builder.Length < bytes; i++)
+        {
+            builder.Append(CultureInfo.InvariantCulture, $"Handbook {number}, step {i}: loosen bolt B{i % 97}, check seal S{i % 13} and record the torque. ");
+            if (i % 9 == 8)
+            {
+                builder.Append("\n\n");
+            }
+        }
+        return builder.ToString();
+    }
+}
