@@ -1,5 +1,11 @@
 # Multi-stage build: the SDK image compiles, the much smaller runtime image runs as a non-root user.
-FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
+# The base images by tag; a release pins them by digest, keeping the tag beside it (SECURITY.md):
+#   docker build --build-arg SDK_IMAGE=mcr.microsoft.com/dotnet/sdk:10.0@sha256:<digest> \
+#                --build-arg RUNTIME_IMAGE=mcr.microsoft.com/dotnet/aspnet:10.0@sha256:<digest> .
+ARG SDK_IMAGE=mcr.microsoft.com/dotnet/sdk:10.0
+ARG RUNTIME_IMAGE=mcr.microsoft.com/dotnet/aspnet:10.0
+
+FROM ${SDK_IMAGE} AS build
 WORKDIR /source
 COPY global.json Directory.Build.props Directory.Packages.props .editorconfig appsettings.json ./
 COPY src/Stackit.EmbeddingWorker/Stackit.EmbeddingWorker.csproj src/Stackit.EmbeddingWorker/packages.lock.json src/Stackit.EmbeddingWorker/
@@ -8,7 +14,7 @@ COPY src/ src/
 RUN dotnet publish src/Stackit.EmbeddingWorker/Stackit.EmbeddingWorker.csproj -c Release -o /app --no-restore
 
 # aspnet, not runtime: Kestrel serves the management port (health and metrics).
-FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS runtime
+FROM ${RUNTIME_IMAGE} AS runtime
 WORKDIR /app
 COPY --from=build /app .
 # The .NET images ship an unprivileged 'app' user; APP_UID is its numeric id.
