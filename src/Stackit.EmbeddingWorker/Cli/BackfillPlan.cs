@@ -1,6 +1,4 @@
-using System.Text;
 using Qdrant.Client;
-using Qdrant.Client.Grpc;
 using Stackit.EmbeddingWorker.Backfill;
 using Stackit.EmbeddingWorker.Embeddings;
 using Stackit.EmbeddingWorker.VectorStore;
@@ -14,13 +12,6 @@ namespace Stackit.EmbeddingWorker.Cli;
 /// </summary>
 internal sealed class BackfillPlan(QdrantClient client, CliContext context)
 {
-    private const uint ScrollPage = 256;
-
-    internal static readonly WithPayloadSelector PlanFields = new()
-    {
-        Include = new PayloadIncludeSelector { Fields = { PayloadFields.DocumentId, PayloadFields.ChunkIndex, PayloadFields.Text } },
-    };
-
     public async Task<int> RunAsync(string alias, string? requestedTarget, bool calibrate, CancellationToken cancellationToken)
     {
         var output = context.Output;
@@ -34,22 +25,7 @@ internal sealed class BackfillPlan(QdrantClient client, CliContext context)
         var target = aliases.GetValueOrDefault(alias + BackfillCapture.MarkerSuffix) ?? requestedTarget ?? BackfillPlanner.NextVersion(alias, source);
 
         var (count, counting) = await TokenCounting.ForAsync(client, source, context.Embeddings, calibrate, cancellationToken).ConfigureAwait(false);
-        long documents = 0, chunks = 0, bytes = 0, tokens = 0, withoutText = 0;
-        await foreach (var point in QdrantScroll.AllAsync(client, source, new Filter(), PlanFields, ScrollPage, cancellationToken).ConfigureAwait(false))
-        {
-            chunks++;
-            if (point.Payload.TryGetValue(PayloadFields.ChunkIndex, out var index) && index.IntegerValue == 0)
-            {
-                documents++;
-            }
-            if (!point.Payload.TryGetValue(PayloadFields.Text, out var text) || text.StringValue.Length == 0)
-            {
-                withoutText++;
-                continue;
-            }
-            bytes += Encoding.UTF8.GetByteCount(text.StringValue);
-            tokens += count(text.StringValue);
-        }
+        var (documents, chunks, bytes, tokens, withoutText) = await SourceScan.ReadAsync(client, source, count, onDocument: null, cancellationToken).ConfigureAwait(false);
         var requests = Math.Max(Ceiling(tokens, context.Batching.MaxTokensPerRequest), Ceiling(chunks - withoutText, context.Batching.MaxInputsPerRequest));
         var embeddings = context.Embeddings;
 

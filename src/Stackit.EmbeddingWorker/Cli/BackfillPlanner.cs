@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.RegularExpressions;
 using Azure.Storage.Queues;
 using Qdrant.Client;
@@ -119,11 +118,12 @@ internal sealed class BackfillPlanner(
             await output.WriteLineAsync($"Copy complete; {alias} still points to {source} (--no-switch). Run again without --no-switch to build the index, check recall and switch.").ConfigureAwait(false);
             return 0;
         }
-        if (await BuildIndexAsync(target, deadline, pollInterval, cancellationToken).ConfigureAwait(false) is { } notIndexed)
+        var checks = new TargetChecks(client, collections, options, qdrant, output, time);
+        if (await checks.BuildIndexAsync(target, deadline, pollInterval, cancellationToken).ConfigureAwait(false) is { } notIndexed)
         {
             return await FailAsync(notIndexed).ConfigureAwait(false);
         }
-        if (recall is not null && options.VerifySample > 0 && await CheckRecallAsync(recall, target, cancellationToken).ConfigureAwait(false) is { } lost)
+        if (recall is not null && options.VerifySample > 0 && await checks.CheckRecallAsync(recall, target, cancellationToken).ConfigureAwait(false) is { } lost)
         {
             return await FailAsync(lost).ConfigureAwait(false);
         }
@@ -146,63 +146,6 @@ internal sealed class BackfillPlanner(
         return 0;
     }
 
-    /// <summary>
-    /// Enables the index of a target created without one and waits until Qdrant reports the collection green (grey:
-    /// optimizations wait for a trigger, which an empty update gives). Null when green; else why the switch waits.
-    /// </summary>
-    private async Task<string?> BuildIndexAsync(string target, DateTimeOffset deadline, TimeSpan pollInterval, CancellationToken cancellationToken)
-    {
-        var info = await client.GetCollectionInfoAsync(target, cancellationToken).ConfigureAwait(false);
-        if (info.Config?.HnswConfig is { M: 0 })
-        {
-            var hnsw = CollectionLayout.IndexEnabled(qdrant);
-            await client.UpdateCollectionAsync(target, hnswConfig: hnsw, cancellationToken: cancellationToken).ConfigureAwait(false);
-            await output.WriteLineAsync($"Building the index of {target} (HNSW m={hnsw.M}, ef_construct={hnsw.EfConstruct}); the switch waits until the collection is green.").ConfigureAwait(false);
-        }
-        var reportedAt = time.GetUtcNow();
-        while (true)
-        {
-            info = await client.GetCollectionInfoAsync(target, cancellationToken).ConfigureAwait(false);
-            switch (info.Status)
-            {
-                case CollectionStatus.Green:
-                    return null;
-                case CollectionStatus.Red:
-                    return $"Qdrant reports {target} red (an optimization failed; see Qdrant's log); the alias is not switched.";
-                case CollectionStatus.Grey:
-                    await client.UpdateCollectionAsync(target, optimizersConfig: new OptimizersConfigDiff(), cancellationToken: cancellationToken).ConfigureAwait(false);
-                    break;
-            }
-            if (time.GetUtcNow() >= deadline)
-            {
-                return $"{target} is still {info.Status.ToString().ToLowerInvariant()} (its index is being built) after the timeout; the alias is not switched. Run the backfill again to go on.";
-            }
-            if (time.GetUtcNow() - reportedAt >= TimeSpan.FromMinutes(1))
-            {
-                await output.WriteLineAsync($"{target} is {info.Status.ToString().ToLowerInvariant()}: {info.IndexedVectorsCount} of {info.PointsCount} vectors indexed.").ConfigureAwait(false);
-                reportedAt = time.GetUtcNow();
-            }
-            await Task.Delay(pollInterval, time, cancellationToken).ConfigureAwait(false);
-        }
-    }
-
-    /// <summary>Null when enough sampled chunks find themselves in the target; else the figures and why it matters.</summary>
-    private async Task<string?> CheckRecallAsync(RecallCheck recall, string target, CancellationToken cancellationToken)
-    {
-        await output.WriteLineAsync($"Checking recall: up to {options.VerifySample} chunks of {target}, chosen at random, are embedded again and searched for.").ConfigureAwait(false);
-        var result = await recall.RunAsync(target, await collections.ReadShapeAsync(target, cancellationToken).ConfigureAwait(false), options.VerifySample, cancellationToken).ConfigureAwait(false);
-        await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-            $"Recall check: {result.Found} of {result.Sampled} sampled chunks found themselves among their {RecallCheck.Neighbours} nearest ({result.Rate * 100:0.0} %; Backfill:MinSelfHitRate is {options.MinSelfHitRate * 100:0.0} %).")).ConfigureAwait(false);
-        if (result.Rate >= options.MinSelfHitRate)
-        {
-            return null;
-        }
-        var missed = string.Join(", ", result.Missed.Take(10)) + (result.Missed.Count > 10 ? $" and {result.Missed.Count - 10} more" : "");
-        return $"recall is below Backfill:MinSelfHitRate; the alias is not switched. Not found: {missed}. Either the target's vectors do not fit its texts " +
-            "(another model or vector size than the endpoint gives now?) or its index loses too much (Qdrant:HnswM, Qdrant:Quantization). " +
-            "Fix the cause, delete the target and its marker alias, and run the backfill again.";
-    }
-
     /// <summary><c>documents_v3</c> after <c>documents_v2</c>; <c>documents_v2</c> after anything else.</summary>
     internal static string NextVersion(string alias, string source)
     {
@@ -212,38 +155,29 @@ internal sealed class BackfillPlanner(
 
     /// <summary>
     /// Puts every document of the source on the queue, page by page, holding one page of ids whatever the size of the
-    /// collection; reads every chunk's text on the way to count the tokens the copy will embed, and keeps that record
-    /// in the target's metadata (<see cref="BackfillProgress"/>).
+    /// collection, in the same read that counts what the copy will embed (<see cref="SourceScan"/>), and keeps that
+    /// record in the target's metadata (<see cref="BackfillProgress"/>).
     /// </summary>
     private async Task<(BackfillProgress Progress, string Counting)> EnqueueAllAsync(string alias, string source, string target, CancellationToken cancellationToken)
     {
         var startedAt = time.GetUtcNow();
         var (countTokens, counting) = await TokenCounting.ForAsync(client, source, embeddings ?? new EmbeddingsOptions(), calibrate: embeddings is not null, cancellationToken).ConfigureAwait(false);
-        long documents = 0, chunks = 0, tokens = 0, pages = 0;
+        long pages = 0;
         var pending = new List<string>(options.PageSize);
-        await foreach (var point in QdrantScroll.AllAsync(client, source, new Filter(), BackfillPlan.PlanFields, ScrollPage, cancellationToken).ConfigureAwait(false))
+        var figures = await SourceScan.ReadAsync(client, source, countTokens, async id =>
         {
-            chunks++;
-            if (point.Payload.TryGetValue(PayloadFields.Text, out var text))
-            {
-                tokens += countTokens(text.StringValue);
-            }
-            if (point.Payload.TryGetValue(PayloadFields.ChunkIndex, out var index) && index.IntegerValue == 0 && point.Payload.TryGetValue(PayloadFields.DocumentId, out var id))
-            {
-                documents++;
-                pending.Add(id.StringValue);
-            }
+            pending.Add(id);
             if (pending.Count == options.PageSize)
             {
                 pages += await FlushAsync(pending, alias, source, target, cancellationToken).ConfigureAwait(false);
                 pending.Clear();
             }
-        }
+        }, cancellationToken).ConfigureAwait(false);
         if (pending.Count > 0)
         {
             pages += await FlushAsync(pending, alias, source, target, cancellationToken).ConfigureAwait(false);
         }
-        var progress = new BackfillProgress(startedAt, pages, documents, chunks, tokens);
+        var progress = new BackfillProgress(startedAt, pages, figures.Documents, figures.Chunks, figures.Tokens);
         await client.UpdateCollectionAsync(target, metadata: progress.ToMetadata(), cancellationToken: cancellationToken).ConfigureAwait(false);
         return (progress, counting);
     }

@@ -1,0 +1,50 @@
+using System.Text;
+using Qdrant.Client;
+using Qdrant.Client.Grpc;
+using Stackit.EmbeddingWorker.VectorStore;
+
+namespace Stackit.EmbeddingWorker.Cli;
+
+/// <summary>What a backfill of a source collection would re-embed: its documents, chunks, stored text and tokens.</summary>
+internal sealed record SourceFigures(long Documents, long Chunks, long Bytes, long Tokens, long WithoutText);
+
+/// <summary>
+/// Reads every chunk of a backfill's source once, page by page, without vectors: counts what <c>backfill --plan</c>
+/// shows and the backfill records as its progress, and hands each document's id (from its first chunk) on, so the
+/// backfill enqueues in the same pass. Chunks without stored text count no tokens: the backfill cannot embed them.
+/// </summary>
+internal static class SourceScan
+{
+    private const uint ScrollPage = 256;
+
+    /// <summary>What is read of each chunk: its document, index and text (also for a sample of them).</summary>
+    internal static readonly WithPayloadSelector ChunkFields = new()
+    {
+        Include = new PayloadIncludeSelector { Fields = { PayloadFields.DocumentId, PayloadFields.ChunkIndex, PayloadFields.Text } },
+    };
+
+    public static async Task<SourceFigures> ReadAsync(QdrantClient client, string source, Func<string, long> countTokens, Func<string, Task>? onDocument, CancellationToken cancellationToken)
+    {
+        long documents = 0, chunks = 0, bytes = 0, tokens = 0, withoutText = 0;
+        await foreach (var point in QdrantScroll.AllAsync(client, source, new Filter(), ChunkFields, ScrollPage, cancellationToken).ConfigureAwait(false))
+        {
+            chunks++;
+            if (point.Payload.TryGetValue(PayloadFields.ChunkIndex, out var index) && index.IntegerValue == 0)
+            {
+                documents++;
+                if (onDocument is not null && point.Payload.TryGetValue(PayloadFields.DocumentId, out var id))
+                {
+                    await onDocument(id.StringValue).ConfigureAwait(false);
+                }
+            }
+            if (!point.Payload.TryGetValue(PayloadFields.Text, out var text) || text.StringValue.Length == 0)
+            {
+                withoutText++;
+                continue;
+            }
+            bytes += Encoding.UTF8.GetByteCount(text.StringValue);
+            tokens += countTokens(text.StringValue);
+        }
+        return new SourceFigures(documents, chunks, bytes, tokens, withoutText);
+    }
+}
