@@ -28,14 +28,9 @@ internal sealed class RecallCheck(QdrantClient client, IEmbeddingClient embeddin
     private const int InputsPerRequest = 16;
     private const int BytesPerRequest = 16 * 1024;
 
-    private static readonly WithPayloadSelector SampleFields = new()
-    {
-        Include = new PayloadIncludeSelector { Fields = { PayloadFields.DocumentId, PayloadFields.ChunkIndex, PayloadFields.Text } },
-    };
-
     public async Task<RecallResult> RunAsync(string collection, CollectionShape shape, int sampleSize, CancellationToken cancellationToken)
     {
-        var sample = await client.QueryAsync(collection, query: new Query { Sample = Sample.Random }, limit: (ulong)sampleSize, payloadSelector: SampleFields, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var sample = await client.QueryAsync(collection, query: new Query { Sample = Sample.Random }, limit: (ulong)sampleSize, payloadSelector: QdrantSearch.ChunkFields, cancellationToken: cancellationToken).ConfigureAwait(false);
         var found = 0;
         var missed = new List<string>();
         foreach (var batch in Batches(sample))
@@ -43,7 +38,7 @@ internal sealed class RecallCheck(QdrantClient client, IEmbeddingClient embeddin
             var vectors = (await embeddings.EmbedAsync(batch.ConvertAll(TextOf), cancellationToken).ConfigureAwait(false)).Vectors;
             for (var i = 0; i < batch.Count; i++)
             {
-                var nearest = await client.QueryAsync(collection, query: vectors[i], usingVector: shape.DenseUsing, limit: Neighbours, payloadSelector: SampleFields, cancellationToken: cancellationToken).ConfigureAwait(false);
+                var nearest = await client.QueryAsync(collection, query: vectors[i], usingVector: shape.DenseUsing, limit: Neighbours, payloadSelector: QdrantSearch.ChunkFields, cancellationToken: cancellationToken).ConfigureAwait(false);
                 if (nearest.Any(hit => hit.Id.Equals(batch[i].Id) || TextOf(hit) == TextOf(batch[i])))
                 {
                     found++;

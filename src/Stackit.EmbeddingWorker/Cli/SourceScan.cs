@@ -17,16 +17,10 @@ internal static class SourceScan
 {
     private const uint ScrollPage = 256;
 
-    /// <summary>What is read of each chunk: its document, index and text (also for a sample of them).</summary>
-    internal static readonly WithPayloadSelector ChunkFields = new()
-    {
-        Include = new PayloadIncludeSelector { Fields = { PayloadFields.DocumentId, PayloadFields.ChunkIndex, PayloadFields.Text } },
-    };
-
     public static async Task<SourceFigures> ReadAsync(QdrantClient client, string source, Func<string, long> countTokens, Func<string, Task>? onDocument, CancellationToken cancellationToken)
     {
         long documents = 0, chunks = 0, bytes = 0, tokens = 0, withoutText = 0;
-        await foreach (var point in QdrantScroll.AllAsync(client, source, new Filter(), ChunkFields, ScrollPage, cancellationToken).ConfigureAwait(false))
+        await foreach (var point in QdrantScroll.AllAsync(client, source, new Filter(), QdrantSearch.ChunkFields, ScrollPage, cancellationToken).ConfigureAwait(false))
         {
             chunks++;
             if (point.Payload.TryGetValue(PayloadFields.ChunkIndex, out var index) && index.IntegerValue == 0)

@@ -33,7 +33,7 @@ internal static class TokenCounting
         }
         var sample = new List<string>();
         var sampleBytes = 0;
-        foreach (var point in await client.QueryAsync(source, query: new Query { Sample = Sample.Random }, limit: 64, payloadSelector: SourceScan.ChunkFields, cancellationToken: cancellationToken).ConfigureAwait(false))
+        foreach (var point in await client.QueryAsync(source, query: new Query { Sample = Sample.Random }, limit: 64, payloadSelector: QdrantSearch.ChunkFields, cancellationToken: cancellationToken).ConfigureAwait(false))
         {
             if (point.Payload.TryGetValue(PayloadFields.Text, out var text) && text.StringValue.Length > 0 && sampleBytes + Encoding.UTF8.GetByteCount(text.StringValue) <= CalibrationBytes)
             {

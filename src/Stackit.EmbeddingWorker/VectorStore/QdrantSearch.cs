@@ -13,14 +13,15 @@ internal sealed record SearchHit(int Rank, float Score, string PointId, string D
 /// </summary>
 internal static class QdrantSearch
 {
-    private static readonly WithPayloadSelector HitFields = new()
+    /// <summary>What says which chunk a point is and what it says: its document, index and text.</summary>
+    internal static readonly WithPayloadSelector ChunkFields = new()
     {
         Include = new PayloadIncludeSelector { Fields = { PayloadFields.DocumentId, PayloadFields.ChunkIndex, PayloadFields.Text } },
     };
 
     /// <summary>The chunks nearest to <paramref name="vector"/> by the dense vector alone.</summary>
     public static async Task<IReadOnlyList<SearchHit>> NearestAsync(QdrantClient client, string collection, CollectionShape shape, float[] vector, Filter? filter, ulong limit, CancellationToken cancellationToken) =>
-        Hits(await client.QueryAsync(collection, query: vector, usingVector: shape.DenseUsing, filter: filter, limit: limit, payloadSelector: HitFields, cancellationToken: cancellationToken).ConfigureAwait(false));
+        Hits(await client.QueryAsync(collection, query: vector, usingVector: shape.DenseUsing, filter: filter, limit: limit, payloadSelector: ChunkFields, cancellationToken: cancellationToken).ConfigureAwait(false));
 
     /// <summary>
     /// Hybrid search in a collection with BM25: the nearest chunks by the dense vector and the best by BM25 for the
@@ -36,7 +37,7 @@ internal static class QdrantSearch
             new() { Query = vector, Using = CollectionShape.DenseName, Limit = candidates, Filter = filter },
             new() { Query = shape.Bm25Document(words), Using = CollectionShape.Bm25Name, Limit = candidates, Filter = filter },
         ];
-        return Hits(await client.QueryAsync(collection, query: Fusion.Rrf, prefetch: prefetch, limit: limit, payloadSelector: HitFields, cancellationToken: cancellationToken).ConfigureAwait(false));
+        return Hits(await client.QueryAsync(collection, query: Fusion.Rrf, prefetch: prefetch, limit: limit, payloadSelector: ChunkFields, cancellationToken: cancellationToken).ConfigureAwait(false));
     }
 
     /// <summary>Chunks each side of a hybrid search brings to the fusion, at least.</summary>
