@@ -239,8 +239,12 @@ public sealed class StandInStore
                 throw new RpcException(new Status(fault, "injected fault"));
             }
             var collection = Collection(request.CollectionName);
-            // The id must be a number or a UUID, as Qdrant checks.
-            var validated = request.Points.Select(p => IdKey(p.Id) is not null ? StandInVectors.Validate(collection, p, KeepVectors) : null!).ToList();
+            var validated = new List<StoredPoint>(request.Points.Count);
+            foreach (var point in request.Points)
+            {
+                _ = IdKey(point.Id); // the id must be a number or a UUID, as Qdrant checks
+                validated.Add(StandInVectors.Validate(collection, point, KeepVectors));
+            }
             // As Qdrant does: the update_filter is judged once, against the state before the request, and of
             // several points with one id the last is written (retain_conditional_upsert_points, upsert_points_impl).
             var before = validated.Select(p => p.Key).Distinct().ToDictionary(k => k, k => collection.Points.GetValueOrDefault(k));
