@@ -14,8 +14,11 @@ public sealed class MistralReferenceTokenizer : IAsyncDisposable
     public const string Package = "mistral-tokenizer-js";
     public const string Version = "1.0.0";
 
+    /// <summary>The package's one source file (its vocabulary and merges included), relative to the install directory.</summary>
+    public const string Script = "node_modules/mistral-tokenizer-js/mistral-tokenizer.js";
+
     // Each line in: a JSON array of texts; each line out: their counts, as a JSON array.
-    private const string Script = """
+    private const string CountScript = """
         import tokenizer from './node_modules/mistral-tokenizer-js/mistral-tokenizer.js';
         import readline from 'node:readline';
         const lines = readline.createInterface({ input: process.stdin });
@@ -28,11 +31,11 @@ public sealed class MistralReferenceTokenizer : IAsyncDisposable
 
     public static async Task<MistralReferenceTokenizer> StartAsync()
     {
-        var prefix = await NpmTools.InstallAsync(Package, Version, Path.Combine("node_modules", Package, "mistral-tokenizer.js"));
+        var prefix = await NpmTools.InstallAsync(Package, Version, Script);
         var script = Path.Combine(prefix, "count.mjs");
-        if (!File.Exists(script) || await File.ReadAllTextAsync(script) != Script)
+        if (!File.Exists(script) || await File.ReadAllTextAsync(script) != CountScript)
         {
-            await File.WriteAllTextAsync(script, Script);
+            await File.WriteAllTextAsync(script, CountScript);
         }
         var start = new ProcessStartInfo("node")
         {
