@@ -26,6 +26,7 @@ internal sealed class WorkerMetrics
     private readonly Counter<long> _superseded;
     private readonly Counter<long> _reused;
     private readonly Counter<long> _tokensSaved;
+    private readonly Counter<long> _undercounted;
 
     public WorkerMetrics(IMeterFactory meters)
     {
@@ -48,6 +49,7 @@ internal sealed class WorkerMetrics
         _superseded = meter.CreateCounter<long>("embedding_worker.jobs.superseded", "{job}", "Jobs skipped because Qdrant already holds a newer version of the document.");
         _reused = meter.CreateCounter<long>("embedding_worker.inputs.reused", "{input}", "Unchanged chunks stored again with their stored vector instead of being embedded.");
         _tokensSaved = meter.CreateCounter<long>("embedding_worker.tokens.saved", "{token}", "Estimated tokens not sent to the endpoint because their chunks were unchanged.");
+        _undercounted = meter.CreateCounter<long>("embedding_worker.requests.undercounted", "{request}", "Answered requests the endpoint counted more tokens for than the worker had (estimated, or counted with Embeddings:TokenizerFile).");
         Meter = meter;
     }
 
@@ -74,6 +76,8 @@ internal sealed class WorkerMetrics
         _inputs.Add(inputs);
         _tokens.Add(promptTokens);
     }
+
+    public void Undercounted() => _undercounted.Add(1);
 
     public void RequestSent(int estimatedTokens, int inputs)
     {

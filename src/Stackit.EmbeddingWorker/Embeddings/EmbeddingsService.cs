@@ -26,6 +26,10 @@ internal sealed partial class EmbeddingsService(
     /// <summary>Each generation halves the chunk size; after this many the input is refused for good.</summary>
     internal const int MaxGenerations = 3;
 
+    private static readonly TimeSpan UndercountLogInterval = TimeSpan.FromMinutes(1);
+
+    private long _lastUndercountLog = long.MinValue;
+
     /// <summary>Drains on shutdown: ends when the batch channel is complete and every batch is answered.</summary>
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         context.Shutdown.DrainAsync(
@@ -103,10 +107,40 @@ internal sealed partial class EmbeddingsService(
         if (result.PromptTokens is { } promptTokens && !live[0].IsMultimodal)
         {
             calibration.Observe(live.Aggregate(default(ScriptBytes), (sum, c) => sum + ScriptBytes.Of(c.Text)), live.Count, promptTokens);
+            CheckCount(live, promptTokens);
         }
         for (var i = 0; i < live.Count; i++)
         {
             await embedded.WriteAsync(new EmbeddedChunk(live[i], result.Vectors[i]), cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// The worker's counts must not fall short of the endpoint's, or chunks and requests can be over their limits.
+    /// Estimates learn from the answer; exact counts cannot, so a tokenizer file that is not the model's is named
+    /// (logged at most once a minute; every such request is counted in the metric).
+    /// </summary>
+    private void CheckCount(List<DocumentChunk> chunks, int promptTokens)
+    {
+        var counted = chunks.Sum(c => c.Tokens);
+        if (promptTokens <= counted)
+        {
+            return;
+        }
+        context.Metrics.Undercounted();
+        var now = context.Time.GetTimestamp();
+        var last = Interlocked.Read(ref _lastUndercountLog);
+        if ((last != long.MinValue && context.Time.GetElapsedTime(last, now) < UndercountLogInterval) || Interlocked.CompareExchange(ref _lastUndercountLog, now, last) != last)
+        {
+            return;
+        }
+        if (options.TokenizerFile is { Length: > 0 } file)
+        {
+            LogTokenizerUndercounts(promptTokens, chunks.Count, counted, file);
+        }
+        else
+        {
+            LogEstimateShort(promptTokens, chunks.Count, counted);
         }
     }
 
@@ -172,6 +206,12 @@ internal sealed partial class EmbeddingsService(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Document {DocumentId} was not chunked again: the pipeline is stopping; its message is handed back")]
     private partial void LogRechunkAfterStop(string documentId);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "The endpoint counted {Counted} tokens for a request of {Inputs} inputs that Embeddings:TokenizerFile ({TokenizerFile}) counted at {Expected}: the file does not count as the model does (is it the model's tokenizer?), so chunks and requests can be over their limits")]
+    private partial void LogTokenizerUndercounts(int counted, int inputs, int expected, string tokenizerFile);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "The endpoint counted {Counted} tokens for a request of {Inputs} inputs estimated at {Estimated}; the estimate learns from it")]
+    private partial void LogEstimateShort(int counted, int inputs, int estimated);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Embedding a batch of {Count} inputs failed after retries: {Reason}")]
     private partial void LogBatchFailed(int count, string reason);

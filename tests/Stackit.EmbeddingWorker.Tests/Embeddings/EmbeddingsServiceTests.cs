@@ -1,6 +1,7 @@
 using System.Net;
 using System.Threading.Channels;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 using Stackit.EmbeddingWorker.Embeddings;
 using Stackit.EmbeddingWorker.Messaging;
@@ -191,6 +192,57 @@ public sealed class EmbeddingsServiceTests
         Assert.All(failed, f => Assert.Equal(OutcomeKind.Failed, f.Kind));
     }
 
+    [Fact]
+    public async Task A_tokenizer_file_that_counts_short_of_the_endpoint_is_named_in_an_error_at_most_once_a_minute()
+    {
+        // Exact counts do not learn from answers: a file that is not the model's tokenizer would let chunks and
+        // requests go over their limits for good, and nothing said so.
+        await using var server = await FakeEmbeddingServer.StartAsync();
+        var directory = Directory.CreateTempSubdirectory("tokenizer-");
+        using var removal = new DirectoryRemoval(directory);
+        var tokenizer = Path.Combine(directory.FullName, "other-model.tiktoken");
+        await File.WriteAllLinesAsync(tokenizer, Enumerable.Range(0, 256).Select(b => $"{Convert.ToBase64String([(byte)b])} {b}"), Cancel);
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var logs = new List<string>();
+        using var stage = new Stage(server, s => s["Embeddings:TokenizerFile"] = tokenizer, time, logs);
+
+        // The server counts a token for four bytes: 10 for each of these 40-byte inputs, which the worker counted at 2.
+        var text = new string('x', 40);
+        await stage.Service.EmbedAsync([Expecting(ChunkFactory.Chunk(2, id: "a", text: text)), Expecting(ChunkFactory.Chunk(2, id: "b", text: text))], Cancel);
+        await stage.Service.EmbedAsync([Expecting(ChunkFactory.Chunk(2, id: "c", text: text))], Cancel);
+        time.Advance(TimeSpan.FromMinutes(1));
+        await stage.Service.EmbedAsync([Expecting(ChunkFactory.Chunk(12, id: "d", text: text))], Cancel);
+        await stage.Service.EmbedAsync([Expecting(ChunkFactory.Chunk(2, id: "e", text: text))], Cancel);
+
+        var errors = logs.Where(l => l.StartsWith("Error", StringComparison.Ordinal)).ToList();
+        Assert.Equal(2, errors.Count);
+        Assert.Contains("counted 20 tokens for a request of 2 inputs that Embeddings:TokenizerFile", errors[0], StringComparison.Ordinal);
+        Assert.Contains("other-model.tiktoken", errors[0], StringComparison.Ordinal);
+        Assert.Contains("counted at 4", errors[0], StringComparison.Ordinal);
+        Assert.Contains("counted 10 tokens for a request of 1 inputs", errors[1], StringComparison.Ordinal);
+        Assert.Contains("counted at 2", errors[1], StringComparison.Ordinal);
+        Assert.Equal(5, (await stage.EmbeddedAsync()).Count);
+    }
+
+    [Fact]
+    public async Task An_estimate_the_endpoint_counts_over_is_only_noted_since_the_estimate_learns_from_it()
+    {
+        await using var server = await FakeEmbeddingServer.StartAsync();
+        var logs = new List<string>();
+        using var stage = new Stage(server, logs: logs);
+
+        await stage.Service.EmbedAsync([Expecting(ChunkFactory.Chunk(2, id: "a", text: new string('x', 40)))], Cancel);
+
+        var note = Assert.Single(logs, l => l.Contains("counted 10 tokens", StringComparison.Ordinal));
+        Assert.StartsWith("Information", note, StringComparison.Ordinal);
+        Assert.Contains("estimated at 2", note, StringComparison.Ordinal);
+    }
+
+    private sealed class DirectoryRemoval(DirectoryInfo directory) : IDisposable
+    {
+        public void Dispose() => directory.Delete(recursive: true);
+    }
+
     private static DocumentChunk Expecting(DocumentChunk chunk)
     {
         chunk.Job.Progress.Expect(1);
@@ -203,13 +255,19 @@ public sealed class EmbeddingsServiceTests
         private readonly Channel<EmbeddedChunk> _embedded = Channel.CreateUnbounded<EmbeddedChunk>();
         private readonly Channel<JobOutcome> _outcomes = Channel.CreateUnbounded<JobOutcome>();
         private readonly Channel<DocumentJob> _rechunks = Channel.CreateUnbounded<DocumentJob>();
+        private readonly ILoggerFactory? _loggers;
 
-        public Stage(FakeEmbeddingServer server, Action<Dictionary<string, string?>>? configure = null, TimeProvider? time = null)
+        public Stage(FakeEmbeddingServer server, Action<Dictionary<string, string?>>? configure = null, TimeProvider? time = null, List<string>? logs = null)
         {
             Services = EmbeddingClientFactory.Services(server, time, configure);
             var context = TestPipeline.Context(outcomes: new OutcomeReporter(_outcomes.Writer), circuits: Services.GetRequiredService<DependencyCircuits>(), time: time);
-            Service = ActivatorUtilities.CreateInstance<EmbeddingsService>(Services,
-                Channel.CreateUnbounded<EmbeddingBatch>().Reader, _embedded.Writer, _rechunks.Writer, context);
+            object[] arguments = [Channel.CreateUnbounded<EmbeddingBatch>().Reader, _embedded.Writer, _rechunks.Writer, context];
+            if (logs is not null)
+            {
+                _loggers = LoggerFactory.Create(b => b.AddProvider(new TestOutputLoggerProvider(TestContext.Current.TestOutputHelper!, logs)));
+                arguments = [.. arguments, _loggers.CreateLogger<EmbeddingsService>()];
+            }
+            Service = ActivatorUtilities.CreateInstance<EmbeddingsService>(Services, arguments);
         }
 
         /// <summary>
@@ -241,6 +299,10 @@ public sealed class EmbeddingsServiceTests
             return await _outcomes.Reader.ReadAllAsync(Cancel).ToListAsync(Cancel);
         }
 
-        public void Dispose() => Services.Dispose();
+        public void Dispose()
+        {
+            Services.Dispose();
+            _loggers?.Dispose();
+        }
     }
 }
