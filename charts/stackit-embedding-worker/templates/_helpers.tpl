@@ -125,6 +125,14 @@ azure.workload.identity/use: "true"
   value: {{ max 1 (ternary .Values.keda.maxReplicaCount (ternary .Values.hpa.maxReplicas .Values.replicaCount .Values.hpa.enabled) .Values.keda.enabled) | quote }}
 {{- end -}}
 
+{{/* The tokenizer file mounted from tokenizer.configMap (worker.volumes), for exact token counts. */}}
+{{- define "worker.tokenizerEnv" -}}
+{{- if .Values.tokenizer.configMap }}
+- name: Embeddings__TokenizerFile
+  value: {{ printf "/etc/embedding-worker/tokenizer/%s" .Values.tokenizer.key | quote }}
+{{- end }}
+{{- end -}}
+
 {{/* The settings file from the ConfigMap, and /tmp (the root filesystem is read-only). */}}
 {{- define "worker.volumeMounts" -}}
 - name: config
@@ -134,6 +142,11 @@ azure.workload.identity/use: "true"
 # The runtime's diagnostics socket and temporary files.
 - name: tmp
   mountPath: /tmp
+{{- if .Values.tokenizer.configMap }}
+- name: tokenizer
+  mountPath: /etc/embedding-worker/tokenizer
+  readOnly: true
+{{- end }}
 {{- end -}}
 
 {{- define "worker.volumes" -}}
@@ -142,4 +155,12 @@ azure.workload.identity/use: "true"
     name: {{ include "worker.fullname" . }}
 - name: tmp
   emptyDir: {}
+{{- if .Values.tokenizer.configMap }}
+- name: tokenizer
+  configMap:
+    name: {{ .Values.tokenizer.configMap }}
+    items:
+      - key: {{ .Values.tokenizer.key }}
+        path: {{ .Values.tokenizer.key }}
+{{- end }}
 {{- end -}}

@@ -79,6 +79,8 @@ public sealed partial class HelmChartTests
     [InlineData("the budget in the ConfigMap, where the CronJob would not share it", "config.Embeddings.TokensPerMinute", "100000")]
     [InlineData("a budget of no tokens", "budget.tokensPerMinute", "0")]
     [InlineData("an unknown way to share the budget", "config.Fleet.Coordination", "\"Redis\"")]
+    [InlineData("the tokenizer's path in the ConfigMap, where nothing mounts the file", "config.Embeddings.TokenizerFile", "\"/models/tokenizer.model\"")]
+    [InlineData("a tokenizer file of a kind the worker cannot read", "tokenizer.key", "\"tokenizer.json\"")]
     public void Schema_refuses(string mistake, string path, string json)
     {
         var values = Values();
@@ -201,6 +203,25 @@ public sealed partial class HelmChartTests
         foreach (var workload in new[] { "deployment.yaml", "cronjob.yaml" })
         {
             Assert.Contains("include \"worker.budgetEnv\"", Template(workload), StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void A_tokenizer_from_a_ConfigMap_is_mounted_and_named_to_the_workers_and_the_CronJob()
+    {
+        var tokenizer = Values()["tokenizer"]!;
+        Assert.Equal("", tokenizer["configMap"]!.GetValue<string>());
+        Assert.Equal("tokenizer.model", tokenizer["key"]!.GetValue<string>());
+        var helper = Template("_helpers.tpl");
+        Assert.Contains("name: Embeddings__TokenizerFile", helper, StringComparison.Ordinal);
+        Assert.Contains("printf \"/etc/embedding-worker/tokenizer/%s\" .Values.tokenizer.key", helper, StringComparison.Ordinal);
+        Assert.Contains("mountPath: /etc/embedding-worker/tokenizer", helper, StringComparison.Ordinal);
+        Assert.Contains("name: {{ .Values.tokenizer.configMap }}", helper, StringComparison.Ordinal);
+        foreach (var workload in new[] { "deployment.yaml", "cronjob.yaml" })
+        {
+            Assert.Contains("include \"worker.tokenizerEnv\"", Template(workload), StringComparison.Ordinal);
+            Assert.Contains("include \"worker.volumes\"", Template(workload), StringComparison.Ordinal);
+            Assert.Contains("include \"worker.volumeMounts\"", Template(workload), StringComparison.Ordinal);
         }
     }
 
