@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using System.Text.Json;
 using Microsoft.Extensions.Configuration;
 using Stackit.EmbeddingWorker.Cli;
 using Stackit.EmbeddingWorker.Testing.QdrantStandIn;
@@ -10,7 +11,8 @@ namespace Stackit.EmbeddingWorker.Tests.EndToEnd;
 
 /// <summary>
 /// The README's worst case of one replica's memory, measured: the worker in its own process (as operators run it,
-/// default memory settings) takes large claim-checked documents from Azurite and embeds them (loopback endpoint,
+/// default memory settings) takes large claim-checked documents from Azurite, beside a full count of inline messages
+/// near the queue's 64 KiB, and embeds them (loopback endpoint,
 /// Qdrant STAND-IN), and the kernel's record of its peak resident set must stay under the README's formula.
 /// </summary>
 [Collection(nameof(WorkerProcessesCollection))]
@@ -19,6 +21,8 @@ public sealed class MemoryBoundEndToEndTests(AzuriteFixture azurite)
     private const string Collection = "documents";
     private const int Documents = 4;
     private const int DocumentBytes = 15 * 1024 * 1024;
+    private const int InlineMessages = 256;
+    private const int InlineTextBytes = 60_000;
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
@@ -27,7 +31,7 @@ public sealed class MemoryBoundEndToEndTests(AzuriteFixture azurite)
         160 + (7.0 * maxInFlightBytes / (1024 * 1024)) + (5.0 * 64 * maxInFlightMessages / 1024);
 
     [Fact]
-    public async Task Documents_of_15_MiB_stay_within_the_memory_bound_the_README_states()
+    public async Task Documents_of_15_MiB_beside_a_full_count_of_large_inline_messages_stay_within_the_memory_bound_the_README_states()
     {
         var queueName = AzuriteFixture.UniqueQueueName("mem");
         var container = "c" + queueName;
@@ -47,6 +51,12 @@ public sealed class MemoryBoundEndToEndTests(AzuriteFixture azurite)
             Assert.True(await WorkerCli.RunAsync(["enqueue", path], configuration, new StringReader(""), output, error, Ct) == 0, error.ToString());
         }
         directory.Delete(recursive: true);
+        // Beside the bodies, a full count of inline messages of nearly the most a queue message holds (64 KiB).
+        var queue = azurite.Queue(queueName);
+        for (var i = 0; i < InlineMessages; i++)
+        {
+            await queue.SendMessageAsync(JsonSerializer.Serialize(new { id = $"note-{i}", text = Handbook(Documents + i, InlineTextBytes) }), Ct);
+        }
 
         await using var embeddings = await FakeEmbeddingServer.StartAsync();
         await using var qdrant = await QdrantStandInServer.StartAsync();
@@ -56,7 +66,6 @@ public sealed class MemoryBoundEndToEndTests(AzuriteFixture azurite)
         settings["Queue:VisibilityTimeout"] = "00:05:00";
         await using var worker = WorkerProcess.Start(settings);
 
-        var queue = azurite.Queue(queueName);
         var deadline = DateTimeOffset.UtcNow.AddMinutes(10);
         while (await QueueAssertions.CountAsync(queue, Ct) > 0)
         {
@@ -69,7 +78,7 @@ public sealed class MemoryBoundEndToEndTests(AzuriteFixture azurite)
         var bound = ReadmeBoundMiB(32 * 1024 * 1024, 256);
         TestContext.Current.TestOutputHelper?.WriteLine(string.Create(CultureInfo.InvariantCulture, $"peak RSS {peak:F0} MiB; the README's bound at the defaults {bound:F0} MiB"));
 
-        Assert.Equal(Documents, qdrant.Store.Points(Collection).Select(p => p.Payload[PayloadFields.DocumentId].StringValue).Distinct().Count());
+        Assert.Equal(Documents + InlineMessages, qdrant.Store.Points(Collection).Select(p => p.Payload[PayloadFields.DocumentId].StringValue).Distinct().Count());
         Assert.True(peak <= bound, string.Create(CultureInfo.InvariantCulture, $"peak RSS {peak:F0} MiB is over the README's {bound:F0} MiB"));
     }
 
