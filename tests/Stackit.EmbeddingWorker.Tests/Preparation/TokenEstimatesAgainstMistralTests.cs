@@ -19,17 +19,16 @@ public sealed class TokenEstimatesAgainstMistralTests
     private const double Margin = 0.05;
 
     public static readonly TheoryData<string, int> Streams = new(
-        from language in new[] { "en", "de", "fr", "zh", "ja", "ko", "emoji", "mixed" }
+        from language in new[] { "en", "de", "fr", "zh", "ja", "ko", "emoji", "mixed", "zh+ko" }
         from seed in new[] { 1, 2, 3 }
         select (language, seed));
 
     /// <summary>
-    /// In real tokens, no request is over <c>Batching:MaxTokensPerRequest</c>, whatever the scripts; no chunk of text in
-    /// one script is over <c>Chunking:MaxChunkTokens</c> by more than the estimate's margin (chunks are cut at the
-    /// estimate, and a chunk a little denser than the text seen can be up to that much over). Where the documents mix
-    /// scripts and languages, requests mix them too and the endpoint's count of a whole request cannot tell which
-    /// language costs what: chunks of the densest language can be a tenth over (measured: 570 tokens against 512 at
-    /// worst, over nine corpora of this kind), which the bound below only guards against getting worse.
+    /// In real tokens, no request is over <c>Batching:MaxTokensPerRequest</c>, whatever the scripts, and no chunk is
+    /// over <c>Chunking:MaxChunkTokens</c> by more than the estimate's margin (chunks are cut at the estimate, and a
+    /// chunk a little denser than the text seen can be up to that much over), in one language or many. Korean as a
+    /// minority beside Chinese ("zh+ko") is where one ratio for all letters failed: the requests, mostly Chinese, taught
+    /// a ratio a fifth short for Korean, whose chunks came out up to 619 tokens; Hangul now has a ratio of its own.
     /// </summary>
     [Theory]
     [MemberData(nameof(Streams))]
@@ -40,10 +39,10 @@ public sealed class TokenEstimatesAgainstMistralTests
 
         var replay = await ReplayAsync(reference, new CalibratedTokenEstimator(calibration), calibration, language, seed);
 
-        var summary = $"{language}: {replay}; ratios {calibration.TokensPerByte:0.000} (ASCII) and {calibration.LetterTokensPerByte:0.000} (letters) a byte";
+        var summary = $"{language}: {replay}; ratios {calibration.TokensPerByte:0.000} (ASCII), {calibration.LetterTokensPerByte:0.000} (letters) and {calibration.HangulTokensPerByte:0.000} (Hangul) a byte";
         TestContext.Current.TestOutputHelper?.WriteLine(summary);
         Assert.True(replay.WorstRequest <= MaxRequestTokens, summary);
-        Assert.True(replay.WorstChunk <= MaxChunkTokens * (language == "mixed" ? 1.2 : 1 + Margin), summary);
+        Assert.True(replay.WorstChunk <= MaxChunkTokens * (1 + Margin), summary);
     }
 
     /// <summary>
@@ -100,7 +99,13 @@ public sealed class TokenEstimatesAgainstMistralTests
     {
         var chunker = new TextChunker(new ChunkingOptions { MaxChunkTokens = MaxChunkTokens, OverlapTokens = 64 }, estimator);
         var random = new Random(seed);
-        string[] languages = language == "mixed" ? [.. ScriptCorpus.Sentences.Keys] : [language];
+        string[] languages = language switch
+        {
+            "mixed" => [.. ScriptCorpus.Sentences.Keys],
+            // Korean a minority beside Chinese: requests are mostly Chinese, and Korean costs more a byte.
+            "zh+ko" => ["zh", "zh", "zh", "zh", "ko"],
+            _ => [language],
+        };
         var worstChunk = 0;
         var worstRequest = 0;
         long real = 0, estimated = 0;
