@@ -54,10 +54,14 @@ internal sealed class TokenCalibration
     public TokenCalibration(double margin)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(margin);
+        Margin = margin;
         _ascii = new Window(InitialTokensPerByte, margin);
         _letters = new Window(MaxTokensPerByte, margin);
         _hangul = new Window(MaxTokensPerByte, margin);
     }
+
+    /// <summary>How far above the highest ratio seen estimates stay (<c>Embeddings:TokenEstimateMargin</c>).</summary>
+    public double Margin { get; }
 
     /// <summary>The ratio ASCII text is estimated at now, margin included.</summary>
     public double TokensPerByte => _ascii.Ratio;

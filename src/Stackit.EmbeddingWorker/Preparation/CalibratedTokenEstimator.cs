@@ -11,4 +11,10 @@ namespace Stackit.EmbeddingWorker.Preparation;
 internal sealed class CalibratedTokenEstimator(TokenCalibration calibration) : ITokenEstimator
 {
     public int Estimate(ReadOnlySpan<char> text) => calibration.Estimate(ScriptBytes.Of(text));
+
+    /// <summary>
+    /// The calibration learns from whole requests; one chunk can be denser than the requests it learned from, and
+    /// the margin that keeps requests under their limit does not cover that as well.
+    /// </summary>
+    public double Headroom => calibration.Margin;
 }

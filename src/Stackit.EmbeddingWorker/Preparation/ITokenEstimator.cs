@@ -4,4 +4,10 @@ namespace Stackit.EmbeddingWorker.Preparation;
 internal interface ITokenEstimator
 {
     int Estimate(ReadOnlySpan<char> text);
+
+    /// <summary>
+    /// How far one text's real count can be above its estimate (a fraction): chunks are cut this much short of their
+    /// limit. None for exact counts.
+    /// </summary>
+    double Headroom => 0;
 }

@@ -1,7 +1,8 @@
 namespace Stackit.EmbeddingWorker.Preparation;
 
 /// <summary>
-/// Cuts a text into chunks of at most <c>MaxChunkTokens</c> estimated tokens, preferring paragraph, then
+/// Cuts a text into chunks of at most <c>MaxChunkTokens</c> estimated tokens (less the estimator's
+/// <see cref="ITokenEstimator.Headroom"/>, so that no chunk is over the limit in real tokens), preferring paragraph, then
 /// line, sentence, clause and word boundaries, and starting each chunk with up to <c>OverlapTokens</c> of
 /// the previous one's end. No text is dropped or truncated.
 /// </summary>
@@ -14,7 +15,7 @@ internal sealed class TextChunker(ChunkingOptions options, ITokenEstimator estim
     /// <summary>Chunks to a smaller size than configured (the overlap shrinks in proportion).</summary>
     public IReadOnlyList<string> Chunk(string text, int maxTokens)
     {
-        var limits = new Limits(Math.Clamp(maxTokens, 1, options.MaxChunkTokens), (int)((long)options.OverlapTokens * maxTokens / options.MaxChunkTokens));
+        var limits = new Limits(Math.Max(1, (int)(Math.Clamp(maxTokens, 1, options.MaxChunkTokens) / (1 + estimator.Headroom))), (int)((long)options.OverlapTokens * maxTokens / options.MaxChunkTokens));
         if (estimator.Estimate(text) <= limits.MaxTokens)
         {
             return string.IsNullOrWhiteSpace(text) ? [] : [text.Trim()];

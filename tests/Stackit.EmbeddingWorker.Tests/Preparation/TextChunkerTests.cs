@@ -28,6 +28,24 @@ public sealed class TextChunkerTests
     }
 
     [Fact]
+    public void Estimated_chunks_are_cut_the_estimate_s_margin_short_of_the_limit_and_exact_ones_at_it()
+    {
+        // An estimate learned from whole requests can be short for one denser chunk; an exact count cannot.
+        var text = string.Join(" ", Enumerable.Range(0, 2_000).Select(i => $"word{i}"));
+        var estimated = new CalibratedTokenEstimator(new TokenCalibration(margin: 0.1));
+        var exact = new CountingEstimator(estimated);
+
+        var cut = new TextChunker(new ChunkingOptions { MaxChunkTokens = 512, OverlapTokens = 0 }, estimated).Chunk(text);
+        var cutExactly = new TextChunker(new ChunkingOptions { MaxChunkTokens = 512, OverlapTokens = 0 }, exact).Chunk(text);
+
+        Assert.Equal(0.1, estimated.Headroom);
+        Assert.All(cut, c => Assert.InRange(estimated.Estimate(c), 1, (int)(512 / 1.1)));
+        Assert.All(cutExactly, c => Assert.InRange(estimated.Estimate(c), 1, 512));
+        Assert.True(cut.Count > cutExactly.Count, $"{cut.Count} chunks cut short of the limit, {cutExactly.Count} at it");
+        Assert.True(cut.Max(c => estimated.Estimate(c)) < cutExactly.Max(c => estimated.Estimate(c)));
+    }
+
+    [Fact]
     public void Short_text_is_one_chunk()
     {
         Assert.Equal(["Ein kurzer Text."], Chunker(64, 8).Chunk("  Ein kurzer Text.  "));

@@ -24,15 +24,16 @@ public sealed class TokenEstimatesAgainstMistralTests
         select (language, seed));
 
     /// <summary>
-    /// In real tokens, no request is over <c>Batching:MaxTokensPerRequest</c>, whatever the scripts, and no chunk is
-    /// over <c>Chunking:MaxChunkTokens</c> by more than the estimate's margin (chunks are cut at the estimate, and a
-    /// chunk a little denser than the text seen can be up to that much over), in one language or many. Korean as a
-    /// minority beside Chinese ("zh+ko") is where one ratio for all letters failed: the requests, mostly Chinese, taught
-    /// a ratio a fifth short for Korean, whose chunks came out up to 619 tokens; Hangul now has a ratio of its own.
+    /// In real tokens, no request is over <c>Batching:MaxTokensPerRequest</c> and no chunk over
+    /// <c>Chunking:MaxChunkTokens</c>, whatever the scripts, in one language or many. Chunks are cut the estimate's
+    /// margin short of their limit, since one chunk can be denser than the requests the calibration learned from
+    /// (cut at the limit itself they came out up to 521 tokens). Korean as a minority beside Chinese ("zh+ko") is
+    /// where one ratio for all letters failed: the requests, mostly Chinese, taught a ratio a fifth short for Korean,
+    /// whose chunks came out up to 619 tokens; Hangul now has a ratio of its own.
     /// </summary>
     [Theory]
     [MemberData(nameof(Streams))]
-    public async Task No_request_is_over_its_limit_and_no_chunk_over_its_limit_by_more_than_the_margin_in_real_tokens(string language, int seed)
+    public async Task No_request_and_no_chunk_is_over_its_limit_in_real_tokens(string language, int seed)
     {
         await using var reference = await MistralReferenceTokenizer.StartAsync();
         var calibration = new TokenCalibration(Margin);
@@ -42,7 +43,7 @@ public sealed class TokenEstimatesAgainstMistralTests
         var summary = $"{language}: {replay}; ratios {calibration.TokensPerByte:0.000} (ASCII), {calibration.LetterTokensPerByte:0.000} (letters) and {calibration.HangulTokensPerByte:0.000} (Hangul) a byte";
         TestContext.Current.TestOutputHelper?.WriteLine(summary);
         Assert.True(replay.WorstRequest <= MaxRequestTokens, summary);
-        Assert.True(replay.WorstChunk <= MaxChunkTokens * (1 + Margin), summary);
+        Assert.True(replay.WorstChunk <= MaxChunkTokens, summary);
     }
 
     /// <summary>
