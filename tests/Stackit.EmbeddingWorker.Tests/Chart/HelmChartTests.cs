@@ -200,10 +200,7 @@ public sealed partial class HelmChartTests
         // The count a replica divides the budget by without the ledger is the most replicas the release scales to.
         Assert.Contains("name: Fleet__MaxReplicas", helper, StringComparison.Ordinal);
         Assert.Contains(".Values.keda.maxReplicaCount", helper, StringComparison.Ordinal);
-        foreach (var workload in new[] { "deployment.yaml", "cronjob.yaml" })
-        {
-            Assert.Contains("include \"worker.budgetEnv\"", Template(workload), StringComparison.Ordinal);
-        }
+        AssertWorkloadsInclude("worker.budgetEnv");
     }
 
     [Fact]
@@ -217,11 +214,18 @@ public sealed partial class HelmChartTests
         Assert.Contains("printf \"/etc/embedding-worker/tokenizer/%s\" .Values.tokenizer.key", helper, StringComparison.Ordinal);
         Assert.Contains("mountPath: /etc/embedding-worker/tokenizer", helper, StringComparison.Ordinal);
         Assert.Contains("name: {{ .Values.tokenizer.configMap }}", helper, StringComparison.Ordinal);
+        AssertWorkloadsInclude("worker.tokenizerEnv", "worker.volumes", "worker.volumeMounts");
+    }
+
+    /// <summary>Both the replicas' Deployment and the backfill CronJob include each of these helpers.</summary>
+    private static void AssertWorkloadsInclude(params string[] helpers)
+    {
         foreach (var workload in new[] { "deployment.yaml", "cronjob.yaml" })
         {
-            Assert.Contains("include \"worker.tokenizerEnv\"", Template(workload), StringComparison.Ordinal);
-            Assert.Contains("include \"worker.volumes\"", Template(workload), StringComparison.Ordinal);
-            Assert.Contains("include \"worker.volumeMounts\"", Template(workload), StringComparison.Ordinal);
+            foreach (var helper in helpers)
+            {
+                Assert.Contains($"include \"{helper}\"", Template(workload), StringComparison.Ordinal);
+            }
         }
     }
 
