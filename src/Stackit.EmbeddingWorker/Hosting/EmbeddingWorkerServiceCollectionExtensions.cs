@@ -38,6 +38,7 @@ public static class EmbeddingWorkerServiceCollectionExtensions
         // HostOptions:ShutdownTimeout bounds draining at SIGTERM (see PipelineShutdown).
         services.Configure<HostOptions>(configuration.GetSection("HostOptions"));
         services.AddSingleton<IValidateOptions<ChunkingOptions>, ChunkLimitsValidator>();
+        services.AddSingleton<IValidateOptions<BackfillOptions>, BackfillQueueValidator>();
 
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton(sp => new PipelineChannels(Capacities(sp)));

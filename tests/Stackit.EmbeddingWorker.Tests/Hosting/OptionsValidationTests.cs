@@ -38,7 +38,32 @@ public sealed class OptionsValidationTests
     [InlineData("Fleet:MemberTimeout", "00:00:04", "Fleet:MemberTimeout must be at least twice Fleet:HeartbeatInterval")]
     public async Task Bad_value_stops_the_host_at_start_with_a_message_that_names_the_key(string key, string value, string expected)
     {
-        var settings = new Dictionary<string, string?>(Valid) { [key] = value };
+        await AssertRefusedAsync(new Dictionary<string, string?>(Valid) { [key] = value }, expected);
+    }
+
+    [Fact]
+    public async Task A_work_queue_name_too_long_for_the_backfill_queue_named_after_it_stops_the_host_unless_that_queue_has_a_name_of_its_own()
+    {
+        // 56 characters are a valid work queue ('-poison' makes 63), but '-backfill-poison' behind it makes 72, a name
+        // Azure refuses: the worker started and its backfill queues could never be created.
+        var name = "q" + new string('x', 55);
+        var settings = new Dictionary<string, string?>(Valid) { ["Queue:Name"] = name };
+
+        await AssertRefusedAsync(settings, $"Queue:Name '{name}' is too long for the backfill queue named after it: '{name}-backfill' and its '-poison' queue would be over Azure's 63 characters. Set Backfill:Queue to a name of its own, or keep Queue:Name to 47 characters.");
+
+        settings["Backfill:Queue"] = "pages";
+        using var host = Build(settings);
+        host.Services.GetRequiredService<IStartupValidator>().Validate();
+    }
+
+    [Fact]
+    public async Task A_backfill_queue_that_is_the_work_queue_stops_the_host()
+    {
+        await AssertRefusedAsync(new Dictionary<string, string?>(Valid) { ["Backfill:Queue"] = "documents" }, "Backfill:Queue must not be the work queue ('documents')");
+    }
+
+    private static async Task AssertRefusedAsync(Dictionary<string, string?> settings, string expected)
+    {
         using var host = Build(settings);
 
         var error = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync(TestContext.Current.CancellationToken));
