@@ -40,7 +40,7 @@ internal sealed class StandInPipelineRun : IAsyncDisposable
 
     public int InputsEmbedded => Embeddings.Requests.Sum(r => r.Inputs.Count);
 
-    public static async Task<StandInPipelineRun> StartAsync(AzuriteFixture azurite, string collection, CancellationToken ct, Action<Dictionary<string, string?>>? configure = null)
+    public static async Task<StandInPipelineRun> StartAsync(AzuriteFixture azurite, string collection, CancellationToken ct, Action<Dictionary<string, string?>>? configure = null, List<string>? logCapture = null)
     {
         var embeddings = await FakeEmbeddingServer.StartAsync();
         var qdrant = await QdrantStandInServer.StartAsync();
@@ -51,7 +51,7 @@ internal sealed class StandInPipelineRun : IAsyncDisposable
         settings["Chunking:MaxChunkTokens"] = "40";
         settings["Chunking:OverlapTokens"] = "0";
         configure?.Invoke(settings);
-        var host = WorkerHost.Build(settings);
+        var host = WorkerHost.Build(settings, logCapture);
         await host.StartAsync(ct);
         return new StandInPipelineRun(embeddings, qdrant, host, queue, azurite.Queue(queueName + "-poison"), collection, settings);
     }
