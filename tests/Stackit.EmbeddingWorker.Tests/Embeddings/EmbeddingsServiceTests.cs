@@ -201,7 +201,7 @@ public sealed class EmbeddingsServiceTests
         var directory = Directory.CreateTempSubdirectory("tokenizer-");
         using var removal = new DirectoryRemoval(directory);
         var tokenizer = Path.Combine(directory.FullName, "other-model.tiktoken");
-        await File.WriteAllLinesAsync(tokenizer, Enumerable.Range(0, 256).Select(b => $"{Convert.ToBase64String([(byte)b])} {b}"), Cancel);
+        TiktokenFile.Write(tokenizer);
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
         var logs = new List<string>();
         using var stage = new Stage(server, s => s["Embeddings:TokenizerFile"] = tokenizer, time, logs);

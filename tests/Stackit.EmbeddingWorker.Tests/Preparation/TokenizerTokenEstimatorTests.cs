@@ -1,4 +1,3 @@
-using System.Text;
 using Microsoft.Extensions.DependencyInjection;
 using Stackit.EmbeddingWorker.Pipeline;
 using Stackit.EmbeddingWorker.Preparation;
@@ -47,21 +46,11 @@ public sealed class TokenizerTokenEstimatorTests : IDisposable
 
     public void Dispose() => Directory.Delete(_directory, recursive: true);
 
-    /// <summary>A tiny byte-level BPE rank file: every byte, then the merges "th", "he" and "the".</summary>
+    /// <summary>Every byte, then the merges "th", "he" and "the".</summary>
     private string WriteTiktokenFile()
     {
-        var lines = new StringBuilder();
-        var rank = 0;
-        for (var b = 0; b < 256; b++)
-        {
-            lines.Append(Convert.ToBase64String([(byte)b])).Append(' ').Append(rank++).Append('\n');
-        }
-        foreach (var merge in new[] { "th", "he", "the" })
-        {
-            lines.Append(Convert.ToBase64String(Encoding.UTF8.GetBytes(merge))).Append(' ').Append(rank++).Append('\n');
-        }
         var path = Path.Combine(_directory, "test.tiktoken");
-        File.WriteAllText(path, lines.ToString());
+        TiktokenFile.Write(path, "th", "he", "the");
         return path;
     }
 }
