@@ -24,14 +24,17 @@ internal sealed partial class AcknowledgementService(
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         context.Shutdown.DrainAsync(abort => Parallel.ForEachAsync(outcomes.ReadAllAsync(abort),
             new ParallelOptions { MaxDegreeOfParallelism = ConcurrentSettles, CancellationToken = abort },
-            async (outcome, token) => await SettleOneAsync(outcome, token).ConfigureAwait(false)));
+            // A settle once begun is not cut off when draining runs out: cut off mid-flight, it could change the
+            // message in the queue without this replica learning its new pop receipt, and the lease keeper could then
+            // not hand it back (see PipelineShutdown.QueueCall). Outcomes not yet begun stay leased and are handed back.
+            async (outcome, _) => await SettleOneAsync(outcome, context.Shutdown.QueueCall).ConfigureAwait(false)));
 
-    private async Task SettleOneAsync(JobOutcome outcome, CancellationToken stoppingToken)
+    private async Task SettleOneAsync(JobOutcome outcome, CancellationToken cancellationToken)
     {
         using var scope = JobLogScope.Begin(logger, outcome.Lease.MessageId, outcome.DocumentId);
         try
         {
-            await policy.CompleteAsync(outcome.Lease, outcome.DocumentId, outcome.Kind, outcome.Reason, context.Circuits.AnyOpen, stoppingToken).ConfigureAwait(false);
+            await policy.CompleteAsync(outcome.Lease, outcome.DocumentId, outcome.Kind, outcome.Reason, context.Circuits.AnyOpen, context.Shutdown.IsStopping, cancellationToken).ConfigureAwait(false);
             context.Progress.Moved();
         }
         catch (Exception ex) when (ex is not OperationCanceledException)

@@ -68,9 +68,9 @@ internal sealed partial class BackfillService(
                 {
                     await _pages.WaitAsync(stoppingToken).ConfigureAwait(false);
                 }
-                foreach (var page in pages)
+                foreach (var (message, lease) in pages)
                 {
-                    await StartAsync(page, stoppingToken).ConfigureAwait(false);
+                    await StartAsync(lease, message, stoppingToken).ConfigureAwait(false);
                 }
             }
         }
@@ -80,11 +80,17 @@ internal sealed partial class BackfillService(
         }
     }
 
-    private async Task<QueueMessage[]> ReceiveAsync(int count, CancellationToken cancellationToken)
+    /// <summary>
+    /// Receives pages and tracks their leases at once, so a page that the stop leaves unstarted is handed back too.
+    /// The receive is not cut off by the stop (see <see cref="PipelineShutdown.QueueCall"/>).
+    /// </summary>
+    private async Task<(QueueMessage Message, QueueLease Lease)[]> ReceiveAsync(int count, CancellationToken cancellationToken)
     {
         try
         {
-            var received = (await queues.Get(QueueName).ReceiveMessagesAsync(count, options.VisibilityTimeout, cancellationToken).ConfigureAwait(false)).Value;
+            var at = context.Time.GetTimestamp();
+            var messages = (await queues.Get(QueueName).ReceiveMessagesAsync(count, options.VisibilityTimeout, context.Shutdown.QueueCall).ConfigureAwait(false)).Value;
+            var received = Array.ConvertAll(messages, m => (m, leases.Track(QueueLease.Of(QueueName, m), at)));
             if (received.Length > 0 && !_poisonQueueReady)
             {
                 await queues.PoisonOf(QueueName).CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
@@ -104,9 +110,8 @@ internal sealed partial class BackfillService(
     }
 
     /// <summary>Turns one page into copy jobs on the pipeline; its slot is free again when all are reported.</summary>
-    private async Task StartAsync(QueueMessage message, CancellationToken cancellationToken)
+    private async Task StartAsync(QueueLease lease, QueueMessage message, CancellationToken cancellationToken)
     {
-        var lease = leases.Track(QueueLease.Of(QueueName, message), context.Time.GetTimestamp());
         var work = await ReadAsync(lease, message, cancellationToken).ConfigureAwait(false);
         if (work is null)
         {

@@ -84,12 +84,15 @@ internal sealed partial class IntakeService(
             var receivedAt = Time.GetTimestamp();
             try
             {
+                // Not cut off by the stop: the queue may already have leased the messages when the answer is
+                // abandoned, and they would stay invisible for their whole visibility timeout. Received while
+                // stopping, they are tracked below and handed back at once by the lease keeper.
                 var response = await queues.Live
-                    .ReceiveMessagesAsync(wanted, options.VisibilityTimeout, stoppingToken)
+                    .ReceiveMessagesAsync(wanted, options.VisibilityTimeout, context.Shutdown.QueueCall)
                     .ConfigureAwait(false);
                 messages = response.Value;
             }
-            catch (Exception ex) when (ex is not OperationCanceledException)
+            catch (Exception ex) when (ex is not OperationCanceledException || !context.Shutdown.QueueCall.IsCancellationRequested)
             {
                 inFlight.Release(slots);
                 var delay = backoff.Next();
@@ -103,6 +106,11 @@ internal sealed partial class IntakeService(
                 .Select(m => leases.Track(QueueLease.Of(options.Name, m), receivedAt))
                 .ToList();
             activity.Received(received.Count);
+            if (stoppingToken.IsCancellationRequested)
+            {
+                LogReceivedWhileStopping(received.Count);
+                return;
+            }
             if (received.Count == 0)
             {
                 await Task.Delay(backoff.Next(), Time, stoppingToken).ConfigureAwait(false);
@@ -188,6 +196,9 @@ internal sealed partial class IntakeService(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Receiving from queue {Queue} with at most {Capacity} messages in flight")]
     private partial void LogStarted(string queue, int capacity);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Count} messages arrived while stopping; they are handed back at once")]
+    private partial void LogReceivedWhileStopping(int count);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Queue {Queue} unavailable (status {Status}); trying again in {Delay}")]
     private partial void LogReceiveFailed(Exception exception, string queue, int status, TimeSpan delay);

@@ -80,40 +80,45 @@ internal sealed partial class LeaseKeeper(
                 }
             });
 
-    /// <summary>Makes every message still held visible again at once, so another replica takes it without waiting.</summary>
+    /// <summary>
+    /// Makes every message still held visible again at once, so another replica takes it without waiting. A lease
+    /// tracked while a round runs (a receive or a page that ended late) is taken in the next round.
+    /// </summary>
     internal async Task ReleaseAllAsync(CancellationToken cancellationToken)
     {
-        var held = leases.Snapshot();
-        if (held.Count == 0)
-        {
-            return;
-        }
+        var tried = new HashSet<QueueLease>();
         var released = 0;
         try
         {
-            await Parallel.ForEachAsync(held,
-                new ParallelOptions { MaxDegreeOfParallelism = ConcurrentCalls, CancellationToken = cancellationToken },
-                async (lease, token) =>
-                {
-                    try
+            while (leases.Snapshot().Where(tried.Add).ToList() is { Count: > 0 } held)
+            {
+                await Parallel.ForEachAsync(held,
+                    new ParallelOptions { MaxDegreeOfParallelism = ConcurrentCalls, CancellationToken = cancellationToken },
+                    async (lease, token) =>
                     {
-                        await settler.ReleaseAsync(lease, TimeSpan.Zero, token).ConfigureAwait(false);
-                    }
-                    catch (Exception ex) when (QueueErrors.IsUnavailable(ex))
-                    {
-                        LogVisibilityFailed(ex, lease.MessageId, "release at shutdown");
-                    }
-                    if (lease.State == LeaseState.Settled)
-                    {
-                        Interlocked.Increment(ref released);
-                    }
-                }).ConfigureAwait(false);
+                        try
+                        {
+                            await settler.ReleaseAsync(lease, TimeSpan.Zero, token).ConfigureAwait(false);
+                        }
+                        catch (Exception ex) when (QueueErrors.IsUnavailable(ex))
+                        {
+                            LogVisibilityFailed(ex, lease.MessageId, "release at shutdown");
+                        }
+                        if (lease.State == LeaseState.Settled)
+                        {
+                            Interlocked.Increment(ref released);
+                        }
+                    }).ConfigureAwait(false);
+            }
         }
         catch (OperationCanceledException)
         {
             // Out of time: the rest come back when their visibility runs out. Nothing is lost, only delayed.
         }
-        LogReleased(released, held.Count);
+        if (tried.Count > 0)
+        {
+            LogReleased(released, tried.Count);
+        }
     }
 
     private async Task RenewAsync(QueueLease lease, CancellationToken cancellationToken)

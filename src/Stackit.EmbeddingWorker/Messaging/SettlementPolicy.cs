@@ -25,9 +25,11 @@ internal sealed partial class SettlementPolicy(MessageSettler settler, QueueOpti
 
     /// <summary>
     /// Settles a message whose work ended as <paramref name="kind"/>. <paramref name="dependencyDown"/> says that a
-    /// dependency's circuit is not closed: a failure then is the outage's, not the message's.
+    /// dependency's circuit is not closed: a failure then is the outage's, not the message's. <paramref name="stopping"/>:
+    /// the replica is shutting down, so failed work is handed back at once for another replica instead of after a
+    /// backoff (the attempt still counts when the job failed on its own).
     /// </summary>
-    public Task CompleteAsync(QueueLease lease, string? documentId, OutcomeKind kind, string? reason, bool dependencyDown, CancellationToken cancellationToken)
+    public Task CompleteAsync(QueueLease lease, string? documentId, OutcomeKind kind, string? reason, bool dependencyDown, bool stopping, CancellationToken cancellationToken)
     {
         switch (kind)
         {
@@ -45,7 +47,7 @@ internal sealed partial class SettlementPolicy(MessageSettler settler, QueueOpti
                 if (dependencyDown)
                 {
                     // A dependency is down, not this job: its attempts do not run out while the outage lasts.
-                    var wait = settler.RetryDelay(lease.Record.HandBacks + 1);
+                    var wait = stopping ? TimeSpan.Zero : settler.RetryDelay(lease.Record.HandBacks + 1);
                     LogOutage(documentId, lease.MessageId, wait, reason);
                     metrics.JobRetried();
                     return settler.ReleaseAsync(lease, wait, cancellationToken);
@@ -56,7 +58,7 @@ internal sealed partial class SettlementPolicy(MessageSettler settler, QueueOpti
                     var error = $"gave up after {attempts} attempts; last error: {reason}";
                     return settler.PoisonAsync(lease, documentId, error, cancellationToken);
                 }
-                var delay = settler.RetryDelay(attempts);
+                var delay = stopping ? TimeSpan.Zero : settler.RetryDelay(attempts);
                 LogRetryLater(documentId, lease.MessageId, attempts, delay, reason);
                 metrics.JobRetried();
                 return settler.ReleaseAsync(lease, delay, cancellationToken, failedOnItsOwn: true);

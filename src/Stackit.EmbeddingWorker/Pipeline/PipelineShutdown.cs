@@ -10,18 +10,43 @@ namespace Stackit.EmbeddingWorker.Pipeline;
 /// </summary>
 internal sealed class PipelineShutdown : IDisposable
 {
+    /// <summary>
+    /// How long a queue call that was already under way when draining ran out may still take: cut off mid-flight,
+    /// a delete or hand-back may have reached the queue while its answer (the new pop receipt) did not reach us.
+    /// </summary>
+    internal static readonly TimeSpan SettleGrace = TimeSpan.FromSeconds(5);
+
     private readonly CancellationTokenSource _abort;
+    private readonly CancellationTokenSource _settle;
     private readonly CancellationTokenRegistration _stopping;
+    private volatile bool _isStopping;
 
     public PipelineShutdown(IHostApplicationLifetime lifetime, IOptions<HostOptions> host, TimeProvider time)
     {
         _abort = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
+        _settle = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
         DrainTimeout = DrainBudget(host.Value.ShutdownTimeout);
-        _stopping = lifetime.ApplicationStopping.Register(() => _abort.CancelAfter(DrainTimeout));
+        _stopping = lifetime.ApplicationStopping.Register(() =>
+        {
+            _isStopping = true;
+            _abort.CancelAfter(DrainTimeout);
+            _settle.CancelAfter(DrainTimeout == Timeout.InfiniteTimeSpan ? Timeout.InfiniteTimeSpan : DrainTimeout + SettleGrace);
+        });
     }
 
     /// <summary>Cancelled when draining has run out of time: stages stop where they are.</summary>
     public CancellationToken Abort => _abort.Token;
+
+    /// <summary>
+    /// For one queue call (a receive, a settle) that must not be cut off by the stop itself: a call cut off
+    /// mid-flight may have changed the message in the queue without this replica learning of it, and the message
+    /// would then stay invisible for its whole visibility timeout. Cancelled <see cref="SettleGrace"/> after
+    /// <see cref="Abort"/>.
+    /// </summary>
+    public CancellationToken QueueCall => _settle.Token;
+
+    /// <summary>The host is stopping: a message that is settled now is handed back at once, not after a backoff.</summary>
+    public bool IsStopping => _isStopping;
 
     public TimeSpan DrainTimeout { get; }
 
@@ -61,5 +86,6 @@ internal sealed class PipelineShutdown : IDisposable
     {
         _stopping.Dispose();
         _abort.Dispose();
+        _settle.Dispose();
     }
 }

@@ -97,6 +97,77 @@ public sealed class LeaseAndShutdownEndToEndTests(AzuriteFixture azurite)
         Assert.Equal(0, await QueueAssertions.CountAsync(azurite.Queue(queueName + "-poison"), Ct));
     }
 
+    [Fact]
+    public async Task Messages_whose_receive_is_in_flight_at_stop_are_visible_again_at_once()
+    {
+        const int jobs = 5;
+        await using var embeddings = await FakeEmbeddingServer.StartAsync();
+        await using var qdrant = await QdrantStandInServer.StartAsync();
+        await using var proxy = await HoldingQueueProxy.StartAsync(azurite.ConnectionString);
+        var queueName = AzuriteFixture.UniqueQueueName("inflight");
+        var queue = azurite.Queue(queueName);
+        await queue.CreateAsync(cancellationToken: Ct);
+        for (var i = 0; i < jobs; i++)
+        {
+            await queue.SendMessageAsync($$"""{"id":"doc-{{i}}","text":"document {{i}} about valves"}""", Ct);
+        }
+
+        proxy.HoldReceives = true;
+        var settings = WorkerHost.Settings(proxy.ConnectionString, queueName, embeddings.BaseUrl, qdrant.Endpoint, Collection);
+        settings["Queue:VisibilityTimeout"] = "00:05:00";
+        settings["HostOptions:ShutdownTimeout"] = "00:00:05";
+        using var host = WorkerHost.Build(settings);
+        await host.StartAsync(Ct);
+
+        // Azurite has leased the messages; their answer is on its way when the stop begins.
+        Assert.Equal(jobs, await proxy.ReceiveHeld.WaitAsync(TimeSpan.FromSeconds(30), Ct));
+        var stopping = host.StopAsync(Ct);
+        await Task.Delay(300, Ct);
+        proxy.ReleaseHeld();
+        await stopping;
+
+        Assert.Empty(embeddings.Requests);
+        Assert.Equal(jobs, await ReceiveAllAsync(queue));
+    }
+
+    [Fact]
+    public async Task A_job_that_fails_while_the_worker_stops_is_visible_again_at_once()
+    {
+        const int jobs = 4;
+        await using var embeddings = await FakeEmbeddingServer.StartAsync();
+        embeddings.Latency = TimeSpan.FromMilliseconds(500);
+        embeddings.Down = true;
+        await using var qdrant = await QdrantStandInServer.StartAsync();
+        var queueName = AzuriteFixture.UniqueQueueName("failstop");
+        var queue = azurite.Queue(queueName);
+        await queue.CreateAsync(cancellationToken: Ct);
+        for (var i = 0; i < jobs; i++)
+        {
+            await queue.SendMessageAsync($$"""{"id":"doc-{{i}}","text":"document {{i}} about seals"}""", Ct);
+        }
+
+        var settings = WorkerHost.Settings(azurite.ConnectionString, queueName, embeddings.BaseUrl, qdrant.Endpoint, Collection);
+        settings["Queue:VisibilityTimeout"] = "00:05:00";
+        settings["HostOptions:ShutdownTimeout"] = "00:00:10";
+        settings["Embeddings:MaxConcurrency"] = "1";
+        settings["Embeddings:MaxRetries"] = "1";
+        settings["Batching:MaxInputsPerRequest"] = "4";
+        settings["Batching:MaxDelay"] = "00:00:00.500";
+        using var host = WorkerHost.Build(settings);
+        await host.StartAsync(Ct);
+        while (embeddings.Requests.IsEmpty)
+        {
+            await Task.Delay(20, Ct);
+        }
+
+        // The request in flight at stop fails within the drain (two attempts of half a second each): its jobs are
+        // settled as failed while stopping, and are handed back at once rather than after the retry backoff.
+        await host.StopAsync(Ct);
+
+        Assert.Equal(jobs, await ReceiveAllAsync(queue));
+        Assert.Equal(0, await QueueAssertions.CountAsync(azurite.Queue(queueName + "-poison"), Ct));
+    }
+
     private static int StoredDocuments(StandInStore store) =>
         store.Points(Collection).Select(p => p.Payload[PayloadFields.DocumentId].StringValue).Distinct().Count();
 
