@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Logging.Console;
 using Stackit.EmbeddingWorker.Cli;
+using Stackit.EmbeddingWorker.Configuration;
 using Stackit.EmbeddingWorker.Hosting;
 using Stackit.EmbeddingWorker.Management;
 
@@ -18,6 +19,21 @@ builder.Services.Configure<ConsoleLoggerOptions>(builder.Configuration.GetSectio
 builder.Services.AddEmbeddingWorker(builder.Configuration);
 builder.AddManagementEndpoints();
 var app = builder.Build();
+// Every configuration error at once, one a line, before anything starts; not a stack trace from the first one.
+if (StartupConfiguration.Failures(app.Services) is { Count: > 0 } failures)
+{
+    ConfigurationCheck.Print(failures, Console.Error);
+    return ConfigurationCheck.ExitCode;
+}
 app.MapManagementEndpoints();
-await app.RunAsync().ConfigureAwait(false);
+try
+{
+    await app.RunAsync().ConfigureAwait(false);
+}
+catch (Microsoft.Extensions.Options.OptionsValidationException ex)
+{
+    // A setting read only once the host runs (an options type without a start-up check).
+    ConfigurationCheck.Print(ConfigurationCheck.Failures(ex), Console.Error);
+    return ConfigurationCheck.ExitCode;
+}
 return 0;

@@ -18,22 +18,22 @@ public sealed class BackfillOptions : IValidatableObject
     public bool Enabled { get; set; } = true;
 
     /// <summary>Documents per backfill message (a page).</summary>
-    [Range(1, 256, ErrorMessage = "Backfill:PageSize must be between 1 and 256.")]
+    [Range(1, 256)]
     public int PageSize { get; set; } = 32;
 
     /// <summary>Pages a replica works on at once.</summary>
-    [Range(1, 16, ErrorMessage = "Backfill:ConcurrentPages must be between 1 and 16.")]
+    [Range(1, 16)]
     public int ConcurrentPages { get; set; } = 2;
 
     /// <summary>Lease on a page; one not finished in time is taken by another replica (copying is idempotent).</summary>
-    [Range(typeof(TimeSpan), "00:00:30", "1.00:00:00", ErrorMessage = "Backfill:VisibilityTimeout must be between 00:00:30 and 1.00:00:00.")]
+    [Range(typeof(TimeSpan), "00:00:30", "1.00:00:00")]
     public TimeSpan VisibilityTimeout { get; set; } = TimeSpan.FromMinutes(10);
 
     /// <summary>
     /// How often a replica looks whether a backfill runs (the alias <c>&lt;collection&gt;_next</c>); the backfill
     /// command waits twice this long after starting one, so that every replica records changes before it copies.
     /// </summary>
-    [Range(typeof(TimeSpan), "00:00:01", "00:10:00", ErrorMessage = "Backfill:MarkerRefresh must be between 00:00:01 and 00:10:00.")]
+    [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
     public TimeSpan MarkerRefresh { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
@@ -54,11 +54,11 @@ public sealed class BackfillOptions : IValidatableObject
     /// Chunks of the target, chosen at random, that are embedded again and searched for in the target before the
     /// switch; 0 switches without checking.
     /// </summary>
-    [Range(0, 10_000, ErrorMessage = "Backfill:VerifySample must be between 0 and 10000.")]
+    [Range(0, 10_000)]
     public int VerifySample { get; set; } = 100;
 
     /// <summary>The share of sampled chunks that must find themselves among their nearest for the switch.</summary>
-    [Range(0.0, 1.0, ErrorMessage = "Backfill:MinSelfHitRate must be between 0 and 1.")]
+    [Range(0.0, 1.0)]
     public double MinSelfHitRate { get; set; } = 0.99;
 
     public string QueueName(string liveQueue) => Queue is { Length: > 0 } name ? name : liveQueue + "-backfill";

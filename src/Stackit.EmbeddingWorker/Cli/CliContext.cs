@@ -1,4 +1,5 @@
 using Stackit.EmbeddingWorker.Embeddings;
+using Stackit.EmbeddingWorker.Configuration;
 using Stackit.EmbeddingWorker.Intake;
 using Stackit.EmbeddingWorker.Messaging;
 using Stackit.EmbeddingWorker.VectorStore;
@@ -10,6 +11,13 @@ internal sealed class CliContext(IConfiguration configuration, TextReader input,
 {
     private WorkQueues? _queues;
     private ClaimCheckStore? _claimChecks;
+    private QueueOptions? _queue;
+    private QdrantOptions? _qdrant;
+    private Backfill.BackfillOptions? _backfill;
+    private EmbeddingsOptions? _embeddings;
+    private Batching.BatchingOptions? _batching;
+    private BlobOptions? _blobs;
+    private AzureOptions? _azure;
 
     public TextReader Input { get; } = input;
 
@@ -17,19 +25,21 @@ internal sealed class CliContext(IConfiguration configuration, TextReader input,
 
     public TextWriter Error { get; } = error;
 
-    public QueueOptions Queue { get; } = configuration.GetSection(QueueOptions.SectionName).Get<QueueOptions>() ?? new QueueOptions();
+    // Each section is bound and checked as the worker does at start (OptionsBinding.Bind, the same generated
+    // validators), when a command first uses it: a command is refused only for the settings it needs.
+    public QueueOptions Queue => _queue ??= OptionsBinding.Bind(configuration, QueueOptions.SectionName, new QueueOptionsValidator());
 
-    public QdrantOptions Qdrant { get; } = configuration.GetSection(QdrantOptions.SectionName).Get<QdrantOptions>() ?? new QdrantOptions();
+    public QdrantOptions Qdrant => _qdrant ??= OptionsBinding.Bind(configuration, QdrantOptions.SectionName, new QdrantOptionsValidator());
 
-    public Backfill.BackfillOptions Backfill { get; } = configuration.GetSection(EmbeddingWorker.Backfill.BackfillOptions.SectionName).Get<Backfill.BackfillOptions>() ?? new Backfill.BackfillOptions();
+    public Backfill.BackfillOptions Backfill => _backfill ??= OptionsBinding.Bind(configuration, EmbeddingWorker.Backfill.BackfillOptions.SectionName, new Backfill.BackfillOptionsValidator());
 
-    public EmbeddingsOptions Embeddings { get; } = configuration.GetSection(EmbeddingsOptions.SectionName).Get<EmbeddingsOptions>() ?? new EmbeddingsOptions();
+    public EmbeddingsOptions Embeddings => _embeddings ??= OptionsBinding.Bind(configuration, EmbeddingsOptions.SectionName, new EmbeddingsOptionsValidator());
 
-    public Batching.BatchingOptions Batching { get; } = configuration.GetSection(EmbeddingWorker.Batching.BatchingOptions.SectionName).Get<Batching.BatchingOptions>() ?? new Batching.BatchingOptions();
+    public Batching.BatchingOptions Batching => _batching ??= OptionsBinding.Bind(configuration, EmbeddingWorker.Batching.BatchingOptions.SectionName, new Batching.BatchingOptionsValidator());
 
-    public BlobOptions Blobs { get; } = configuration.GetSection(BlobOptions.SectionName).Get<BlobOptions>() ?? new BlobOptions();
+    public BlobOptions Blobs => _blobs ??= OptionsBinding.Bind(configuration, BlobOptions.SectionName, new BlobOptionsValidator());
 
-    public AzureOptions Azure { get; } = configuration.GetSection(AzureOptions.SectionName).Get<AzureOptions>() ?? new AzureOptions();
+    public AzureOptions Azure => _azure ??= configuration.GetSection(AzureOptions.SectionName).Get<AzureOptions>() ?? new AzureOptions();
 
     public ClaimCheckStore ClaimChecks => _claimChecks ??= ClaimCheckStore.Create(Blobs, Queue, Azure);
 

@@ -26,6 +26,21 @@ public static class WorkerCli
             BackfillCommand.Create(Context),
             SearchCommand.Create(Context),
         };
-        return await root.Parse(args).InvokeAsync(new InvocationConfiguration { Output = output, Error = error }, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await root.Parse(args).InvokeAsync(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false }, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Microsoft.Extensions.Options.OptionsValidationException ex)
+        {
+            // The settings a command needs are checked as the worker checks them at start, and said the same way.
+            Configuration.ConfigurationCheck.Print(Configuration.ConfigurationCheck.Failures(ex), error);
+            return Configuration.ConfigurationCheck.ExitCode;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // As System.CommandLine's own handler did: the error, and exit code 1.
+            await error.WriteLineAsync($"Unhandled exception: {ex}").ConfigureAwait(false);
+            return 1;
+        }
     }
 }

@@ -26,38 +26,38 @@ public sealed class EmbeddingsOptions : IValidatableObject
     /// Vector size asked of <see cref="Model"/> (sent as <c>dimensions</c>, for models trained to give shorter vectors);
     /// unset: the model's own. Every answer must have it; the collection's vector size must match it.
     /// </summary>
-    [Range(1, 65_536, ErrorMessage = "Embeddings:Dimensions must be between 1 and 65536.")]
+    [Range(1, 65_536)]
     public int? Dimensions { get; set; }
 
     /// <summary>As <see cref="Dimensions"/>, for <see cref="MultimodalModel"/> (e.g. Qwen3-VL-Embedding-8B).</summary>
-    [Range(1, 65_536, ErrorMessage = "Embeddings:MultimodalDimensions must be between 1 and 65536.")]
+    [Range(1, 65_536)]
     public int? MultimodalDimensions { get; set; }
 
     /// <summary>Upper bound of requests in flight; the worker finds the level the endpoint sustains below it.</summary>
-    [Range(1, 256, ErrorMessage = "Embeddings:MaxConcurrency must be between 1 and 256.")]
+    [Range(1, 256)]
     public int MaxConcurrency { get; set; } = 8;
 
     /// <summary>Client-side token budget per minute (estimated tokens); unset means none.</summary>
-    [Range(1, int.MaxValue, ErrorMessage = "Embeddings:TokensPerMinute must be a positive whole number.")]
+    [Range(1, int.MaxValue)]
     public int? TokensPerMinute { get; set; }
 
     /// <summary>Client-side request budget per minute; unset means none.</summary>
-    [Range(1, int.MaxValue, ErrorMessage = "Embeddings:RequestsPerMinute must be a positive whole number.")]
+    [Range(1, int.MaxValue)]
     public int? RequestsPerMinute { get; set; }
 
     /// <summary>The model's context length; no single input may be longer.</summary>
-    [Range(16, 1_000_000, ErrorMessage = "Embeddings:MaxInputTokens must be between 16 and 1000000.")]
+    [Range(16, 1_000_000)]
     public int MaxInputTokens { get; set; } = 4_096;
 
     /// <summary>Timeout of one attempt; retries come on top, bounded by <see cref="MaxRetries"/>.</summary>
-    [Range(typeof(TimeSpan), "00:00:01", "00:10:00", ErrorMessage = "Embeddings:Timeout must be between 00:00:01 and 00:10:00.")]
+    [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(60);
 
-    [Range(1, 20, ErrorMessage = "Embeddings:MaxRetries must be between 1 and 20.")]
+    [Range(1, 20)]
     public int MaxRetries { get; set; } = 6;
 
     /// <summary>First retry delay; later ones grow exponentially with jitter unless the server sends Retry-After.</summary>
-    [Range(typeof(TimeSpan), "00:00:00", "00:01:00", ErrorMessage = "Embeddings:RetryBaseDelay must be between 00:00:00 and 00:01:00.")]
+    [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
     public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>
@@ -72,7 +72,7 @@ public sealed class EmbeddingsOptions : IValidatableObject
     public string? TokenizerFile { get; set; }
 
     /// <summary>How far above the calibrated count estimates stay, as a fraction (0.05 = 5%).</summary>
-    [Range(0.0, 1.0, ErrorMessage = "Embeddings:TokenEstimateMargin must be between 0 and 1.")]
+    [Range(0.0, 1.0)]
     public double TokenEstimateMargin { get; set; } = 0.05;
 
     /// <summary>
@@ -83,7 +83,7 @@ public sealed class EmbeddingsOptions : IValidatableObject
     public string QueryInstruction { get; set; } = "Given a web search query, retrieve relevant passages that answer the query";
 
     /// <summary>The price of a million tokens, in the operator's currency, for <c>backfill --plan</c>; unset: no cost shown.</summary>
-    [Range(0.0, 1_000_000.0, ErrorMessage = "Embeddings:PricePerMillionTokens must be between 0 and 1000000.")]
+    [Range(0.0, 1_000_000.0)]
     public decimal? PricePerMillionTokens { get; set; }
 
     /// <summary>A search query as the model expects it (see <see cref="QueryInstruction"/>).</summary>

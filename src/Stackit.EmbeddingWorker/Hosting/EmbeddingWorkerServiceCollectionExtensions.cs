@@ -24,17 +24,17 @@ public static class EmbeddingWorkerServiceCollectionExtensions
     /// <summary>Registers the whole pipeline, its options (validated on start) and its clients.</summary>
     public static IServiceCollection AddEmbeddingWorker(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddValidatedOptions<QueueOptions>(configuration, QueueOptions.SectionName);
-        services.AddValidatedOptions<AzureOptions>(configuration, AzureOptions.SectionName);
-        services.AddValidatedOptions<BlobOptions>(configuration, BlobOptions.SectionName);
-        services.AddValidatedOptions<BackfillOptions>(configuration, BackfillOptions.SectionName);
-        services.AddValidatedOptions<EmbeddingsOptions>(configuration, EmbeddingsOptions.SectionName);
-        services.AddValidatedOptions<BatchingOptions>(configuration, BatchingOptions.SectionName);
-        services.AddValidatedOptions<ChunkingOptions>(configuration, ChunkingOptions.SectionName);
-        services.AddValidatedOptions<QdrantOptions>(configuration, QdrantOptions.SectionName);
-        services.AddValidatedOptions<CircuitOptions>(configuration, CircuitOptions.SectionName);
-        services.AddValidatedOptions<ManagementOptions>(configuration, ManagementOptions.SectionName);
-        services.AddValidatedOptions<FleetOptions>(configuration, FleetOptions.SectionName);
+        services.AddValidatedOptions<QueueOptions, QueueOptionsValidator>(configuration, QueueOptions.SectionName);
+        services.AddBoundOptions<AzureOptions>(configuration, AzureOptions.SectionName);
+        services.AddValidatedOptions<BlobOptions, BlobOptionsValidator>(configuration, BlobOptions.SectionName);
+        services.AddValidatedOptions<BackfillOptions, BackfillOptionsValidator>(configuration, BackfillOptions.SectionName);
+        services.AddValidatedOptions<EmbeddingsOptions, EmbeddingsOptionsValidator>(configuration, EmbeddingsOptions.SectionName);
+        services.AddValidatedOptions<BatchingOptions, BatchingOptionsValidator>(configuration, BatchingOptions.SectionName);
+        services.AddValidatedOptions<ChunkingOptions, ChunkingOptionsValidator>(configuration, ChunkingOptions.SectionName);
+        services.AddValidatedOptions<QdrantOptions, QdrantOptionsValidator>(configuration, QdrantOptions.SectionName);
+        services.AddValidatedOptions<CircuitOptions, CircuitOptionsValidator>(configuration, CircuitOptions.SectionName);
+        services.AddValidatedOptions<ManagementOptions, ManagementOptionsValidator>(configuration, ManagementOptions.SectionName);
+        services.AddValidatedOptions<FleetOptions, FleetOptionsValidator>(configuration, FleetOptions.SectionName);
         // HostOptions:ShutdownTimeout bounds draining at SIGTERM (see PipelineShutdown).
         services.Configure<HostOptions>(configuration.GetSection("HostOptions"));
         services.AddSingleton<IValidateOptions<ChunkingOptions>, ChunkLimitsValidator>();
@@ -168,9 +168,14 @@ public static class EmbeddingWorkerServiceCollectionExtensions
     /// </summary>
     private static void AddFleetBudget(IServiceCollection services, IConfiguration configuration)
     {
-        var fleet = configuration.GetSection(FleetOptions.SectionName).Get<FleetOptions>() ?? new FleetOptions();
-        var embeddings = configuration.GetSection(EmbeddingsOptions.SectionName).Get<EmbeddingsOptions>() ?? new EmbeddingsOptions();
-        if (fleet.Coordination != FleetCoordination.Storage || (embeddings.TokensPerMinute is null && embeddings.RequestsPerMinute is null))
+        // Decided from the raw settings, not by binding here: a value that does not bind is reported with every other
+        // configuration error when the host is built (ConfigurationCheck), not thrown from registration.
+        var coordination = configuration[$"{FleetOptions.SectionName}:{nameof(FleetOptions.Coordination)}"];
+        var shared = string.IsNullOrEmpty(coordination) ? new FleetOptions().Coordination == FleetCoordination.Storage
+            : Enum.TryParse<FleetCoordination>(coordination, ignoreCase: true, out var parsed) && parsed == FleetCoordination.Storage;
+        var budgeted = !string.IsNullOrEmpty(configuration[$"{EmbeddingsOptions.SectionName}:{nameof(EmbeddingsOptions.TokensPerMinute)}"])
+                       || !string.IsNullOrEmpty(configuration[$"{EmbeddingsOptions.SectionName}:{nameof(EmbeddingsOptions.RequestsPerMinute)}"]);
+        if (!shared || !budgeted)
         {
             return;
         }
@@ -183,21 +188,25 @@ public static class EmbeddingWorkerServiceCollectionExtensions
 
     private static void AddVectorStore(IServiceCollection services)
     {
-        services.AddSingleton(sp => QdrantClients.Create(sp.GetRequiredService<QdrantOptions>(), TimeSpan.FromSeconds(30)));
+        services.AddSingleton(sp => QdrantClients.Create(sp.GetRequiredService<QdrantOptions>(), sp.GetRequiredService<QdrantOptions>().Timeout));
         services.AddSingleton<CollectionProvisioner>();
         services.AddSingleton<PointFactory>();
         services.AddSingleton(sp =>
         {
-            var retry = new ResiliencePipelineBuilder { TimeProvider = sp.GetRequiredService<TimeProvider>() }
-                .AddRetry(new RetryStrategyOptions
+            var options = sp.GetRequiredService<QdrantOptions>();
+            var builder = new ResiliencePipelineBuilder { TimeProvider = sp.GetRequiredService<TimeProvider>() };
+            if (options.MaxRetries > 0)
+            {
+                builder.AddRetry(new RetryStrategyOptions
                 {
                     ShouldHandle = new PredicateBuilder().Handle<Exception>(QdrantErrors.IsTransient),
-                    MaxRetryAttempts = 4,
+                    MaxRetryAttempts = options.MaxRetries,
                     BackoffType = DelayBackoffType.Exponential,
                     UseJitter = true,
-                    Delay = TimeSpan.FromMilliseconds(200),
-                })
-                .Build();
+                    Delay = options.RetryBaseDelay,
+                });
+            }
+            var retry = builder.Build();
             return new QdrantCalls(retry);
         });
         services.AddSingleton<TombstoneStore>();

@@ -21,14 +21,14 @@ public sealed class BlobOptions : IValidatableObject
     public string Container { get; set; } = "embedding-jobs";
 
     /// <summary>Largest job blob read; bounds the memory one claimed job can take.</summary>
-    [Range(64 * 1024, 256 * 1024 * 1024, ErrorMessage = "Blobs:MaxBlobBytes must be between 65536 and 268435456.")]
+    [Range(64 * 1024, 256 * 1024 * 1024)]
     public int MaxBlobBytes { get; set; } = 16 * 1024 * 1024;
 
     /// <summary>
     /// The bytes of claimed job bodies a replica holds at once (a blob larger than this runs alone). Each byte of a
     /// body costs about five more while the job is chunked and embedded (README: memory).
     /// </summary>
-    [Range(1024 * 1024, 4L * 1024 * 1024 * 1024, ErrorMessage = "Blobs:MaxInFlightBytes must be between 1048576 and 4294967296.")]
+    [Range(1024 * 1024, 4L * 1024 * 1024 * 1024)]
     public long MaxInFlightBytes { get; set; } = 32L * 1024 * 1024;
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)

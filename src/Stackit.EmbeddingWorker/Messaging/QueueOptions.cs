@@ -20,31 +20,31 @@ public sealed class QueueOptions : IValidatableObject
     /// Attempts a job may fail on its own before it is poisoned. Despite the name (kept from the WebJobs SDK),
     /// deliveries that ended in a crash, a shutdown or during an outage do not count (see <see cref="MaxUnsettledDeliveries"/>).
     /// </summary>
-    [Range(1, 100, ErrorMessage = "Queue:MaxDequeueCount must be between 1 and 100.")]
+    [Range(1, 100)]
     public int MaxDequeueCount { get; set; } = 5;
 
     /// <summary>Deliveries that may end without the worker handing the message back (its receiver crashed or was killed).</summary>
-    [Range(1, 1_000, ErrorMessage = "Queue:MaxUnsettledDeliveries must be between 1 and 1000.")]
+    [Range(1, 1_000)]
     public int MaxUnsettledDeliveries { get; set; } = 10;
 
     /// <summary>
     /// How long after it was enqueued a job that fails, or arrives, is poisoned instead of tried again, outage or not.
     /// Keep it below the messages' time to live (7 days unless the producer sets another), or they expire unseen.
     /// </summary>
-    [Range(typeof(TimeSpan), "00:01:00", "365.00:00:00", ErrorMessage = "Queue:MaxJobAge must be between 00:01:00 and 365.00:00:00.")]
+    [Range(typeof(TimeSpan), "00:01:00", "365.00:00:00")]
     public TimeSpan MaxJobAge { get; set; } = TimeSpan.FromDays(3);
 
-    [Range(typeof(TimeSpan), "00:00:01", "7.00:00:00", ErrorMessage = "Queue:VisibilityTimeout must be between 00:00:01 and 7.00:00:00.")]
+    [Range(typeof(TimeSpan), "00:00:01", "7.00:00:00")]
     public TimeSpan VisibilityTimeout { get; set; } = TimeSpan.FromMinutes(5);
 
     public bool CreateIfNotExists { get; set; } = true;
 
     /// <summary>Messages a replica holds at once; bounds memory whatever the backlog.</summary>
-    [Range(1, 10_000, ErrorMessage = "Queue:MaxInFlightMessages must be between 1 and 10000.")]
+    [Range(1, 10_000)]
     public int MaxInFlightMessages { get; set; } = 256;
 
     /// <summary>Longest wait between polls of an empty queue (randomized exponential backoff from 100 ms).</summary>
-    [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00", ErrorMessage = "Queue:MaxPollingInterval must be between 00:00:00.100 and 00:10:00.")]
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
     public TimeSpan MaxPollingInterval { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>Where the messages of <paramref name="queueName"/> go that can never be processed.</summary>

@@ -7,10 +7,10 @@ public sealed class ChunkingOptions : IValidatableObject
 {
     public const string SectionName = "Chunking";
 
-    [Range(16, 32_768, ErrorMessage = "Chunking:MaxChunkTokens must be between 16 and 32768.")]
+    [Range(16, 32_768)]
     public int MaxChunkTokens { get; set; } = 512;
 
-    [Range(0, 4_096, ErrorMessage = "Chunking:OverlapTokens must be between 0 and 4096.")]
+    [Range(0, 4_096)]
     public int OverlapTokens { get; set; } = 64;
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)

@@ -42,21 +42,33 @@ public sealed class QdrantOptions : IValidatableObject
     /// How long a versioned delete is remembered (<c>&lt;collection&gt;_tombstones</c>): an older upsert of the
     /// document arriving within it writes nothing. Arriving later than that, it would bring the document back.
     /// </summary>
-    [Range(typeof(TimeSpan), "01:00:00", "3650.00:00:00", ErrorMessage = "Qdrant:TombstoneRetention must be between 01:00:00 and 3650.00:00:00.")]
+    [Range(typeof(TimeSpan), "01:00:00", "3650.00:00:00")]
     public TimeSpan TombstoneRetention { get; set; } = TimeSpan.FromDays(30);
 
     /// <summary>
     /// The largest <c>metadata</c> a job may carry, in bytes of its JSON: it is copied into the payload of every one
     /// of the document's points, so it counts once per chunk in memory, in each upsert and in Qdrant's storage.
     /// </summary>
-    [Range(0, 1_048_576, ErrorMessage = "Qdrant:MaxMetadataBytes must be between 0 and 1048576.")]
+    [Range(0, 1_048_576)]
     public int MaxMetadataBytes { get; set; } = 16 * 1024;
 
-    [Range(1, 1_024, ErrorMessage = "Qdrant:UpsertBatchSize must be between 1 and 1024.")]
+    [Range(1, 1_024)]
     public int UpsertBatchSize { get; set; } = 128;
 
-    [Range(1, 16, ErrorMessage = "Qdrant:MaxConcurrentUpserts must be between 1 and 16.")]
+    [Range(1, 16)]
     public int MaxConcurrentUpserts { get; set; } = 2;
+
+    /// <summary>Deadline of one call to Qdrant; a write that takes longer is retried (writes are idempotent).</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
+    public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Retries of a call Qdrant answered with a passing error (unavailable, overloaded, deadline).</summary>
+    [Range(0, 20)]
+    public int MaxRetries { get; set; } = 4;
+
+    /// <summary>First retry delay; later ones grow exponentially with jitter.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "00:01:00")]
+    public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromMilliseconds(200);
 
     /// <summary>
     /// For an <c>https://</c> endpoint whose certificate the system does not trust: a PEM (or DER) file of the CA that
@@ -77,20 +89,20 @@ public sealed class QdrantOptions : IValidatableObject
     public QuantizationKind Quantization { get; set; } = QuantizationKind.Scalar;
 
     /// <summary>HNSW edges per node; 0 defers indexing (bulk loads).</summary>
-    [Range(0, 128, ErrorMessage = "Qdrant:HnswM must be between 0 and 128.")]
+    [Range(0, 128)]
     public int HnswM { get; set; } = 16;
 
-    [Range(4, 4_096, ErrorMessage = "Qdrant:HnswEfConstruct must be between 4 and 4096.")]
+    [Range(4, 4_096)]
     public int HnswEfConstruct { get; set; } = 100;
 
-    [Range(1, 1_024, ErrorMessage = "Qdrant:ShardNumber must be between 1 and 1024.")]
+    [Range(1, 1_024)]
     public int ShardNumber { get; set; } = 1;
 
-    [Range(1, 16, ErrorMessage = "Qdrant:ReplicationFactor must be between 1 and 16.")]
+    [Range(1, 16)]
     public int ReplicationFactor { get; set; } = 1;
 
     /// <summary>Replicas that must confirm a write; at most <see cref="ReplicationFactor"/>.</summary>
-    [Range(1, 16, ErrorMessage = "Qdrant:WriteConsistencyFactor must be between 1 and 16.")]
+    [Range(1, 16)]
     public int WriteConsistencyFactor { get; set; } = 1;
 
     /// <summary>Payload (texts, metadata) on disk; the indexed fields stay fast.</summary>

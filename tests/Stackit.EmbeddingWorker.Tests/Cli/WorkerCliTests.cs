@@ -184,6 +184,28 @@ public sealed class WorkerCliTests(AzuriteFixture azurite)
         Assert.Equal(1, downCode);
     }
 
+    [Fact]
+    public async Task A_command_checks_the_settings_it_uses_as_the_worker_does_and_says_each_on_a_line()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Queue:ConnectionString"] = azurite.ConnectionString,
+            ["Queue:Name"] = "Not_A_Queue",
+            ["Queue:MaxDequeueCount"] = "0",
+        }).Build();
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+
+        var code = await WorkerCli.RunAsync(["poison", "list"], configuration, new StringReader(""), output, error, Ct);
+
+        Assert.Equal(Stackit.EmbeddingWorker.Configuration.ConfigurationCheck.ExitCode, code);
+        var lines = error.ToString().Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal("The configuration is invalid (2 errors):", lines[0]);
+        Assert.Contains(lines, l => l.StartsWith("  Queue:Name must be 3-56 lower-case letters", StringComparison.Ordinal));
+        Assert.Contains("  The field Queue:MaxDequeueCount must be between 1 and 100.", lines);
+        Assert.DoesNotContain("Exception", error.ToString(), StringComparison.Ordinal);
+    }
+
     private async Task<(int Code, string Output, string Error)> RunAsync(string queueName, string[] args, string stdin = "", Uri? qdrant = null, CancellationToken? cancellationToken = null)
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>

@@ -62,13 +62,48 @@ public sealed class OptionsValidationTests
         await AssertRefusedAsync(new Dictionary<string, string?>(Valid) { ["Backfill:Queue"] = "documents" }, "Backfill:Queue must not be the work queue ('documents')");
     }
 
+    /// <summary>The host refuses to start, and what the operator is shown (one line a failure) names the setting.</summary>
     private static async Task AssertRefusedAsync(Dictionary<string, string?> settings, string expected)
     {
         using var host = Build(settings);
 
-        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync(TestContext.Current.CancellationToken));
+        await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync(TestContext.Current.CancellationToken));
+        var shown = StartupConfiguration.Failures(host.Services);
+        Assert.Contains(shown, line => line.Contains(expected, StringComparison.Ordinal));
+    }
 
-        Assert.Contains(expected, error.Message, StringComparison.Ordinal);
+    [Fact]
+    public void Every_configuration_error_is_shown_at_once_one_a_line_each_naming_its_setting()
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            ["Queue:ConnectionString"] = "UseDevelopmentStorage=true",
+            ["Queue:VisibilityTimeout"] = "soon",
+            ["Embeddings:MaxRetries"] = "99",
+            ["Chunking:MaxChunkTokens"] = "100000",
+            ["Fleet:Coordination"] = "Bogus",
+            ["Embeddings:TokensPerMinute"] = "5000",
+        };
+        using var host = Build(settings);
+
+        var shown = StartupConfiguration.Failures(host.Services);
+
+        Assert.Equal(
+        [
+            "Failed to convert configuration value 'soon' at 'Queue:VisibilityTimeout' to type 'System.TimeSpan'.",
+            "Embeddings:ApiKey is required (set Embeddings__ApiKey in the environment or a secret).",
+            "The field Embeddings:MaxRetries must be between 1 and 20.",
+            "The field Chunking:MaxChunkTokens must be between 16 and 32768.",
+            "Failed to convert configuration value 'Bogus' at 'Fleet:Coordination' to type 'Stackit.EmbeddingWorker.Embeddings.Throttling.FleetCoordination'.",
+        ], shown);
+    }
+
+    [Fact]
+    public void A_valid_configuration_shows_no_error()
+    {
+        using var host = Build(Valid);
+
+        Assert.Empty(StartupConfiguration.Failures(host.Services));
     }
 
     [Fact]

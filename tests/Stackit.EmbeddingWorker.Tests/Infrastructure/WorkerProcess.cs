@@ -65,6 +65,21 @@ internal sealed class WorkerProcess : IAsyncDisposable
         return new WorkerProcess(Process.Start(start) ?? throw new InvalidOperationException("the worker did not start"), port);
     }
 
+    /// <summary>True when the worker exited by itself within <paramref name="timeout"/> (its output is read to the end).</summary>
+    public async Task<bool> ExitedWithinAsync(TimeSpan timeout)
+    {
+        using var within = new CancellationTokenSource(timeout);
+        try
+        {
+            await _process.WaitForExitAsync(within.Token);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>A crash: no shutdown code runs, leases simply run out.</summary>
     public async Task KillAsync()
     {

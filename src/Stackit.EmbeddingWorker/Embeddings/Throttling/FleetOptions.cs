@@ -17,18 +17,18 @@ public sealed class FleetOptions : IValidatableObject
     public FleetCoordination Coordination { get; set; } = FleetCoordination.Storage;
 
     /// <summary>How often a replica reports its demand and reads the others' (two storage transactions each).</summary>
-    [Range(typeof(TimeSpan), "00:00:01", "00:01:00", ErrorMessage = "Fleet:HeartbeatInterval must be between 00:00:01 and 00:01:00.")]
+    [Range(typeof(TimeSpan), "00:00:01", "00:01:00")]
     public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(3);
 
     /// <summary>A replica not heard of for this long is gone (killed), and its share returns to the others.</summary>
-    [Range(typeof(TimeSpan), "00:00:03", "00:10:00", ErrorMessage = "Fleet:MemberTimeout must be between 00:00:03 and 00:10:00.")]
+    [Range(typeof(TimeSpan), "00:00:03", "00:10:00")]
     public TimeSpan MemberTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>
     /// The most replicas the release runs (the chart sets <c>keda.maxReplicaCount</c>): a replica that has not yet
     /// reached the ledger uses this part of the budget, one that lost it the part of the last count it saw.
     /// </summary>
-    [Range(1, 1000, ErrorMessage = "Fleet:MaxReplicas must be between 1 and 1000.")]
+    [Range(1, 1000)]
     public int MaxReplicas { get; set; } = 4;
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
