@@ -26,7 +26,7 @@ public sealed class BlobOptions : IValidatableObject
 
     /// <summary>
     /// The bytes of claimed job bodies a replica holds at once (a blob larger than this runs alone). Each byte of a
-    /// body costs about five more while the job is chunked and embedded (README: memory).
+    /// body costs up to about seven times its size while the job is chunked and embedded (docs/operations.md: Memory).
     /// </summary>
     [Range(1024 * 1024, 4L * 1024 * 1024 * 1024)]
     public long MaxInFlightBytes { get; set; } = 32L * 1024 * 1024;

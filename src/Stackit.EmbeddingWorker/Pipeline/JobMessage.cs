@@ -8,7 +8,7 @@ internal enum JobOperation
     Delete,
 }
 
-/// <summary>A validated job message (the contract upstream systems enqueue, see README).</summary>
+/// <summary>A validated job message (the contract upstream systems enqueue, see docs/jobs.md).</summary>
 internal sealed record JobMessage(
     string Id,
     JobOperation Operation,

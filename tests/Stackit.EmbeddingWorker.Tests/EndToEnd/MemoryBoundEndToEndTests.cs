@@ -10,10 +10,10 @@ using Stackit.EmbeddingWorker.VectorStore;
 namespace Stackit.EmbeddingWorker.Tests.EndToEnd;
 
 /// <summary>
-/// The README's worst case of one replica's memory, measured: the worker in its own process (as operators run it,
+/// The documented worst case (docs/operations.md, Memory) of one replica's memory, measured: the worker in its own process (as operators run it,
 /// default memory settings) takes large claim-checked documents from Azurite, beside a full count of inline messages
 /// near the queue's 64 KiB, and embeds them (loopback endpoint,
-/// Qdrant STAND-IN), and the kernel's record of its peak resident set must stay under the README's formula.
+/// Qdrant STAND-IN), and the kernel's record of its peak resident set must stay under that formula.
 /// </summary>
 [Collection(nameof(WorkerProcessesCollection))]
 public sealed class MemoryBoundEndToEndTests(AzuriteFixture azurite)
@@ -26,12 +26,12 @@ public sealed class MemoryBoundEndToEndTests(AzuriteFixture azurite)
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    /// <summary>README, Memory: 160 MiB + 7 × Blobs:MaxInFlightBytes + 5 × 64 KiB × Queue:MaxInFlightMessages.</summary>
+    /// <summary>docs/operations.md, Memory: 160 MiB + 7 × Blobs:MaxInFlightBytes + 5 × 64 KiB × Queue:MaxInFlightMessages.</summary>
     private static double ReadmeBoundMiB(long maxInFlightBytes, int maxInFlightMessages) =>
         160 + (7.0 * maxInFlightBytes / (1024 * 1024)) + (5.0 * 64 * maxInFlightMessages / 1024);
 
     [Fact]
-    public async Task Documents_of_15_MiB_beside_a_full_count_of_large_inline_messages_stay_within_the_memory_bound_the_README_states()
+    public async Task Documents_of_15_MiB_beside_a_full_count_of_large_inline_messages_stay_within_the_documented_memory_bound()
     {
         var queueName = AzuriteFixture.UniqueQueueName("mem");
         var container = "c" + queueName;
@@ -74,12 +74,12 @@ public sealed class MemoryBoundEndToEndTests(AzuriteFixture azurite)
             await Task.Delay(500, Ct);
         }
         var peak = worker.PeakRssMiB;
-        // The worst case the README states for the defaults the worker runs with here.
+        // The worst case docs/operations.md states for the defaults the worker runs with here.
         var bound = ReadmeBoundMiB(32 * 1024 * 1024, 256);
-        TestContext.Current.TestOutputHelper?.WriteLine(string.Create(CultureInfo.InvariantCulture, $"peak RSS {peak:F0} MiB; the README's bound at the defaults {bound:F0} MiB"));
+        TestContext.Current.TestOutputHelper?.WriteLine(string.Create(CultureInfo.InvariantCulture, $"peak RSS {peak:F0} MiB; the documented bound at the defaults {bound:F0} MiB"));
 
         Assert.Equal(Documents + InlineMessages, qdrant.Store.Points(Collection).Select(p => p.Payload[PayloadFields.DocumentId].StringValue).Distinct().Count());
-        Assert.True(peak <= bound, string.Create(CultureInfo.InvariantCulture, $"peak RSS {peak:F0} MiB is over the README's {bound:F0} MiB"));
+        Assert.True(peak <= bound, string.Create(CultureInfo.InvariantCulture, $"peak RSS {peak:F0} MiB is over the documented {bound:F0} MiB"));
     }
 
     /// <summary>A manual of numbered steps in paragraphs, <paramref name="bytes"/> long.</summary>

@@ -5,7 +5,7 @@ using Stackit.EmbeddingWorker.VectorStore;
 
 namespace Stackit.EmbeddingWorker.Tests.EndToEnd;
 
-/// <summary>What the point contract (README: What lands in Qdrant) says a stored <see cref="JobCorpus.GoodJob"/> looks like.</summary>
+/// <summary>What the point contract (docs/qdrant.md) says a stored <see cref="JobCorpus.GoodJob"/> looks like.</summary>
 internal static class StoredJobs
 {
     public static void AssertStored(StandInStore store, JobCorpus.GoodJob job)

@@ -6,7 +6,7 @@ namespace Stackit.EmbeddingWorker.Tests.Ordering;
 /// <summary>
 /// What the ordering guarantees cost in Qdrant calls (counted by the Qdrant STAND-IN, through the whole worker): two
 /// reads by id (tombstones, first chunks) per upsert batch that finishes jobs, one more tombstone read per preparation
-/// group for versioned jobs, and one tombstone upsert per delete. The figures go to the test output; the README
+/// group for versioned jobs, and one tombstone upsert per delete. The figures go to the test output; docs/qdrant.md
 /// quotes them.
 /// </summary>
 public sealed class OrderingCostTests(AzuriteFixture azurite)

@@ -11,7 +11,7 @@ public sealed class FleetOptions : IValidatableObject
     public const string SectionName = "Fleet";
 
     /// <summary>
-    /// <c>Storage</c>: the replicas share the budget through the storage account (README: "Sharing one rate budget").
+    /// <c>Storage</c>: the replicas share the budget through the storage account (docs/throughput.md: "Sharing one rate budget").
     /// <c>Off</c>: every replica uses the whole budget by itself (one replica only, or a budget per replica).
     /// </summary>
     public FleetCoordination Coordination { get; set; } = FleetCoordination.Storage;
