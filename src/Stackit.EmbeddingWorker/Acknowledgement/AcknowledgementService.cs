@@ -7,15 +7,13 @@ namespace Stackit.EmbeddingWorker.Acknowledgement;
 
 /// <summary>
 /// The last stage: settles each message through the <see cref="SettlementPolicy"/> according to its job's outcome
-/// and frees its in-flight slot. A message is deleted only when every chunk of its job is stored.
+/// and gives back what its work held (<see cref="LeaseTicket"/>). A message is deleted only when every chunk of its job is stored.
 /// </summary>
 internal sealed partial class AcknowledgementService(
     ChannelReader<JobOutcome> outcomes,
     SettlementPolicy policy,
-    InFlightLimiter inFlight,
     PipelineContext context,
-    ILogger<AcknowledgementService> logger,
-    ByteBudget? budget = null) : BackgroundService
+    ILogger<AcknowledgementService> logger) : BackgroundService
 {
     /// <summary>Settling is a round trip to the queue each; done one at a time it would cap throughput.</summary>
     internal const int ConcurrentSettles = 16;
@@ -34,7 +32,7 @@ internal sealed partial class AcknowledgementService(
         using var scope = JobLogScope.Begin(logger, outcome.Lease.MessageId, outcome.DocumentId);
         try
         {
-            await policy.CompleteAsync(outcome.Lease, outcome.DocumentId, outcome.Kind, outcome.Reason, context.Circuits.AnyOpen, context.Shutdown.IsStopping, cancellationToken).ConfigureAwait(false);
+            await policy.CompleteAsync(outcome.Lease, outcome.DocumentId, outcome.Kind, outcome.Reason, context.Shutdown.IsStopping, cancellationToken).ConfigureAwait(false);
             context.Progress.Moved();
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
@@ -44,14 +42,8 @@ internal sealed partial class AcknowledgementService(
         }
         finally
         {
-            if (outcome.HoldsSlot)
-            {
-                inFlight.Release();
-            }
-            if (outcome.Lease.TakeHeldBytes() is > 0 and var bytes)
-            {
-                budget?.Release(bytes);
-            }
+            // Whatever the settle did: the slot, the claimed bytes and a page's slot are free again.
+            outcome.Lease.Ticket.Dispose();
         }
     }
 

@@ -64,9 +64,14 @@ internal sealed partial class BackfillService(
                     continue;
                 }
                 backoff.Reset();
-                for (var i = 1; i < pages.Length; i++)
+                for (var i = 0; i < pages.Length; i++)
                 {
-                    await _pages.WaitAsync(stoppingToken).ConfigureAwait(false);
+                    if (i > 0)
+                    {
+                        await _pages.WaitAsync(stoppingToken).ConfigureAwait(false);
+                    }
+                    // Each page holds a slot until its message is settled, whatever became of it.
+                    pages[i].Lease.Ticket.Hold(LeaseTicket.Of(() => _pages.Release()));
                 }
                 foreach (var (message, lease) in pages)
                 {
@@ -109,16 +114,14 @@ internal sealed partial class BackfillService(
         }
     }
 
-    /// <summary>Turns one page into copy jobs on the pipeline; its slot is free again when all are reported.</summary>
+    /// <summary>Turns one page into copy jobs on the pipeline; its slot is free again when its message is settled.</summary>
     private async Task StartAsync(QueueLease lease, QueueMessage message, CancellationToken cancellationToken)
     {
         var work = await ReadAsync(lease, message, cancellationToken).ConfigureAwait(false);
         if (work is null)
         {
-            _pages.Release();
             return;
         }
-        _ = work[0].Group!.Completion.ContinueWith(_ => _pages.Release(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         foreach (var job in work)
         {
             await jobs.WriteAsync(job, cancellationToken).ConfigureAwait(false);
@@ -130,13 +133,13 @@ internal sealed partial class BackfillService(
     {
         if (policy.RefuseOnReceipt(lease) is { } refusal)
         {
-            context.Outcomes.Rejected(lease, refusal, holdsSlot: false);
+            context.Lifecycle.Rejected(lease, refusal);
             return null;
         }
         if (BackfillPage.Parse(new BinaryData(lease.Body), out var error) is not { } page)
         {
             LogPoisoned(message.MessageId, error!);
-            context.Outcomes.Rejected(lease, error!, holdsSlot: false);
+            context.Lifecycle.Rejected(lease, error!);
             return null;
         }
         var ids = page.Ids.Distinct(StringComparer.Ordinal).ToList();
@@ -146,7 +149,7 @@ internal sealed partial class BackfillService(
             if (await authority.RefusalAsync(page, cancellationToken).ConfigureAwait(false) is { } forbidden)
             {
                 LogPoisoned(message.MessageId, forbidden);
-                context.Outcomes.Rejected(lease, forbidden, holdsSlot: false);
+                context.Lifecycle.Rejected(lease, forbidden);
                 return null;
             }
             read = await source.ReadAsync(page.ReadFrom, ids, cancellationToken).ConfigureAwait(false);
@@ -154,13 +157,13 @@ internal sealed partial class BackfillService(
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             LogPageFailed(message.MessageId, message.DequeueCount, ex);
-            context.DependencyFailed(context.Circuits.VectorStore, lease, ex, holdsSlot: false);
+            context.DependencyFailed(context.Circuits.VectorStore, lease, ex);
             return null;
         }
         if (read.Refusal is { } refused)
         {
             LogPoisoned(message.MessageId, refused);
-            context.Outcomes.Rejected(lease, refused, holdsSlot: false);
+            context.Lifecycle.Rejected(lease, refused);
             return null;
         }
 

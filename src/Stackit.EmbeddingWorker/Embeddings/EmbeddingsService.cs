@@ -15,7 +15,7 @@ namespace Stackit.EmbeddingWorker.Embeddings;
 internal sealed partial class EmbeddingsService(
     ChannelReader<EmbeddingBatch> batches,
     ChannelWriter<EmbeddedChunk> embedded,
-    ChannelWriter<DocumentJob> rechunks,
+    ChannelWriter<Rechunk> rechunks,
     IEmbeddingClient client,
     EndpointAdmission admission,
     EmbeddingsOptions options,
@@ -83,7 +83,7 @@ internal sealed partial class EmbeddingsService(
         catch (EmbeddingRequestException ex) when (ex.IsInputProblem)
         {
             var chunk = live[0];
-            context.Outcomes.Rejected(chunk.Job, $"the embeddings endpoint rejected chunk {chunk.Index} ({(int)ex.Status}): {ex.ServerMessage}");
+            context.Lifecycle.Rejected(chunk.Job, $"the embeddings endpoint rejected chunk {chunk.Index} ({(int)ex.Status}): {ex.ServerMessage}");
             return;
         }
         catch (EmbeddingResponseException ex)
@@ -170,20 +170,18 @@ internal sealed partial class EmbeddingsService(
             : client.EmbedAsync(chunks.ConvertAll(c => c.Text), token), cancellationToken, backfill: chunks.TrueForAll(c => c.Job.Copy is not null));
 
     /// <summary>
-    /// The estimate let a chunk through that the model cannot take. The job's current chunks are abandoned
-    /// (settling its progress silently drops those still in the pipeline) and the job goes back to Preparation
-    /// to be chunked again, smaller. Points already stored are overwritten by id or removed as the stale tail.
+    /// The estimate let a chunk through that the model cannot take. The lifecycle ends the job's current generation
+    /// (its chunks still in the pipeline are dropped) and it goes back to Preparation to be chunked again, smaller. Points already stored are overwritten by id or removed as the stale tail.
     /// </summary>
     private void Rechunk(DocumentChunk refused, EmbeddingRequestException ex)
     {
         calibration.ObserveTooLong(ScriptBytes.Of(refused.Text), options.MaxInputTokens, ex.CountedTokens);
-        if (!refused.Job.Progress.TrySettle())
+        if (context.Lifecycle.GiveBackForRechunking(refused.Job) is not { } job)
         {
             return;
         }
-        var job = refused.Job.NextGeneration();
         LogRechunking(job.Message.Id, refused.Index, job.Generation, ex.ServerMessage);
-        if (!rechunks.TryWrite(job))
+        if (!rechunks.TryWrite(new Rechunk(job)))
         {
             // Preparation has stopped (shutdown): the message stays leased and is handed back for another replica.
             LogRechunkAfterStop(job.Message.Id);
@@ -194,7 +192,7 @@ internal sealed partial class EmbeddingsService(
     {
         foreach (var job in chunks.Select(c => c.Job).Distinct())
         {
-            context.Outcomes.Failed(job, reason);
+            context.Lifecycle.Failed(job, reason);
         }
     }
 

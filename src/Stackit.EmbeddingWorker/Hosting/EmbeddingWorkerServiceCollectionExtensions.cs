@@ -1,7 +1,5 @@
 using Azure.Storage.Blobs;
 using Microsoft.Extensions.Options;
-using Polly;
-using Polly.Retry;
 using Qdrant.Client;
 using Stackit.EmbeddingWorker.Acknowledgement;
 using Stackit.EmbeddingWorker.Backfill;
@@ -49,7 +47,7 @@ public static class EmbeddingWorkerServiceCollectionExtensions
         services.AddMetrics();
         services.AddSingleton<WorkerMetrics>();
         services.AddSingleton(sp => new DocumentSequencer(Channels(sp).Resumed.Writer, Get<TimeProvider>(sp)));
-        services.AddSingleton(sp => new OutcomeReporter(Channels(sp).Outcomes.Writer, Get<DocumentSequencer>(sp), Channels(sp).Withdrawals.Writer));
+        services.AddSingleton(sp => new JobLifecycle(Channels(sp).Outcomes.Writer, Get<DocumentSequencer>(sp), Channels(sp).Withdrawals.Writer));
         services.AddSingleton<PipelineContext>();
         services.AddSingleton(sp => sp.GetRequiredService<EmbeddingsOptions>().Models);
         services.AddSingleton<MessageSettler>();
@@ -73,17 +71,17 @@ public static class EmbeddingWorkerServiceCollectionExtensions
         AddFleetBudget(services, configuration);
         services.AddHostedService<PipelineGauges>();
         services.AddHostedService(sp => new AcknowledgementService(
-            Channels(sp).Outcomes.Reader, Get<SettlementPolicy>(sp), Get<InFlightLimiter>(sp), Get<PipelineContext>(sp), Get<ILogger<AcknowledgementService>>(sp), Get<ByteBudget>(sp)));
+            Channels(sp).Outcomes.Reader, Get<SettlementPolicy>(sp), Get<PipelineContext>(sp), Get<ILogger<AcknowledgementService>>(sp)));
         services.AddHostedService(sp => new VectorStoreService(
             Channels(sp).Embedded.Reader, Channels(sp).Deletions.Reader, Channels(sp).Withdrawals.Reader,
-            Get<QdrantPointWriter>(sp), Get<IDocumentChangeObserver>(sp), Get<QdrantOptions>(sp), Get<EmbeddingModels>(sp), Get<PipelineContext>(sp), Get<ILogger<VectorStoreService>>(sp)));
+            Get<QdrantPointWriter>(sp), Get<DocumentOrdering>(sp), Get<IDocumentChangeObserver>(sp), Get<QdrantOptions>(sp), Get<EmbeddingModels>(sp), Get<PipelineContext>(sp), Get<ILogger<VectorStoreService>>(sp)));
         services.AddHostedService(sp => new EmbeddingsService(
             Channels(sp).Batches.Reader, Channels(sp).Embedded.Writer, Channels(sp).Rechunks.Writer,
             Get<IEmbeddingClient>(sp), Get<EndpointAdmission>(sp), Get<EmbeddingsOptions>(sp), Get<TokenCalibration>(sp), Get<PipelineContext>(sp), Get<ILogger<EmbeddingsService>>(sp)));
         services.AddHostedService(sp => new BatchingService(
             Channels(sp).Chunks.Reader, Channels(sp).Batches.Writer, Get<BatchingOptions>(sp), Get<PipelineContext>(sp)));
         services.AddHostedService(sp => new PreparationService(
-            Channels(sp).Jobs.Reader, Channels(sp).Rechunks, Channels(sp).Resumed, Get<DocumentSequencer>(sp), Channels(sp).Chunks.Writer, Channels(sp).Deletions.Writer, Channels(sp).Embedded.Writer,
+            Channels(sp).Jobs.Reader, Channels(sp).Rechunks, Channels(sp).Resumed, Channels(sp).Chunks.Writer, Channels(sp).Deletions.Writer, Channels(sp).Embedded.Writer,
             Get<JobChunker>(sp), Get<IStoredDocuments>(sp), Get<PipelineContext>(sp), Get<ILogger<PreparationService>>(sp)));
         services.AddHostedService(sp => new IntakeService(
             Get<WorkQueues>(sp), Get<JobMessageParser>(sp), Get<ClaimCheckStore>(sp), Get<InFlightLimiter>(sp), Get<LiveActivity>(sp),
@@ -191,26 +189,10 @@ public static class EmbeddingWorkerServiceCollectionExtensions
         services.AddSingleton(sp => QdrantClients.Create(sp.GetRequiredService<QdrantOptions>(), sp.GetRequiredService<QdrantOptions>().Timeout));
         services.AddSingleton<CollectionProvisioner>();
         services.AddSingleton<PointFactory>();
-        services.AddSingleton(sp =>
-        {
-            var options = sp.GetRequiredService<QdrantOptions>();
-            var builder = new ResiliencePipelineBuilder { TimeProvider = sp.GetRequiredService<TimeProvider>() };
-            if (options.MaxRetries > 0)
-            {
-                builder.AddRetry(new RetryStrategyOptions
-                {
-                    ShouldHandle = new PredicateBuilder().Handle<Exception>(QdrantErrors.IsTransient),
-                    MaxRetryAttempts = options.MaxRetries,
-                    BackoffType = DelayBackoffType.Exponential,
-                    UseJitter = true,
-                    Delay = options.RetryBaseDelay,
-                });
-            }
-            var retry = builder.Build();
-            return new QdrantCalls(retry);
-        });
+        services.AddSingleton(sp => QdrantCalls.Create(sp.GetRequiredService<QdrantOptions>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<TombstoneStore>();
         services.AddSingleton<QdrantPointWriter>();
+        services.AddSingleton<DocumentOrdering>();
         services.AddSingleton<QdrantPointReader>();
     }
 

@@ -65,7 +65,7 @@ internal sealed class ClaimCheckStore(Lazy<BlobContainerClient> client, BlobOpti
             {
                 var content = new byte[download.Details.ContentLength];
                 await download.Content.ReadExactlyAsync(content, cancellationToken).ConfigureAwait(false);
-                return ClaimCheckRead.Read(content, held);
+                return ClaimCheckRead.Read(content, budget?.Hold(held));
             }
             catch
             {
@@ -123,10 +123,10 @@ internal sealed class ClaimCheckStore(Lazy<BlobContainerClient> client, BlobOpti
 }
 
 /// <summary>A claimed job's body, or why it could not be read.</summary>
-internal readonly record struct ClaimCheckRead(byte[]? Content, string? Error, bool IsTransient, long HeldBytes = 0)
+internal readonly record struct ClaimCheckRead(byte[]? Content, string? Error, bool IsTransient, IDisposable? Held = null)
 {
-    /// <summary>The body, holding <paramref name="heldBytes"/> of the byte budget until the message is settled.</summary>
-    public static ClaimCheckRead Read(byte[] content, long heldBytes = 0) => new(content, null, false, heldBytes);
+    /// <summary>The body, with its bytes of the byte budget (<paramref name="held"/>) to give back when the message is settled.</summary>
+    public static ClaimCheckRead Read(byte[] content, IDisposable? held = null) => new(content, null, false, held);
 
     public static ClaimCheckRead Rejected(string error) => new(null, error, false);
 

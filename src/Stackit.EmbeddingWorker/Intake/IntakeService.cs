@@ -105,6 +105,8 @@ internal sealed partial class IntakeService(
             var received = messages
                 .Select(m => leases.Track(QueueLease.Of(options.Name, m), receivedAt))
                 .ToList();
+            // Each message holds one of the batch's slots until it is settled.
+            received.ForEach(lease => lease.Ticket.Hold(inFlight.Slot()));
             activity.Received(received.Count);
             if (stoppingToken.IsCancellationRequested)
             {
@@ -144,7 +146,7 @@ internal sealed partial class IntakeService(
         // A message seen more often than allowed crashed its earlier receivers: stop the loop here.
         if (policy.RefuseOnReceipt(lease) is { } refusal)
         {
-            context.Outcomes.Rejected(lease, refusal);
+            context.Lifecycle.Rejected(lease, refusal);
             return;
         }
 
@@ -152,11 +154,14 @@ internal sealed partial class IntakeService(
         if (parsed.IsClaimCheck)
         {
             var claimed = await claimChecks.ReadAsync(parsed.BlobUri, cancellationToken).ConfigureAwait(false);
-            lease.Hold(claimed.HeldBytes);
+            if (claimed.Held is { } held)
+            {
+                lease.Ticket.Hold(held);
+            }
             if (claimed.IsTransient)
             {
                 LogClaimCheckUnavailable(lease.MessageId, claimed.Error!);
-                context.Outcomes.Failed(lease, claimed.Error!);
+                context.Lifecycle.Failed(lease, claimed.Error!);
                 return;
             }
             var blob = JobMessageParser.Truncate(parsed.BlobUri!);
@@ -170,7 +175,7 @@ internal sealed partial class IntakeService(
         if (!parsed.IsValid)
         {
             LogRejected(lease.MessageId, parsed.Error!);
-            context.Outcomes.Rejected(lease, parsed.Error!);
+            context.Lifecycle.Rejected(lease, parsed.Error!);
             return;
         }
         await jobs.WriteAsync(new DocumentJob(lease, parsed.Job), cancellationToken).ConfigureAwait(false);

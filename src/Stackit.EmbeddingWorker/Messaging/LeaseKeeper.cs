@@ -108,6 +108,7 @@ internal sealed partial class LeaseKeeper(
                         {
                             Interlocked.Increment(ref released);
                         }
+                        lease.Ticket.Dispose();
                     }).ConfigureAwait(false);
             }
         }

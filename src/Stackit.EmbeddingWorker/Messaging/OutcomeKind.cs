@@ -9,6 +9,12 @@ internal enum OutcomeKind
     /// <summary>The job can never succeed as sent: poison it now.</summary>
     Rejected,
 
-    /// <summary>Something outside the job failed: try again later, poison after the last attempt.</summary>
+    /// <summary>The job failed on its own account: try again later, poison after the last attempt.</summary>
     Failed,
+
+    /// <summary>
+    /// A dependency (the endpoint, Qdrant, storage) was down when the job failed, as its circuit said at that moment:
+    /// try again after a backoff; the attempt does not count.
+    /// </summary>
+    Unavailable,
 }

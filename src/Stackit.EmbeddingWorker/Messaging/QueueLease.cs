@@ -24,7 +24,6 @@ internal sealed class QueueLease(string queueName, string messageId, string popR
     private volatile string _popReceipt = popReceipt;
     private volatile LeaseState _state = LeaseState.Held;
     private long _renewedAt;
-    private long _heldBytes;
 
     public string QueueName { get; } = queueName;
     public string MessageId { get; } = messageId;
@@ -39,11 +38,8 @@ internal sealed class QueueLease(string queueName, string messageId, string popR
     /// <summary>When the producer put the message on the queue (the queue keeps it through hand-backs).</summary>
     public DateTimeOffset? InsertedOn { get; } = insertedOn;
 
-    /// <summary>Records bytes of the in-flight byte budget this message's job holds (its claimed body).</summary>
-    public void Hold(long bytes) => Interlocked.Add(ref _heldBytes, bytes);
-
-    /// <summary>The bytes this message holds, once: the caller gives them back.</summary>
-    public long TakeHeldBytes() => Interlocked.Exchange(ref _heldBytes, 0);
+    /// <summary>What the message's work holds (slots, claimed bytes), given back once at settlement or hand-back.</summary>
+    public LeaseTicket Ticket { get; } = new();
 
     /// <summary>Earlier deliveries that ended without the worker handing the message back: crashes and kills.</summary>
     public long UnsettledDeliveries => Math.Max(0, DequeueCount - 1 - Record.HandBacks);

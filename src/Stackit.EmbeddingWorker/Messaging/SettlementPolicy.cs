@@ -24,12 +24,12 @@ internal sealed partial class SettlementPolicy(MessageSettler settler, QueueOpti
             : TooOld(lease);
 
     /// <summary>
-    /// Settles a message whose work ended as <paramref name="kind"/>. <paramref name="dependencyDown"/> says that a
-    /// dependency's circuit is not closed: a failure then is the outage's, not the message's. <paramref name="stopping"/>:
+    /// Settles a message whose work ended as <paramref name="kind"/>. <see cref="OutcomeKind.Unavailable"/>: a
+    /// dependency was down when the job failed, so the failure is the outage's, not the message's. <paramref name="stopping"/>:
     /// the replica is shutting down, so failed work is handed back at once for another replica instead of after a
     /// backoff (the attempt still counts when the job failed on its own).
     /// </summary>
-    public Task CompleteAsync(QueueLease lease, string? documentId, OutcomeKind kind, string? reason, bool dependencyDown, bool stopping, CancellationToken cancellationToken)
+    public Task CompleteAsync(QueueLease lease, string? documentId, OutcomeKind kind, string? reason, bool stopping, CancellationToken cancellationToken)
     {
         switch (kind)
         {
@@ -44,7 +44,7 @@ internal sealed partial class SettlementPolicy(MessageSettler settler, QueueOpti
                 {
                     return settler.PoisonAsync(lease, documentId, $"{old} Last error: {reason}", cancellationToken);
                 }
-                if (dependencyDown)
+                if (kind == OutcomeKind.Unavailable)
                 {
                     // A dependency is down, not this job: its attempts do not run out while the outage lasts.
                     var wait = stopping ? TimeSpan.Zero : settler.RetryDelay(lease.Record.HandBacks + 1);

@@ -1,3 +1,5 @@
+using Stackit.EmbeddingWorker.Messaging;
+
 namespace Stackit.EmbeddingWorker.Pipeline;
 
 /// <summary>
@@ -63,6 +65,9 @@ internal sealed class ByteBudget(long capacity)
             throw;
         }
     }
+
+    /// <summary><paramref name="bytes"/> taken with <see cref="AcquireAsync"/>, as a hold for a message's ticket.</summary>
+    public IDisposable Hold(long bytes) => LeaseTicket.Of(() => Release(bytes));
 
     public void Release(long bytes)
     {

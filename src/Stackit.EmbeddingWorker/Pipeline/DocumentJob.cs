@@ -28,10 +28,19 @@ internal sealed class DocumentJob(QueueLease lease, JobMessage message, int gene
     public DateTimeOffset? ReceivedAt { get; private set; }
 
     /// <summary>
-    /// The time that orders this job's writes against other writers of its document: a backfill copy's source write
-    /// time, an unversioned job's <see cref="ReceivedAt"/>. Null for a versioned job, which its version orders.
+    /// The job's time, stored as its points' <c>embedded_at</c>: when this replica took it in
+    /// (<see cref="ReceivedAt"/>), or for a backfill copy when the source wrote what it copies.
     /// </summary>
-    public DateTimeOffset? OrderedAt => Copy?.WrittenAt ?? (Message.Version is null ? ReceivedAt : null);
+    public DateTimeOffset? EmbeddedAt => Copy?.WrittenAt ?? ReceivedAt;
+
+    /// <summary>
+    /// The time that orders this job's writes against other writers of its document: its <see cref="EmbeddedAt"/> when
+    /// it is a backfill copy or has no version; null for a live versioned job, which its version orders.
+    /// </summary>
+    public DateTimeOffset? OrderedAt => Copy is not null || Message.Version is null ? EmbeddedAt : null;
+
+    /// <summary>The job's write as the ordering rule judges it: its document, version and ordering time.</summary>
+    public OrderedWrite Write => new(Message.Id, Message.Version, OrderedAt);
 
     /// <summary>The same message, to be chunked again from scratch with fresh progress.</summary>
     public DocumentJob NextGeneration() => new(Lease, Message, Generation + 1, Copy, Group) { ReceivedAt = ReceivedAt };

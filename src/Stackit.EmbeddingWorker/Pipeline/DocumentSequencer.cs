@@ -18,18 +18,12 @@ namespace Stackit.EmbeddingWorker.Pipeline;
 /// leases are renewed like any other. A released job goes to <see cref="PipelineChannels.Resumed"/>, which holds
 /// one job per in-flight message, so releasing never waits.
 /// </remarks>
-internal sealed class DocumentSequencer(ChannelWriter<DocumentJob> resumed, TimeProvider? time = null)
+internal sealed class DocumentSequencer(ChannelWriter<Resumption> resumed, TimeProvider? time = null)
 {
     private readonly Lock _gate = new();
     private readonly Dictionary<string, Queue<DocumentJob>> _busy = new(StringComparer.Ordinal);
     private readonly TimeProvider _time = time ?? TimeProvider.System;
     private DateTimeOffset _lastStamp = DateTimeOffset.MinValue;
-
-    /// <summary>Documents with a job in the pipeline now.</summary>
-    public int BusyDocuments
-    {
-        get { lock (_gate) { return _busy.Count; } }
-    }
 
     /// <summary>True when <paramref name="job"/> may enter the pipeline now; otherwise it waits for its turn.</summary>
     public bool TryEnter(DocumentJob job)
@@ -68,6 +62,6 @@ internal sealed class DocumentSequencer(ChannelWriter<DocumentJob> resumed, Time
                 return;
             }
         }
-        resumed.TryWrite(next);
+        resumed.TryWrite(new Resumption(next));
     }
 }

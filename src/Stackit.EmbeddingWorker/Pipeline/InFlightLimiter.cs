@@ -1,3 +1,5 @@
+using Stackit.EmbeddingWorker.Messaging;
+
 namespace Stackit.EmbeddingWorker.Pipeline;
 
 /// <summary>
@@ -35,6 +37,9 @@ internal sealed class InFlightLimiter(int capacity) : IDisposable
             throw;
         }
     }
+
+    /// <summary>One slot of a batch taken with <see cref="AcquireBatchAsync"/>, handed to a message's ticket.</summary>
+    public IDisposable Slot() => LeaseTicket.Of(() => Release());
 
     public void Release(int count = 1)
     {

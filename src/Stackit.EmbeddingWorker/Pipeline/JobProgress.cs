@@ -25,15 +25,16 @@ internal sealed class JobProgress
         }
     }
 
-    /// <summary>Records one stored chunk; true when it was the last one.</summary>
-    public bool ChunkStored()
+    /// <summary>Records <paramref name="count"/> stored chunks; true when they included the last one.</summary>
+    public bool ChunksStored(int count)
     {
         var expected = ExpectedChunks;
         if (expected < 0)
         {
             throw new InvalidOperationException("A chunk was stored before the job's chunk count was known.");
         }
-        return Interlocked.Increment(ref _stored) == expected;
+        var after = Interlocked.Add(ref _stored, count);
+        return after >= expected && after - count < expected;
     }
 
     /// <summary>True for the one caller that may settle the job.</summary>
@@ -43,7 +44,7 @@ internal sealed class JobProgress
     public bool WasRejected => Volatile.Read(ref _rejected) != 0;
 
     /// <summary>
-    /// Marks the job rejected; true when chunks of it were stored already. Both this and <see cref="ChunkStored"/>
+    /// Marks the job rejected; true when chunks of it were stored already. Both this and <see cref="ChunksStored"/>
     /// are full fences, so of a rejection and a store that race, at least one sees the other: the rejecter sees the
     /// stored chunk, or the writer sees <see cref="WasRejected"/> after its write.
     /// </summary>

@@ -12,32 +12,34 @@ namespace Stackit.EmbeddingWorker.Pipeline;
 /// <see cref="Deletions"/> (Preparation to the vector store: a delete needs no embedding),
 /// <see cref="Embedded"/> written by Preparation too (an unchanged chunk keeps its stored vector), and
 /// <see cref="Rechunks"/> (Embeddings back to Preparation: a chunk the model refused as too long), and
-/// <see cref="Withdrawals"/> (any stage to the vector store: a job rejected after some of its chunks were stored).
+/// <see cref="Withdrawals"/> (the lifecycle to the vector store: a job rejected after some of its chunks were stored).
+/// Each route carries a record of its own (<see cref="Deletion"/>, <see cref="Rechunk"/>, <see cref="Resumption"/>,
+/// <see cref="Withdrawal"/>), so a stage wired to the wrong one does not compile.
 /// </remarks>
 internal sealed class PipelineChannels(ChannelCapacities capacities)
 {
     public Channel<DocumentJob> Jobs { get; } = Bounded<DocumentJob>(capacities.Jobs);
 
-    public Channel<DocumentJob> Deletions { get; } = Bounded<DocumentJob>(capacities.Jobs);
+    public Channel<Deletion> Deletions { get; } = Bounded<Deletion>(capacities.Jobs);
 
     /// <summary>
     /// Jobs to chunk again, smaller. A job is in flight once, so this holds one per in-flight message at most
     /// and a writer never waits on it: the feedback loop through Preparation cannot block the stages it feeds.
     /// </summary>
-    public Channel<DocumentJob> Rechunks { get; } = Bounded<DocumentJob>(capacities.InFlightMessages);
+    public Channel<Rechunk> Rechunks { get; } = Bounded<Rechunk>(capacities.InFlightMessages);
 
     /// <summary>
     /// Jobs whose turn has come: each waited in the <see cref="DocumentSequencer"/> for an earlier job of its
     /// document. One per in-flight message at most, so releasing a job never waits.
     /// </summary>
-    public Channel<DocumentJob> Resumed { get; } = Bounded<DocumentJob>(capacities.InFlightMessages);
+    public Channel<Resumption> Resumed { get; } = Bounded<Resumption>(capacities.InFlightMessages);
 
     /// <summary>
     /// Jobs rejected after some of their chunks were stored: the vector store removes what they wrote, so no document
     /// is left half new and half old. Written without waiting by whichever stage rejects (a job is rejected once, and
     /// at most once more by the writer that stored its last chunks), so it is bounded by the jobs in flight.
     /// </summary>
-    public Channel<DocumentJob> Withdrawals { get; } = Channel.CreateUnbounded<DocumentJob>();
+    public Channel<Withdrawal> Withdrawals { get; } = Channel.CreateUnbounded<Withdrawal>();
 
     public Channel<DocumentChunk> Chunks { get; } = Bounded<DocumentChunk>(capacities.Chunks);
 

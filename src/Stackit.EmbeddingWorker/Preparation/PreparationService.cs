@@ -12,18 +12,17 @@ namespace Stackit.EmbeddingWorker.Preparation;
 /// </summary>
 internal sealed partial class PreparationService(
     ChannelReader<DocumentJob> jobs,
-    Channel<DocumentJob> rechunks,
-    Channel<DocumentJob> resumed,
-    DocumentSequencer sequencer,
+    Channel<Rechunk> rechunks,
+    Channel<Resumption> resumed,
     ChannelWriter<DocumentChunk> chunks,
-    ChannelWriter<DocumentJob> deletions,
+    ChannelWriter<Deletion> deletions,
     ChannelWriter<EmbeddedChunk> embedded,
     JobChunker chunker,
     IStoredDocuments storedState,
     PipelineContext context,
     ILogger<PreparationService> logger) : BackgroundService
 {
-    private OutcomeReporter Outcomes => context.Outcomes;
+    private JobLifecycle Lifecycle => context.Lifecycle;
 
     /// <summary>Jobs whose stored state is read in one round trip; Intake receives up to 32 messages a call.</summary>
     private const int GroupSize = 32;
@@ -54,9 +53,9 @@ internal sealed partial class PreparationService(
     private async Task ResumeAsync(CancellationToken stoppingToken)
     {
         var unchanged = new List<DocumentChunk>();
-        await foreach (var job in resumed.Reader.ReadAllAsync(stoppingToken).ConfigureAwait(false))
+        await foreach (var resumption in resumed.Reader.ReadAllAsync(stoppingToken).ConfigureAwait(false))
         {
-            await PrepareGroupAsync([job], unchanged, stoppingToken).ConfigureAwait(false);
+            await PrepareGroupAsync([resumption.Job], unchanged, stoppingToken).ConfigureAwait(false);
         }
     }
 
@@ -66,12 +65,13 @@ internal sealed partial class PreparationService(
     /// </summary>
     private async Task RechunkAsync(CancellationToken stoppingToken)
     {
-        await foreach (var job in rechunks.Reader.ReadAllAsync(stoppingToken).ConfigureAwait(false))
+        await foreach (var rechunk in rechunks.Reader.ReadAllAsync(stoppingToken).ConfigureAwait(false))
         {
+            var job = rechunk.Job;
             var again = chunker.Chunk(job);
             if (again.Count == 0)
             {
-                Outcomes.Rejected(job, "the text holds nothing to embed.");
+                Lifecycle.Rejected(job, "the text holds nothing to embed.");
                 continue;
             }
             LogRechunked(job.Message.Id, job.Generation, again.Count);
@@ -93,7 +93,7 @@ internal sealed partial class PreparationService(
             while (group.Count < GroupSize && jobs.TryRead(out var job))
             {
                 // A job whose document has a job in the pipeline waits for it (and comes back through Resumed).
-                if (sequencer.TryEnter(job))
+                if (Lifecycle.Enter(job))
                 {
                     group.Add(job);
                 }
@@ -140,24 +140,24 @@ internal sealed partial class PreparationService(
         {
             LogSuperseded(job.Message.Id, job.Message.Version!.Value, stored.Version!.Value);
             context.Metrics.JobSuperseded();
-            Outcomes.Stored(job);
+            Lifecycle.Stored(job);
             return;
         }
         if (job.Message.Operation == JobOperation.Delete)
         {
-            await deletions.WriteAsync(job, cancellationToken).ConfigureAwait(false);
+            await deletions.WriteAsync(new Deletion(job), cancellationToken).ConfigureAwait(false);
             return;
         }
 
         if (chunker.RefuseMultimodal(job) is { } refusal)
         {
-            Outcomes.Rejected(job, refusal);
+            Lifecycle.Rejected(job, refusal);
             return;
         }
         var prepared = chunker.Chunk(job);
         if (prepared.Count == 0)
         {
-            Outcomes.Rejected(job, "the text holds nothing to embed.");
+            Lifecycle.Rejected(job, "the text holds nothing to embed.");
             return;
         }
 

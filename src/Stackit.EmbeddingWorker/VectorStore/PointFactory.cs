@@ -45,8 +45,8 @@ internal sealed class PointFactory(QdrantOptions options, TimeProvider time)
         {
             payload[PayloadFields.Version] = version;
         }
-        // A backfill copy keeps the source's write time: copies are ordered by it (see VersionFilters).
-        payload[PayloadFields.EmbeddedAt] = (chunk.Job.Copy?.WrittenAt ?? chunk.Job.ReceivedAt ?? time.GetUtcNow()).ToString("O", System.Globalization.CultureInfo.InvariantCulture);
+        // The job's own time (a backfill copy keeps the source's): unversioned writes and copies are ordered by it.
+        payload[PayloadFields.EmbeddedAt] = (chunk.Job.EmbeddedAt ?? time.GetUtcNow()).ToString("O", System.Globalization.CultureInfo.InvariantCulture);
         return point;
     }
 

@@ -1,4 +1,5 @@
 using Polly;
+using Polly.Retry;
 
 namespace Stackit.EmbeddingWorker.VectorStore;
 
@@ -8,6 +9,27 @@ namespace Stackit.EmbeddingWorker.VectorStore;
 /// </summary>
 internal sealed class QdrantCalls(ResiliencePipeline retry)
 {
+    /// <summary>
+    /// The worker's calls: transient failures retried <c>Qdrant:MaxRetries</c> times, exponentially with jitter from
+    /// <c>Qdrant:RetryBaseDelay</c>. One call is retried at one level only: a retried operation never runs another.
+    /// </summary>
+    public static QdrantCalls Create(QdrantOptions options, TimeProvider time)
+    {
+        var builder = new ResiliencePipelineBuilder { TimeProvider = time };
+        if (options.MaxRetries > 0)
+        {
+            builder.AddRetry(new RetryStrategyOptions
+            {
+                ShouldHandle = new PredicateBuilder().Handle<Exception>(QdrantErrors.IsTransient),
+                MaxRetryAttempts = options.MaxRetries,
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                Delay = options.RetryBaseDelay,
+            });
+        }
+        return new QdrantCalls(builder.Build());
+    }
+
     public async Task RunAsync(Func<CancellationToken, Task> operation, CancellationToken cancellationToken) =>
         await RunAsync<bool>(async token =>
         {

@@ -59,43 +59,49 @@ internal sealed class TombstoneStore(QdrantClient client, QdrantCalls calls, Qdr
             await PurgeIfDueAsync(tombstones, token).ConfigureAwait(false);
         }, cancellationToken);
 
-    /// <summary>The tombstone of each of these documents that has one.</summary>
+    /// <summary>The tombstone of each of these documents that has one (a call of its own, retried).</summary>
     public Task<Dictionary<string, Tombstone>> ReadAsync(string collection, IReadOnlyCollection<string> documentIds, CancellationToken cancellationToken) =>
-        calls.RunAsync(async token =>
+        calls.RunAsync(token => ReadOnceAsync(collection, documentIds, token), cancellationToken);
+
+    /// <summary>
+    /// The same read, not retried: for a caller that reads tombstones inside a call it retries itself, so that a failing
+    /// read is tried <c>Qdrant:MaxRetries</c> + 1 times in all, not that many times over again.
+    /// </summary>
+    public async Task<Dictionary<string, Tombstone>> ReadOnceAsync(string collection, IReadOnlyCollection<string> documentIds, CancellationToken cancellationToken)
+    {
+        var deleted = new Dictionary<string, Tombstone>(StringComparer.Ordinal);
+        if (documentIds.Count == 0)
         {
-            var deleted = new Dictionary<string, Tombstone>(StringComparer.Ordinal);
-            if (documentIds.Count == 0)
-            {
-                return deleted;
-            }
-            try
-            {
-                var ids = documentIds.SelectMany(id => new[] { IdOf(collection, id, VersionPoint), IdOf(collection, id, LastDeletePoint) }).ToList();
-                var points = await client.RetrieveAsync(CollectionOf(collection), ids, withPayload: true, withVectors: false, cancellationToken: token).ConfigureAwait(false);
-                foreach (var point in points)
-                {
-                    if (!point.Payload.TryGetValue(PayloadFields.DocumentId, out var id))
-                    {
-                        continue;
-                    }
-                    var tombstone = deleted.GetValueOrDefault(id.StringValue) ?? new Tombstone(null, null);
-                    if (point.Payload.TryGetValue(PayloadFields.Version, out var version))
-                    {
-                        tombstone = tombstone with { Version = version.IntegerValue };
-                    }
-                    else if (PayloadValues.Time(point.Payload, PayloadFields.DeletedAt) is { } deletedAt)
-                    {
-                        tombstone = tombstone with { LastDeletedAt = deletedAt };
-                    }
-                    deleted[id.StringValue] = tombstone;
-                }
-            }
-            catch (Exception ex) when (QdrantErrors.IsMissingCollection(ex))
-            {
-                // No delete ever happened in this collection.
-            }
             return deleted;
-        }, cancellationToken);
+        }
+        try
+        {
+            var ids = documentIds.SelectMany(id => new[] { IdOf(collection, id, VersionPoint), IdOf(collection, id, LastDeletePoint) }).ToList();
+            var points = await client.RetrieveAsync(CollectionOf(collection), ids, withPayload: true, withVectors: false, cancellationToken: cancellationToken).ConfigureAwait(false);
+            foreach (var point in points)
+            {
+                if (!point.Payload.TryGetValue(PayloadFields.DocumentId, out var id))
+                {
+                    continue;
+                }
+                var tombstone = deleted.GetValueOrDefault(id.StringValue) ?? new Tombstone(null, null);
+                if (point.Payload.TryGetValue(PayloadFields.Version, out var version))
+                {
+                    tombstone = tombstone with { Version = version.IntegerValue };
+                }
+                else if (PayloadValues.Time(point.Payload, PayloadFields.DeletedAt) is { } deletedAt)
+                {
+                    tombstone = tombstone with { LastDeletedAt = deletedAt };
+                }
+                deleted[id.StringValue] = tombstone;
+            }
+        }
+        catch (Exception ex) when (QdrantErrors.IsMissingCollection(ex))
+        {
+            // No delete ever happened in this collection.
+        }
+        return deleted;
+    }
 
     private static PointStruct Point(string collection, string documentId, int slot, string deletedAt)
     {

@@ -5,22 +5,24 @@ namespace Stackit.EmbeddingWorker.VectorStore;
 
 /// <summary>
 /// Upserts embedded chunks in batches of up to <c>Qdrant:UpsertBatchSize</c> with a few writers in parallel.
-/// When the last chunk of a job is stored, its stale tail is deleted and the job reported stored; the new
-/// points are written before the old tail goes, so a failure leaves the document searchable (see README: What lands in Qdrant);
-/// a job rejected after some of its chunks were stored is withdrawn (<see cref="PipelineChannels.Withdrawals"/>).
+/// When the last chunk of a job is stored, the ordering rule finishes it (<see cref="DocumentOrdering"/>: the stale
+/// tail, a retreat from a newer state) and the job is reported stored; the new points are written before the old
+/// tail goes, so a failure leaves the document searchable (see docs/qdrant.md); a job rejected after some of its
+/// chunks were stored is withdrawn (<see cref="PipelineChannels.Withdrawals"/>).
 /// </summary>
 internal sealed partial class VectorStoreService(
     ChannelReader<EmbeddedChunk> embedded,
-    ChannelReader<DocumentJob> deletions,
-    ChannelReader<DocumentJob> withdrawals,
+    ChannelReader<Deletion> deletions,
+    ChannelReader<Withdrawal> withdrawals,
     QdrantPointWriter writer,
+    DocumentOrdering ordering,
     IDocumentChangeObserver changes,
     QdrantOptions options,
     EmbeddingModels models,
     PipelineContext context,
     ILogger<VectorStoreService> logger) : BackgroundService
 {
-    private OutcomeReporter Outcomes => context.Outcomes;
+    private JobLifecycle Lifecycle => context.Lifecycle;
 
     /// <summary>
     /// Drains on shutdown: ends when both input channels are complete and written out. It is the last stage that
@@ -33,7 +35,7 @@ internal sealed partial class VectorStoreService(
                 var writers = Task.WhenAll(Enumerable.Range(0, options.MaxConcurrentUpserts).Select(_ => RunUpserterAsync(abort)).Append(RunDeleterAsync(abort)));
                 return Task.WhenAll(writers, RunWithdrawerAsync(writers, abort));
             },
-            () => Outcomes.Complete());
+            () => Lifecycle.Complete());
 
     private async Task RunUpserterAsync(CancellationToken stoppingToken)
     {
@@ -79,39 +81,30 @@ internal sealed partial class VectorStoreService(
             return;
         }
 
-        var completed = new List<EmbeddedChunk>();
-        foreach (var chunk in chunks)
-        {
-            // A settled job was failed or chunked anew meanwhile: its tail is not this writer's to judge.
-            if (chunk.Chunk.Job.Progress.ChunkStored() && !chunk.Chunk.Job.Progress.IsSettled)
-            {
-                completed.Add(chunk);
-            }
-        }
+        // The lifecycle says which jobs these chunks finished; a job settled meanwhile (failed, chunked anew, or
+        // rejected: then withdrawn) is not this writer's to finish.
+        var completed = chunks.GroupBy(c => c.Chunk.Job).Where(job => Lifecycle.ChunksStored(job.Key, job.Count())).Select(job => job.First()).ToList();
         if (completed.Count > 0)
         {
             await FinishAsync(collection, completed, cancellationToken).ConfigureAwait(false);
         }
-        // A job rejected while these chunks were on their way: what was just written goes too.
-        foreach (var job in chunks.Select(c => c.Chunk.Job).Distinct().Where(j => j.Progress.WasRejected))
-        {
-            await WithdrawAsync(job, cancellationToken).ConfigureAwait(false);
-        }
     }
 
     /// <summary>
-    /// Withdraws the jobs rejected after some of their chunks were stored, until the writers have ended and nothing
-    /// is left to withdraw.
+    /// Withdraws the jobs the lifecycle rejected after some of their chunks were stored, until the writers have ended
+    /// and nothing is left to withdraw.
     /// </summary>
     private async Task RunWithdrawerAsync(Task writers, CancellationToken stoppingToken)
     {
         while (true)
         {
-            while (withdrawals.TryRead(out var job))
+            // Read before draining: a withdrawal a writer queued just before it ended is still drained.
+            var writersEnded = writers.IsCompleted;
+            while (withdrawals.TryRead(out var withdrawal))
             {
-                await WithdrawAsync(job, stoppingToken).ConfigureAwait(false);
+                await WithdrawAsync(withdrawal.Job, stoppingToken).ConfigureAwait(false);
             }
-            if (writers.IsCompleted)
+            if (writersEnded)
             {
                 return;
             }
@@ -131,7 +124,7 @@ internal sealed partial class VectorStoreService(
         {
             foreach (var collection in CollectionsOf(job))
             {
-                await writer.DeleteDocumentAsync(collection, job.Message.Id, job.Message.Version, cancellationToken, job.OrderedAt).ConfigureAwait(false);
+                await ordering.RemoveAsync(collection, [job.Write], cancellationToken).ConfigureAwait(false);
             }
             LogWithdrawn(job.Message.Id, job.WriteCollection);
         }
@@ -152,12 +145,11 @@ internal sealed partial class VectorStoreService(
         var live = jobs.FindAll(j => j.Copy is null);
         try
         {
-            await writer.DeleteStaleChunksAsync(collection, completed.ConvertAll(c => (c.Chunk.Job.Message.Id, c.Chunk.Count, c.Chunk.Job.Message.Version, c.Chunk.Job.OrderedAt)), cancellationToken).ConfigureAwait(false);
-            await writer.RetreatFromNewerAsync(collection, jobs.ConvertAll(j => (j.Message.Collection, j.Message.Id, j.Message.Version, j.OrderedAt)), cancellationToken).ConfigureAwait(false);
+            await ordering.FinishAsync(collection, completed.ConvertAll(c => (c.Chunk.Job.Message.Collection, c.Chunk.Job.Write, c.Chunk.Count)), cancellationToken).ConfigureAwait(false);
             if (live.Count > 0 && OtherModality(collection) is { } other)
             {
                 // A document that switched between text only and text with images leaves nothing in the other collection.
-                await writer.DeleteDocumentsAsync(other, live.ConvertAll(j => (j.Message.Id, j.Message.Version, j.OrderedAt)), cancellationToken).ConfigureAwait(false);
+                await ordering.RemoveAsync(other, live.ConvertAll(j => j.Write), cancellationToken).ConfigureAwait(false);
             }
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
@@ -169,7 +161,7 @@ internal sealed partial class VectorStoreService(
         {
             foreach (var job in jobs)
             {
-                Outcomes.Stored(job);
+                Lifecycle.Stored(job);
             }
         }
     }
@@ -205,7 +197,7 @@ internal sealed partial class VectorStoreService(
             LogBackfillRecordFailed(collection, ex);
             foreach (var job in jobs)
             {
-                Outcomes.Failed(job, $"stored, but the change could not be recorded for the backfill of '{collection}': {ex.Message}");
+                Lifecycle.Failed(job, $"stored, but the change could not be recorded for the backfill of '{collection}': {ex.Message}");
             }
             return false;
         }
@@ -213,8 +205,9 @@ internal sealed partial class VectorStoreService(
 
     private async Task RunDeleterAsync(CancellationToken stoppingToken)
     {
-        await foreach (var job in deletions.ReadAllAsync(stoppingToken).ConfigureAwait(false))
+        await foreach (var deletion in deletions.ReadAllAsync(stoppingToken).ConfigureAwait(false))
         {
+            var job = deletion.Job;
             try
             {
                 foreach (var collection in CollectionsOf(job))
@@ -222,20 +215,17 @@ internal sealed partial class VectorStoreService(
                     if (job.Copy is not null)
                     {
                         // A document gone from a backfill's source: gone from the target as far as it was deleted.
-                        await writer.DeleteGoneFromSourceAsync(collection, job.Message.Collection, job.Message.Id, stoppingToken).ConfigureAwait(false);
+                        await ordering.DeleteGoneFromSourceAsync(collection, job.Message.Collection, job.Message.Id, stoppingToken).ConfigureAwait(false);
                         continue;
                     }
-                    // The tombstone first: an older write that passed its check before it is removed by the delete
-                    // below, one that checks after it finds the tombstone (see QdrantPointWriter.RetreatFromNewerAsync
-                    // and RetreatCopiesAsync).
-                    await writer.RememberDeleteAsync(collection, job.Message.Id, job.Message.Version, job.ReceivedAt ?? context.Time.GetUtcNow(), stoppingToken).ConfigureAwait(false);
-                    await writer.DeleteDocumentAsync(collection, job.Message.Id, job.Message.Version, stoppingToken, job.OrderedAt).ConfigureAwait(false);
+                    // The ordering rule's delete: the tombstone first, then the points (DocumentOrdering.DeleteAsync).
+                    await ordering.DeleteAsync(collection, job.Write, job.ReceivedAt ?? context.Time.GetUtcNow(), stoppingToken).ConfigureAwait(false);
                 }
                 context.Circuits.VectorStore.Success();
                 LogDeleted(job.Message.Id, job.Message.Collection);
                 if (await RecordForBackfillAsync(job.Message.Collection, job.Copy is null ? [job] : [], stoppingToken).ConfigureAwait(false))
                 {
-                    Outcomes.Stored(job);
+                    Lifecycle.Stored(job);
                 }
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
@@ -256,7 +246,7 @@ internal sealed partial class VectorStoreService(
         }
         foreach (var job in jobs)
         {
-            Outcomes.Rejected(job, exception.Message);
+            Lifecycle.Rejected(job, exception.Message);
         }
     }
 

@@ -1,4 +1,5 @@
 using Qdrant.Client.Grpc;
+using Stackit.EmbeddingWorker.Pipeline;
 using static Qdrant.Client.Grpc.Conditions;
 
 namespace Stackit.EmbeddingWorker.VectorStore;
@@ -11,19 +12,19 @@ namespace Stackit.EmbeddingWorker.VectorStore;
 /// </summary>
 internal static class VersionFilters
 {
-    /// <summary>The points of <paramref name="documentId"/> that a job at <paramref name="version"/> may replace.</summary>
+    /// <summary>The points of a document that <paramref name="write"/> may replace or delete.</summary>
     /// <remarks>
-    /// A backfill copy also passes <paramref name="writtenAt"/>, when the source wrote what it copies: points written
-    /// later than that (by the live pipeline, or a copy of a later write) are not its to replace.
+    /// Points of a higher version stay; with an ordering time (an unversioned job, a backfill copy), so do points
+    /// written later than it (by a job taken in later, or a copy of a later write).
     /// </remarks>
-    public static Filter Replaceable(string documentId, long? version, DateTimeOffset? writtenAt = null)
+    public static Filter Replaceable(OrderedWrite write)
     {
-        var filter = new Filter { Must = { MatchKeyword(PayloadFields.DocumentId, documentId) } };
-        if (version is { } v)
+        var filter = new Filter { Must = { MatchKeyword(PayloadFields.DocumentId, write.DocumentId) } };
+        if (write.Version is { } v)
         {
             filter.MustNot.Add(Range(PayloadFields.Version, new Qdrant.Client.Grpc.Range { Gt = v }));
         }
-        if (writtenAt is { } at)
+        if (write.OrderedAt is { } at)
         {
             filter.MustNot.Add(DatetimeRange(PayloadFields.EmbeddedAt, gt: at.UtcDateTime));
         }
@@ -44,17 +45,17 @@ internal static class VersionFilters
     /// The <c>update_filter</c> of an upsert of these documents' points, or null when no job carries a version or a copy time.
     /// A point id belongs to one document, so each existing point is judged by its own document's version.
     /// </summary>
-    public static Filter? UpdateFilter(IEnumerable<(string DocumentId, long? Version, DateTimeOffset? WrittenAt)> documents)
+    public static Filter? UpdateFilter(IEnumerable<OrderedWrite> writes)
     {
-        var distinct = documents.Distinct().ToList();
-        if (distinct.TrueForAll(d => d.Version is null && d.WrittenAt is null))
+        var distinct = writes.Distinct().ToList();
+        if (!distinct.Exists(w => w.IsOrdered))
         {
             return null;
         }
         var filter = new Filter();
-        foreach (var (documentId, version, writtenAt) in distinct)
+        foreach (var write in distinct)
         {
-            filter.Should.Add(new Condition { Filter = Replaceable(documentId, version, writtenAt) });
+            filter.Should.Add(new Condition { Filter = Replaceable(write) });
         }
         return filter;
     }

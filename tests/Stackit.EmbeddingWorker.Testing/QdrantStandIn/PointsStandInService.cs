@@ -66,6 +66,7 @@ internal class PointsStandInService(StandInStore store)
     public virtual Task<GetResponse> Get(GetPoints request, ServerCallContext context)
     {
         store.Called(nameof(Get), request.CollectionName);
+        store.ThrowIfGetFails();
         var response = new GetResponse();
         response.Result.AddRange(store.Retrieve(request.CollectionName, request.Ids).Select(p => Retrieved(p, request.WithPayload, request.WithVectors)));
         return Task.FromResult(response);

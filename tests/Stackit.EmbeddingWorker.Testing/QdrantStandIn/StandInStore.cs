@@ -14,6 +14,7 @@ public sealed class StandInStore
     private readonly Dictionary<string, StandInCollection> _collections = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _aliases = new(StringComparer.Ordinal);
     private readonly Queue<StatusCode> _upsertFaults = new();
+    private readonly Queue<StatusCode> _getFaults = new();
 
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> _calls = new(StringComparer.Ordinal);
 
@@ -56,6 +57,30 @@ public sealed class StandInStore
             for (var i = 0; i < count; i++)
             {
                 _upsertFaults.Enqueue(status);
+            }
+        }
+    }
+
+    /// <summary>The next <paramref name="count"/> retrieves by id fail with <paramref name="status"/>.</summary>
+    public void FailNextGets(int count, StatusCode status)
+    {
+        lock (_gate)
+        {
+            for (var i = 0; i < count; i++)
+            {
+                _getFaults.Enqueue(status);
+            }
+        }
+    }
+
+    /// <summary>Throws the next scripted fault of a retrieve by id, if one is left.</summary>
+    internal void ThrowIfGetFails()
+    {
+        lock (_gate)
+        {
+            if (_getFaults.TryDequeue(out var fault))
+            {
+                throw new RpcException(new Status(fault, "injected fault"));
             }
         }
     }

@@ -125,10 +125,10 @@ public sealed class AcknowledgementServiceTests(AzuriteFixture azurite) : IAsync
         {
             await CreateSettler().ReleaseAsync(await ReceiveAsync(), TimeSpan.Zero, Ct);
         }
-        _circuits.Embeddings.Failure("connection refused");
         for (var outage = 0; outage < 3; outage++)
         {
-            await SettleAsync(new JobOutcome(await ReceiveAsync(), "a", OutcomeKind.Failed, "connection refused"));
+            // Reported as an outage where it happened: the endpoint's circuit was open then.
+            await SettleAsync(new JobOutcome(await ReceiveAsync(), "a", OutcomeKind.Unavailable, "connection refused"));
         }
 
         var lease = await ReceiveAsync();
@@ -158,10 +158,9 @@ public sealed class AcknowledgementServiceTests(AzuriteFixture azurite) : IAsync
     public async Task A_job_older_than_MaxJobAge_that_fails_is_poisoned_even_during_an_outage()
     {
         var lease = await SendAndReceiveAsync("""{"id":"a","text":"x"}""");
-        _circuits.Embeddings.Failure("connection refused");
         _time.Advance(_options.MaxJobAge + TimeSpan.FromMinutes(1));
 
-        await SettleAsync(new JobOutcome(lease, "a", OutcomeKind.Failed, "connection refused"));
+        await SettleAsync(new JobOutcome(lease, "a", OutcomeKind.Unavailable, "connection refused"));
 
         Assert.Equal(0, await QueueAssertions.CountAsync(_queue, Ct));
         var envelope = Assert.Single(await QueueAssertions.DrainAsync(_poison, Ct));
@@ -260,9 +259,11 @@ public sealed class AcknowledgementServiceTests(AzuriteFixture azurite) : IAsync
         using var shutdown = TestShutdown.Create();
         var policy = CreatePolicy();
         var outcomes = Channel.CreateUnbounded<JobOutcome>();
-        using var service = new AcknowledgementService(outcomes.Reader, policy, _inFlight, TestPipeline.Context(circuits: _circuits, shutdown: shutdown), NullLogger<AcknowledgementService>.Instance);
+        using var service = new AcknowledgementService(outcomes.Reader, policy, TestPipeline.Context(circuits: _circuits, shutdown: shutdown), NullLogger<AcknowledgementService>.Instance);
+        // The message holds one in-flight slot on its ticket, as Intake gives it: settling gives it back.
         await _inFlight.AcquireBatchAsync(Ct);
         _inFlight.Release(_inFlight.BatchSize - 1);
+        outcome.Lease.Ticket.Hold(_inFlight.Slot());
         await service.StartAsync(Ct);
         await outcomes.Writer.WriteAsync(outcome, Ct);
         while (_inFlight.InFlight > 0)

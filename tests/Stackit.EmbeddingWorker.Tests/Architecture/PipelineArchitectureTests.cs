@@ -3,6 +3,8 @@ using ArchUnitNET.Fluent;
 using ArchUnitNET.Loader;
 using ArchUnitNET.xUnitV3;
 using Stackit.EmbeddingWorker.Pipeline;
+using Stackit.EmbeddingWorker.Testing;
+using Stackit.EmbeddingWorker.VectorStore;
 using static ArchUnitNET.Fluent.ArchRuleDefinition;
 
 namespace Stackit.EmbeddingWorker.Tests.Architecture;
@@ -61,6 +63,54 @@ public sealed class PipelineArchitectureTests
     {
         IArchRule rule = Types().That().AreNot(Room("Hosting")).And().DoNotResideInNamespace("").Should().NotDependOnAny(Room("Hosting"));
         rule.Check(Worker);
+    }
+
+    [Fact]
+    public void Only_the_lifecycle_settles_a_job()
+    {
+        // A job ends in one place: no stage settles its progress, marks it rejected or writes its outcome itself.
+        var settling = MethodMembers().That().HaveFullNameContaining("JobProgress::TrySettle(")
+            .Or().HaveFullNameContaining("JobProgress::MarkRejected(")
+            .Or().HaveFullNameContaining("JobOutcome::.ctor(");
+        IArchRule rule = Types().That().AreNot(typeof(JobLifecycle)).Should().NotCallAny(settling)
+            .Because("the lifecycle (Pipeline/JobLifecycle) is the one home of how a job ends");
+        rule.Check(Worker);
+    }
+
+    [Fact]
+    public void Only_the_ordering_service_writes_tombstones()
+    {
+        IArchRule rule = Types().That().AreNot(typeof(DocumentOrdering), typeof(TombstoneStore)).Should()
+            .NotCallAny(MethodMembers().That().HaveFullNameContaining("TombstoneStore::WriteAsync("))
+            .Because("the ordering rule has one home in the vector store: DocumentOrdering");
+        rule.Check(Worker);
+    }
+
+    [Fact]
+    public void Only_the_ordering_service_deletes_points()
+    {
+        // ArchUnitNET sees neither calls made inside lambdas nor the members of Qdrant.Client's types, so this one reads
+        // the source: a file that holds a Qdrant client and deletes through it is DocumentOrdering, or the tombstone
+        // store purging its own expired tombstones.
+        var source = Path.Combine(RepositoryPaths.Root, "src", "Stackit.EmbeddingWorker");
+        var deleting = Directory.EnumerateFiles(source, "*.cs", SearchOption.AllDirectories)
+            .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal))
+            .Where(f => File.ReadAllText(f) is var text && text.Contains("QdrantClient client", StringComparison.Ordinal)
+                        && text.Contains("client.DeleteAsync(", StringComparison.Ordinal))
+            .Select(Path.GetFileName)
+            .Order(StringComparer.Ordinal);
+
+        Assert.Equal(["DocumentOrdering.cs", "TombstoneStore.cs"], deleting);
+    }
+
+    [Fact]
+    public void The_lifecycle_and_ordering_rules_find_a_settle_and_a_tombstone_where_there_is_one()
+    {
+        // The tests of the tests: the one home of each does what the rules forbid everywhere else.
+        IArchRule settles = Types().That().Are(typeof(JobLifecycle)).Should().NotCallAny(MethodMembers().That().HaveFullNameContaining("JobProgress::TrySettle("));
+        IArchRule remembers = Types().That().Are(typeof(DocumentOrdering)).Should().NotCallAny(MethodMembers().That().HaveFullNameContaining("TombstoneStore::WriteAsync("));
+        Assert.False(settles.HasNoViolations(Worker));
+        Assert.False(remembers.HasNoViolations(Worker));
     }
 
     [Fact]

@@ -254,13 +254,13 @@ public sealed class EmbeddingsServiceTests
     {
         private readonly Channel<EmbeddedChunk> _embedded = Channel.CreateUnbounded<EmbeddedChunk>();
         private readonly Channel<JobOutcome> _outcomes = Channel.CreateUnbounded<JobOutcome>();
-        private readonly Channel<DocumentJob> _rechunks = Channel.CreateUnbounded<DocumentJob>();
+        private readonly Channel<Rechunk> _rechunks = Channel.CreateUnbounded<Rechunk>();
         private readonly ILoggerFactory? _loggers;
 
         public Stage(FakeEmbeddingServer server, Action<Dictionary<string, string?>>? configure = null, TimeProvider? time = null, List<string>? logs = null)
         {
             Services = EmbeddingClientFactory.Services(server, time, configure);
-            var context = TestPipeline.Context(outcomes: new OutcomeReporter(_outcomes.Writer), circuits: Services.GetRequiredService<DependencyCircuits>(), time: time);
+            var context = TestPipeline.Context(lifecycle: new JobLifecycle(_outcomes.Writer), circuits: Services.GetRequiredService<DependencyCircuits>(), time: time);
             object[] arguments = [Channel.CreateUnbounded<EmbeddingBatch>().Reader, _embedded.Writer, _rechunks.Writer, context];
             if (logs is not null)
             {
@@ -277,9 +277,9 @@ public sealed class EmbeddingsServiceTests
         public async Task EmbedWithRechunkingAsync(IReadOnlyList<DocumentChunk> chunks)
         {
             await Service.EmbedAsync(chunks, Cancel);
-            while (_rechunks.Reader.TryRead(out var job))
+            while (_rechunks.Reader.TryRead(out var rechunk))
             {
-                await Service.EmbedAsync(Services.GetRequiredService<JobChunker>().Chunk(job), Cancel);
+                await Service.EmbedAsync(Services.GetRequiredService<JobChunker>().Chunk(rechunk.Job), Cancel);
             }
         }
 

@@ -58,13 +58,7 @@ public sealed class LeaseAndShutdownEndToEndTests(AzuriteFixture azurite)
         await using var embeddings = await FakeEmbeddingServer.StartAsync();
         embeddings.Latency = TimeSpan.FromSeconds(1);
         await using var qdrant = await QdrantStandInServer.StartAsync();
-        var queueName = AzuriteFixture.UniqueQueueName("stop");
-        var queue = azurite.Queue(queueName);
-        await queue.CreateAsync(cancellationToken: Ct);
-        for (var i = 0; i < jobs; i++)
-        {
-            await queue.SendMessageAsync($$"""{"id":"doc-{{i}}","text":"document {{i}} about pumps"}""", Ct);
-        }
+        var (queueName, queue) = await QueueWithJobsAsync("stop", jobs, "pumps");
 
         var settings = WorkerHost.Settings(azurite.ConnectionString, queueName, embeddings.BaseUrl, qdrant.Endpoint, Collection);
         settings["Queue:VisibilityTimeout"] = "00:05:00";
@@ -104,13 +98,7 @@ public sealed class LeaseAndShutdownEndToEndTests(AzuriteFixture azurite)
         await using var embeddings = await FakeEmbeddingServer.StartAsync();
         await using var qdrant = await QdrantStandInServer.StartAsync();
         await using var proxy = await HoldingQueueProxy.StartAsync(azurite.ConnectionString);
-        var queueName = AzuriteFixture.UniqueQueueName("inflight");
-        var queue = azurite.Queue(queueName);
-        await queue.CreateAsync(cancellationToken: Ct);
-        for (var i = 0; i < jobs; i++)
-        {
-            await queue.SendMessageAsync($$"""{"id":"doc-{{i}}","text":"document {{i}} about valves"}""", Ct);
-        }
+        var (queueName, queue) = await QueueWithJobsAsync("inflight", jobs, "valves");
 
         proxy.HoldReceives = true;
         var settings = WorkerHost.Settings(proxy.ConnectionString, queueName, embeddings.BaseUrl, qdrant.Endpoint, Collection);
@@ -138,13 +126,7 @@ public sealed class LeaseAndShutdownEndToEndTests(AzuriteFixture azurite)
         embeddings.Latency = TimeSpan.FromMilliseconds(500);
         embeddings.Down = true;
         await using var qdrant = await QdrantStandInServer.StartAsync();
-        var queueName = AzuriteFixture.UniqueQueueName("failstop");
-        var queue = azurite.Queue(queueName);
-        await queue.CreateAsync(cancellationToken: Ct);
-        for (var i = 0; i < jobs; i++)
-        {
-            await queue.SendMessageAsync($$"""{"id":"doc-{{i}}","text":"document {{i}} about seals"}""", Ct);
-        }
+        var (queueName, queue) = await QueueWithJobsAsync("failstop", jobs, "seals");
 
         var settings = WorkerHost.Settings(azurite.ConnectionString, queueName, embeddings.BaseUrl, qdrant.Endpoint, Collection);
         settings["Queue:VisibilityTimeout"] = "00:05:00";
@@ -166,6 +148,19 @@ public sealed class LeaseAndShutdownEndToEndTests(AzuriteFixture azurite)
 
         Assert.Equal(jobs, await ReceiveAllAsync(queue));
         Assert.Equal(0, await QueueAssertions.CountAsync(azurite.Queue(queueName + "-poison"), Ct));
+    }
+
+    /// <summary>A new queue holding <paramref name="jobs"/> short documents (<c>doc-0</c>, <c>doc-1</c>, …).</summary>
+    private async Task<(string Name, QueueClient Queue)> QueueWithJobsAsync(string prefix, int jobs, string topic)
+    {
+        var name = AzuriteFixture.UniqueQueueName(prefix);
+        var queue = azurite.Queue(name);
+        await queue.CreateAsync(cancellationToken: Ct);
+        for (var i = 0; i < jobs; i++)
+        {
+            await queue.SendMessageAsync($$"""{"id":"doc-{{i}}","text":"document {{i}} about {{topic}}"}""", Ct);
+        }
+        return (name, queue);
     }
 
     private static int StoredDocuments(StandInStore store) =>

@@ -8,11 +8,11 @@ namespace Stackit.EmbeddingWorker.Tests.Infrastructure;
 internal static class TestPipeline
 {
     public static PipelineContext Context(
-        OutcomeReporter? outcomes = null,
+        JobLifecycle? lifecycle = null,
         DependencyCircuits? circuits = null,
         PipelineShutdown? shutdown = null,
         TimeProvider? time = null) =>
-        new(outcomes ?? new OutcomeReporter(Channel.CreateUnbounded<JobOutcome>().Writer),
+        new(lifecycle ?? new JobLifecycle(Channel.CreateUnbounded<JobOutcome>().Writer),
             circuits ?? new DependencyCircuits(new CircuitOptions(), time ?? TimeProvider.System, NullLoggerFactory.Instance),
             shutdown ?? TestShutdown.Create(),
             TestMetrics.Create(),

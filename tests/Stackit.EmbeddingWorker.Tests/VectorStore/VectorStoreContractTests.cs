@@ -25,7 +25,7 @@ public abstract class VectorStoreContractTests
     [Fact]
     public async Task First_upsert_creates_the_collection_with_the_model_dimension()
     {
-        var (client, writer) = Create();
+        var (client, writer, _) = Create();
 
         await writer.UpsertAsync(_collection, [Embedded("doc-1", 0, 1, "hello", Vector(4))], Ct);
 
@@ -39,7 +39,7 @@ public abstract class VectorStoreContractTests
     [Fact]
     public async Task A_new_collection_is_laid_out_as_configured_with_indexes_on_the_configured_metadata_fields()
     {
-        var (client, writer) = Create(options =>
+        var (client, writer, _) = Create(options =>
         {
             options.OnDiskVectors = true;
             options.Quantization = QuantizationKind.Scalar;
@@ -72,7 +72,7 @@ public abstract class VectorStoreContractTests
     [Fact]
     public async Task With_Bm25_a_collection_holds_a_named_dense_vector_and_an_idf_bm25_vector_that_qdrant_makes_from_the_text()
     {
-        var (client, writer) = Create(options => options.Bm25 = "english");
+        var (client, writer, _) = Create(options => options.Bm25 = "english");
         var reader = CreateReader();
 
         await writer.UpsertAsync(_collection, [
@@ -95,7 +95,7 @@ public abstract class VectorStoreContractTests
     [Fact]
     public async Task In_a_collection_with_Bm25_an_unnamed_vector_is_invalid_and_a_model_qdrant_cannot_run_is_refused()
     {
-        var (client, writer) = Create(options => options.Bm25 = "english");
+        var (client, writer, _) = Create(options => options.Bm25 = "english");
         await writer.UpsertAsync(_collection, [Embedded("doc-1", 0, 1, "pump", Vector(4))], Ct);
 
         var unnamed = await Assert.ThrowsAsync<Grpc.Core.RpcException>(() => client.UpsertAsync(_collection, [new PointStruct { Id = Guid.NewGuid(), Vectors = Vector(4) }], cancellationToken: Ct));
@@ -112,7 +112,7 @@ public abstract class VectorStoreContractTests
     [Fact]
     public async Task After_its_alias_is_switched_to_a_collection_with_Bm25_a_writer_writes_as_the_new_collection_wants()
     {
-        var (client, writer) = Create();
+        var (client, writer, _) = Create();
         await writer.UpsertAsync(_collection, [Embedded("doc-1", 0, 1, "before the switch", Vector(4))], Ct);
         var hybrid = new QdrantOptions { Collection = _collection, Bm25 = "english" };
         await client.CreateCollectionAsync(CollectionLayout.Request(_collection + "_v2", 4, hybrid), Ct);
@@ -130,7 +130,7 @@ public abstract class VectorStoreContractTests
     [Fact]
     public async Task A_plain_collection_made_before_aliases_is_written_as_it_is()
     {
-        var (client, writer) = Create();
+        var (client, writer, _) = Create();
         await client.CreateCollectionAsync(_collection, new VectorParams { Size = 4, Distance = Distance.Dot }, cancellationToken: Ct);
 
         await writer.UpsertAsync(_collection, [Embedded("doc-1", 0, 1, "hello", Vector(4))], Ct);
@@ -142,7 +142,7 @@ public abstract class VectorStoreContractTests
     [Fact]
     public async Task Stored_point_carries_the_payload_contract()
     {
-        var (client, writer) = Create();
+        var (client, writer, _) = Create();
         using var metadata = JsonDocument.Parse("""{"lang":"de","tags":["a","b"],"rank":3,"score":0.5,"ok":true,"none":null}""");
         var message = new JobMessage("doc-1", JobOperation.Upsert, "hello", "Title", metadata.RootElement.Clone(), _collection, [], 17);
 
@@ -172,7 +172,7 @@ public abstract class VectorStoreContractTests
     [Fact]
     public async Task Redelivered_job_overwrites_its_points_instead_of_adding_more()
     {
-        var (client, writer) = Create();
+        var (client, writer, _) = Create();
         var chunks = Enumerable.Range(0, 3).Select(i => Embedded("doc-1", i, 3, $"part {i}", Vector(4, i))).ToList();
 
         await writer.UpsertAsync(_collection, chunks, Ct);
@@ -184,14 +184,14 @@ public abstract class VectorStoreContractTests
     [Fact]
     public async Task Stale_tails_of_several_shrunk_documents_go_in_one_call_and_other_documents_stay()
     {
-        var (client, writer) = Create();
+        var (client, writer, ordering) = Create();
         await writer.UpsertAsync(_collection, Enumerable.Range(0, 5).Select(i => Embedded("doc-1", i, 5, $"old {i}", Vector(4, i))).ToList(), Ct);
         await writer.UpsertAsync(_collection, Enumerable.Range(0, 4).Select(i => Embedded("doc-2", i, 4, $"other {i}", Vector(4, i))).ToList(), Ct);
         await writer.UpsertAsync(_collection, Enumerable.Range(0, 6).Select(i => Embedded("doc-3", i, 6, $"old {i}", Vector(4, i))).ToList(), Ct);
 
         await writer.UpsertAsync(_collection, Enumerable.Range(0, 2).Select(i => Embedded("doc-1", i, 2, $"new {i}", Vector(4, i))).ToList(), Ct);
         await writer.UpsertAsync(_collection, Enumerable.Range(0, 3).Select(i => Embedded("doc-3", i, 3, $"new {i}", Vector(4, i))).ToList(), Ct);
-        await writer.DeleteStaleChunksAsync(_collection, [("doc-1", 2, null, null), ("doc-3", 3, null, null)], Ct);
+        await ordering.DeleteStaleChunksAsync(_collection, [(new OrderedWrite("doc-1", null, null), 2), (new OrderedWrite("doc-3", null, null), 3)], Ct);
 
         var first = await PointsOf(client, "doc-1");
         Assert.Equal([0L, 1L], first.Select(p => p.Payload["chunk_index"].IntegerValue).Order());
@@ -205,7 +205,7 @@ public abstract class VectorStoreContractTests
     public async Task Two_versions_of_a_point_in_one_upsert_are_judged_against_the_state_before_it_and_the_last_is_written()
     {
         // Why one upsert request must never carry two versions of a document: both pass the guard.
-        var (client, writer) = Create();
+        var (client, writer, _) = Create();
         await writer.UpsertAsync(_collection, [Embedded(Versioned("doc-1", 1), 0, 1, "v1", Vector(4, 1))], Ct);
 
         await writer.UpsertAsync(_collection, [Embedded(Versioned("doc-1", 6), 0, 1, "v6", Vector(4, 6)), Embedded(Versioned("doc-1", 3), 0, 1, "v3", Vector(4, 3))], Ct);
@@ -219,14 +219,14 @@ public abstract class VectorStoreContractTests
     {
         // Two replicas: v2 (3 chunks) is written and finished first; v1 (5 chunks) lands afterwards. Its chunks
         // 0-2 are held back by the guard, but 3 and 4 are new ids, which Qdrant inserts whatever the guard says.
-        var (client, writer) = Create();
+        var (client, writer, ordering) = Create();
         await writer.UpsertAsync(_collection, Enumerable.Range(0, 3).Select(i => Embedded(Versioned("doc-1", 2), i, 3, $"v2 {i}", Vector(4, i))).ToList(), Ct);
-        await writer.DeleteStaleChunksAsync(_collection, [("doc-1", 3, 2L, null)], Ct);
-        await writer.RetreatFromNewerAsync(_collection, [(_collection, "doc-1", 2L, null)], Ct);
+        await ordering.DeleteStaleChunksAsync(_collection, [(new OrderedWrite("doc-1", 2L, null), 3)], Ct);
+        await ordering.RetreatFromNewerAsync(_collection, [(_collection, new OrderedWrite("doc-1", 2L, null))], Ct);
 
         await writer.UpsertAsync(_collection, Enumerable.Range(0, 5).Select(i => Embedded(Versioned("doc-1", 1), i, 5, $"v1 {i}", Vector(4, i))).ToList(), Ct);
-        await writer.DeleteStaleChunksAsync(_collection, [("doc-1", 5, 1L, null)], Ct);
-        await writer.RetreatFromNewerAsync(_collection, [(_collection, "doc-1", 1L, null)], Ct);
+        await ordering.DeleteStaleChunksAsync(_collection, [(new OrderedWrite("doc-1", 1L, null), 5)], Ct);
+        await ordering.RetreatFromNewerAsync(_collection, [(_collection, new OrderedWrite("doc-1", 1L, null))], Ct);
 
         var points = await PointsOf(client, "doc-1");
         Assert.Equal([0L, 1L, 2L], points.Select(p => p.Payload["chunk_index"].IntegerValue).Order());
@@ -238,18 +238,18 @@ public abstract class VectorStoreContractTests
     {
         // Replica A received its job (5 chunks) before replica B received its own (3 chunks); B lands and finishes
         // first. The job received last is the document's state, with none of A's chunks beside it.
-        var (client, writer) = Create();
+        var (client, writer, ordering) = Create();
         var receivedA = new DateTimeOffset(2026, 11, 30, 12, 0, 0, TimeSpan.Zero);
         var receivedB = receivedA.AddMilliseconds(5);
         var b = Enumerable.Range(0, 3).Select(i => Received("doc-1", receivedB, i, 3, $"b {i}")).ToList();
         await writer.UpsertAsync(_collection, b, Ct);
-        await writer.DeleteStaleChunksAsync(_collection, [("doc-1", 3, null, receivedB)], Ct);
-        await writer.RetreatFromNewerAsync(_collection, [(_collection, "doc-1", null, receivedB)], Ct);
+        await ordering.DeleteStaleChunksAsync(_collection, [(new OrderedWrite("doc-1", null, receivedB), 3)], Ct);
+        await ordering.RetreatFromNewerAsync(_collection, [(_collection, new OrderedWrite("doc-1", null, receivedB))], Ct);
 
         var a = Enumerable.Range(0, 5).Select(i => Received("doc-1", receivedA, i, 5, $"a {i}")).ToList();
         await writer.UpsertAsync(_collection, a, Ct);
-        await writer.DeleteStaleChunksAsync(_collection, [("doc-1", 5, null, receivedA)], Ct);
-        await writer.RetreatFromNewerAsync(_collection, [(_collection, "doc-1", null, receivedA)], Ct);
+        await ordering.DeleteStaleChunksAsync(_collection, [(new OrderedWrite("doc-1", null, receivedA), 5)], Ct);
+        await ordering.RetreatFromNewerAsync(_collection, [(_collection, new OrderedWrite("doc-1", null, receivedA))], Ct);
 
         var points = await PointsOf(client, "doc-1");
         Assert.Equal(["b 0", "b 1", "b 2"], points.Select(p => p.Payload["text"].StringValue).Order());
@@ -258,16 +258,16 @@ public abstract class VectorStoreContractTests
     [Fact]
     public async Task An_unversioned_delete_received_before_an_upsert_spares_it_and_its_tombstone_does_not_remove_it()
     {
-        var (client, writer) = Create();
+        var (client, writer, ordering) = Create();
         var deleteReceived = new DateTimeOffset(2026, 11, 30, 12, 0, 0, TimeSpan.Zero);
         var upsertReceived = deleteReceived.AddMilliseconds(5);
         await writer.UpsertAsync(_collection, [Received("doc-1", upsertReceived, 0, 1, "kept")], Ct);
-        await writer.RetreatFromNewerAsync(_collection, [(_collection, "doc-1", null, upsertReceived)], Ct);
+        await ordering.RetreatFromNewerAsync(_collection, [(_collection, new OrderedWrite("doc-1", null, upsertReceived))], Ct);
 
         // The delete lands after the upsert that another replica received after it.
-        await writer.RememberDeleteAsync(_collection, "doc-1", null, deleteReceived, Ct);
-        await writer.DeleteDocumentAsync(_collection, "doc-1", null, Ct, deleteReceived);
-        await writer.RetreatFromNewerAsync(_collection, [(_collection, "doc-1", null, upsertReceived)], Ct);
+        await ordering.RememberDeleteAsync(_collection, "doc-1", null, deleteReceived, Ct);
+        await ordering.DeleteDocumentAsync(_collection, new OrderedWrite("doc-1", null, deleteReceived), Ct);
+        await ordering.RetreatFromNewerAsync(_collection, [(_collection, new OrderedWrite("doc-1", null, upsertReceived))], Ct);
 
         Assert.Equal("kept", Assert.Single(await PointsOf(client, "doc-1")).Payload["text"].StringValue);
     }
@@ -276,11 +276,11 @@ public abstract class VectorStoreContractTests
     public async Task A_newer_version_removes_an_older_ones_chunks_whatever_their_index()
     {
         // The other order: v1's five chunks are all there when v2 (3 chunks) finishes.
-        var (client, writer) = Create();
+        var (client, writer, ordering) = Create();
         await writer.UpsertAsync(_collection, Enumerable.Range(0, 5).Select(i => Embedded(Versioned("doc-1", 1), i, 5, $"v1 {i}", Vector(4, i))).ToList(), Ct);
 
         await writer.UpsertAsync(_collection, Enumerable.Range(0, 3).Select(i => Embedded(Versioned("doc-1", 2), i, 3, $"v2 {i}", Vector(4, i))).ToList(), Ct);
-        await writer.DeleteStaleChunksAsync(_collection, [("doc-1", 3, 2L, null)], Ct);
+        await ordering.DeleteStaleChunksAsync(_collection, [(new OrderedWrite("doc-1", 2L, null), 3)], Ct);
 
         var points = await PointsOf(client, "doc-1");
         Assert.Equal(3, points.Count);
@@ -291,7 +291,7 @@ public abstract class VectorStoreContractTests
     public async Task A_document_of_a_thousand_chunks_of_4096_dimensions_is_written_and_its_vectors_read_back_whole()
     {
         // 1,000 vectors of 4096 floats are 16 MiB: four times what a gRPC client accepts in one answer by default.
-        var (_, writer) = Create();
+        var (_, writer, _) = Create();
         var chunks = Enumerable.Range(0, 1_000).Select(i => Embedded("doc-1", i, 1_000, $"part {i}", Vector(4096, i))).ToList();
         foreach (var half in chunks.Chunk(500))
         {
@@ -310,14 +310,14 @@ public abstract class VectorStoreContractTests
     [Fact]
     public async Task A_tombstone_keeps_the_highest_deleted_version_and_the_last_delete_and_lives_outside_the_collection()
     {
-        var (client, writer) = Create();
+        var (client, writer, ordering) = Create();
         await writer.UpsertAsync(_collection, [Embedded(Versioned("doc-1", 3), 0, 1, "v3", Vector(4))], Ct);
 
         var at = new DateTimeOffset(2026, 11, 30, 12, 0, 0, TimeSpan.Zero);
-        await writer.RememberDeleteAsync(_collection, "doc-1", 7, at, Ct);
-        await writer.RememberDeleteAsync(_collection, "doc-1", 5, at.AddSeconds(1), Ct);
-        await writer.RememberDeleteAsync(_collection, "doc-1", null, at.AddSeconds(2), Ct);
-        await writer.DeleteDocumentAsync(_collection, "doc-1", 7, Ct);
+        await ordering.RememberDeleteAsync(_collection, "doc-1", 7, at, Ct);
+        await ordering.RememberDeleteAsync(_collection, "doc-1", 5, at.AddSeconds(1), Ct);
+        await ordering.RememberDeleteAsync(_collection, "doc-1", null, at.AddSeconds(2), Ct);
+        await ordering.DeleteDocumentAsync(_collection, new OrderedWrite("doc-1", 7, null), Ct);
 
         Assert.Empty(await PointsOf(client, "doc-1"));
         var (_, _, options) = Connect();
@@ -331,11 +331,11 @@ public abstract class VectorStoreContractTests
     [Fact]
     public async Task Deleting_a_document_removes_all_its_points()
     {
-        var (client, writer) = Create();
+        var (client, writer, ordering) = Create();
         await writer.UpsertAsync(_collection, Enumerable.Range(0, 3).Select(i => Embedded("doc-1", i, 3, $"t {i}", Vector(4, i))).ToList(), Ct);
         await writer.UpsertAsync(_collection, [Embedded("doc-2", 0, 1, "keep", Vector(4))], Ct);
 
-        await writer.DeleteDocumentAsync(_collection, "doc-1", null, Ct);
+        await ordering.DeleteDocumentAsync(_collection, new OrderedWrite("doc-1", null, null), Ct);
 
         Assert.Empty(await PointsOf(client, "doc-1"));
         Assert.Single(await PointsOf(client, "doc-2"));
@@ -344,19 +344,19 @@ public abstract class VectorStoreContractTests
     [Fact]
     public async Task Deleting_from_a_collection_that_does_not_exist_does_nothing()
     {
-        var (_, writer) = Create();
+        var (_, writer, ordering) = Create();
 
-        await writer.DeleteDocumentAsync(_collection, "doc-1", null, Ct);
+        await ordering.DeleteDocumentAsync(_collection, new OrderedWrite("doc-1", null, null), Ct);
     }
 
     [Fact]
     public async Task Vector_of_the_wrong_dimension_is_rejected_permanently()
     {
-        var (client, writer) = Create();
+        var (client, writer, _) = Create();
         await writer.UpsertAsync(_collection, [Embedded("doc-1", 0, 1, "four", Vector(4))], Ct);
 
         // A second replica (fresh provisioner cache) with a model of another dimension.
-        var (_, otherWriter) = Create();
+        var (_, otherWriter, _) = Create();
         var error = await Assert.ThrowsAsync<VectorStoreRejectedException>(() =>
             otherWriter.UpsertAsync(_collection, [Embedded("doc-2", 0, 1, "six", Vector(6))], Ct));
 
@@ -367,7 +367,7 @@ public abstract class VectorStoreContractTests
     [Fact]
     public async Task Qdrant_itself_rejects_a_vector_of_the_wrong_dimension_as_invalid_argument()
     {
-        var (client, writer) = Create();
+        var (client, writer, _) = Create();
         await writer.UpsertAsync(_collection, [Embedded("doc-1", 0, 1, "four", Vector(4))], Ct);
 
         var error = await Assert.ThrowsAsync<Grpc.Core.RpcException>(() =>
@@ -380,7 +380,7 @@ public abstract class VectorStoreContractTests
     [Fact]
     public async Task An_older_version_does_not_overwrite_the_points_of_a_newer_one()
     {
-        var (client, writer) = Create();
+        var (client, writer, _) = Create();
         await writer.UpsertAsync(_collection, Enumerable.Range(0, 2).Select(i => Embedded(Versioned("doc-1", 3), i, 2, $"v3 {i}", Vector(4, i))).ToList(), Ct);
         await writer.UpsertAsync(_collection, [Embedded("doc-2", 0, 1, "unversioned", Vector(4))], Ct);
 
@@ -397,7 +397,7 @@ public abstract class VectorStoreContractTests
     [Fact]
     public async Task A_newer_or_equal_version_overwrites()
     {
-        var (client, writer) = Create();
+        var (client, writer, _) = Create();
         await writer.UpsertAsync(_collection, [Embedded(Versioned("doc-1", 3), 0, 1, "v3", Vector(4))], Ct);
 
         await writer.UpsertAsync(_collection, [Embedded(Versioned("doc-1", 3), 0, 1, "v3 again", Vector(4))], Ct);
@@ -410,23 +410,23 @@ public abstract class VectorStoreContractTests
     [Fact]
     public async Task Deletes_and_tail_deletes_of_an_older_version_leave_a_newer_versions_points()
     {
-        var (client, writer) = Create();
+        var (client, writer, ordering) = Create();
         await writer.UpsertAsync(_collection, Enumerable.Range(0, 3).Select(i => Embedded(Versioned("doc-1", 5), i, 3, $"v5 {i}", Vector(4, i))).ToList(), Ct);
 
-        await writer.DeleteStaleChunksAsync(_collection, [("doc-1", 1, 4L, null)], Ct);
-        await writer.DeleteDocumentAsync(_collection, "doc-1", 4, Ct);
+        await ordering.DeleteStaleChunksAsync(_collection, [(new OrderedWrite("doc-1", 4L, null), 1)], Ct);
+        await ordering.DeleteDocumentAsync(_collection, new OrderedWrite("doc-1", 4, null), Ct);
         Assert.Equal(3, (await PointsOf(client, "doc-1")).Count);
 
-        await writer.DeleteStaleChunksAsync(_collection, [("doc-1", 1, 5L, null)], Ct);
+        await ordering.DeleteStaleChunksAsync(_collection, [(new OrderedWrite("doc-1", 5L, null), 1)], Ct);
         Assert.Single(await PointsOf(client, "doc-1"));
-        await writer.DeleteDocumentAsync(_collection, "doc-1", 6, Ct);
+        await ordering.DeleteDocumentAsync(_collection, new OrderedWrite("doc-1", 6, null), Ct);
         Assert.Empty(await PointsOf(client, "doc-1"));
     }
 
     [Fact]
     public async Task Reader_returns_the_version_and_chunk_hashes_of_the_documents_asked_for()
     {
-        var (_, writer) = Create();
+        var (_, writer, _) = Create();
         var reader = CreateReader();
         Assert.Empty(await reader.ReadDocumentsAsync(_collection, ["doc-1"], Ct));
         await writer.UpsertAsync(_collection, Enumerable.Range(0, 300).Select(i => Embedded(Versioned("doc-1", 7), i, 300, $"part {i}", Vector(4, i))).ToList(), Ct);
@@ -446,7 +446,7 @@ public abstract class VectorStoreContractTests
     [Fact]
     public async Task Reader_returns_stored_vectors_by_point_id_and_leaves_out_missing_points()
     {
-        var (_, writer) = Create();
+        var (_, writer, _) = Create();
         var reader = CreateReader();
         await writer.UpsertAsync(_collection, Enumerable.Range(0, 2).Select(i => Embedded("doc-1", i, 2, $"part {i}", Vector(4, i))).ToList(), Ct);
         var second = PointIds.For(_collection, "doc-1", 1);
@@ -456,11 +456,12 @@ public abstract class VectorStoreContractTests
         Assert.Equal(Vector(4, 1), Assert.Single(vectors, kv => kv.Key == second).Value);
     }
 
-    private (QdrantClient Client, QdrantPointWriter Writer) Create(Action<QdrantOptions>? configure = null)
+    private (QdrantClient Client, QdrantPointWriter Writer, DocumentOrdering Ordering) Create(Action<QdrantOptions>? configure = null)
     {
         var (client, provisioner, options) = Connect(configure);
         var calls = new QdrantCalls(ResiliencePipeline.Empty);
-        return (client, new QdrantPointWriter(client, provisioner, new PointFactory(options, TimeProvider.System), calls, new TombstoneStore(client, calls, options, TimeProvider.System)));
+        return (client, new QdrantPointWriter(client, provisioner, new PointFactory(options, TimeProvider.System), calls),
+            new DocumentOrdering(client, calls, new TombstoneStore(client, calls, options, TimeProvider.System)));
     }
 
     private QdrantPointReader CreateReader()

@@ -22,11 +22,12 @@ public sealed class VectorStoreServiceTests
         var options = new QdrantOptions { Endpoint = qdrant.Endpoint, Collection = "documents", UpsertBatchSize = 64 };
         var calls = new QdrantCalls(ResiliencePipeline.Empty);
         var writer = new QdrantPointWriter(client, new CollectionProvisioner(client, options, NullLogger<CollectionProvisioner>.Instance),
-            new PointFactory(options, TimeProvider.System), calls, new TombstoneStore(client, calls, options, TimeProvider.System));
+            new PointFactory(options, TimeProvider.System), calls);
+        var ordering = new DocumentOrdering(client, calls, new TombstoneStore(client, calls, options, TimeProvider.System));
         await writer.UpsertAsync("documents", [Chunk("seed", [1, 2, 3, 4])], Ct);
 
         var embedded = Channel.CreateUnbounded<EmbeddedChunk>();
-        var deletions = Channel.CreateUnbounded<DocumentJob>();
+        var deletions = Channel.CreateUnbounded<Deletion>();
         var outcomes = Channel.CreateUnbounded<JobOutcome>();
         // Three jobs in one batch; the middle one's vector has the wrong dimension, which Qdrant refuses.
         foreach (var chunk in new[] { Chunk("a", [1, 0, 0, 0]), Chunk("b", [1, 0]), Chunk("c", [0, 1, 0, 0]) })
@@ -35,8 +36,8 @@ public sealed class VectorStoreServiceTests
         }
         embedded.Writer.TryComplete();
         deletions.Writer.TryComplete();
-        using var service = new VectorStoreService(embedded.Reader, deletions.Reader, Channel.CreateUnbounded<DocumentJob>().Reader, writer, new NoObserver(), options, new EmbeddingModels("test/model", null),
-            TestPipeline.Context(outcomes: new OutcomeReporter(outcomes.Writer)), NullLogger<VectorStoreService>.Instance);
+        using var service = new VectorStoreService(embedded.Reader, deletions.Reader, Channel.CreateUnbounded<Withdrawal>().Reader, writer, ordering, new NoObserver(), options, new EmbeddingModels("test/model", null),
+            TestPipeline.Context(lifecycle: new JobLifecycle(outcomes.Writer)), NullLogger<VectorStoreService>.Instance);
 
         await service.StartAsync(Ct);
         var reported = await outcomes.Reader.ReadAllAsync(Ct).ToListAsync(Ct);
