@@ -6,8 +6,8 @@ using System.Text.Json;
 using System.Threading.Channels;
 using Azure.Storage.Queues.Models;
 using Qdrant.Client.Grpc;
-using Stackit.EmbeddingWorker.Pipeline;
 using Stackit.EmbeddingWorker.Preparation;
+using Stackit.EmbeddingWorker.Tokens;
 
 namespace Stackit.EmbeddingWorker.Benchmarks;
 

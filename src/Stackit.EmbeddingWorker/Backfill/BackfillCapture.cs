@@ -13,7 +13,6 @@ namespace Stackit.EmbeddingWorker.Backfill;
 /// </summary>
 internal sealed class BackfillCapture(QdrantClient client, WorkQueues queues, BackfillOptions options, QueueOptions queue, TimeProvider time) : IDocumentChangeObserver
 {
-    public const string MarkerSuffix = "_next";
 
     private readonly SemaphoreSlim _gate = new(1, 1);
     private IReadOnlyDictionary<string, (string Source, string Target)> _backfills = new Dictionary<string, (string, string)>(StringComparer.Ordinal);
@@ -45,10 +44,7 @@ internal sealed class BackfillCapture(QdrantClient client, WorkQueues queues, Ba
                 {
                     var aliases = (await client.ListAliasesAsync(cancellationToken).ConfigureAwait(false))
                         .ToDictionary(a => a.AliasName, a => a.CollectionName, StringComparer.Ordinal);
-                    _backfills = aliases
-                        .Where(a => a.Key.EndsWith(MarkerSuffix, StringComparison.Ordinal))
-                        .Select(a => (Alias: a.Key[..^MarkerSuffix.Length], Target: a.Value))
-                        .ToDictionary(a => a.Alias, a => (aliases.GetValueOrDefault(a.Alias) ?? a.Alias, a.Target), StringComparer.Ordinal);
+                    _backfills = BackfillAliases.Running(aliases);
                     _refreshedAt = time.GetUtcNow();
                 }
             }

@@ -19,8 +19,6 @@ namespace Stackit.EmbeddingWorker.Backfill;
 /// </summary>
 internal sealed class PageAuthority(QdrantClient client, CollectionRouting routing, BackfillOptions options)
 {
-    public const string PreviousSuffix = "_previous";
-
     /// <summary>Why the page must not be worked on, or null.</summary>
     public async Task<string?> RefusalAsync(BackfillPage page, CancellationToken cancellationToken)
     {
@@ -39,12 +37,12 @@ internal sealed class PageAuthority(QdrantClient client, CollectionRouting routi
         {
             return $"'{page.Alias}' is not an alias in Qdrant, so no backfill of it can run.";
         }
-        var marker = aliases.GetValueOrDefault(page.Alias + BackfillCapture.MarkerSuffix);
+        var marker = aliases.GetValueOrDefault(BackfillAliases.Next(page.Alias));
         if (!string.Equals(page.Target, marker, StringComparison.Ordinal) && !string.Equals(page.Target, current, StringComparison.Ordinal))
         {
             return $"target '{page.Target}' is neither the running backfill's ({marker ?? "none runs"}) nor what '{page.Alias}' points to ('{current}').";
         }
-        var previous = aliases.GetValueOrDefault(page.Alias + PreviousSuffix);
+        var previous = aliases.GetValueOrDefault(BackfillAliases.Previous(page.Alias));
         if (page.Source is { } source && !string.Equals(source, current, StringComparison.Ordinal) && !string.Equals(source, previous, StringComparison.Ordinal))
         {
             return $"source '{source}' is neither what '{page.Alias}' points to ('{current}') nor what it pointed to before its last switch ('{previous ?? "none"}').";

@@ -1,6 +1,6 @@
 using Qdrant.Client;
-using Stackit.EmbeddingWorker.Backfill;
 using Stackit.EmbeddingWorker.Embeddings;
+using Stackit.EmbeddingWorker.Pipeline;
 using Stackit.EmbeddingWorker.VectorStore;
 
 namespace Stackit.EmbeddingWorker.Cli;
@@ -22,7 +22,7 @@ internal sealed class BackfillPlan(QdrantClient client, CliContext context)
             await output.WriteLineAsync($"No plan: there is no alias '{alias}' to backfill.").ConfigureAwait(false);
             return 1;
         }
-        var target = aliases.GetValueOrDefault(alias + BackfillCapture.MarkerSuffix) ?? requestedTarget ?? BackfillPlanner.NextVersion(alias, source);
+        var target = aliases.GetValueOrDefault(BackfillAliases.Next(alias)) ?? requestedTarget ?? BackfillPlanner.NextVersion(alias, source);
 
         var (count, counting) = await TokenCounting.ForAsync(client, source, context.Embeddings, calibrate, cancellationToken).ConfigureAwait(false);
         var (documents, chunks, bytes, tokens, withoutText) = await SourceScan.ReadAsync(client, source, count, onDocument: null, cancellationToken).ConfigureAwait(false);

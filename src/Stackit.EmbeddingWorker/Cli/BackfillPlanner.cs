@@ -5,6 +5,7 @@ using Qdrant.Client.Grpc;
 using Stackit.EmbeddingWorker.Backfill;
 using Stackit.EmbeddingWorker.Embeddings;
 using Stackit.EmbeddingWorker.Messaging;
+using Stackit.EmbeddingWorker.Pipeline;
 using Stackit.EmbeddingWorker.VectorStore;
 
 namespace Stackit.EmbeddingWorker.Cli;
@@ -59,7 +60,7 @@ internal sealed class BackfillPlanner(
         await backfill.CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
         await poison.CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
 
-        var marker = alias + BackfillCapture.MarkerSuffix;
+        var marker = BackfillAliases.Next(alias);
         string target;
         if (aliases.TryGetValue(marker, out var running))
         {
@@ -129,7 +130,7 @@ internal sealed class BackfillPlanner(
         }
         // <alias>_previous names the collection the switch leaves: pages recorded just before the switch still copy
         // from it (PageAuthority), and an operator can switch back to it.
-        var previous = alias + PageAuthority.PreviousSuffix;
+        var previous = BackfillAliases.Previous(alias);
         var switchOperations = new List<AliasOperations>
         {
             new() { DeleteAlias = new DeleteAlias { AliasName = alias } },

@@ -2,6 +2,7 @@ using System.CommandLine;
 using Azure;
 using Grpc.Core;
 using Microsoft.Extensions.Logging.Abstractions;
+using Stackit.EmbeddingWorker.Pipeline;
 using Stackit.EmbeddingWorker.VectorStore;
 
 namespace Stackit.EmbeddingWorker.Cli;
@@ -54,7 +55,7 @@ internal static class StatusCommand
                 }
                 var info = await qdrant.GetCollectionInfoAsync(physical, cancellationToken).ConfigureAwait(false);
                 await context.Output.WriteLineAsync($"collection {name}: {info.PointsCount} points ({info.Status.ToString().ToLowerInvariant()})").ConfigureAwait(false);
-                if (aliases.TryGetValue(collection + Backfill.BackfillCapture.MarkerSuffix, out var target))
+                if (aliases.TryGetValue(BackfillAliases.Next(collection), out var target))
                 {
                     var copied = await qdrant.GetCollectionInfoAsync(target, cancellationToken).ConfigureAwait(false);
                     var queued = await context.Queues.ApproximateLengthAsync(context.Backfill.QueueName(context.Queue.Name), cancellationToken).ConfigureAwait(false);

@@ -3,8 +3,7 @@ using System.Text;
 using Qdrant.Client;
 using Qdrant.Client.Grpc;
 using Stackit.EmbeddingWorker.Embeddings;
-using Stackit.EmbeddingWorker.Pipeline;
-using Stackit.EmbeddingWorker.Preparation;
+using Stackit.EmbeddingWorker.Tokens;
 using Stackit.EmbeddingWorker.VectorStore;
 
 namespace Stackit.EmbeddingWorker.Cli;
@@ -17,7 +16,7 @@ namespace Stackit.EmbeddingWorker.Cli;
 /// </summary>
 internal static class TokenCounting
 {
-    internal const int CalibrationBytes = 16 * 1024;
+    internal const int CalibrationBytes = (int)TokenCalibration.SampleBytes;
 
     /// <summary>How a chunk's tokens are counted, and the words that say how.</summary>
     public static async Task<(Func<string, long> Count, string How)> ForAsync(QdrantClient client, string source, EmbeddingsOptions embeddings, bool calibrate, CancellationToken cancellationToken)
@@ -63,6 +62,5 @@ internal static class TokenCounting
         }
     }
 
-    private static Func<string, long> PerByte(double tokensPerByte) =>
-        text => (long)Math.Ceiling(Encoding.UTF8.GetByteCount(text) * tokensPerByte) + TokenCalibration.TokensPerInput;
+    private static Func<string, long> PerByte(double tokensPerByte) => text => TokenCalibration.AtRatio(text, tokensPerByte);
 }

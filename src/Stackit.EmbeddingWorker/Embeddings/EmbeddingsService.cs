@@ -2,6 +2,7 @@ using System.Threading.Channels;
 using Polly.Timeout;
 using Stackit.EmbeddingWorker.Embeddings.Throttling;
 using Stackit.EmbeddingWorker.Pipeline;
+using Stackit.EmbeddingWorker.Tokens;
 
 namespace Stackit.EmbeddingWorker.Embeddings;
 

@@ -12,7 +12,7 @@ namespace Stackit.EmbeddingWorker.Intake;
 internal sealed class JobMessageParser(string defaultCollection, IReadOnlySet<string> allowedCollections, string? multimodalCollection = null, int maxMetadataBytes = JobMessageParser.DefaultMaxMetadataBytes)
 {
     public const int DefaultMaxMetadataBytes = 16 * 1024;
-    public const int MaxMessageBytes = 64 * 1024;
+    public const int MaxMessageBytes = Messaging.DeliveryRecord.MaxMessageBytes;
     public const int MaxIdLength = 512;
     public const int MaxJsonDepth = 32;
 

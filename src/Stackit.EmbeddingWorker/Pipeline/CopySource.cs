@@ -2,8 +2,8 @@ namespace Stackit.EmbeddingWorker.Pipeline;
 
 /// <summary>
 /// What makes a job a backfill copy: where it writes (<see cref="TargetCollection"/>, while its point ids keep the
-/// alias the job names), when the source wrote what it copies (<see cref="WrittenAt"/>: a copy never replaces or
+/// alias the job names), when the source wrote what it copies (<see cref="EmbeddedAt"/>, the source points' <c>embedded_at</c>: a copy never replaces or
 /// deletes a point written later than that), and the stored chunk texts it embeds again (none for a document gone
 /// from the source, which the copy deletes from the target).
 /// </summary>
-internal sealed record CopySource(string TargetCollection, DateTimeOffset WrittenAt, IReadOnlyList<string>? Chunks);
+internal sealed record CopySource(string TargetCollection, DateTimeOffset EmbeddedAt, IReadOnlyList<string>? Chunks);

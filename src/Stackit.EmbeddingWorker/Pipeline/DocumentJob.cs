@@ -31,7 +31,7 @@ internal sealed class DocumentJob(QueueLease lease, JobMessage message, int gene
     /// The job's time, stored as its points' <c>embedded_at</c>: when this replica took it in
     /// (<see cref="ReceivedAt"/>), or for a backfill copy when the source wrote what it copies.
     /// </summary>
-    public DateTimeOffset? EmbeddedAt => Copy?.WrittenAt ?? ReceivedAt;
+    public DateTimeOffset? EmbeddedAt => Copy?.EmbeddedAt ?? ReceivedAt;
 
     /// <summary>
     /// The time that orders this job's writes against other writers of its document: its <see cref="EmbeddedAt"/> when

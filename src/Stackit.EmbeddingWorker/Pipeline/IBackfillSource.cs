@@ -12,8 +12,8 @@ internal interface IBackfillSource
     Task<SourceRead> ReadAsync(string collection, IReadOnlyCollection<string> documentIds, CancellationToken cancellationToken);
 }
 
-/// <summary>One stored document: its chunk texts in chunk order, and when the source last wrote any of them.</summary>
-internal sealed record SourceDocument(string Id, IReadOnlyList<string> Chunks, string? Title, JsonElement? Metadata, long? Version, DateTimeOffset WrittenAt);
+/// <summary>One stored document: its chunk texts in chunk order, and when the source last wrote any of them (the latest <c>embedded_at</c>).</summary>
+internal sealed record SourceDocument(string Id, IReadOnlyList<string> Chunks, string? Title, JsonElement? Metadata, long? Version, DateTimeOffset EmbeddedAt);
 
 /// <summary>
 /// What a read found, and when it read: a document asked for and not found is gone from the source. A read that can

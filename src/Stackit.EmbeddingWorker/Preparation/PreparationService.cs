@@ -24,8 +24,8 @@ internal sealed partial class PreparationService(
 {
     private JobLifecycle Lifecycle => context.Lifecycle;
 
-    /// <summary>Jobs whose stored state is read in one round trip; Intake receives up to 32 messages a call.</summary>
-    private const int GroupSize = 32;
+    /// <summary>Jobs whose stored state is read in one round trip: as many as Intake receives in one call.</summary>
+    private const int GroupSize = InFlightLimiter.MaxReceiveBatch;
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         context.Shutdown.DrainAsync(abort => Task.WhenAll(PrepareAsync(abort), RechunkAsync(abort), ResumeAsync(abort)), () =>

@@ -1,3 +1,4 @@
+using Stackit.EmbeddingWorker.Tokens;
 namespace Stackit.EmbeddingWorker.Preparation;
 
 /// <summary>

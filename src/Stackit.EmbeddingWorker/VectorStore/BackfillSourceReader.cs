@@ -36,10 +36,10 @@ internal sealed class BackfillSourceReader(QdrantPointReader reader, TimeProvide
                 first.TryGetValue(PayloadFields.Title, out var title) && title.KindCase == Value.KindOneofCase.StringValue ? title.StringValue : null,
                 first.TryGetValue(PayloadFields.Metadata, out var metadata) ? PayloadValues.ToJson(metadata) : null,
                 first.TryGetValue(PayloadFields.Version, out var version) && version.KindCase == Value.KindOneofCase.IntegerValue ? version.IntegerValue : null,
-                chunks.Max(WrittenAt)));
+                chunks.Max(EmbeddedAt)));
         }
         return new SourceRead(documents, readAt);
     }
 
-    private static DateTimeOffset WrittenAt(RetrievedPoint point) => PayloadValues.Time(point.Payload, PayloadFields.EmbeddedAt) ?? DateTimeOffset.MinValue;
+    private static DateTimeOffset EmbeddedAt(RetrievedPoint point) => PayloadValues.Time(point.Payload, PayloadFields.EmbeddedAt) ?? DateTimeOffset.MinValue;
 }

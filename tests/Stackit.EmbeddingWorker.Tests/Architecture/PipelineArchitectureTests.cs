@@ -21,8 +21,8 @@ public sealed class PipelineArchitectureTests
     /// <summary>The stages, in the order work flows through them; Backfill is a second source beside Intake.</summary>
     public static readonly TheoryData<string> Stages = ["Intake", "Backfill", "Preparation", "Batching", "Embeddings", "VectorStore", "Acknowledgement"];
 
-    /// <summary>The rooms every stage may use: the core, the queue room, metrics and log scopes, the performance seam, and how settings are bound and their errors said.</summary>
-    public static readonly TheoryData<string> SharedRooms = ["Pipeline", "Messaging", "Diagnostics", "Transport", "Configuration"];
+    /// <summary>The rooms every stage may use: the core, the queue room, metrics and log scopes, the performance seam, how settings are bound and their errors said, and token counting.</summary>
+    public static readonly TheoryData<string> SharedRooms = ["Pipeline", "Messaging", "Diagnostics", "Transport", "Configuration", "Tokens"];
 
     /// <summary>Rooms that may see stages; nothing below them may see them.</summary>
     private static readonly string[] Outer = ["Hosting", "Cli", "Management"];

@@ -9,6 +9,7 @@ using Stackit.EmbeddingWorker.Pipeline;
 using Stackit.EmbeddingWorker.Preparation;
 using Stackit.EmbeddingWorker.Tests.Batching;
 using Stackit.EmbeddingWorker.Tests.Infrastructure;
+using Stackit.EmbeddingWorker.Tokens;
 
 namespace Stackit.EmbeddingWorker.Tests.Embeddings;
 

@@ -1,6 +1,6 @@
 using System.Text;
-using Stackit.EmbeddingWorker.Pipeline;
 using Stackit.EmbeddingWorker.Preparation;
+using Stackit.EmbeddingWorker.Tokens;
 
 namespace Stackit.EmbeddingWorker.Tests.Preparation;
 

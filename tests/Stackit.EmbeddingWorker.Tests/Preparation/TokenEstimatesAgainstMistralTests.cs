@@ -1,6 +1,6 @@
-using Stackit.EmbeddingWorker.Pipeline;
 using Stackit.EmbeddingWorker.Preparation;
 using Stackit.EmbeddingWorker.Testing;
+using Stackit.EmbeddingWorker.Tokens;
 
 namespace Stackit.EmbeddingWorker.Tests.Preparation;
 

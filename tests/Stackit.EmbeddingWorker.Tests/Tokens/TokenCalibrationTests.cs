@@ -1,8 +1,7 @@
 using System.Text;
-using Stackit.EmbeddingWorker.Pipeline;
-using Stackit.EmbeddingWorker.Preparation;
+using Stackit.EmbeddingWorker.Tokens;
 
-namespace Stackit.EmbeddingWorker.Tests.Pipeline;
+namespace Stackit.EmbeddingWorker.Tests.Tokens;
 
 public sealed class TokenCalibrationTests
 {
@@ -100,7 +99,7 @@ public sealed class TokenCalibrationTests
     {
         var calibration = new TokenCalibration(Margin);
 
-        Assert.Equal(ScriptBytes.Of("✅🔧").Total + TokenCalibration.TokensPerInput, new CalibratedTokenEstimator(calibration).Estimate("✅🔧"));
+        Assert.Equal(Encoding.UTF8.GetByteCount("✅🔧") + TokenCalibration.TokensPerInput, new CalibratedTokenEstimator(calibration).Estimate("✅🔧"));
         Assert.Equal(new ScriptBytes(2, 3, 7), ScriptBytes.Of("ok叶✅🔧"));
     }
 

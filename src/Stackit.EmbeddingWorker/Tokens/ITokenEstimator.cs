@@ -1,4 +1,4 @@
-namespace Stackit.EmbeddingWorker.Preparation;
+namespace Stackit.EmbeddingWorker.Tokens;
 
 /// <summary>Estimates how many tokens the endpoint will count for a text. Must never undercount by much.</summary>
 internal interface ITokenEstimator

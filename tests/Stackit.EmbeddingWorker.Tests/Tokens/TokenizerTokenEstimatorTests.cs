@@ -1,10 +1,9 @@
 using Microsoft.Extensions.DependencyInjection;
-using Stackit.EmbeddingWorker.Pipeline;
-using Stackit.EmbeddingWorker.Preparation;
+using Stackit.EmbeddingWorker.Tokens;
 using Stackit.EmbeddingWorker.Tests.Embeddings;
 using Stackit.EmbeddingWorker.Tests.Infrastructure;
 
-namespace Stackit.EmbeddingWorker.Tests.Preparation;
+namespace Stackit.EmbeddingWorker.Tests.Tokens;
 
 public sealed class TokenizerTokenEstimatorTests : IDisposable
 {

@@ -1,4 +1,4 @@
-namespace Stackit.EmbeddingWorker.Pipeline;
+namespace Stackit.EmbeddingWorker.Tokens;
 
 /// <summary>
 /// The UTF-8 length of a text by the kind of character it holds, since tokenizers spend very different numbers of
@@ -11,8 +11,6 @@ namespace Stackit.EmbeddingWorker.Pipeline;
 /// </summary>
 internal readonly record struct ScriptBytes(int Ascii, int Letters, int Symbols, int Hangul = 0)
 {
-    public int Total => Ascii + Letters + Symbols + Hangul;
-
     public static ScriptBytes operator +(ScriptBytes left, ScriptBytes right) =>
         new(left.Ascii + right.Ascii, left.Letters + right.Letters, left.Symbols + right.Symbols, left.Hangul + right.Hangul);
 

@@ -1,7 +1,6 @@
 using Microsoft.ML.Tokenizers;
-using Stackit.EmbeddingWorker.Pipeline;
 
-namespace Stackit.EmbeddingWorker.Preparation;
+namespace Stackit.EmbeddingWorker.Tokens;
 
 /// <summary>
 /// Exact counts from the model's own tokenizer file (<c>Embeddings:TokenizerFile</c>): a SentencePiece

@@ -1,6 +1,4 @@
-using Stackit.EmbeddingWorker.Pipeline;
-
-namespace Stackit.EmbeddingWorker.Preparation;
+namespace Stackit.EmbeddingWorker.Tokens;
 
 /// <summary>
 /// Estimates from the UTF-8 length of each kind of character (<see cref="ScriptBytes"/>) at the ratios the model's

@@ -1,4 +1,4 @@
-namespace Stackit.EmbeddingWorker.Pipeline;
+namespace Stackit.EmbeddingWorker.Tokens;
 
 /// <summary>
 /// Learns how many tokens the endpoint counts per UTF-8 byte for one model, from each response's
@@ -22,6 +22,13 @@ internal sealed class TokenCalibration
 {
     /// <summary>Tokens the endpoint adds to every input (a begin- or end-of-sequence marker).</summary>
     public const int TokensPerInput = 1;
+
+    /// <summary>
+    /// A text's tokens at one ratio for all its bytes, with the marker the endpoint adds: how the helper commands count
+    /// stored chunks (at a sample's ratio, or at <see cref="InitialTokensPerByte"/>, an upper bound).
+    /// </summary>
+    public static long AtRatio(string text, double tokensPerByte) =>
+        (long)Math.Ceiling(System.Text.Encoding.UTF8.GetByteCount(text) * tokensPerByte) + TokensPerInput;
 
     /// <summary>
     /// ASCII before any answer: three bytes a token. English runs at about four bytes a token; German and French at
