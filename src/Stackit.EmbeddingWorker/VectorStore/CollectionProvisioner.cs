@@ -85,8 +85,12 @@ internal sealed partial class CollectionProvisioner(QdrantClient client, QdrantO
         }
     }
 
-    /// <summary>The first Qdrant release that makes BM25 vectors itself (<c>qdrant/bm25</c> in its core).</summary>
-    internal static readonly Version Bm25Since = new(1, 15, 2);
+    /// <summary>
+    /// The first Qdrant release that makes BM25 vectors itself without an external inference service (<c>qdrant/bm25</c>
+    /// in its core: qdrant/qdrant 6ae07f0fd8, #7050, with the <c>language</c> option of #7056). On 1.15.2 every BM25 write
+    /// and search fails with Internal "InferenceService is not initialized".
+    /// </summary>
+    internal static readonly Version Bm25Since = new(1, 15, 3);
 
     /// <summary>
     /// Refuses to create a collection with BM25 on a server that cannot fill it: every write would fail there ("InferenceService

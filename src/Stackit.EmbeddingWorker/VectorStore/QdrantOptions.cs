@@ -117,7 +117,7 @@ public sealed class QdrantOptions : IValidatableObject
 
     /// <summary>
     /// Hybrid retrieval: the language of a BM25 sparse vector (<c>bm25</c>) that Qdrant computes from each chunk's text
-    /// beside the dense one (then named <c>dense</c>), in collections the worker creates from now on (Qdrant 1.15.2
+    /// beside the dense one (then named <c>dense</c>), in collections the worker creates from now on (Qdrant 1.15.3
     /// or later). The language picks Qdrant's stop words and stemmer: <c>english</c>, <c>german</c>, … (see
     /// <see cref="CollectionShape.Bm25Languages"/>). Unset: dense vectors only. Collections keep the shape they were
     /// created with; a backfill moves one to the configured shape.
