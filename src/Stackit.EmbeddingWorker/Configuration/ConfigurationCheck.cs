@@ -24,6 +24,13 @@ public static class ConfigurationCheck
     }
 
     /// <summary>
+    /// Whether <paramref name="exception"/> is the configuration binder's refusal of a value it cannot convert; its
+    /// message names the key and the value ("Failed to convert configuration value 'abc' at 'Queue:…'").
+    /// </summary>
+    internal static bool IsBindingFailure(InvalidOperationException exception) =>
+        exception.InnerException is FormatException or ArgumentException or OverflowException or InvalidOperationException;
+
+    /// <summary>
     /// A generated validator reports "Member: The field QueueOptions.Member must …"; an operator knows the setting as
     /// "Queue:Member". The member prefix goes and the type's name becomes the section's.
     /// </summary>

@@ -20,9 +20,8 @@ internal static class OptionsBinding
         {
             options = configuration.GetSection(section).Get<T>() ?? new T();
         }
-        catch (InvalidOperationException ex) when (ex.InnerException is FormatException or ArgumentException or OverflowException or InvalidOperationException)
+        catch (InvalidOperationException ex) when (ConfigurationCheck.IsBindingFailure(ex))
         {
-            // The binder names the key and the value: "Failed to convert configuration value 'abc' at 'Queue:…'".
             throw new OptionsValidationException(Options.DefaultName, typeof(T), [ex.Message]);
         }
         var result = validator.Validate(Options.DefaultName, options);

@@ -10,9 +10,9 @@ internal static class EmbeddingsRegistration
 {
     /// <summary>
     /// The embeddings stage and its client: admission (concurrency and the rate budget, which the wiring sizes from the
-    /// batching options), then the HTTP client with its
-    /// handlers, outermost first — the resilience pipeline (retries, attempt timeout), the endpoint's feedback to the
-    /// adaptive limit on every attempt, and each attempt's own reading of its answer.
+    /// batching options), then the HTTP client with its handlers, outermost first — the resilience pipeline (retries,
+    /// attempt timeout), the endpoint's feedback to the adaptive limit on every attempt, and each attempt's own reading
+    /// of its answer.
     /// </summary>
     public static IServiceCollection AddEmbeddings(this IServiceCollection services)
     {

@@ -172,7 +172,8 @@ internal sealed partial class EmbeddingsService(
 
     /// <summary>
     /// The estimate let a chunk through that the model cannot take. The lifecycle ends the job's current generation
-    /// (its chunks still in the pipeline are dropped) and it goes back to Preparation to be chunked again, smaller. Points already stored are overwritten by id or removed as the stale tail.
+    /// (its chunks still in the pipeline are dropped) and it goes back to Preparation to be chunked again, smaller.
+    /// Points already stored are overwritten by id or removed as the stale tail.
     /// </summary>
     private void Rechunk(DocumentChunk refused, EmbeddingRequestException ex)
     {

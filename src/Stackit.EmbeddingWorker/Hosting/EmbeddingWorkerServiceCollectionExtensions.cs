@@ -109,7 +109,7 @@ public static class EmbeddingWorkerServiceCollectionExtensions
     private static void AddFleetBudget(IServiceCollection services, IConfiguration configuration)
     {
         // Decided from the raw settings, not by binding here: a value that does not bind is reported with every other
-        // configuration error when the host is built (ConfigurationCheck), not thrown from registration.
+        // configuration error when the host is built (StartupConfiguration), not thrown from registration.
         var coordination = configuration[$"{FleetOptions.SectionName}:{nameof(FleetOptions.Coordination)}"];
         var shared = string.IsNullOrEmpty(coordination) ? new FleetOptions().Coordination == FleetCoordination.Storage
             : Enum.TryParse<FleetCoordination>(coordination, ignoreCase: true, out var parsed) && parsed == FleetCoordination.Storage;

@@ -1,4 +1,5 @@
 using Stackit.EmbeddingWorker.Tokens;
+
 namespace Stackit.EmbeddingWorker.Preparation;
 
 /// <summary>

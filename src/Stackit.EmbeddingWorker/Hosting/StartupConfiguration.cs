@@ -26,9 +26,8 @@ internal sealed class OptionsCheck<T>(string section) : IOptionsCheck
                 configure.Configure(options);
             }
         }
-        catch (InvalidOperationException ex) when (ex.InnerException is FormatException or ArgumentException or OverflowException or InvalidOperationException)
+        catch (InvalidOperationException ex) when (ConfigurationCheck.IsBindingFailure(ex))
         {
-            // The binder names the key and the value: "Failed to convert configuration value 'abc' at 'Queue:…'".
             return [ex.Message];
         }
         var failures = new List<string>();
