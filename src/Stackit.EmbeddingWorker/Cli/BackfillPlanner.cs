@@ -62,7 +62,11 @@ internal sealed class BackfillPlanner(
 
         var marker = BackfillAliases.Next(alias);
         string target;
-        if (aliases.TryGetValue(marker, out var running))
+        if (aliases.TryGetValue(marker, out var running) && string.Equals(running, source, StringComparison.Ordinal))
+        {
+            return await FinishSwitchAsync(alias, running, cancellationToken).ConfigureAwait(false);
+        }
+        if (running is not null)
         {
             if (requestedTarget is not null && !string.Equals(requestedTarget, running, StringComparison.Ordinal))
             {
@@ -130,20 +134,30 @@ internal sealed class BackfillPlanner(
         }
         // <alias>_previous names the collection the switch leaves: pages recorded just before the switch still copy
         // from it (PageAuthority), and an operator can switch back to it.
-        var previous = BackfillAliases.Previous(alias);
-        var switchOperations = new List<AliasOperations>
-        {
-            new() { DeleteAlias = new DeleteAlias { AliasName = alias } },
-            new() { CreateAlias = new CreateAlias { AliasName = alias, CollectionName = target } },
-            new() { DeleteAlias = new DeleteAlias { AliasName = marker } },
-        };
-        if ((await collections.AliasesAsync(cancellationToken).ConfigureAwait(false)).ContainsKey(previous))
-        {
-            switchOperations.Add(new() { DeleteAlias = new DeleteAlias { AliasName = previous } });
-        }
-        switchOperations.Add(new() { CreateAlias = new CreateAlias { AliasName = previous, CollectionName = source } });
-        await client.UpdateAliasesAsync(switchOperations, cancellationToken: cancellationToken).ConfigureAwait(false);
-        await output.WriteLineAsync($"Switched {alias} to {target} (was {source}, now also {previous}). {source} is kept; delete it once {target} is checked and no backfill page names it.").ConfigureAwait(false);
+        await client.UpdateAliasesAsync(SwitchSteps(alias, source, target), cancellationToken: cancellationToken).ConfigureAwait(false);
+        await output.WriteLineAsync($"Switched {alias} to {target} (was {source}, now also {BackfillAliases.Previous(alias)}). {source} is kept; delete it once {target} is checked and no backfill page names it.").ConfigureAwait(false);
+        return 0;
+    }
+
+    /// <summary>
+    /// The switch as Qdrant applies it: step by step, each step kept if a later one fails (toc/collection_meta_ops.rs
+    /// <c>update_aliases</c>), creating an alias that exists re-points it. So there is no step without the alias: first
+    /// <c>&lt;alias&gt;_previous</c> names the source, then the alias is re-pointed to the target, then the marker goes.
+    /// Stopped after the first step, the backfill is still running (the next run switches); after the second, the next
+    /// run finds the marker naming what the alias serves and only removes it (<see cref="FinishSwitchAsync"/>).
+    /// </summary>
+    internal static List<AliasOperations> SwitchSteps(string alias, string source, string target) =>
+    [
+        new() { CreateAlias = new CreateAlias { AliasName = BackfillAliases.Previous(alias), CollectionName = source } },
+        new() { CreateAlias = new CreateAlias { AliasName = alias, CollectionName = target } },
+        new() { DeleteAlias = new DeleteAlias { AliasName = BackfillAliases.Next(alias) } },
+    ];
+
+    /// <summary>A switch stopped after the alias was re-pointed: the marker that still names the served collection goes.</summary>
+    private async Task<int> FinishSwitchAsync(string alias, string target, CancellationToken cancellationToken)
+    {
+        await client.DeleteAliasAsync(BackfillAliases.Next(alias), cancellationToken: cancellationToken).ConfigureAwait(false);
+        await output.WriteLineAsync($"{alias} points to {target} already (a switch was interrupted after it); removed the marker {BackfillAliases.Next(alias)}.").ConfigureAwait(false);
         return 0;
     }
 

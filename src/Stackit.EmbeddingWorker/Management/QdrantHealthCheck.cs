@@ -1,18 +1,26 @@
 using Grpc.Core;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Qdrant.Client;
+using Stackit.EmbeddingWorker.VectorStore;
 
 namespace Stackit.EmbeddingWorker.Management;
 
-/// <summary>Ready only if Qdrant answers its health call.</summary>
-internal sealed class QdrantHealthCheck(QdrantClient qdrant) : IHealthCheck
+/// <summary>
+/// Ready only if Qdrant answers its health call and is a release the worker writes to (<see cref="QdrantVersionGate"/>):
+/// a server too old to keep the order of writes, or one that does not say its version, is named with the reason.
+/// </summary>
+internal sealed class QdrantHealthCheck(QdrantClient qdrant, QdrantOptions options) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
         try
         {
-            var reply = await qdrant.HealthAsync(cancellationToken).ConfigureAwait(false);
-            return HealthCheckResult.Healthy($"Qdrant {reply.Version} answers");
+            var version = await QdrantVersionGate.CheckAsync(qdrant, options, cancellationToken).ConfigureAwait(false);
+            return HealthCheckResult.Healthy($"Qdrant {version} answers");
+        }
+        catch (QdrantUnsupportedException ex)
+        {
+            return HealthCheckResult.Unhealthy(ex.Message);
         }
         catch (RpcException ex)
         {

@@ -5,7 +5,8 @@ namespace Stackit.EmbeddingWorker.VectorStore;
 /// <summary>
 /// How the worker lays out a collection it creates, from the <c>Qdrant</c> options: dense vectors of the model's size
 /// (on disk, searched through an int8 or binary copy in RAM), with BM25 beside them when <c>Qdrant:Bm25</c> is set, HNSW, shards and replicas, payload on disk, and the
-/// payload indexes: <c>doc_id</c> and <c>chunk_index</c> (the worker filters on them) and the configured metadata fields.
+/// payload indexes: <c>doc_id</c>, <c>chunk_index</c>, <c>version</c> and <c>embedded_at</c> (the worker filters on them)
+/// and the configured metadata fields.
 /// </summary>
 internal static class CollectionLayout
 {
@@ -77,11 +78,25 @@ internal static class CollectionLayout
     /// <summary>The HNSW settings that build the index of a collection created with deferred indexing.</summary>
     public static HnswConfigDiff IndexEnabled(QdrantOptions options) => new() { M = (ulong)options.HnswM, EfConstruct = (ulong)options.HnswEfConstruct };
 
+    /// <summary>
+    /// The fields the worker filters on when it deletes or reads points, each with its index: a collection in strict mode
+    /// (<c>unindexed_filtering_update: false</c>) refuses a delete by filter on a field without one.
+    /// </summary>
+    public static readonly IReadOnlyList<(string Field, PayloadSchemaType Type)> OwnIndexes =
+    [
+        (PayloadFields.DocumentId, PayloadSchemaType.Keyword),
+        (PayloadFields.ChunkIndex, PayloadSchemaType.Integer),
+        (PayloadFields.Version, PayloadSchemaType.Integer),
+        (PayloadFields.EmbeddedAt, PayloadSchemaType.Datetime),
+    ];
+
     /// <summary>Every payload index of a new collection: the worker's own, then the configured metadata fields.</summary>
     public static IEnumerable<(string Field, PayloadSchemaType Type, PayloadIndexParams? Params)> Indexes(QdrantOptions options)
     {
-        yield return (PayloadFields.DocumentId, PayloadSchemaType.Keyword, null);
-        yield return (PayloadFields.ChunkIndex, PayloadSchemaType.Integer, null);
+        foreach (var (field, type) in OwnIndexes)
+        {
+            yield return (field, type, null);
+        }
         foreach (var (field, kind) in options.IndexedMetadata.OrderBy(f => f.Key, StringComparer.Ordinal))
         {
             var (type, indexParams) = IndexOfKind[kind];

@@ -46,6 +46,9 @@ internal sealed partial class CollectionProvisioner(QdrantClient client, QdrantO
             : throw new VectorStoreRejectedException($"collection '{collection}' holds vectors of dimension {current.Dimension}, but the model returned {dimension}.");
     }
 
+    /// <summary>Forgets what is known of a collection that Qdrant no longer finds; the next write provisions it again.</summary>
+    public void Forget(string collection) => _shapes.TryRemove(collection, out _);
+
     /// <summary>The collection a name stands for: the alias's target, the collection of that name, or null.</summary>
     public async Task<string?> ResolveAsync(string name, CancellationToken cancellationToken) =>
         await ResolveAsync(name, await AliasesAsync(cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
@@ -66,10 +69,7 @@ internal sealed partial class CollectionProvisioner(QdrantClient client, QdrantO
     /// </summary>
     public async Task CreateCollectionAsync(string collection, ulong dimension, CancellationToken cancellationToken, bool deferIndexing = false)
     {
-        if (options.Bm25 is { Length: > 0 })
-        {
-            await CheckBm25SupportAsync(cancellationToken).ConfigureAwait(false);
-        }
+        await QdrantVersionGate.CheckAsync(client, options, cancellationToken).ConfigureAwait(false);
         try
         {
             await client.CreateCollectionAsync(CollectionLayout.Request(collection, dimension, options, deferIndexing), cancellationToken).ConfigureAwait(false);
@@ -82,26 +82,6 @@ internal sealed partial class CollectionProvisioner(QdrantClient client, QdrantO
         foreach (var (field, type, indexParams) in CollectionLayout.Indexes(options))
         {
             await client.CreatePayloadIndexAsync(collection, field, type, indexParams, cancellationToken: cancellationToken).ConfigureAwait(false);
-        }
-    }
-
-    /// <summary>
-    /// The first Qdrant release that makes BM25 vectors itself without an external inference service (<c>qdrant/bm25</c>
-    /// in its core: qdrant/qdrant 6ae07f0fd8, #7050, with the <c>language</c> option of #7056). On 1.15.2 every BM25 write
-    /// and search fails with Internal "InferenceService is not initialized".
-    /// </summary>
-    internal static readonly Version Bm25Since = new(1, 15, 3);
-
-    /// <summary>
-    /// Refuses to create a collection with BM25 on a server that cannot fill it: every write would fail there ("InferenceService
-    /// is not initialized"). A version that does not parse (a development build) is given the benefit of the doubt.
-    /// </summary>
-    private async Task CheckBm25SupportAsync(CancellationToken cancellationToken)
-    {
-        var reported = (await client.HealthAsync(cancellationToken).ConfigureAwait(false)).Version;
-        if (Version.TryParse(reported.Split('-')[0], out var version) && version < Bm25Since)
-        {
-            throw new VectorStoreRejectedException($"Qdrant:Bm25 needs Qdrant {Bm25Since} or later, which makes BM25 vectors itself; this server is {reported}. Upgrade Qdrant or unset Qdrant:Bm25.");
         }
     }
 
@@ -126,9 +106,15 @@ internal sealed partial class CollectionProvisioner(QdrantClient client, QdrantO
             {
                 return known;
             }
+            // Each collection is written only once the server is known to keep the order of writes.
+            await QdrantVersionGate.CheckAsync(client, options, cancellationToken).ConfigureAwait(false);
             if (await ResolveAsync(collection, cancellationToken).ConfigureAwait(false) is null)
             {
                 await CreateAliasedAsync(collection, dimension, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                await IndexForStrictModeAsync(collection, cancellationToken).ConfigureAwait(false);
             }
             var shape = await ReadShapeAsync(collection, cancellationToken).ConfigureAwait(false);
             _shapes[collection] = shape;
@@ -140,10 +126,34 @@ internal sealed partial class CollectionProvisioner(QdrantClient client, QdrantO
         }
     }
 
+    /// <summary>
+    /// A collection made before the worker indexed every field it filters on (or by hand) that runs in strict mode
+    /// without unindexed filtering gets the missing indexes of the worker's own fields, so its deletes are not refused.
+    /// </summary>
+    private async Task IndexForStrictModeAsync(string collection, CancellationToken cancellationToken)
+    {
+        var info = await client.GetCollectionInfoAsync(collection, cancellationToken).ConfigureAwait(false);
+        if (info.Config.StrictModeConfig is not { Enabled: true } strict
+            || (strict is not { HasUnindexedFilteringUpdate: true, UnindexedFilteringUpdate: false } && strict is not { HasUnindexedFilteringRetrieve: true, UnindexedFilteringRetrieve: false }))
+        {
+            return;
+        }
+        foreach (var (field, type) in CollectionLayout.OwnIndexes.Where(f => !info.PayloadSchema.ContainsKey(f.Field)))
+        {
+            await client.CreatePayloadIndexAsync(collection, field, type, cancellationToken: cancellationToken).ConfigureAwait(false);
+            LogIndexedForStrictMode(collection, field);
+        }
+    }
+
     private async Task CreateAliasedAsync(string name, ulong dimension, CancellationToken cancellationToken)
     {
         var first = name + "_v1";
         await CreateCollectionAsync(first, dimension, cancellationToken).ConfigureAwait(false);
+        // Creating an alias that exists re-points it (Qdrant's update_aliases): one another replica made meanwhile stays.
+        if ((await AliasesAsync(cancellationToken).ConfigureAwait(false)).ContainsKey(name))
+        {
+            return;
+        }
         try
         {
             await client.CreateAliasAsync(name, first, cancellationToken: cancellationToken).ConfigureAwait(false);
@@ -151,12 +161,15 @@ internal sealed partial class CollectionProvisioner(QdrantClient client, QdrantO
         }
         catch (Exception ex) when (QdrantErrors.IsAlreadyExists(ex))
         {
-            // Another replica made the alias (or a collection of that name) first: it is used as it is.
+            // A collection of that name was made meanwhile: it is used as it is.
         }
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Created collection {Collection} with {Dimension} dimensions ({Distance}), vectors {Storage}, quantization {Quantization}, HNSW m {HnswM}, {Shards} shard(s), replication factor {Replication}")]
     private partial void LogCreated(string collection, ulong dimension, string distance, string storage, QuantizationKind quantization, int hnswM, int shards, int replication);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Collection {Collection} runs in strict mode without unindexed filtering; created the payload index on {Field} that the worker's deletes filter on")]
+    private partial void LogIndexedForStrictMode(string collection, string field);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Alias {Alias} now points to collection {Collection}")]
     private partial void LogAliased(string alias, string collection);

@@ -117,12 +117,18 @@ public sealed class QdrantOptions : IValidatableObject
 
     /// <summary>
     /// Hybrid retrieval: the language of a BM25 sparse vector (<c>bm25</c>) that Qdrant computes from each chunk's text
-    /// beside the dense one (then named <c>dense</c>), in collections the worker creates from now on (Qdrant 1.15.3
-    /// or later). The language picks Qdrant's stop words and stemmer: <c>english</c>, <c>german</c>, … (see
+    /// beside the dense one (then named <c>dense</c>), in collections the worker creates from now on. The language picks Qdrant's stop words and stemmer: <c>english</c>, <c>german</c>, … (see
     /// <see cref="CollectionShape.Bm25Languages"/>). Unset: dense vectors only. Collections keep the shape they were
     /// created with; a backfill moves one to the configured shape.
     /// </summary>
     public string? Bm25 { get; set; }
+
+    /// <summary>
+    /// The Qdrant version to go by when the server reports none that parses (a proxy in front of it may hide it), e.g.
+    /// <c>1.16.3</c>. Unset, such a server is refused: the worker cannot tell whether it keeps the order of writes
+    /// (<see cref="QdrantVersionGate"/>). A version Qdrant reports always wins over this one.
+    /// </summary>
+    public string? AssumeVersion { get; set; }
 
     /// <summary>The collections jobs may name, as Intake checks them.</summary>
     internal CollectionRouting Routing => new(Collection, AllowedCollections.ToHashSet(StringComparer.Ordinal), MultimodalCollection);
@@ -163,6 +169,10 @@ public sealed class QdrantOptions : IValidatableObject
         if (Bm25 is { Length: > 0 } language && !CollectionShape.Bm25Languages.Contains(language))
         {
             yield return new ValidationResult($"Qdrant:Bm25 is '{language}'; it must be a language Qdrant's BM25 knows: {string.Join(", ", CollectionShape.Bm25Languages.Where(l => l.Length > 2))}.");
+        }
+        if (AssumeVersion is { Length: > 0 } assumed && QdrantVersionGate.Parse(assumed) is null)
+        {
+            yield return new ValidationResult($"Qdrant:AssumeVersion is '{assumed}'; it must be a version such as 1.16.3.");
         }
         foreach (var name in AllowedCollections.Where(n => !CollectionRouting.IsValidName(n)))
         {

@@ -93,7 +93,7 @@ internal sealed class QdrantPointReader(QdrantClient client, QdrantCalls calls)
     }
 
     /// <summary>The dense vector of a point: its only one, or the one named <see cref="CollectionShape.DenseName"/> in a hybrid collection.</summary>
-    private static float[]? VectorOf(RetrievedPoint point) =>
+    internal static float[]? VectorOf(RetrievedPoint point) =>
         DenseOf(point.Vectors?.Vector ?? point.Vectors?.Vectors?.Vectors.GetValueOrDefault(CollectionShape.DenseName));
 
     private static float[]? DenseOf(VectorOutput? vector) => vector switch

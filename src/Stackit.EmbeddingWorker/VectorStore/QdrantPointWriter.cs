@@ -31,6 +31,13 @@ internal sealed class QdrantPointWriter(QdrantClient client, CollectionProvision
                 }
                 await client.UpsertAsync(Request(collection, chunks, current), token).ConfigureAwait(false);
             }
+            catch (Grpc.Core.RpcException ex) when (QdrantErrors.IsMissingCollection(ex))
+            {
+                // Deleted under the worker (or its alias removed): the job goes back to the queue, and its next attempt
+                // provisions the collection again instead of writing to the one known.
+                collections.Forget(collection);
+                throw;
+            }
         }, cancellationToken);
 
     private UpsertPoints Request(string collection, IReadOnlyList<EmbeddedChunk> chunks, CollectionShape shape)

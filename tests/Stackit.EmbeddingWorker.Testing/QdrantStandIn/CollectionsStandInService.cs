@@ -16,6 +16,7 @@ internal class CollectionsStandInService(StandInStore store)
         binder.AddMethod(GrpcMethods.Unary<CreateCollection, CollectionOperationResponse>(Service, nameof(Create)), (UnaryServerMethod<CreateCollection, CollectionOperationResponse>)null!);
         binder.AddMethod(GrpcMethods.Unary<GetCollectionInfoRequest, GetCollectionInfoResponse>(Service, nameof(Get)), (UnaryServerMethod<GetCollectionInfoRequest, GetCollectionInfoResponse>)null!);
         binder.AddMethod(GrpcMethods.Unary<UpdateCollection, CollectionOperationResponse>(Service, nameof(Update)), (UnaryServerMethod<UpdateCollection, CollectionOperationResponse>)null!);
+        binder.AddMethod(GrpcMethods.Unary<DeleteCollection, CollectionOperationResponse>(Service, nameof(Delete)), (UnaryServerMethod<DeleteCollection, CollectionOperationResponse>)null!);
         binder.AddMethod(GrpcMethods.Unary<ChangeAliases, CollectionOperationResponse>(Service, nameof(UpdateAliases)), (UnaryServerMethod<ChangeAliases, CollectionOperationResponse>)null!);
         binder.AddMethod(GrpcMethods.Unary<ListAliasesRequest, ListAliasesResponse>(Service, nameof(ListAliases)), (UnaryServerMethod<ListAliasesRequest, ListAliasesResponse>)null!);
     }
@@ -34,6 +35,9 @@ internal class CollectionsStandInService(StandInStore store)
         store.Update(request);
         return Task.FromResult(new CollectionOperationResponse { Result = true });
     }
+
+    public virtual Task<CollectionOperationResponse> Delete(DeleteCollection request, ServerCallContext context) =>
+        Task.FromResult(new CollectionOperationResponse { Result = store.DeleteCollection(request.CollectionName) });
 
     public virtual Task<CollectionOperationResponse> UpdateAliases(ChangeAliases request, ServerCallContext context)
     {
@@ -55,7 +59,7 @@ internal class CollectionsStandInService(StandInStore store)
         var building = collection.ReportIndexing();
         var info = new CollectionInfo
         {
-            Status = building ? CollectionStatus.Yellow : CollectionStatus.Green,
+            Status = collection.StatusOverride ?? (building ? CollectionStatus.Yellow : CollectionStatus.Green),
             PointsCount = points,
             IndexedVectorsCount = building || collection.Config.HnswConfig.M == 0 ? 0 : points,
             Config = collection.Config,

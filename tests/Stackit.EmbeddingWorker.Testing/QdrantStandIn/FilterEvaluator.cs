@@ -69,14 +69,12 @@ internal static class FilterEvaluator
         var value = ValueAt(point.Payload, field.Key);
         if (field.Match is { } match)
         {
-            return match.MatchValueCase switch
+            // A match on an array field matches when any of its values does, as Qdrant's payload conditions do.
+            if (value?.KindCase == Value.KindOneofCase.ListValue)
             {
-                Match.MatchValueOneofCase.Keyword => value?.KindCase == Value.KindOneofCase.StringValue && value.StringValue == match.Keyword,
-                Match.MatchValueOneofCase.Integer => value?.KindCase == Value.KindOneofCase.IntegerValue && value.IntegerValue == match.Integer,
-                Match.MatchValueOneofCase.Keywords => value?.KindCase == Value.KindOneofCase.StringValue && match.Keywords.Strings.Contains(value.StringValue),
-                Match.MatchValueOneofCase.Boolean => value?.KindCase == Value.KindOneofCase.BoolValue && value.BoolValue == match.Boolean,
-                _ => throw Unsupported("match " + match.MatchValueCase),
-            };
+                return value.ListValue.Values.Any(item => Matches(match, item));
+            }
+            return Matches(match, value);
         }
         if (field.Range is { } range)
         {
@@ -103,6 +101,15 @@ internal static class FilterEvaluator
         }
         throw Unsupported("field condition on " + field.Key);
     }
+
+    private static bool Matches(Match match, Value? value) => match.MatchValueCase switch
+    {
+        Match.MatchValueOneofCase.Keyword => value?.KindCase == Value.KindOneofCase.StringValue && value.StringValue == match.Keyword,
+        Match.MatchValueOneofCase.Integer => value?.KindCase == Value.KindOneofCase.IntegerValue && value.IntegerValue == match.Integer,
+        Match.MatchValueOneofCase.Keywords => value?.KindCase == Value.KindOneofCase.StringValue && match.Keywords.Strings.Contains(value.StringValue),
+        Match.MatchValueOneofCase.Boolean => value?.KindCase == Value.KindOneofCase.BoolValue && value.BoolValue == match.Boolean,
+        _ => throw Unsupported("match " + match.MatchValueCase),
+    };
 
     /// <summary>The value at a key, where <c>a.b</c> is field <c>b</c> of the object at <c>a</c>, as Qdrant reads nested payload.</summary>
     private static Value? ValueAt(IReadOnlyDictionary<string, Value> payload, string key)

@@ -81,13 +81,13 @@ internal class PointsStandInService(StandInStore store)
     }
 
     /// <summary>A stored point as Qdrant returns it: payload as selected (all of it by default on scroll), vector when asked.</summary>
-    private static RetrievedPoint Retrieved(StoredPoint point, WithPayloadSelector? withPayload, WithVectorsSelector? withVectors)
+    private RetrievedPoint Retrieved(StoredPoint point, WithPayloadSelector? withPayload, WithVectorsSelector? withVectors)
     {
         var retrieved = new RetrievedPoint { Id = point.Id };
         Select(point, withPayload, byDefault: true, retrieved.Payload);
         if (withVectors?.Enable == true)
         {
-            retrieved.Vectors = StandInVectors.Output(point);
+            retrieved.Vectors = StandInVectors.Output(point, store.Release);
         }
         return retrieved;
     }

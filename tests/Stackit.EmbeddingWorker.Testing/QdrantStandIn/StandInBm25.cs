@@ -22,10 +22,13 @@ internal static class StandInBm25
         "der", "die", "das", "und", "ist", "ein", "eine", "zu", "mit", "von", "im", "den", "nach",
     };
 
-    /// <summary>The model names Qdrant runs itself (local_model.rs): any other needs an inference service it does not have.</summary>
-    public static void CheckModel(Document document)
+    /// <summary>
+    /// The model names Qdrant runs itself (local_model.rs): any other needs an inference service it does not have, and
+    /// so does every model before 1.15.3.
+    /// </summary>
+    public static void CheckModel(Document document, StandInRelease release)
     {
-        if (!document.Model.Equals("qdrant/bm25", StringComparison.OrdinalIgnoreCase) && !document.Model.Equals("bm25", StringComparison.OrdinalIgnoreCase))
+        if (!release.MakesBm25Itself || !document.Model.Equals("qdrant/bm25", StringComparison.OrdinalIgnoreCase) && !document.Model.Equals("bm25", StringComparison.OrdinalIgnoreCase))
         {
             throw new RpcException(new Status(StatusCode.Internal, "Service internal error: InferenceService is not initialized. Please check if it was properly configured and initialized during startup."));
         }

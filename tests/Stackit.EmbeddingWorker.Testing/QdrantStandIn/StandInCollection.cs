@@ -38,6 +38,9 @@ public sealed class StandInCollection(string name, VectorParams vectors, Collect
     /// <summary>Every HNSW <c>m</c> the collection has had, first the one it was created with.</summary>
     public List<ulong> HnswMHistory { get; } = [];
 
+    /// <summary>What info requests report instead of green or yellow, when a test sets it (<see cref="StandInStore.ReportStatus"/>).</summary>
+    public CollectionStatus? StatusOverride { get; set; }
+
     /// <summary>Info requests still to answer yellow (optimizing) after the index settings changed.</summary>
     public int IndexingReports { get; set; }
 

@@ -15,9 +15,9 @@ internal static class StandInQuery
 {
     private const int RrfK = 2;
 
-    public static List<ScoredPoint> Run(StandInCollection collection, QueryPoints request, Random random)
+    public static List<ScoredPoint> Run(StandInCollection collection, QueryPoints request, Random random, StandInRelease release)
     {
-        IEnumerable<(StoredPoint Point, float Score)> ranked = Rank(collection, request.Query, request.HasUsing ? request.Using : null, request.Prefetch, request.Filter, random);
+        IEnumerable<(StoredPoint Point, float Score)> ranked = Rank(collection, request.Query, request.HasUsing ? request.Using : null, request.Prefetch, request.Filter, random, release);
         if (request.HasScoreThreshold)
         {
             var euclid = collection.Vectors.Distance == Distance.Euclid && request.Query?.VariantCase == Query.VariantOneofCase.Nearest;
@@ -25,10 +25,10 @@ internal static class StandInQuery
         }
         var limit = request.HasLimit ? (int)request.Limit : 10;
         var offset = request.HasOffset ? (int)request.Offset : 0;
-        return ranked.Skip(offset).Take(limit).Select(r => Scored(r.Point, r.Score, request.WithPayload, request.WithVectors)).ToList();
+        return ranked.Skip(offset).Take(limit).Select(r => Scored(r.Point, r.Score, request.WithPayload, request.WithVectors, release)).ToList();
     }
 
-    private static List<(StoredPoint Point, float Score)> Rank(StandInCollection collection, Query? query, string? vectorName, IList<PrefetchQuery> prefetch, Filter? filter, Random random)
+    private static List<(StoredPoint Point, float Score)> Rank(StandInCollection collection, Query? query, string? vectorName, IList<PrefetchQuery> prefetch, Filter? filter, Random random, StandInRelease release)
     {
         if (prefetch.Count > 0)
         {
@@ -36,19 +36,19 @@ internal static class StandInQuery
             {
                 throw new RpcException(new Status(StatusCode.Unimplemented, $"the Qdrant stand-in implements prefetch with RRF fusion only, not {query?.VariantCase}"));
             }
-            var lists = prefetch.Select(p => Rank(collection, p.Query, p.HasUsing ? p.Using : null, p.Prefetch, Both(filter, p.Filter), random).Take(p.HasLimit ? (int)p.Limit : 10).ToList()).ToList();
+            var lists = prefetch.Select(p => Rank(collection, p.Query, p.HasUsing ? p.Using : null, p.Prefetch, Both(filter, p.Filter), random, release).Take(p.HasLimit ? (int)p.Limit : 10).ToList()).ToList();
             return Fuse(lists);
         }
         var candidates = collection.Matching(filter).ToList();
         return query?.VariantCase switch
         {
-            Query.VariantOneofCase.Nearest => Nearest(collection, vectorName ?? "", query.Nearest, candidates),
+            Query.VariantOneofCase.Nearest => Nearest(collection, vectorName ?? "", query.Nearest, candidates, release),
             Query.VariantOneofCase.Sample => [.. candidates.OrderBy(_ => random.Next()).Select(p => (p, 0f))],
             _ => throw new RpcException(new Status(StatusCode.Unimplemented, $"the Qdrant stand-in does not implement query {query?.VariantCase}")),
         };
     }
 
-    private static List<(StoredPoint Point, float Score)> Nearest(StandInCollection collection, string vectorName, VectorInput input, List<StoredPoint> candidates)
+    private static List<(StoredPoint Point, float Score)> Nearest(StandInCollection collection, string vectorName, VectorInput input, List<StoredPoint> candidates, StandInRelease release)
     {
         var sparse = collection.SparseVectors.TryGetValue(vectorName, out var idf);
         if (!sparse && (collection.DenseName ?? "") != vectorName)
@@ -68,7 +68,7 @@ internal static class StandInQuery
                 // Ties in id order, so a result list is the same on every call.
                 return [.. (distance == Distance.Euclid ? scored.OrderBy(s => s.Score) : scored.OrderByDescending(s => s.Score)).ThenBy(s => s.Point.Key, StringComparer.Ordinal)];
             case VectorInput.VariantOneofCase.Document when sparse:
-                StandInBm25.CheckModel(input.Document);
+                StandInBm25.CheckModel(input.Document, release);
                 return [.. StandInBm25.Score(vectorName, StandInBm25.QueryTerms(input.Document.Text), collection.Points.Values.ToList(), candidates, idf)
                     .OrderByDescending(s => s.Score).ThenBy(s => s.Point.Key, StringComparer.Ordinal)];
             case VectorInput.VariantOneofCase.Dense or VectorInput.VariantOneofCase.Document or VectorInput.VariantOneofCase.Sparse:
@@ -127,13 +127,13 @@ internal static class StandInQuery
     }
 
     /// <summary>A point as a query answers it: payload as selected (none unless asked, as Qdrant's Query API does), vectors when asked.</summary>
-    private static ScoredPoint Scored(StoredPoint point, float score, WithPayloadSelector? withPayload, WithVectorsSelector? withVectors)
+    private static ScoredPoint Scored(StoredPoint point, float score, WithPayloadSelector? withPayload, WithVectorsSelector? withVectors, StandInRelease release)
     {
         var scoredPoint = new ScoredPoint { Id = point.Id, Score = score };
         PointsStandInService.Select(point, withPayload, byDefault: false, scoredPoint.Payload);
         if (withVectors?.Enable == true)
         {
-            scoredPoint.Vectors = StandInVectors.Output(point);
+            scoredPoint.Vectors = StandInVectors.Output(point, release);
         }
         return scoredPoint;
     }

@@ -15,6 +15,7 @@ public sealed class StandInStore
     private readonly Dictionary<string, string> _aliases = new(StringComparer.Ordinal);
     private readonly Queue<StatusCode> _upsertFaults = new();
     private readonly Queue<StatusCode> _getFaults = new();
+    private int? _aliasFaultAt;
 
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> _calls = new(StringComparer.Ordinal);
 
@@ -37,8 +38,35 @@ public sealed class StandInStore
     /// <summary>Existing points an upsert left alone because they did not match its update_filter.</summary>
     public int KeptByUpdateFilter { get; private set; }
 
-    /// <summary>The version the health call reports; not a release number unless a test sets one.</summary>
-    public string Version { get; set; } = "stand-in";
+    /// <summary>
+    /// The version the health call reports, and the release the stand-in behaves as (<see cref="Release"/>); the pinned
+    /// release unless a test sets another. An empty or unparseable one (a proxy that hides it) behaves as the pinned release.
+    /// </summary>
+    public string Version { get; set; } = StandInRelease.Pinned.ToString();
+
+    /// <summary>The release the stand-in behaves as, from <see cref="Version"/>.</summary>
+    public StandInRelease Release => StandInRelease.Of(Version);
+
+    /// <summary>A status a collection reports instead of green/yellow (Grey: optimizations pending; Red: an optimizer failed).</summary>
+    public void ReportStatus(string collection, CollectionStatus? status)
+    {
+        lock (_gate)
+        {
+            Collection(collection).StatusOverride = status;
+        }
+    }
+
+    /// <summary>
+    /// The alias update after the next one fails at its action number <paramref name="action"/> (0-based) with Internal,
+    /// the actions before it applied: Qdrant applies an alias update step by step, without rollback.
+    /// </summary>
+    public void FailNextAliasUpdateAt(int action)
+    {
+        lock (_gate)
+        {
+            _aliasFaultAt = action;
+        }
+    }
 
     /// <summary>While true, every write fails with Unavailable, as when Qdrant is down.</summary>
     public bool Down { get; set; }
@@ -89,7 +117,8 @@ public sealed class StandInStore
     {
         lock (_gate)
         {
-            return _collections.ContainsKey(collection);
+            // As Qdrant's CollectionExists does: it resolves an alias like every collection read.
+            return _collections.ContainsKey(_aliases.GetValueOrDefault(collection, collection));
         }
     }
 
@@ -132,7 +161,7 @@ public sealed class StandInStore
             {
                 throw new RpcException(new Status(StatusCode.InvalidArgument, $"Wrong input: Can't create collection with name {request.CollectionName}. Alias with the same name already exists"));
             }
-            var created = new StandInCollection(request.CollectionName, dense.Clone(), ConfigOf(request));
+            var created = new StandInCollection(request.CollectionName, dense.Clone(), ConfigOf(request, Release));
             created.HnswMHistory.Add(created.Config.HnswConfig.M);
             _collections[request.CollectionName] = created;
         }
@@ -147,9 +176,9 @@ public sealed class StandInStore
     /// </summary>
     public void Update(UpdateCollection request)
     {
-        if (request.Params is not null || request.VectorsConfig is not null || request.QuantizationConfig is not null || request.SparseVectorsConfig is not null || request.StrictModeConfig is not null)
+        if (request.Params is not null || request.VectorsConfig is not null || request.QuantizationConfig is not null || request.SparseVectorsConfig is not null)
         {
-            throw new RpcException(new Status(StatusCode.Unimplemented, "the Qdrant stand-in updates HNSW settings only"));
+            throw new RpcException(new Status(StatusCode.Unimplemented, "the Qdrant stand-in updates HNSW settings, strict mode and metadata only"));
         }
         if (request.HnswConfig is { HasEfConstruct: true, EfConstruct: < 4 })
         {
@@ -164,11 +193,36 @@ public sealed class StandInStore
                 collection.HnswMHistory.Add(collection.Config.HnswConfig.M);
                 collection.IndexingReports = IndexingReportsAfterUpdate;
             }
-            // Metadata keys are merged into the collection's, as Qdrant does.
-            foreach (var (key, value) in request.Metadata)
+            if (request.StrictModeConfig is { } strict)
+            {
+                collection.Config.StrictModeConfig ??= new StrictModeConfig();
+                collection.Config.StrictModeConfig.MergeFrom(strict);
+            }
+            // Metadata keys are merged into the collection's, as Qdrant does; a server before 1.15.4 drops them unread.
+            foreach (var (key, value) in Release.KnowsUpdateFilterAndMetadata ? request.Metadata : [])
             {
                 collection.Config.Metadata[key] = value.Clone();
             }
+        }
+    }
+
+    /// <summary>
+    /// Deletes a collection and the aliases that point to it, as Qdrant does (an alias name deletes nothing); false when
+    /// there was none.
+    /// </summary>
+    public bool DeleteCollection(string name)
+    {
+        lock (_gate)
+        {
+            if (!_collections.Remove(name))
+            {
+                return false;
+            }
+            foreach (var alias in _aliases.Where(a => a.Value == name).Select(a => a.Key).ToList())
+            {
+                _aliases.Remove(alias);
+            }
+            return true;
         }
     }
 
@@ -204,14 +258,24 @@ public sealed class StandInStore
         }
     }
 
-    /// <summary>Applies all alias actions or none, as Qdrant does: an alias switch is atomic.</summary>
+    /// <summary>
+    /// Applies alias actions as Qdrant does (toc/collection_meta_ops.rs <c>update_aliases</c>): one by one, each kept even
+    /// when a later one fails. Creating an alias that exists points it to the new collection; deleting one that does not
+    /// exist succeeds; an alias may not take a collection's name, nor point to a collection that does not exist.
+    /// </summary>
     public void ChangeAliases(ChangeAliases request)
     {
         lock (_gate)
         {
-            var next = new Dictionary<string, string>(_aliases, StringComparer.Ordinal);
-            foreach (var action in request.Actions)
+            var failAt = _aliasFaultAt;
+            _aliasFaultAt = null;
+            for (var step = 0; step < request.Actions.Count; step++)
             {
+                if (step == failAt)
+                {
+                    throw new RpcException(new Status(StatusCode.Internal, $"Service internal error: injected fault at alias action {step}"));
+                }
+                var action = request.Actions[step];
                 switch (action.ActionCase)
                 {
                     case AliasOperations.ActionOneofCase.CreateAlias:
@@ -222,28 +286,16 @@ public sealed class StandInStore
                         }
                         if (_collections.ContainsKey(create.AliasName))
                         {
-                            throw new RpcException(new Status(StatusCode.InvalidArgument, $"Wrong input: Collection with name {create.AliasName} already exists"));
+                            throw new RpcException(new Status(StatusCode.AlreadyExists, $"Wrong input: Collection `{create.AliasName}` already exists!"));
                         }
-                        if (next.ContainsKey(create.AliasName))
-                        {
-                            throw new RpcException(new Status(StatusCode.AlreadyExists, $"Wrong input: Alias {create.AliasName} already exists!"));
-                        }
-                        next[create.AliasName] = create.CollectionName;
+                        _aliases[create.AliasName] = create.CollectionName;
                         break;
                     case AliasOperations.ActionOneofCase.DeleteAlias:
-                        if (!next.Remove(action.DeleteAlias.AliasName))
-                        {
-                            throw new RpcException(new Status(StatusCode.NotFound, $"Not found: Alias {action.DeleteAlias.AliasName} does not exists!"));
-                        }
+                        _aliases.Remove(action.DeleteAlias.AliasName);
                         break;
                     default:
                         throw new RpcException(new Status(StatusCode.Unimplemented, $"the Qdrant stand-in does not implement alias action {action.ActionCase}"));
                 }
-            }
-            _aliases.Clear();
-            foreach (var (alias, collection) in next)
-            {
-                _aliases[alias] = collection;
             }
         }
     }
@@ -268,13 +320,15 @@ public sealed class StandInStore
             foreach (var point in request.Points)
             {
                 _ = IdKey(point.Id); // the id must be a number or a UUID, as Qdrant checks
-                validated.Add(StandInVectors.Validate(collection, point, KeepVectors));
+                validated.Add(StandInVectors.Validate(collection, point, KeepVectors, Release));
             }
             // As Qdrant does: the update_filter is judged once, against the state before the request, and of
             // several points with one id the last is written (retain_conditional_upsert_points, upsert_points_impl).
             var before = validated.Select(p => p.Key).Distinct().ToDictionary(k => k, k => collection.Points.GetValueOrDefault(k));
             // With an update_filter, Qdrant replaces only the existing points that match it; new ids are inserted.
-            var retained = validated.Where(p => before[p.Key] is not { } existing || request.UpdateFilter is null || FilterEvaluator.Matches(request.UpdateFilter, existing)).ToList();
+            // A server before 1.15.4 does not know update_filter and replaces every point.
+            var guard = Release.KnowsUpdateFilterAndMetadata ? request.UpdateFilter : null;
+            var retained = validated.Where(p => before[p.Key] is not { } existing || guard is null || FilterEvaluator.Matches(guard, existing)).ToList();
             KeptByUpdateFilter += validated.Count - retained.Count;
             foreach (var point in retained.GroupBy(p => p.Key).Select(g => g.Last()))
             {
@@ -295,7 +349,7 @@ public sealed class StandInStore
             var collection = Collection(request.CollectionName);
             var doomed = request.Points.PointsSelectorOneOfCase switch
             {
-                PointsSelector.PointsSelectorOneOfOneofCase.Filter => collection.Matching(request.Points.Filter).ToList(),
+                PointsSelector.PointsSelectorOneOfOneofCase.Filter => collection.Matching(StandInStrictMode.CheckUpdate(collection, request.Points.Filter)).ToList(),
                 PointsSelector.PointsSelectorOneOfOneofCase.Points => collection.Points.Values.Where(p => request.Points.Points.Ids.Any(id => IdKey(id) == p.Key)).ToList(),
                 _ => throw new RpcException(new Status(StatusCode.InvalidArgument, "Wrong input: points selector is empty")),
             };
@@ -351,7 +405,7 @@ public sealed class StandInStore
     }
 
     /// <summary>What Qdrant reports of a collection's layout: its create request's settings (defaults where unset).</summary>
-    private static CollectionConfig ConfigOf(CreateCollection request) => new()
+    private static CollectionConfig ConfigOf(CreateCollection request, StandInRelease release) => new()
     {
         Params = new CollectionParams
         {
@@ -366,7 +420,8 @@ public sealed class StandInStore
         },
         HnswConfig = request.HnswConfig?.Clone() ?? new HnswConfigDiff { M = 16, EfConstruct = 100 },
         QuantizationConfig = request.QuantizationConfig?.Clone(),
-        Metadata = { request.Metadata },
+        StrictModeConfig = request.StrictModeConfig?.Clone(),
+        Metadata = { release.KnowsUpdateFilterAndMetadata ? request.Metadata : [] },
     };
 
     public List<StoredPoint> Matching(string collectionName, Filter? filter)
@@ -374,7 +429,7 @@ public sealed class StandInStore
         lock (_gate)
         {
             var collection = Collection(collectionName);
-            return collection.Matching(filter).OrderBy(p => p.Key, StringComparer.Ordinal).ToList();
+            return collection.Matching(StandInStrictMode.CheckRetrieve(collection, filter)).OrderBy(p => p.Key, StringComparer.Ordinal).ToList();
         }
     }
 
@@ -397,7 +452,7 @@ public sealed class StandInStore
             {
                 throw new RpcException(new Status(StatusCode.Unimplemented, "this stand-in keeps no vectors (KeepVectors is off), so it cannot search"));
             }
-            return StandInQuery.Run(Collection(request.CollectionName), request, random);
+            return StandInQuery.Run(Collection(request.CollectionName), request, random, Release);
         }
     }
 

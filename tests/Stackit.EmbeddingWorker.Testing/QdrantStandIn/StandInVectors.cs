@@ -12,7 +12,7 @@ namespace Stackit.EmbeddingWorker.Testing.QdrantStandIn;
 /// </summary>
 internal static class StandInVectors
 {
-    public static StoredPoint Validate(StandInCollection collection, PointStruct point, bool keepVector)
+    public static StoredPoint Validate(StandInCollection collection, PointStruct point, bool keepVector, StandInRelease release)
     {
         var payload = point.Payload.ToDictionary(kv => kv.Key, kv => kv.Value.Clone());
         float[] Kept(IList<float> values) => keepVector ? [.. values] : [];
@@ -28,7 +28,7 @@ internal static class StandInVectors
                 {
                     if (collection.SparseVectors.ContainsKey(name))
                     {
-                        sparse[name] = Sparse(vector);
+                        sparse[name] = Sparse(vector, release);
                     }
                     else
                     {
@@ -41,10 +41,12 @@ internal static class StandInVectors
         }
     }
 
-    /// <summary>The vectors of a stored point as a read returns them.</summary>
-    public static VectorsOutput Output(StoredPoint point)
+    /// <summary>The vectors of a stored point as a read of <paramref name="release"/> returns them (flat <c>data</c> before 1.17).</summary>
+    public static VectorsOutput Output(StoredPoint point, StandInRelease release)
     {
-        var dense = new VectorOutput { Dense = new DenseVector { Data = { point.Vector } } };
+#pragma warning disable CS0612 // the flat form, which Qdrant before 1.17 sends
+        var dense = release.SendsFlatVectors ? new VectorOutput { Data = { point.Vector } } : new VectorOutput { Dense = new DenseVector { Data = { point.Vector } } };
+#pragma warning restore CS0612
         if (point.VectorName is null)
         {
             return new VectorsOutput { Vector = dense };
@@ -85,12 +87,12 @@ internal static class StandInVectors
         return values;
     }
 
-    private static Dictionary<string, float> Sparse(Vector vector)
+    private static Dictionary<string, float> Sparse(Vector vector, StandInRelease release)
     {
         switch (vector)
         {
             case { Document: { } document }:
-                StandInBm25.CheckModel(document);
+                StandInBm25.CheckModel(document, release);
                 return StandInBm25.DocumentTerms(document.Text);
             case { Sparse: { } given }:
                 if (given.Indices.Count != given.Values.Count || given.Indices.Distinct().Count() != given.Indices.Count)

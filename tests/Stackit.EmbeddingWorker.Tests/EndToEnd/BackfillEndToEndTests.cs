@@ -92,6 +92,34 @@ public sealed class BackfillEndToEndTests(AzuriteFixture azurite)
         Assert.Equal(run.Texts("documents_v1"), run.Texts("documents_v2"));
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(2)]
+    public async Task A_switch_that_fails_at_any_step_leaves_the_alias_serving_and_the_next_run_completes_it(int failingStep)
+    {
+        // Qdrant applies an alias update step by step and keeps the steps before a failing one (issue 28).
+        await using var run = await Run.StartAsync(azurite);
+        await run.SeedAsync(8);
+        var (copied, copyOutput) = await run.BackfillAsync("--no-switch");
+        Assert.True(copied == 0, copyOutput);
+        var served = run.Texts("documents_v1");
+
+        run.Qdrant.Store.FailNextAliasUpdateAt(failingStep);
+        var (failed, failedOutput) = await run.BackfillAsync();
+
+        Assert.True(failed != 0, failedOutput);
+        Assert.True(run.Qdrant.Store.Aliases.TryGetValue(Alias, out var serving), "the alias is never missing");
+        Assert.Equal(served, run.Texts(serving));
+
+        var (code, output) = await run.BackfillAsync();
+
+        Assert.True(code == 0, output);
+        Assert.Equal("documents_v2", run.Qdrant.Store.Aliases[Alias]);
+        Assert.Equal("documents_v1", run.Qdrant.Store.Aliases["documents_previous"]);
+        Assert.DoesNotContain("documents_next", run.Qdrant.Store.Aliases.Keys);
+    }
+
     [Fact]
     public async Task A_target_whose_vectors_do_not_fit_its_texts_fails_the_recall_check_and_is_not_switched()
     {

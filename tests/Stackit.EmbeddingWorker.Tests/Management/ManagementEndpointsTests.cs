@@ -98,6 +98,31 @@ public sealed partial class ManagementEndpointsTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public async Task Readiness_names_a_qdrant_too_old_to_keep_the_order_of_writes_and_one_that_hides_its_version()
+    {
+        await using var embeddings = await FakeEmbeddingServer.StartAsync();
+        await using var qdrant = await QdrantStandInServer.StartAsync();
+        var (queueName, port) = await PrepareAsync(jobs: 0);
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+        var settings = WorkerHost.Settings(azurite.ConnectionString, queueName, embeddings.BaseUrl, qdrant.Endpoint, Collection);
+        await using var app = WorkerHost.BuildWithManagement(settings, port);
+        await app.StartAsync(Ct);
+
+        qdrant.Store.Version = "1.15.3";
+        var old = await http.GetAsync("/readyz", Ct);
+        var oldText = await old.Content.ReadAsStringAsync(Ct);
+        qdrant.Store.Version = "";
+        var hidden = await http.GetAsync("/readyz", Ct);
+        var hiddenText = await hidden.Content.ReadAsStringAsync(Ct);
+        await app.StopAsync(Ct);
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, old.StatusCode);
+        Assert.Contains("qdrant: unhealthy (Qdrant 1.15.3 is older than 1.15.4, which the worker needs", oldText, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, hidden.StatusCode);
+        Assert.Contains("Set Qdrant:AssumeVersion", hiddenText, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Liveness_fails_when_messages_are_held_and_nothing_moves_while_the_dependencies_answer()
     {
         // An endpoint call that hangs without failing (no error, no timeout within reach): nothing settles, no

@@ -124,7 +124,112 @@ public abstract class VectorStoreContractTests
         await writer.UpsertAsync(_collection, [Embedded("doc-2", 0, 1, "after the switch", Vector(4))], Ct);
 
         var written = await client.RetrieveAsync(_collection + "_v2", PointIds.For(_collection, "doc-2", 0), withPayload: false, withVectors: true, cancellationToken: Ct);
-        Assert.Equal(Vector(4), Assert.Single(written).Vectors.Vectors.Vectors["dense"].Dense.Data);
+        // Read as the worker reads it: Qdrant before 1.17 sends the flat form, later ones the dense one.
+        Assert.Equal(Vector(4), QdrantPointReader.VectorOf(Assert.Single(written)));
+    }
+
+    [Fact]
+    public async Task The_server_is_a_release_the_worker_writes_to_and_the_test_says_which()
+    {
+        var (client, _, options) = Connect();
+
+        var version = await QdrantVersionGate.CheckAsync(client, options, Ct);
+
+        TestContext.Current.TestOutputHelper?.WriteLine($"Contract run against Qdrant {version} at {Endpoint}");
+        Assert.True(version >= QdrantVersionGate.OrderingSince);
+    }
+
+    [Fact]
+    public async Task Creating_an_alias_that_exists_points_it_anew_and_deleting_a_missing_alias_succeeds()
+    {
+        var (client, _, _) = Connect();
+        await client.CreateCollectionAsync(_collection + "_a", new VectorParams { Size = 4, Distance = Distance.Cosine }, cancellationToken: Ct);
+        await client.CreateCollectionAsync(_collection + "_b", new VectorParams { Size = 4, Distance = Distance.Cosine }, cancellationToken: Ct);
+        await client.CreateAliasAsync(_collection, _collection + "_a", cancellationToken: Ct);
+
+        await client.CreateAliasAsync(_collection, _collection + "_b", cancellationToken: Ct);
+        await client.DeleteAliasAsync(_collection + "_never", cancellationToken: Ct);
+
+        Assert.Equal(_collection + "_b", Assert.Single(await client.ListAliasesAsync(Ct), a => a.AliasName == _collection).CollectionName);
+        Assert.True(await client.CollectionExistsAsync(_collection, Ct)); // an alias is found as its collection
+    }
+
+    [Fact]
+    public async Task An_alias_update_is_applied_step_by_step_and_a_failing_step_keeps_the_steps_before_it()
+    {
+        var (client, _, _) = Connect();
+        await client.CreateCollectionAsync(_collection + "_a", new VectorParams { Size = 4, Distance = Distance.Cosine }, cancellationToken: Ct);
+
+        await Assert.ThrowsAsync<Grpc.Core.RpcException>(() => client.UpdateAliasesAsync([
+            new AliasOperations { CreateAlias = new CreateAlias { AliasName = _collection, CollectionName = _collection + "_a" } },
+            new AliasOperations { CreateAlias = new CreateAlias { AliasName = _collection + "_x", CollectionName = _collection + "_missing" } },
+        ], cancellationToken: Ct));
+
+        var aliases = (await client.ListAliasesAsync(Ct)).ToDictionary(a => a.AliasName, a => a.CollectionName);
+        Assert.Equal(_collection + "_a", aliases[_collection]);
+        Assert.False(aliases.ContainsKey(_collection + "_x"));
+    }
+
+    [Fact]
+    public async Task A_new_collection_indexes_every_field_the_worker_filters_on()
+    {
+        var (client, writer, _) = Create();
+
+        await writer.UpsertAsync(_collection, [Embedded("doc-1", 0, 1, "hello", Vector(4))], Ct);
+
+        var schema = (await client.GetCollectionInfoAsync(_collection, Ct)).PayloadSchema;
+        Assert.Equal(PayloadSchemaType.Keyword, schema["doc_id"].DataType);
+        Assert.Equal(PayloadSchemaType.Integer, schema["chunk_index"].DataType);
+        Assert.Equal(PayloadSchemaType.Integer, schema["version"].DataType);
+        Assert.Equal(PayloadSchemaType.Datetime, schema["embedded_at"].DataType);
+    }
+
+    [Fact]
+    public async Task In_strict_mode_without_unindexed_filtering_a_delete_on_an_unindexed_field_is_refused_but_the_worker_indexes_its_own_and_goes_on()
+    {
+        var (client, writer, ordering) = Create();
+        // A collection made by hand (or by an older worker), hardened: only doc_id is indexed.
+        var physical = _collection + "_v1";
+        await client.CreateCollectionAsync(physical, new VectorParams { Size = 4, Distance = Distance.Cosine },
+            strictModeConfig: new StrictModeConfig { Enabled = true, UnindexedFilteringUpdate = false }, cancellationToken: Ct);
+        await client.CreatePayloadIndexAsync(physical, "doc_id", PayloadSchemaType.Keyword, cancellationToken: Ct);
+        await client.CreateAliasAsync(_collection, physical, cancellationToken: Ct);
+        var refused = await Assert.ThrowsAsync<Grpc.Core.RpcException>(() => client.DeleteAsync(physical, Range("version", new Qdrant.Client.Grpc.Range { Lt = 1 }), cancellationToken: Ct));
+        Assert.Equal(QdrantFailure.Refused, QdrantErrors.Classify(refused.StatusCode, refused.Status.Detail));
+
+        await writer.UpsertAsync(_collection, Enumerable.Range(0, 3).Select(i => Embedded(Versioned("doc-1", 2), i, 3, $"v2 {i}", Vector(4, i))).ToList(), Ct);
+        await writer.UpsertAsync(_collection, [Embedded(Versioned("doc-1", 3), 0, 1, "v3", Vector(4))], Ct);
+        await ordering.DeleteStaleChunksAsync(_collection, [(new OrderedWrite("doc-1", 3L, null), 1)], Ct);
+        await ordering.RetreatFromNewerAsync(_collection, [(_collection, new OrderedWrite("doc-1", 3L, null))], Ct);
+
+        var point = Assert.Single(await PointsOf(client, "doc-1"));
+        Assert.Equal(3, point.Payload["version"].IntegerValue);
+    }
+
+    [Fact]
+    public async Task A_collection_deleted_under_the_worker_fails_one_write_and_the_next_creates_it_again()
+    {
+        var (client, writer, _) = Create();
+        await writer.UpsertAsync(_collection, [Embedded("doc-1", 0, 1, "hello", Vector(4))], Ct);
+        await client.DeleteCollectionAsync(_collection + "_v1", cancellationToken: Ct); // and with it its alias
+
+        var missing = await Assert.ThrowsAsync<Grpc.Core.RpcException>(() => writer.UpsertAsync(_collection, [Embedded("doc-2", 0, 1, "again", Vector(4))], Ct));
+        Assert.Equal(QdrantFailure.Missing, QdrantErrors.Classify(missing.StatusCode, missing.Status.Detail));
+        await writer.UpsertAsync(_collection, [Embedded("doc-2", 0, 1, "again", Vector(4))], Ct);
+
+        Assert.Single(await PointsOf(client, "doc-2"));
+    }
+
+    [Fact]
+    public async Task A_keyword_match_on_an_array_field_matches_any_of_its_values()
+    {
+        var (client, writer, _) = Create();
+        var tagged = new JobMessage("doc-1", JobOperation.Upsert, "hello", null, JsonDocument.Parse("""{"tags":["pumps","manuals"]}""").RootElement, _collection, [], null);
+        await writer.UpsertAsync(_collection, [Embedded(tagged, 0, 1, "hello", Vector(4))], Ct);
+
+        var found = await client.ScrollAsync(_collection, MatchKeyword("metadata.tags", "manuals"), limit: 10, cancellationToken: Ct);
+
+        Assert.Single(found.Result);
     }
 
     [Fact]
