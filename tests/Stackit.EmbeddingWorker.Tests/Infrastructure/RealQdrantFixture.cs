@@ -10,7 +10,10 @@ namespace Stackit.EmbeddingWorker.Tests.Infrastructure;
 /// </summary>
 public sealed class RealQdrantFixture : IAsyncLifetime
 {
-    public const string Image = "qdrant/qdrant:v1.16.3"; // 1.16+: upserts honour update_filter (the version guard)
+    /// <summary>The pinned release (the chart's); <c>QDRANT_IMAGE</c> runs the same tests against another, e.g. the newest.</summary>
+    public const string PinnedImage = "qdrant/qdrant:v1.16.3";
+
+    public static string Image => Environment.GetEnvironmentVariable("QDRANT_IMAGE") is { Length: > 0 } image ? image : PinnedImage;
 
     private IContainer? _container;
 
