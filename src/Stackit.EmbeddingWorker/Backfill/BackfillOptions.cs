@@ -61,6 +61,14 @@ public sealed class BackfillOptions : IValidatableObject
     [Range(0.0, 1.0)]
     public double MinSelfHitRate { get; set; } = 0.99;
 
+    /// <summary>
+    /// How many collections before the one an alias serves a backfill keeps (<c>&lt;alias&gt;_v&lt;n&gt;</c> that no alias
+    /// names are deleted after a switch and on a night with nothing to do, the newest of these kept); the first of them is
+    /// <c>&lt;alias&gt;_previous</c>, which is always kept.
+    /// </summary>
+    [Range(1, 10)]
+    public int KeepPrevious { get; set; } = 1;
+
     public string QueueName(string liveQueue) => Queue is { Length: > 0 } name ? name : liveQueue + "-backfill";
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)

@@ -172,7 +172,7 @@ internal sealed partial class BackfillService(
         var group = new JobGroup(read.Documents.Count + gone.Count);
         var work = read.Documents.Select(d => new DocumentJob(lease,
                 new JobMessage(d.Id, JobOperation.Upsert, null, d.Title, d.Metadata, page.Alias, [], d.Version), 0,
-                new CopySource(page.Target, d.EmbeddedAt, d.Chunks), group))
+                new CopySource(page.Target, d.EmbeddedAt, d.Chunks, page.ReadFrom, d.Hashes), group))
             .Concat(gone.Select(id => new DocumentJob(lease,
                 new JobMessage(id, JobOperation.Delete, null, null, null, page.Alias, [], null), 0,
                 new CopySource(page.Target, read.ReadAt, null), group)))

@@ -24,7 +24,9 @@ internal sealed class TokenBudgetBatcher(BatchingOptions options)
             return [new EmbeddingBatch([chunk])];
         }
         List<EmbeddingBatch>? complete = null;
-        if (_pending.Count > 0 && _pendingTokens + chunk.Tokens > options.MaxTokensPerRequest)
+        // One request asks one model (and one size): a chunk for another collection's model starts a batch of its own.
+        if (_pending.Count > 0 && (_pendingTokens + chunk.Tokens > options.MaxTokensPerRequest
+            || !string.Equals(_pending[0].Model, chunk.Model, StringComparison.Ordinal) || _pending[0].Dimensions != chunk.Dimensions))
         {
             (complete ??= []).Add(TakePending());
         }

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Microsoft.Extensions.Logging.Abstractions;
 using Stackit.EmbeddingWorker.Embeddings;
+using Stackit.EmbeddingWorker.Pipeline;
 using Stackit.EmbeddingWorker.VectorStore;
 
 namespace Stackit.EmbeddingWorker.Cli;
@@ -21,10 +22,15 @@ internal static class BackfillCommand
         var poll = new Option<TimeSpan>("--poll") { Description = "How often the queue is looked at while waiting.", DefaultValueFactory = _ => TimeSpan.FromSeconds(5) };
         var plan = new Option<bool>("--plan") { Description = "Show what the backfill would re-embed and cost (documents, chunks, tokens, price, duration); write nothing." };
         var noCalibrate = new Option<bool>("--no-calibrate") { Description = "With --plan: estimate tokens without asking the endpoint to count a sample." };
-        var command = new Command("backfill", "Re-embed a collection into a new one and switch its alias.") { alias, target, noSwitch, timeout, poll, plan, noCalibrate };
-        command.SetAction((parse, cancellationToken) => parse.GetValue(plan)
-            ? PlanAsync(context(), parse.GetValue(alias), parse.GetValue(target), !parse.GetValue(noCalibrate), cancellationToken)
-            : RunAsync(context(), parse.GetValue(alias), parse.GetValue(target), !parse.GetValue(noSwitch), parse.GetValue(timeout), parse.GetValue(poll), cancellationToken));
+        var model = new Option<string?>("--model") { Description = "The model of the new collection (default: Embeddings:Model); its vector size is what the endpoint answers for it." };
+        var dimensions = new Option<int?>("--dimensions") { Description = "With --model: the dimensions to ask of it (default: Embeddings:Dimensions when --model is not given, else none)." };
+        var force = new Option<bool>("--force") { Description = "Rebuild even when the collection is up to date (same model, size and layout as a backfill would build)." };
+        var abort = new Option<bool>("--abort") { Description = "Give up the running backfill: remove its marker and delete its target." };
+        var command = new Command("backfill", "Re-embed a collection into a new one and switch its alias.") { alias, target, noSwitch, timeout, poll, plan, noCalibrate, model, dimensions, force, abort };
+        command.SetAction((parse, cancellationToken) =>
+            parse.GetValue(abort) ? AbortAsync(context(), parse.GetValue(alias), cancellationToken)
+            : parse.GetValue(plan) ? PlanAsync(WithModel(context(), parse.GetValue(model), parse.GetValue(dimensions)), parse.GetValue(alias), parse.GetValue(target), !parse.GetValue(noCalibrate), cancellationToken)
+            : RunAsync(context(), parse.GetValue(alias), parse.GetValue(target), !parse.GetValue(noSwitch), parse.GetValue(timeout), parse.GetValue(poll), parse.GetValue(force), parse.GetValue(model), parse.GetValue(dimensions), cancellationToken));
         return command;
     }
 
@@ -34,13 +40,39 @@ internal static class BackfillCommand
         return await new BackfillPlan(qdrant, context).RunAsync(alias ?? context.Qdrant.Collection, target, calibrate, cancellationToken).ConfigureAwait(false);
     }
 
-    private static async Task<int> RunAsync(CliContext context, string? alias, string? target, bool switchAlias, TimeSpan timeout, TimeSpan poll, CancellationToken cancellationToken)
+    /// <summary>The command's settings with <c>--model</c> (and <c>--dimensions</c>) as the model of the collection it builds.</summary>
+    private static CliContext WithModel(CliContext context, string? model, int? dimensions)
+    {
+        if (model is { Length: > 0 })
+        {
+            context.UseModel(model, dimensions);
+        }
+        return context;
+    }
+
+    private static async Task<int> RunAsync(CliContext context, string? alias, string? target, bool switchAlias, TimeSpan timeout, TimeSpan poll, bool force, string? model, int? dimensions, CancellationToken cancellationToken)
     {
         using var qdrant = QdrantClients.Create(context.Qdrant, TimeSpan.Zero);
-        var collections = new CollectionProvisioner(qdrant, context.Qdrant, NullLogger<CollectionProvisioner>.Instance);
-        using var embeddings = EmbeddingsResilience.CreateOneOff(context.Embeddings);
+        var collections = new CollectionProvisioner(qdrant, context.Qdrant, NullLogger<CollectionProvisioner>.Instance, context.Embeddings.Models);
+        // The target's model: --model, else the one a running backfill's target records (a resumed run checks recall with
+        // it), else Embeddings:Model.
+        var name = alias ?? context.Qdrant.Collection;
+        var running = (await collections.AliasesAsync(cancellationToken).ConfigureAwait(false)).GetValueOrDefault(BackfillAliases.Next(name));
+        var settings = model is { Length: > 0 } ? context.Embeddings.WithModel(model, dimensions)
+            : running is not null && await collections.EmbeddingOfAsync(running, cancellationToken).ConfigureAwait(false) is { } recorded ? context.Embeddings.WithModel(recorded.Model, recorded.Dimensions)
+            : context.Embeddings;
+        using var embeddings = EmbeddingsResilience.CreateOneOff(settings);
         var planner = new BackfillPlanner(qdrant, collections, context.Queues, context.Backfill, context.Queue, context.Qdrant, context.Output, TimeProvider.System,
-            new RecallCheck(qdrant, embeddings.Client), context.Embeddings);
-        return await planner.RunAsync(alias ?? context.Qdrant.Collection, target, switchAlias, timeout, poll, cancellationToken).ConfigureAwait(false);
+            new RecallCheck(qdrant, embeddings.Client), settings,
+            async token => (await embeddings.Client.EmbedAsync(["The size of this model's vectors."], token).ConfigureAwait(false)).Vectors[0].Length);
+        return await planner.RunAsync(alias ?? context.Qdrant.Collection, target, switchAlias, timeout, poll, cancellationToken, force).ConfigureAwait(false);
+    }
+
+    private static async Task<int> AbortAsync(CliContext context, string? alias, CancellationToken cancellationToken)
+    {
+        using var qdrant = QdrantClients.Create(context.Qdrant, TimeSpan.Zero);
+        var collections = new CollectionProvisioner(qdrant, context.Qdrant, NullLogger<CollectionProvisioner>.Instance, context.Embeddings.Models);
+        var planner = new BackfillPlanner(qdrant, collections, context.Queues, context.Backfill, context.Queue, context.Qdrant, context.Output, TimeProvider.System);
+        return await planner.AbortAsync(alias ?? context.Qdrant.Collection, cancellationToken).ConfigureAwait(false);
     }
 }

@@ -15,7 +15,7 @@ internal sealed class BackfillPlan(QdrantClient client, CliContext context)
     public async Task<int> RunAsync(string alias, string? requestedTarget, bool calibrate, CancellationToken cancellationToken)
     {
         var output = context.Output;
-        var collections = new CollectionProvisioner(client, context.Qdrant, Microsoft.Extensions.Logging.Abstractions.NullLogger<CollectionProvisioner>.Instance);
+        var collections = new CollectionProvisioner(client, context.Qdrant, Microsoft.Extensions.Logging.Abstractions.NullLogger<CollectionProvisioner>.Instance, context.Embeddings.Models);
         var aliases = await collections.AliasesAsync(cancellationToken).ConfigureAwait(false);
         if (!aliases.TryGetValue(alias, out var source))
         {
@@ -24,9 +24,13 @@ internal sealed class BackfillPlan(QdrantClient client, CliContext context)
         }
         var target = aliases.GetValueOrDefault(BackfillAliases.Next(alias)) ?? requestedTarget ?? BackfillPlanner.NextVersion(alias, source);
 
-        var (count, counting) = await TokenCounting.ForAsync(client, source, context.Embeddings, calibrate, cancellationToken).ConfigureAwait(false);
-        var (documents, chunks, bytes, tokens, withoutText) = await SourceScan.ReadAsync(client, source, count, onDocument: null, cancellationToken).ConfigureAwait(false);
-        var requests = Math.Max(Ceiling(tokens, context.Batching.MaxTokensPerRequest), Ceiling(chunks - withoutText, context.Batching.MaxInputsPerRequest));
+        // The copy takes a chunk's vector from the source when the source's model and size are the target's.
+        var (sourceModel, recorded) = await collections.ReadModelAsync(alias, cancellationToken).ConfigureAwait(false);
+        var reuses = string.Equals(sourceModel.Model, context.Embeddings.Model, StringComparison.Ordinal) && (!recorded || sourceModel.Dimensions == context.Embeddings.Dimensions);
+        var (count, counting) = await TokenCounting.ForAsync(client, source, context.Embeddings, calibrate && !reuses, cancellationToken).ConfigureAwait(false);
+        var (documents, chunks, bytes, allTokens, withoutText) = await SourceScan.ReadAsync(client, source, count, onDocument: null, cancellationToken).ConfigureAwait(false);
+        var tokens = reuses ? 0 : allTokens;
+        var requests = reuses ? 0 : Math.Max(Ceiling(tokens, context.Batching.MaxTokensPerRequest), Ceiling(chunks - withoutText, context.Batching.MaxInputsPerRequest));
         var embeddings = context.Embeddings;
 
         var lines = new List<string>
@@ -35,7 +39,10 @@ internal sealed class BackfillPlan(QdrantClient client, CliContext context)
             Row("documents", $"{documents:N0}"),
             Row("chunks", $"{chunks:N0}" + (withoutText > 0 ? $" ({withoutText:N0} without stored text: the backfill refuses their documents; see Qdrant:StoreText)" : "")),
             Row("text", (bytes >= 1_048_576 ? $"{bytes / 1_048_576.0:N1} MiB" : $"{bytes / 1024.0:N1} KiB") + " of UTF-8"),
-            Row("tokens", $"~{tokens:N0} ({counting})"),
+            Row("model", $"{sourceModel}{(recorded ? "" : " (no record; read from its points)")} → {context.Embeddings.Model}{(context.Embeddings.Dimensions is { } d ? $" (dimensions={d})" : "")}"),
+            Row("reused", reuses ? $"{chunks - withoutText:N0} chunks: the source holds their vectors for the same model and size; copied, not embedded" : "none: another model or size, every chunk is embedded"),
+            Row("to embed", reuses ? "only what changes while the backfill runs" : $"{chunks - withoutText:N0} chunks"),
+            Row("tokens", reuses ? "0 to embed" : $"~{tokens:N0} ({counting})"),
             Row("requests", $"~{requests:N0} (Batching:MaxTokensPerRequest {context.Batching.MaxTokensPerRequest:N0}, MaxInputsPerRequest {context.Batching.MaxInputsPerRequest})"),
             Row("cost", embeddings.PricePerMillionTokens is { } price
                 ? $"~{tokens / 1_000_000m * price:N2} at {price:N2} per million tokens (Embeddings:PricePerMillionTokens)"

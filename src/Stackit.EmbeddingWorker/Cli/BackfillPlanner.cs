@@ -33,14 +33,15 @@ internal sealed class BackfillPlanner(
     TextWriter output,
     TimeProvider time,
     RecallCheck? recall = null,
-    EmbeddingsOptions? embeddings = null)
+    EmbeddingsOptions? embeddings = null,
+    Func<CancellationToken, Task<int>>? measureDimension = null)
 {
     private const uint ScrollPage = 256;
     private const int CountChecks = 3;
 
     private static readonly WithPayloadSelector DocumentIdOnly = new() { Include = new PayloadIncludeSelector { Fields = { PayloadFields.DocumentId } } };
 
-    public async Task<int> RunAsync(string alias, string? requestedTarget, bool switchAlias, TimeSpan timeout, TimeSpan pollInterval, CancellationToken cancellationToken)
+    public async Task<int> RunAsync(string alias, string? requestedTarget, bool switchAlias, TimeSpan timeout, TimeSpan pollInterval, CancellationToken cancellationToken, bool force = false)
     {
         if (string.Equals(alias, qdrant.MultimodalCollection, StringComparison.Ordinal))
         {
@@ -54,13 +55,29 @@ internal sealed class BackfillPlanner(
                 : $"there is no alias '{alias}' to backfill.").ConfigureAwait(false);
         }
 
+        var marker = BackfillAliases.Next(alias);
+        CollectionModel? targetModel = null;
+        if (!aliases.ContainsKey(marker))
+        {
+            var (model, differences) = await CompareAsync(alias, source, cancellationToken).ConfigureAwait(false);
+            if (differences.Count == 0 && !force)
+            {
+                await output.WriteLineAsync($"{alias} ({source}) is up to date: a backfill would build the same collection ({model}, same layout), so nothing is embedded or created. --force rebuilds it anyway.").ConfigureAwait(false);
+                await RemoveOldCollectionsAsync(alias, cancellationToken).ConfigureAwait(false);
+                return 0;
+            }
+            await output.WriteLineAsync(differences.Count == 0
+                ? $"{alias} ({source}) is up to date; rebuilding it anyway (--force)."
+                : $"{alias} ({source}) differs from what a backfill builds now: {string.Join("; ", differences)}.").ConfigureAwait(false);
+            targetModel = model;
+        }
+
         // The queues first: replicas record live changes on it as soon as they see the marker.
         var backfill = queues.Get(options.QueueName(queue.Name));
         var poison = queues.PoisonOf(backfill.Name);
         await backfill.CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
         await poison.CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
 
-        var marker = BackfillAliases.Next(alias);
         string target;
         if (aliases.TryGetValue(marker, out var running) && string.Equals(running, source, StringComparison.Ordinal))
         {
@@ -82,8 +99,7 @@ internal sealed class BackfillPlanner(
             {
                 return await FailAsync($"collection '{target}' exists already; delete it or name another with --target.").ConfigureAwait(false);
             }
-            var dimension = await collections.ReadDimensionAsync(source, cancellationToken).ConfigureAwait(false);
-            await collections.CreateCollectionAsync(target, dimension, cancellationToken, options.DeferIndexing).ConfigureAwait(false);
+            await collections.CreateCollectionAsync(target, targetModel!.VectorSize, cancellationToken, options.DeferIndexing, targetModel).ConfigureAwait(false);
             await client.CreateAliasAsync(marker, target, cancellationToken: cancellationToken).ConfigureAwait(false);
             var settle = options.MarkerRefresh * 2;
             await output.WriteLineAsync($"Started the backfill of {alias} ({source}) into {target}; waiting {settle.TotalSeconds:0} s until every replica records live changes.").ConfigureAwait(false);
@@ -92,8 +108,13 @@ internal sealed class BackfillPlanner(
 
         var poisonedBefore = await queues.ApproximateLengthAsync(poison.Name, cancellationToken).ConfigureAwait(false) ?? 0;
 
-        var (progress, counting) = await EnqueueAllAsync(alias, source, target, cancellationToken).ConfigureAwait(false);
-        await output.WriteLineAsync($"Enqueued {progress.Documents:N0} documents ({progress.Chunks:N0} chunks, ~{progress.Tokens:N0} tokens: {counting}) on {backfill.Name} in {progress.Pages:N0} pages of up to {options.PageSize}.").ConfigureAwait(false);
+        // Same model and size: the copy takes every unchanged chunk's vector from the source, so there is nothing to count.
+        var reuses = (await collections.ReadModelAsync(alias, cancellationToken).ConfigureAwait(false)).Model
+            .SameVectorsAs((await collections.ReadModelAsync(target, cancellationToken).ConfigureAwait(false)).Model);
+        var (progress, counting) = await EnqueueAllAsync(alias, source, target, calibrate: !reuses, cancellationToken).ConfigureAwait(false);
+        await output.WriteLineAsync(reuses
+            ? $"Enqueued {progress.Documents:N0} documents ({progress.Chunks:N0} chunks) on {backfill.Name} in {progress.Pages:N0} pages of up to {options.PageSize}; the target has the source's model and size, so each chunk's vector is copied from {source}, and only what changes meanwhile is embedded."
+            : $"Enqueued {progress.Documents:N0} documents ({progress.Chunks:N0} chunks, ~{progress.Tokens:N0} tokens: {counting}) on {backfill.Name} in {progress.Pages:N0} pages of up to {options.PageSize}.").ConfigureAwait(false);
 
         var deadline = time.GetUtcNow() + timeout;
         for (var check = 1; ; check++)
@@ -135,7 +156,98 @@ internal sealed class BackfillPlanner(
         // <alias>_previous names the collection the switch leaves: pages recorded just before the switch still copy
         // from it (PageAuthority), and an operator can switch back to it.
         await client.UpdateAliasesAsync(SwitchSteps(alias, source, target), cancellationToken: cancellationToken).ConfigureAwait(false);
-        await output.WriteLineAsync($"Switched {alias} to {target} (was {source}, now also {BackfillAliases.Previous(alias)}). {source} is kept; delete it once {target} is checked and no backfill page names it.").ConfigureAwait(false);
+        await output.WriteLineAsync($"Switched {alias} to {target} (was {source}, now also {BackfillAliases.Previous(alias)}).").ConfigureAwait(false);
+        await RemoveOldCollectionsAsync(alias, cancellationToken).ConfigureAwait(false);
+        return 0;
+    }
+
+    /// <summary>
+    /// The model a backfill embeds with (<c>Embeddings:Model</c> and <c>Dimensions</c>: the model of collections the worker
+    /// creates) and what a collection built now would do differently from the source; none means up to date. The
+    /// target's vector size is the source's for the same model and dimensions, else what the endpoint answers.
+    /// </summary>
+    private async Task<(CollectionModel Model, List<string> Differences)> CompareAsync(string alias, string source, CancellationToken cancellationToken)
+    {
+        var info = await client.GetCollectionInfoAsync(source, cancellationToken).ConfigureAwait(false);
+        var shape = CollectionShape.Of(alias, info, null);
+        var (sourceModel, recorded) = await collections.ReadModelAsync(alias, cancellationToken).ConfigureAwait(false);
+        var model = embeddings?.Model ?? sourceModel.Model;
+        var dimensions = embeddings?.Dimensions;
+        if (!recorded && string.Equals(model, sourceModel.Model, StringComparison.Ordinal))
+        {
+            // A collection from before the record: written with the configured dimensions, as it was then.
+            sourceModel = sourceModel with { Dimensions = dimensions };
+        }
+        var size = string.Equals(model, sourceModel.Model, StringComparison.Ordinal) && dimensions == sourceModel.Dimensions
+            ? sourceModel.VectorSize
+            : measureDimension is not null ? (ulong)await measureDimension(cancellationToken).ConfigureAwait(false) : sourceModel.VectorSize;
+        var target = new CollectionModel(model, size, dimensions, Multimodal: false);
+        return (target, LayoutDifferences.Between(info, sourceModel, qdrant, target, shape.Bm25Language));
+    }
+
+    /// <summary>
+    /// Deletes the collections a backfill of <paramref name="alias"/> made (<c>&lt;alias&gt;_v&lt;n&gt;</c>) that no alias names
+    /// and that are older than the newest <c>Backfill:KeepPrevious</c> before the served one, once no backfill page is
+    /// queued (a page could name one); other collections are never deleted by the worker.
+    /// </summary>
+    private async Task RemoveOldCollectionsAsync(string alias, CancellationToken cancellationToken)
+    {
+        var aliases = await collections.AliasesAsync(cancellationToken).ConfigureAwait(false);
+        if (!aliases.TryGetValue(alias, out var served) || Generation(alias, served) is not { } servedGeneration)
+        {
+            return;
+        }
+        var named = aliases.Values.ToHashSet(StringComparer.Ordinal);
+        var older = (await client.ListCollectionsAsync(cancellationToken).ConfigureAwait(false))
+            .Select(name => (Name: name, Generation: Generation(alias, name)))
+            .Where(c => c.Generation < servedGeneration)
+            .OrderByDescending(c => c.Generation)
+            .ToList();
+        var doomed = older.Skip(options.KeepPrevious).Where(c => !named.Contains(c.Name)).ToList();
+        if (doomed.Count == 0)
+        {
+            return;
+        }
+        if ((await queues.ApproximateLengthAsync(options.QueueName(queue.Name), cancellationToken).ConfigureAwait(false) ?? 0) > 0)
+        {
+            await output.WriteLineAsync($"Backfill pages are still queued; {string.Join(", ", doomed.Select(c => c.Name))} are kept until a later run.").ConfigureAwait(false);
+            return;
+        }
+        foreach (var (name, _) in doomed)
+        {
+            await client.DeleteCollectionAsync(name, cancellationToken: cancellationToken).ConfigureAwait(false);
+            await output.WriteLineAsync($"Deleted {name}: older than the {options.KeepPrevious} collection(s) kept before {served} (Backfill:KeepPrevious).").ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>3 for <c>documents_v3</c>; null for any other name (never deleted by the worker).</summary>
+    private static int? Generation(string alias, string collection)
+    {
+        var match = Regex.Match(collection, "^" + Regex.Escape(alias) + "_v(\\d+)$");
+        return match.Success && int.TryParse(match.Groups[1].Value, out var version) ? version : null;
+    }
+
+    /// <summary>
+    /// <c>backfill --abort</c>: the running backfill of <paramref name="alias"/> is given up; its marker goes, and its target
+    /// with it unless an alias serves it. Pages still queued for it are refused (their target is no longer the marker's).
+    /// </summary>
+    public async Task<int> AbortAsync(string alias, CancellationToken cancellationToken)
+    {
+        var aliases = await collections.AliasesAsync(cancellationToken).ConfigureAwait(false);
+        var marker = BackfillAliases.Next(alias);
+        if (!aliases.TryGetValue(marker, out var target))
+        {
+            await output.WriteLineAsync($"No backfill of {alias} runs (there is no alias {marker}); nothing to abort.").ConfigureAwait(false);
+            return 0;
+        }
+        await client.DeleteAliasAsync(marker, cancellationToken: cancellationToken).ConfigureAwait(false);
+        if (aliases.Any(a => a.Key != marker && a.Value == target))
+        {
+            await output.WriteLineAsync($"Aborted the backfill of {alias}: removed {marker}; {target} is kept, an alias serves it.").ConfigureAwait(false);
+            return 0;
+        }
+        await client.DeleteCollectionAsync(target, cancellationToken: cancellationToken).ConfigureAwait(false);
+        await output.WriteLineAsync($"Aborted the backfill of {alias}: removed {marker} and deleted {target}.").ConfigureAwait(false);
         return 0;
     }
 
@@ -173,10 +285,10 @@ internal sealed class BackfillPlanner(
     /// collection, in the same read that counts what the copy will embed (<see cref="SourceScan"/>), and keeps that
     /// record in the target's metadata (<see cref="BackfillProgress"/>).
     /// </summary>
-    private async Task<(BackfillProgress Progress, string Counting)> EnqueueAllAsync(string alias, string source, string target, CancellationToken cancellationToken)
+    private async Task<(BackfillProgress Progress, string Counting)> EnqueueAllAsync(string alias, string source, string target, bool calibrate, CancellationToken cancellationToken)
     {
         var startedAt = time.GetUtcNow();
-        var (countTokens, counting) = await TokenCounting.ForAsync(client, source, embeddings ?? new EmbeddingsOptions(), calibrate: embeddings is not null, cancellationToken).ConfigureAwait(false);
+        var (countTokens, counting) = await TokenCounting.ForAsync(client, source, embeddings ?? new EmbeddingsOptions(), calibrate: calibrate && embeddings is not null, cancellationToken).ConfigureAwait(false);
         long pages = 0;
         var pending = new List<string>(options.PageSize);
         var figures = await SourceScan.ReadAsync(client, source, countTokens, async id =>

@@ -35,6 +35,9 @@ internal sealed class CliContext(IConfiguration configuration, TextReader input,
 
     public EmbeddingsOptions Embeddings => _embeddings ??= OptionsBinding.Bind(configuration, EmbeddingsOptions.SectionName, new EmbeddingsOptionsValidator());
 
+    /// <summary>From now on, the embeddings settings with <paramref name="model"/> as the text model (<c>backfill --model</c>).</summary>
+    public void UseModel(string model, int? dimensions) => _embeddings = Embeddings.WithModel(model, dimensions);
+
     public Batching.BatchingOptions Batching => _batching ??= OptionsBinding.Bind(configuration, EmbeddingWorker.Batching.BatchingOptions.SectionName, new Batching.BatchingOptionsValidator());
 
     public BlobOptions Blobs => _blobs ??= OptionsBinding.Bind(configuration, BlobOptions.SectionName, new BlobOptionsValidator());

@@ -50,16 +50,20 @@ internal static class SearchCommand
         try
         {
             float[] vector;
-            using (var embeddings = EmbeddingsResilience.CreateOneOff(context.Embeddings))
+            using var qdrant = QdrantClients.Create(context.Qdrant, TimeSpan.Zero);
+            var collections = new CollectionProvisioner(qdrant, context.Qdrant, Microsoft.Extensions.Logging.Abstractions.NullLogger<CollectionProvisioner>.Instance);
+            // The query is embedded with the model the collection records (its vectors'), not the configured one.
+            var settings = !multimodal && await collections.EmbeddingOfAsync(collection, cancellationToken).ConfigureAwait(false) is { } recorded
+                ? context.Embeddings.WithModel(recorded.Model, recorded.Dimensions)
+                : context.Embeddings;
+            using (var embeddings = EmbeddingsResilience.CreateOneOff(settings))
             {
                 // The multimodal collection holds vectors of the multimodal model; a text query is embedded by it too.
                 vector = (multimodal
                     ? await embeddings.Client.EmbedMultimodalAsync(text, [], cancellationToken).ConfigureAwait(false)
                     : await embeddings.Client.EmbedAsync([text], cancellationToken).ConfigureAwait(false)).Vectors[0];
             }
-            using var qdrant = QdrantClients.Create(context.Qdrant, TimeSpan.Zero);
-            var shape = await new CollectionProvisioner(qdrant, context.Qdrant, Microsoft.Extensions.Logging.Abstractions.NullLogger<CollectionProvisioner>.Instance)
-                .ReadShapeAsync(collection, cancellationToken).ConfigureAwait(false);
+            var shape = await collections.ReadShapeAsync(collection, cancellationToken).ConfigureAwait(false);
             var hits = shape.Hybrid
                 ? await QdrantSearch.HybridAsync(qdrant, collection, shape, vector, query, filter, (ulong)limit, cancellationToken).ConfigureAwait(false)
                 : await QdrantSearch.NearestAsync(qdrant, collection, shape, vector, filter, (ulong)limit, cancellationToken).ConfigureAwait(false);

@@ -38,6 +38,7 @@ internal static class StatusCommand
         }
 
         using var qdrant = QdrantClients.Create(context.Qdrant, TimeSpan.Zero);
+        // Without the embeddings settings (status needs none): a collection without a record shows the model its points name.
         var collections = new CollectionProvisioner(qdrant, context.Qdrant, NullLogger<CollectionProvisioner>.Instance);
         IReadOnlyDictionary<string, string>? aliases = null;
         foreach (var collection in context.Qdrant.AllowedCollections.Prepend(context.Qdrant.Collection).Append(context.Qdrant.MultimodalCollection).Distinct(StringComparer.Ordinal))
@@ -54,7 +55,8 @@ internal static class StatusCommand
                     continue;
                 }
                 var info = await qdrant.GetCollectionInfoAsync(physical, cancellationToken).ConfigureAwait(false);
-                await context.Output.WriteLineAsync($"collection {name}: {info.PointsCount} points ({info.Status.ToString().ToLowerInvariant()})").ConfigureAwait(false);
+                var (model, recorded) = await collections.ReadModelAsync(collection, cancellationToken).ConfigureAwait(false);
+                await context.Output.WriteLineAsync($"collection {name}: {info.PointsCount} points ({info.Status.ToString().ToLowerInvariant()}), model {model}{(recorded ? "" : " (no record: read from its points or the configuration)")}").ConfigureAwait(false);
                 if (aliases.TryGetValue(BackfillAliases.Next(collection), out var target))
                 {
                     var copied = await qdrant.GetCollectionInfoAsync(target, cancellationToken).ConfigureAwait(false);

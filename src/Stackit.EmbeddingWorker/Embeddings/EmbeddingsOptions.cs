@@ -101,5 +101,14 @@ public sealed class EmbeddingsOptions : IValidatableObject
     }
 
     /// <summary>The models as the pipeline names them on each chunk.</summary>
-    internal EmbeddingModels Models => new(Model, string.IsNullOrWhiteSpace(MultimodalModel) ? null : MultimodalModel);
+    /// <summary>These settings with another text model (a collection's own, or <c>backfill --model</c>).</summary>
+    internal EmbeddingsOptions WithModel(string model, int? dimensions)
+    {
+        var copy = (EmbeddingsOptions)MemberwiseClone();
+        copy.Model = model;
+        copy.Dimensions = dimensions;
+        return copy;
+    }
+
+    internal EmbeddingModels Models => new(Model, string.IsNullOrWhiteSpace(MultimodalModel) ? null : MultimodalModel, Dimensions, MultimodalDimensions);
 }

@@ -168,7 +168,7 @@ internal sealed partial class EmbeddingsService(
     private Task<EmbeddingResult?> SendAsync(List<DocumentChunk> chunks, CancellationToken cancellationToken) =>
         admission.SendAsync(chunks.Sum(c => c.Tokens), chunks.Count, token => chunks is [{ IsMultimodal: true } multimodal]
             ? client.EmbedMultimodalAsync(multimodal.Text, multimodal.Job.Message.Images, token)
-            : client.EmbedAsync(chunks.ConvertAll(c => c.Text), token), cancellationToken, backfill: chunks.TrueForAll(c => c.Job.Copy is not null));
+            : client.EmbedAsync(chunks[0].Model, chunks[0].Dimensions, chunks.ConvertAll(c => c.Text), token), cancellationToken, backfill: chunks.TrueForAll(c => c.Job.Copy is not null));
 
     /// <summary>
     /// The estimate let a chunk through that the model cannot take. The lifecycle ends the job's current generation

@@ -13,8 +13,11 @@ internal sealed partial class OpenAiEmbeddingClient(HttpClient http, EmbeddingsO
     private const int MaxErrorBodyChars = 2_000;
 
     public Task<EmbeddingResult> EmbedAsync(IReadOnlyList<string> inputs, CancellationToken cancellationToken) =>
-        WithEncodingAsync(format => JsonContent.Create(new EmbeddingRequest(options.Model, inputs, EncodingNegotiation.WireName(format), options.Dimensions), EmbeddingWireContext.Requests.EmbeddingRequest),
-            inputs.Count, options.Dimensions, cancellationToken);
+        EmbedAsync(options.Model, options.Dimensions, inputs, cancellationToken);
+
+    public Task<EmbeddingResult> EmbedAsync(string model, int? dimensions, IReadOnlyList<string> inputs, CancellationToken cancellationToken) =>
+        WithEncodingAsync(format => JsonContent.Create(new EmbeddingRequest(model, inputs, EncodingNegotiation.WireName(format), dimensions), EmbeddingWireContext.Requests.EmbeddingRequest),
+            inputs.Count, dimensions, cancellationToken);
 
     public Task<EmbeddingResult> EmbedMultimodalAsync(string? text, IReadOnlyList<string> images, CancellationToken cancellationToken)
     {

@@ -4,6 +4,8 @@ namespace Stackit.EmbeddingWorker.Pipeline;
 /// What makes a job a backfill copy: where it writes (<see cref="TargetCollection"/>, while its point ids keep the
 /// alias the job names), when the source wrote what it copies (<see cref="EmbeddedAt"/>, the source points' <c>embedded_at</c>: a copy never replaces or
 /// deletes a point written later than that), and the stored chunk texts it embeds again (none for a document gone
-/// from the source, which the copy deletes from the target).
+/// from the source, which the copy deletes from the target), and where they came from: the source collection and each
+/// chunk's <c>content_hash</c> there, so a chunk whose vector the source holds already for the target's model is not
+/// embedded again.
 /// </summary>
-internal sealed record CopySource(string TargetCollection, DateTimeOffset EmbeddedAt, IReadOnlyList<string>? Chunks);
+internal sealed record CopySource(string TargetCollection, DateTimeOffset EmbeddedAt, IReadOnlyList<string>? Chunks, string? SourceCollection = null, IReadOnlyList<string?>? SourceHashes = null);

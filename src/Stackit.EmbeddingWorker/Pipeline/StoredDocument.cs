@@ -1,7 +1,11 @@
 namespace Stackit.EmbeddingWorker.Pipeline;
 
 /// <summary>What Qdrant holds of one document: its highest version and each chunk's content hash.</summary>
-internal sealed record StoredDocument(long? Version, IReadOnlyDictionary<int, string> ContentHashes)
+/// <remarks>
+/// For a backfill copy, <see cref="SourceHashes"/> are the chunk hashes of the source collection where its vectors can
+/// stand in for the target's (same model, same size): a chunk found there is taken from the source, not embedded.
+/// </remarks>
+internal sealed record StoredDocument(long? Version, IReadOnlyDictionary<int, string> ContentHashes, IReadOnlyDictionary<int, string>? SourceHashes = null)
 {
     public static readonly StoredDocument None = new(null, new Dictionary<int, string>());
 
@@ -10,5 +14,10 @@ internal sealed record StoredDocument(long? Version, IReadOnlyDictionary<int, st
 
     /// <summary>True when chunk <paramref name="index"/> is stored with the same model and text.</summary>
     public bool Holds(int index, string contentHash) =>
-        ContentHashes.TryGetValue(index, out var stored) && string.Equals(stored, contentHash, StringComparison.Ordinal);
+        (ContentHashes.TryGetValue(index, out var stored) && string.Equals(stored, contentHash, StringComparison.Ordinal)) || HeldBySource(index, contentHash);
+
+    /// <summary>True when chunk <paramref name="index"/> is not held where the job writes, but its source holds it.</summary>
+    public bool HeldBySource(int index, string contentHash) =>
+        !(ContentHashes.TryGetValue(index, out var own) && string.Equals(own, contentHash, StringComparison.Ordinal))
+        && SourceHashes is not null && SourceHashes.TryGetValue(index, out var source) && string.Equals(source, contentHash, StringComparison.Ordinal);
 }

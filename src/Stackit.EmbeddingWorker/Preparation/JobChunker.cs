@@ -35,14 +35,18 @@ internal sealed class JobChunker(TextChunker chunker, ITokenEstimator estimator,
             : null;
     }
 
-    public IReadOnlyList<DocumentChunk> Chunk(DocumentJob job)
+    /// <summary>
+    /// The job's chunks, embedded with <paramref name="embedding"/> (the model of the collection the job writes), or the
+    /// configured text model for a collection without a record; a job with images always with the multimodal model.
+    /// </summary>
+    public IReadOnlyList<DocumentChunk> Chunk(DocumentJob job, CollectionEmbedding? embedding = null)
     {
         if (job.Message.Images is { Count: > 0 } images)
         {
             // Text and images are one input, embedded together: one point per job.
             var text = job.Message.Text ?? "";
             job.Progress.Expect(1);
-            return [new DocumentChunk(job, 0, 1, text, estimator.Estimate(text) + (ImageTokenEstimate * images.Count), models.Multimodal!, ContentHash.Of(models.Multimodal!, text, images))];
+            return [new DocumentChunk(job, 0, 1, text, estimator.Estimate(text) + (ImageTokenEstimate * images.Count), models.Multimodal!, ContentHash.Of(models.Multimodal!, text, images), models.MultimodalDimensions)];
         }
 
         var maxTokens = Math.Max(SmallestChunkTokens, chunking.MaxChunkTokens >> job.Generation);
@@ -55,10 +59,11 @@ internal sealed class JobChunker(TextChunker chunker, ITokenEstimator estimator,
             return [];
         }
         job.Progress.Expect(texts.Count);
+        var (model, dimensions) = embedding is { } recorded ? (recorded.Model, recorded.Dimensions) : (models.Text, models.TextDimensions);
         var chunks = new DocumentChunk[texts.Count];
         for (var i = 0; i < texts.Count; i++)
         {
-            chunks[i] = new DocumentChunk(job, i, texts.Count, texts[i], estimator.Estimate(texts[i]), models.Text, ContentHash.Of(models.Text, texts[i]));
+            chunks[i] = new DocumentChunk(job, i, texts.Count, texts[i], estimator.Estimate(texts[i]), model, ContentHash.Of(model, texts[i]), dimensions);
         }
         return chunks;
     }

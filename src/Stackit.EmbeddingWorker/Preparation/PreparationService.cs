@@ -52,7 +52,7 @@ internal sealed partial class PreparationService(
     /// <summary>Jobs whose document's earlier job is done: prepared one by one, as they come.</summary>
     private async Task ResumeAsync(CancellationToken stoppingToken)
     {
-        var unchanged = new List<DocumentChunk>();
+        var unchanged = new List<(DocumentChunk Chunk, bool FromSource)>();
         await foreach (var resumption in resumed.Reader.ReadAllAsync(stoppingToken).ConfigureAwait(false))
         {
             await PrepareGroupAsync([resumption.Job], unchanged, stoppingToken).ConfigureAwait(false);
@@ -85,7 +85,7 @@ internal sealed partial class PreparationService(
     private async Task PrepareJobsAsync(CancellationToken stoppingToken)
     {
         var group = new List<DocumentJob>(GroupSize);
-        var unchanged = new List<DocumentChunk>();
+        var unchanged = new List<(DocumentChunk Chunk, bool FromSource)>();
         while (await jobs.WaitToReadAsync(stoppingToken).ConfigureAwait(false))
         {
             group.Clear();
@@ -102,16 +102,16 @@ internal sealed partial class PreparationService(
         }
     }
 
-    private async Task PrepareGroupAsync(List<DocumentJob> group, List<DocumentChunk> unchanged, CancellationToken stoppingToken)
+    private async Task PrepareGroupAsync(List<DocumentJob> group, List<(DocumentChunk Chunk, bool FromSource)> unchanged, CancellationToken stoppingToken)
     {
         unchanged.Clear();
-        if (group.Count == 0 || await ReadStoredStateAsync(group, stoppingToken).ConfigureAwait(false) is not { } stored)
+        if (group.Count == 0 || await ReadStoredStateAsync(group, stoppingToken).ConfigureAwait(false) is not var (stored, embeddings))
         {
             return;
         }
         foreach (var job in group)
         {
-            await PrepareAsync(job, stored.GetValueOrDefault(job) ?? StoredDocument.None, unchanged, stoppingToken).ConfigureAwait(false);
+            await PrepareAsync(job, stored.GetValueOrDefault(job) ?? StoredDocument.None, embeddings.GetValueOrDefault(job.WriteCollection), unchanged, stoppingToken).ConfigureAwait(false);
         }
         if (unchanged.Count > 0)
         {
@@ -119,11 +119,17 @@ internal sealed partial class PreparationService(
         }
     }
 
-    private async Task<Dictionary<DocumentJob, StoredDocument>?> ReadStoredStateAsync(List<DocumentJob> group, CancellationToken cancellationToken)
+    /// <summary>What Qdrant holds of the group's documents, and the model of each collection they are written to.</summary>
+    private async Task<(Dictionary<DocumentJob, StoredDocument> Stored, Dictionary<string, CollectionEmbedding?> Embeddings)?> ReadStoredStateAsync(List<DocumentJob> group, CancellationToken cancellationToken)
     {
         try
         {
-            return await storedState.ReadAsync(group, cancellationToken).ConfigureAwait(false);
+            var embeddings = new Dictionary<string, CollectionEmbedding?>(StringComparer.Ordinal);
+            foreach (var collection in group.Where(j => j.Message.Images.Count == 0 && j.Message.Operation == JobOperation.Upsert).Select(j => j.WriteCollection).Distinct(StringComparer.Ordinal))
+            {
+                embeddings[collection] = await storedState.EmbeddingOfAsync(collection, cancellationToken).ConfigureAwait(false);
+            }
+            return (await storedState.ReadAsync(group, cancellationToken).ConfigureAwait(false), embeddings);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
@@ -133,7 +139,7 @@ internal sealed partial class PreparationService(
         }
     }
 
-    private async Task PrepareAsync(DocumentJob job, StoredDocument stored, List<DocumentChunk> unchanged, CancellationToken cancellationToken)
+    private async Task PrepareAsync(DocumentJob job, StoredDocument stored, CollectionEmbedding? embedding, List<(DocumentChunk Chunk, bool FromSource)> unchanged, CancellationToken cancellationToken)
     {
         using var scope = JobLogScope.Begin(logger, job.Lease.MessageId, job.Message.Id);
         if (stored.IsNewerThan(job.Message.Version))
@@ -154,7 +160,7 @@ internal sealed partial class PreparationService(
             Lifecycle.Rejected(job, refusal);
             return;
         }
-        var prepared = chunker.Chunk(job);
+        var prepared = chunker.Chunk(job, embedding);
         if (prepared.Count == 0)
         {
             Lifecycle.Rejected(job, "the text holds nothing to embed.");
@@ -166,7 +172,7 @@ internal sealed partial class PreparationService(
         {
             if (storedState.ReusesUnchanged && stored.Holds(chunk.Index, chunk.ContentHash))
             {
-                unchanged.Add(chunk);
+                unchanged.Add((chunk, stored.HeldBySource(chunk.Index, chunk.ContentHash)));
                 reused++;
             }
             else
@@ -181,7 +187,7 @@ internal sealed partial class PreparationService(
     /// Unchanged chunks are written again with their stored vector, so the new payload (version, title,
     /// metadata) lands without embedding them. Where the vector cannot be read, the chunk is embedded after all.
     /// </summary>
-    private async Task ReuseAsync(List<DocumentChunk> unchanged, CancellationToken cancellationToken)
+    private async Task ReuseAsync(List<(DocumentChunk Chunk, bool FromSource)> unchanged, CancellationToken cancellationToken)
     {
         Dictionary<DocumentChunk, float[]> vectors;
         try
@@ -195,7 +201,7 @@ internal sealed partial class PreparationService(
         }
 
         var reusedTokens = 0L;
-        foreach (var chunk in unchanged)
+        foreach (var (chunk, _) in unchanged)
         {
             if (vectors.TryGetValue(chunk, out var vector))
             {

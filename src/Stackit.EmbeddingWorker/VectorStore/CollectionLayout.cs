@@ -35,7 +35,7 @@ internal static class CollectionLayout
     /// <c>memory</c> still honour the older flags, so the worker sends those: one request right for both.
     /// </remarks>
 #pragma warning disable CS0612 // see the remark above
-    public static CreateCollection Request(string collection, ulong dimension, QdrantOptions options, bool deferIndexing = false)
+    public static CreateCollection Request(string collection, ulong dimension, QdrantOptions options, bool deferIndexing = false, CollectionModel? model = null)
     {
         var request = new CreateCollection
         {
@@ -62,6 +62,7 @@ internal static class CollectionLayout
         {
             request.VectorsConfig.Params = dense;
         }
+        model?.WriteTo(request.Metadata);
         switch (options.Quantization)
         {
             case QuantizationKind.Scalar:

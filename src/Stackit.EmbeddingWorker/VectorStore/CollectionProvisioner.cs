@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
 using Qdrant.Client;
+using Qdrant.Client.Grpc;
+using Stackit.EmbeddingWorker.Pipeline;
 
 namespace Stackit.EmbeddingWorker.VectorStore;
 
@@ -10,30 +12,69 @@ namespace Stackit.EmbeddingWorker.VectorStore;
 /// atomically; a plain collection <c>X</c> made before that is used as it is. A collection whose vector size
 /// differs from the model's is a permanent rejection, not something to retry.
 /// </summary>
-internal sealed partial class CollectionProvisioner(QdrantClient client, QdrantOptions options, ILogger<CollectionProvisioner> logger)
+internal sealed partial class CollectionProvisioner(QdrantClient client, QdrantOptions options, ILogger<CollectionProvisioner> logger, EmbeddingModels? models = null)
 {
     private readonly ConcurrentDictionary<string, CollectionShape> _shapes = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly ConcurrentDictionary<string, (CollectionEmbedding? Embedding, long ReadAt)> _embeddings = new(StringComparer.Ordinal);
 
-    /// <summary>The collection's shape (its vectors), after creating it if it is missing.</summary>
-    public async Task<CollectionShape> EnsureAsync(string collection, int dimension, CancellationToken cancellationToken)
+    /// <summary>How long the model a name stands for is taken as read: an alias switched to a collection of another model is followed within it.</summary>
+    internal static readonly TimeSpan EmbeddingRefresh = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// The collection's shape (its vectors), after creating it if it is missing, recording <paramref name="model"/> (the
+    /// model that made the vectors about to be written) as the model of a collection it creates.
+    /// </summary>
+    public async Task<CollectionShape> EnsureAsync(string collection, int dimension, CancellationToken cancellationToken, string? model = null)
     {
         if (!_shapes.TryGetValue(collection, out var known))
         {
-            known = await ProvisionAsync(collection, (ulong)dimension, cancellationToken).ConfigureAwait(false);
+            known = await ProvisionAsync(collection, (ulong)dimension, model, cancellationToken).ConfigureAwait(false);
         }
         if (known.Dimension != (ulong)dimension)
         {
-            throw new VectorStoreRejectedException($"collection '{collection}' holds vectors of dimension {known.Dimension}, but the model returned {dimension}.");
+            // Known from before an alias switch? Read it again before refusing.
+            return await RefreshAsync(collection, known, dimension, cancellationToken, model).ConfigureAwait(false) ?? throw Mismatch(collection, known.Dimension, dimension);
         }
         return known;
+    }
+
+    private static VectorStoreRejectedException Mismatch(string collection, ulong held, int returned) =>
+        new($"collection '{collection}' holds vectors of dimension {held}, but the model returned {returned}.");
+
+    /// <summary>
+    /// The model <paramref name="collection"/> (or the collection the alias names now) records, read again at most every
+    /// <see cref="EmbeddingRefresh"/>; null for a collection without a record or not created yet.
+    /// </summary>
+    public async Task<CollectionEmbedding?> EmbeddingOfAsync(string collection, CancellationToken cancellationToken)
+    {
+        if (_embeddings.TryGetValue(collection, out var known) && Environment.TickCount64 - known.ReadAt < (long)EmbeddingRefresh.TotalMilliseconds)
+        {
+            return known.Embedding;
+        }
+        CollectionEmbedding? embedding = null;
+        if (await ResolveAsync(collection, cancellationToken).ConfigureAwait(false) is { } physical)
+        {
+            var info = await client.GetCollectionInfoAsync(physical, cancellationToken).ConfigureAwait(false);
+            if (CollectionModel.From(info.Config?.Metadata, 0) is { } recorded)
+            {
+                embedding = new CollectionEmbedding(recorded.Model, recorded.Dimensions);
+            }
+        }
+        _embeddings[collection] = (embedding, Environment.TickCount64);
+        return embedding;
     }
 
     /// <summary>
     /// After Qdrant refused a write: the collection's shape read again, when it is not the one known (an alias switched
     /// to a collection of another shape); null when it is the same, and the refusal has another cause.
     /// </summary>
-    public async Task<CollectionShape?> RefreshAsync(string collection, CollectionShape known, int dimension, CancellationToken cancellationToken)
+    /// <remarks>
+    /// When the collection now records another model than the one that made these vectors (an alias switched to a
+    /// collection of another model), the write is not refused but fails as <see cref="CollectionChangedException"/>: its
+    /// job is tried again and then embedded with the new collection's model.
+    /// </remarks>
+    public async Task<CollectionShape?> RefreshAsync(string collection, CollectionShape known, int dimension, CancellationToken cancellationToken, string? model = null)
     {
         var current = await ReadShapeAsync(collection, cancellationToken).ConfigureAwait(false);
         if (current == known)
@@ -41,13 +82,24 @@ internal sealed partial class CollectionProvisioner(QdrantClient client, QdrantO
             return null;
         }
         _shapes[collection] = current;
-        return current.Dimension == (ulong)dimension
-            ? current
-            : throw new VectorStoreRejectedException($"collection '{collection}' holds vectors of dimension {current.Dimension}, but the model returned {dimension}.");
+        _embeddings.TryRemove(collection, out _);
+        if (current.Dimension == (ulong)dimension)
+        {
+            return current;
+        }
+        if (model is not null && await EmbeddingOfAsync(collection, cancellationToken).ConfigureAwait(false) is { } recorded && !string.Equals(recorded.Model, model, StringComparison.Ordinal))
+        {
+            throw new CollectionChangedException($"collection '{collection}' now holds vectors of {recorded.Model} ({current.Dimension} dimensions); the job is embedded again with it.");
+        }
+        throw Mismatch(collection, current.Dimension, dimension);
     }
 
     /// <summary>Forgets what is known of a collection that Qdrant no longer finds; the next write provisions it again.</summary>
-    public void Forget(string collection) => _shapes.TryRemove(collection, out _);
+    public void Forget(string collection)
+    {
+        _shapes.TryRemove(collection, out _);
+        _embeddings.TryRemove(collection, out _);
+    }
 
     /// <summary>The collection a name stands for: the alias's target, the collection of that name, or null.</summary>
     public async Task<string?> ResolveAsync(string name, CancellationToken cancellationToken) =>
@@ -67,12 +119,12 @@ internal sealed partial class CollectionProvisioner(QdrantClient client, QdrantO
     /// Creates a collection for vectors of <paramref name="dimension"/> laid out as <see cref="CollectionLayout"/> says,
     /// with the payload indexes the worker filters on and those configured for metadata.
     /// </summary>
-    public async Task CreateCollectionAsync(string collection, ulong dimension, CancellationToken cancellationToken, bool deferIndexing = false)
+    public async Task CreateCollectionAsync(string collection, ulong dimension, CancellationToken cancellationToken, bool deferIndexing = false, CollectionModel? model = null)
     {
         await QdrantVersionGate.CheckAsync(client, options, cancellationToken).ConfigureAwait(false);
         try
         {
-            await client.CreateCollectionAsync(CollectionLayout.Request(collection, dimension, options, deferIndexing), cancellationToken).ConfigureAwait(false);
+            await client.CreateCollectionAsync(CollectionLayout.Request(collection, dimension, options, deferIndexing, model), cancellationToken).ConfigureAwait(false);
             LogCreated(collection, dimension, options.Distance, options.OnDiskVectors ? "on disk" : "in RAM", options.Quantization, deferIndexing ? 0 : options.HnswM, options.ShardNumber, options.ReplicationFactor);
         }
         catch (Exception ex) when (QdrantErrors.IsAlreadyExists(ex))
@@ -97,7 +149,7 @@ internal sealed partial class CollectionProvisioner(QdrantClient client, QdrantO
         return CollectionShape.Of(collection, info, options.Bm25);
     }
 
-    private async Task<CollectionShape> ProvisionAsync(string collection, ulong dimension, CancellationToken cancellationToken)
+    private async Task<CollectionShape> ProvisionAsync(string collection, ulong dimension, string? model, CancellationToken cancellationToken)
     {
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
@@ -110,7 +162,7 @@ internal sealed partial class CollectionProvisioner(QdrantClient client, QdrantO
             await QdrantVersionGate.CheckAsync(client, options, cancellationToken).ConfigureAwait(false);
             if (await ResolveAsync(collection, cancellationToken).ConfigureAwait(false) is null)
             {
-                await CreateAliasedAsync(collection, dimension, cancellationToken).ConfigureAwait(false);
+                await CreateAliasedAsync(collection, dimension, RecordFor(collection, dimension, model), cancellationToken).ConfigureAwait(false);
             }
             else
             {
@@ -145,10 +197,37 @@ internal sealed partial class CollectionProvisioner(QdrantClient client, QdrantO
         }
     }
 
-    private async Task CreateAliasedAsync(string name, ulong dimension, CancellationToken cancellationToken)
+    /// <summary>The model record of a collection the worker creates for vectors of <paramref name="model"/>.</summary>
+    private CollectionModel? RecordFor(string collection, ulong dimension, string? model)
+    {
+        var multimodal = string.Equals(collection, options.MultimodalCollection, StringComparison.Ordinal);
+        return model is null ? null : new CollectionModel(model, dimension, multimodal ? models?.MultimodalDimensions : models?.TextDimensions, multimodal);
+    }
+
+    /// <summary>
+    /// The model of a collection (or of the one an alias names): its record, or for a collection made before the worker
+    /// kept one, the model its points name (the <c>model</c> payload of one point), else the one configured for its kind.
+    /// </summary>
+    public async Task<(CollectionModel Model, bool Recorded)> ReadModelAsync(string collection, CancellationToken cancellationToken)
+    {
+        var physical = await ResolveAsync(collection, cancellationToken).ConfigureAwait(false) ?? collection;
+        var info = await client.GetCollectionInfoAsync(physical, cancellationToken).ConfigureAwait(false);
+        var size = CollectionShape.Of(collection, info, options.Bm25).Dimension;
+        if (CollectionModel.From(info.Config?.Metadata, size) is { } recorded)
+        {
+            return (recorded, true);
+        }
+        var multimodal = string.Equals(collection, options.MultimodalCollection, StringComparison.Ordinal);
+        var page = await client.ScrollAsync(physical, limit: 1, payloadSelector: new WithPayloadSelector { Include = new PayloadIncludeSelector { Fields = { PayloadFields.Model } } }, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var named = page.Result.Select(p => p.Payload.TryGetValue(PayloadFields.Model, out var m) ? m.StringValue : null).FirstOrDefault(m => m is { Length: > 0 });
+        var model = named ?? (multimodal ? models?.Multimodal : models?.Text) ?? "unknown";
+        return (new CollectionModel(model, size, null, multimodal), false);
+    }
+
+    private async Task CreateAliasedAsync(string name, ulong dimension, CollectionModel? model, CancellationToken cancellationToken)
     {
         var first = name + "_v1";
-        await CreateCollectionAsync(first, dimension, cancellationToken).ConfigureAwait(false);
+        await CreateCollectionAsync(first, dimension, cancellationToken, model: model).ConfigureAwait(false);
         // Creating an alias that exists re-points it (Qdrant's update_aliases): one another replica made meanwhile stays.
         if ((await AliasesAsync(cancellationToken).ConfigureAwait(false)).ContainsKey(name))
         {

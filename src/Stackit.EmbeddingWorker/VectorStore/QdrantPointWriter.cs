@@ -15,7 +15,7 @@ internal sealed class QdrantPointWriter(QdrantClient client, CollectionProvision
     public Task UpsertAsync(string collection, IReadOnlyList<EmbeddedChunk> chunks, CancellationToken cancellationToken) =>
         calls.RunAsync(async token =>
         {
-            var shape = await collections.EnsureAsync(collection, chunks[0].Vector.Length, token).ConfigureAwait(false);
+            var shape = await collections.EnsureAsync(collection, chunks[0].Vector.Length, token, chunks[0].Chunk.Model).ConfigureAwait(false);
             try
             {
                 await client.UpsertAsync(Request(collection, chunks, shape), token).ConfigureAwait(false);
@@ -24,7 +24,7 @@ internal sealed class QdrantPointWriter(QdrantClient client, CollectionProvision
             {
                 // The alias may name a collection of another shape now (a backfill switched it to one with BM25): write
                 // as that one wants; else the refusal stands.
-                var current = await collections.RefreshAsync(collection, shape, chunks[0].Vector.Length, token).ConfigureAwait(false);
+                var current = await collections.RefreshAsync(collection, shape, chunks[0].Vector.Length, token, chunks[0].Chunk.Model).ConfigureAwait(false);
                 if (current is null)
                 {
                     throw;

@@ -8,9 +8,15 @@ namespace Stackit.EmbeddingWorker.VectorStore;
 /// of the group could use it (no versions, and <c>Qdrant:SkipUnchanged</c> off). A group with versioned jobs also
 /// reads their tombstones (one retrieve by id per collection): a versioned delete counts as a stored version.
 /// </summary>
-internal sealed class StoredState(QdrantPointReader reader, TombstoneStore tombstones, QdrantOptions options) : IStoredDocuments
+internal sealed class StoredState(QdrantPointReader reader, TombstoneStore tombstones, QdrantOptions options, CollectionProvisioner collections) : IStoredDocuments
 {
+    /// <summary>Whether a source's vectors can stand in for its target's, by (source, target): their model records, read once.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Source, string Target), bool> _sameVectors = new();
+
     public bool ReusesUnchanged => options.SkipUnchanged;
+
+    public Task<CollectionEmbedding?> EmbeddingOfAsync(string collection, CancellationToken cancellationToken) =>
+        collections.EmbeddingOfAsync(collection, cancellationToken);
 
     public async Task<Dictionary<DocumentJob, StoredDocument>> ReadAsync(IReadOnlyList<DocumentJob> jobs, CancellationToken cancellationToken)
     {
@@ -26,6 +32,11 @@ internal sealed class StoredState(QdrantPointReader reader, TombstoneStore tombs
             foreach (var job in group)
             {
                 var document = documents.GetValueOrDefault(job.Message.Id) ?? StoredDocument.None;
+                if (job.Copy is { SourceCollection: { } source, SourceHashes: { } hashes } && options.SkipUnchanged
+                    && await SameVectorsAsync(source, job.Copy.TargetCollection, cancellationToken).ConfigureAwait(false))
+                {
+                    document = document with { SourceHashes = SourceHashesOf(hashes) };
+                }
                 // A versioned delete counts as the newest stored version: an older job then changes nothing.
                 stored[job] = deleted.TryGetValue(job.Message.Id, out var tombstone) && tombstone.Version is { } deletedAt && !(document.Version >= deletedAt)
                     ? document with { Version = deletedAt }
@@ -39,13 +50,14 @@ internal sealed class StoredState(QdrantPointReader reader, TombstoneStore tombs
     /// The stored vectors of unchanged chunks, by chunk. A chunk whose point is gone meanwhile has none and
     /// must be embedded after all.
     /// </summary>
-    public async Task<Dictionary<DocumentChunk, float[]>> ReadVectorsAsync(IReadOnlyList<DocumentChunk> chunks, CancellationToken cancellationToken)
+    public async Task<Dictionary<DocumentChunk, float[]>> ReadVectorsAsync(IReadOnlyList<(DocumentChunk Chunk, bool FromSource)> chunks, CancellationToken cancellationToken)
     {
         var vectors = new Dictionary<DocumentChunk, float[]>(chunks.Count);
-        foreach (var group in chunks.GroupBy(c => (c.Job.WriteCollection, c.Job.Message.Collection)))
+        // Point ids derive from the alias, the same in a backfill's source and target.
+        foreach (var group in chunks.GroupBy(c => (From: c.FromSource ? c.Chunk.Job.Copy!.SourceCollection! : c.Chunk.Job.WriteCollection, c.Chunk.Job.Message.Collection), c => c.Chunk))
         {
             var ids = group.ToDictionary(c => PointIds.For(group.Key.Collection, c.Job.Message.Id, c.Index));
-            var found = await reader.ReadVectorsAsync(group.Key.WriteCollection, ids.Keys, cancellationToken).ConfigureAwait(false);
+            var found = await reader.ReadVectorsAsync(group.Key.From, ids.Keys, cancellationToken).ConfigureAwait(false);
             foreach (var (id, chunk) in ids)
             {
                 if (found.TryGetValue(id, out var vector))
@@ -55,6 +67,36 @@ internal sealed class StoredState(QdrantPointReader reader, TombstoneStore tombs
             }
         }
         return vectors;
+    }
+
+    private static Dictionary<int, string> SourceHashesOf(IReadOnlyList<string?> hashes)
+    {
+        var byIndex = new Dictionary<int, string>(hashes.Count);
+        for (var i = 0; i < hashes.Count; i++)
+        {
+            if (hashes[i] is { } hash)
+            {
+                byIndex[i] = hash;
+            }
+        }
+        return byIndex;
+    }
+
+    /// <summary>
+    /// True when the source's vectors are what the target would hold (same model, same size, both recorded or read
+    /// from their points); the content hash then tells which chunks are the same text.
+    /// </summary>
+    private async Task<bool> SameVectorsAsync(string source, string target, CancellationToken cancellationToken)
+    {
+        if (_sameVectors.TryGetValue((source, target), out var same))
+        {
+            return same;
+        }
+        var (sourceModel, _) = await collections.ReadModelAsync(source, cancellationToken).ConfigureAwait(false);
+        var (targetModel, _) = await collections.ReadModelAsync(target, cancellationToken).ConfigureAwait(false);
+        same = sourceModel.SameVectorsAs(targetModel);
+        _sameVectors[(source, target)] = same;
+        return same;
     }
 
     private bool NeedsStoredState(DocumentJob job) =>

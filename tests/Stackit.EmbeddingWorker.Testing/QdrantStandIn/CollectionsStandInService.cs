@@ -16,6 +16,7 @@ internal class CollectionsStandInService(StandInStore store)
         binder.AddMethod(GrpcMethods.Unary<CreateCollection, CollectionOperationResponse>(Service, nameof(Create)), (UnaryServerMethod<CreateCollection, CollectionOperationResponse>)null!);
         binder.AddMethod(GrpcMethods.Unary<GetCollectionInfoRequest, GetCollectionInfoResponse>(Service, nameof(Get)), (UnaryServerMethod<GetCollectionInfoRequest, GetCollectionInfoResponse>)null!);
         binder.AddMethod(GrpcMethods.Unary<UpdateCollection, CollectionOperationResponse>(Service, nameof(Update)), (UnaryServerMethod<UpdateCollection, CollectionOperationResponse>)null!);
+        binder.AddMethod(GrpcMethods.Unary<ListCollectionsRequest, ListCollectionsResponse>(Service, nameof(List)), (UnaryServerMethod<ListCollectionsRequest, ListCollectionsResponse>)null!);
         binder.AddMethod(GrpcMethods.Unary<DeleteCollection, CollectionOperationResponse>(Service, nameof(Delete)), (UnaryServerMethod<DeleteCollection, CollectionOperationResponse>)null!);
         binder.AddMethod(GrpcMethods.Unary<ChangeAliases, CollectionOperationResponse>(Service, nameof(UpdateAliases)), (UnaryServerMethod<ChangeAliases, CollectionOperationResponse>)null!);
         binder.AddMethod(GrpcMethods.Unary<ListAliasesRequest, ListAliasesResponse>(Service, nameof(ListAliases)), (UnaryServerMethod<ListAliasesRequest, ListAliasesResponse>)null!);
@@ -34,6 +35,13 @@ internal class CollectionsStandInService(StandInStore store)
     {
         store.Update(request);
         return Task.FromResult(new CollectionOperationResponse { Result = true });
+    }
+
+    public virtual Task<ListCollectionsResponse> List(ListCollectionsRequest request, ServerCallContext context)
+    {
+        var response = new ListCollectionsResponse();
+        response.Collections.AddRange(store.CollectionNames.Select(name => new CollectionDescription { Name = name }));
+        return Task.FromResult(response);
     }
 
     public virtual Task<CollectionOperationResponse> Delete(DeleteCollection request, ServerCallContext context) =>

@@ -246,6 +246,18 @@ public sealed class StandInStore
         }
     }
 
+    /// <summary>The collections (not their aliases), by name.</summary>
+    public IReadOnlyList<string> CollectionNames
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _collections.Keys.Order(StringComparer.Ordinal).ToList();
+            }
+        }
+    }
+
     /// <summary>The aliases and the collections they point to.</summary>
     public IReadOnlyDictionary<string, string> Aliases
     {

@@ -36,7 +36,8 @@ public sealed class BackfillServiceTests(AzuriteFixture azurite)
         Assert.Equal("created again later", target["doc-2"]);
         Assert.Equal("plain copy", target["doc-3"]);
         Assert.Equal(FakeEmbeddingServer.VectorFor("plain copy", 8), run.Qdrant.Store.Points("docs_v2").Single(p => p.Payload[PayloadFields.DocumentId].StringValue == "doc-3").Vector);
-        Assert.Equal(2, run.InputsEmbedded);
+        // The source holds each chunk's vector for the target's model and size: copied, not embedded.
+        Assert.Equal(0, run.InputsEmbedded);
         Assert.Equal(0, await QueueAssertions.CountAsync(BackfillPoison(run), Ct));
     }
 
@@ -45,7 +46,8 @@ public sealed class BackfillServiceTests(AzuriteFixture azurite)
     {
         await using var run = await StartAsync();
         var client = run.Qdrant.CreateClient();
-        await client.UpsertAsync("docs_v1", [Point("doc-1", "some text", Earlier)], cancellationToken: Ct);
+        // Embedded by another model: the copy must embed it again, once.
+        await client.UpsertAsync("docs_v1", [Point("doc-1", "some text", Earlier, model: "older/model")], cancellationToken: Ct);
 
         await CopyAsync(run, new BackfillPage("docs", "docs_v2", ["doc-1"]));
         var requests = run.Embeddings.Requests.Count;
@@ -219,15 +221,15 @@ public sealed class BackfillServiceTests(AzuriteFixture azurite)
         await QueueAssertions.WaitUntilEmptyAsync(queue, TimeSpan.FromSeconds(30), Ct);
     }
 
-    private static PointStruct Point(string documentId, string text, DateTimeOffset writtenAt, int index = 0, int count = 1)
+    private static PointStruct Point(string documentId, string text, DateTimeOffset writtenAt, int index = 0, int count = 1, string model = Model)
     {
         var point = new PointStruct { Id = new PointId { Uuid = PointIds.For("docs", documentId, index).ToString() }, Vectors = FakeEmbeddingServer.VectorFor(text, 8) };
         point.Payload[PayloadFields.DocumentId] = documentId;
         point.Payload[PayloadFields.ChunkIndex] = index;
         point.Payload[PayloadFields.ChunkCount] = count;
         point.Payload[PayloadFields.Text] = text;
-        point.Payload[PayloadFields.ContentHash] = ContentHash.Of(Model, text);
-        point.Payload[PayloadFields.Model] = Model;
+        point.Payload[PayloadFields.ContentHash] = ContentHash.Of(model, text);
+        point.Payload[PayloadFields.Model] = model;
         point.Payload[PayloadFields.EmbeddedAt] = writtenAt.ToString("O", System.Globalization.CultureInfo.InvariantCulture);
         return point;
     }

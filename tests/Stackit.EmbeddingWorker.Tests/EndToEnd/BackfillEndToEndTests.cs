@@ -27,9 +27,10 @@ public sealed class BackfillEndToEndTests(AzuriteFixture azurite)
         await run.SeedAsync(24);
         var inputsBefore = run.InputsEmbedded;
 
-        var (copied, copyOutput) = await run.BackfillAsync("--no-switch");
+        var (copied, copyOutput) = await run.BackfillAsync("--no-switch", "--force");
         Assert.True(copied == 0, copyOutput);
-        Assert.True(run.InputsEmbedded > inputsBefore, "the backfill re-embeds the stored texts");
+        // Same model and size (--force rebuilds an up-to-date collection): every vector is copied from the source.
+        Assert.Equal(inputsBefore, run.InputsEmbedded);
         Assert.Equal(run.Texts("documents_v1"), run.Texts("documents_v2"));
 
         // Live changes while the backfill runs (its marker alias is there): an update, a delete, a new document.
@@ -70,13 +71,14 @@ public sealed class BackfillEndToEndTests(AzuriteFixture azurite)
         await using var run = await Run.StartAsync(azurite);
         await run.SeedAsync(12);
 
-        var (first, firstOutput) = await run.BackfillAsync("--no-switch");
+        var (first, firstOutput) = await run.BackfillAsync("--no-switch", "--force");
         Assert.True(first == 0, firstOutput);
         Assert.Equal("documents_v1", run.Qdrant.Store.Aliases[Alias]);
         Assert.Equal("documents_v2", run.Qdrant.Store.Aliases["documents_next"]);
         var inputsAfterCopy = run.InputsEmbedded;
         var (_, status) = await run.CliAsync("status");
-        Assert.Contains("collection documents → documents_v1:", status, StringComparison.Ordinal);
+        Assert.Contains("collection documents → documents_v1: ", status, StringComparison.Ordinal);
+        Assert.Contains("model test/e5-like, 8 dimensions, text", status, StringComparison.Ordinal);
         var chunks = run.Qdrant.Store.Points("documents_v1").Count;
         Assert.Matches($@"backfill into documents_v2 runs: (\d+) of \1 pages done \(100 %\), {chunks} of {chunks} chunks in the target, ~[\d,]+ of ~[\d,]+ tokens, \d+ s so far, ETA done", status);
 
@@ -84,10 +86,9 @@ public sealed class BackfillEndToEndTests(AzuriteFixture azurite)
 
         Assert.True(second == 0, secondOutput);
         Assert.Contains("Resuming the backfill of documents (documents_v1) into documents_v2", secondOutput, StringComparison.Ordinal);
-        // Nothing is embedded again for the copy; only the token count's sample and the recall check's sample are.
-        var calibration = Figure(secondOutput, @"for a sample of (\d+) chunks");
+        // Nothing is embedded again for the copy; only the recall check's sample is.
         var sampled = Figure(secondOutput, @"Recall check: \d+ of (\d+) sampled");
-        Assert.Equal(inputsAfterCopy + calibration + sampled, run.InputsEmbedded);
+        Assert.Equal(inputsAfterCopy + sampled, run.InputsEmbedded);
         Assert.Equal("documents_v2", run.Qdrant.Store.Aliases[Alias]);
         Assert.Equal(run.Texts("documents_v1"), run.Texts("documents_v2"));
     }
@@ -101,7 +102,7 @@ public sealed class BackfillEndToEndTests(AzuriteFixture azurite)
         // Qdrant applies an alias update step by step and keeps the steps before a failing one (issue 28).
         await using var run = await Run.StartAsync(azurite);
         await run.SeedAsync(8);
-        var (copied, copyOutput) = await run.BackfillAsync("--no-switch");
+        var (copied, copyOutput) = await run.BackfillAsync("--no-switch", "--force");
         Assert.True(copied == 0, copyOutput);
         var served = run.Texts("documents_v1");
 
@@ -125,10 +126,13 @@ public sealed class BackfillEndToEndTests(AzuriteFixture azurite)
     {
         await using var run = await Run.StartAsync(azurite);
         await run.SeedAsync(24);
-        run.Embeddings.WrongVectors = true;
-        var (copied, copyOutput) = await run.BackfillAsync("--no-switch");
+        var (copied, copyOutput) = await run.BackfillAsync("--no-switch", "--force");
         Assert.True(copied == 0, copyOutput);
-        run.Embeddings.WrongVectors = false;
+        // The target's vectors no longer fit its texts (as if a faulty endpoint had made them).
+        foreach (var point in run.Qdrant.Store.Points("documents_v2"))
+        {
+            FakeEmbeddingServer.VectorFor("unrelated " + point.Payload[PayloadFields.Text].StringValue, 8).CopyTo(point.Vector, 0);
+        }
 
         var (code, output) = await run.BackfillAsync();
 
@@ -189,6 +193,123 @@ public sealed class BackfillEndToEndTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public async Task An_unchanged_collection_is_up_to_date_a_nightly_run_embeds_and_creates_nothing_and_force_rebuilds_it()
+    {
+        await using var run = await Run.StartAsync(azurite);
+        await run.SeedAsync(8);
+        var requests = run.Embeddings.Requests.Count;
+        var collections = run.Qdrant.Store.CollectionNames;
+
+        var (code, output) = await run.BackfillAsync();
+
+        Assert.True(code == 0, output);
+        Assert.Contains("documents (documents_v1) is up to date: a backfill would build the same collection (test/e5-like", output, StringComparison.Ordinal);
+        Assert.Equal(requests, run.Embeddings.Requests.Count);
+        Assert.Equal(collections, run.Qdrant.Store.CollectionNames);
+        Assert.Equal("documents_v1", run.Qdrant.Store.Aliases[Alias]);
+
+        var (forced, forcedOutput) = await run.BackfillAsync("--force");
+
+        Assert.True(forced == 0, forcedOutput);
+        Assert.Equal("documents_v2", run.Qdrant.Store.Aliases[Alias]);
+        Assert.Equal(run.Texts("documents_v1"), run.Texts("documents_v2"));
+        // Rebuilt from the source's vectors: only the recall check's sample went to the endpoint.
+        Assert.Equal(requests + 1, run.Embeddings.Requests.Count);
+    }
+
+    [Fact]
+    public async Task A_layout_only_migration_sends_only_the_recall_sample_to_the_endpoint_and_records_the_model()
+    {
+        await using var run = await Run.StartAsync(azurite);
+        await run.SeedAsync(16);
+        var inputs = run.InputsEmbedded;
+        run.Settings["Qdrant:HnswM"] = "32";
+        run.Settings["Backfill:VerifySample"] = "5";
+
+        var (code, output) = await run.BackfillAsync();
+
+        Assert.True(code == 0, output);
+        Assert.Contains("differs from what a backfill builds now: HNSW m 16 → 32", output, StringComparison.Ordinal);
+        Assert.Equal(inputs + 5, run.InputsEmbedded);
+        Assert.Equal("documents_v2", run.Qdrant.Store.Aliases[Alias]);
+        Assert.Equal(run.Texts("documents_v1"), run.Texts("documents_v2"));
+        Assert.All(run.Qdrant.Store.Points("documents_v2"), p => Assert.Equal(FakeEmbeddingServer.VectorFor(p.Payload[PayloadFields.Text].StringValue, 8), p.Vector));
+        var metadata = run.Qdrant.Store.Collection("documents_v2").Config.Metadata;
+        Assert.Equal("test/e5-like", metadata["embedding_model"].StringValue);
+        Assert.Equal(8, metadata["embedding_vector_size"].IntegerValue);
+        Assert.Equal("text", metadata["embedding_modality"].StringValue);
+        Assert.Equal("test/e5-like", run.Qdrant.Store.Collection("documents_v1").Config.Metadata["embedding_model"].StringValue);
+    }
+
+    [Fact]
+    public async Task After_a_switch_collections_older_than_the_kept_previous_are_deleted_and_abort_removes_a_running_backfill()
+    {
+        await using var run = await Run.StartAsync(azurite);
+        await run.SeedAsync(4);
+        Assert.Equal(0, (await run.BackfillAsync("--force")).Code);
+        Assert.Equal(0, (await run.BackfillAsync("--force")).Code);
+        Assert.Equal(["documents_v2", "documents_v3"], run.Qdrant.Store.CollectionNames.Where(c => !c.EndsWith("_tombstones", StringComparison.Ordinal)));
+        Assert.Equal("documents_v2", run.Qdrant.Store.Aliases["documents_previous"]);
+
+        run.Settings["Backfill:KeepPrevious"] = "2";
+        Assert.Equal(0, (await run.BackfillAsync("--force")).Code);
+        Assert.Equal(["documents_v2", "documents_v3", "documents_v4"], run.Qdrant.Store.CollectionNames.Where(c => !c.EndsWith("_tombstones", StringComparison.Ordinal)));
+
+        var (copied, copyOutput) = await run.BackfillAsync("--force", "--no-switch");
+        Assert.True(copied == 0, copyOutput);
+        Assert.Equal("documents_v5", run.Qdrant.Store.Aliases["documents_next"]);
+        var (aborted, abortOutput) = await run.CliAsync("backfill", "--abort");
+
+        Assert.True(aborted == 0, abortOutput);
+        Assert.Contains("removed documents_next and deleted documents_v5", abortOutput, StringComparison.Ordinal);
+        Assert.DoesNotContain("documents_next", run.Qdrant.Store.Aliases.Keys);
+        Assert.False(run.Qdrant.Store.Exists("documents_v5"));
+        Assert.Equal("documents_v4", run.Qdrant.Store.Aliases[Alias]);
+    }
+
+    [Fact]
+    public async Task A_migration_to_a_model_of_another_size_never_mixes_models_in_a_collection_and_live_work_follows_the_switch()
+    {
+        await using var run = await Run.StartAsync(azurite);
+        await run.SeedAsync(8);
+
+        var (copied, copyOutput) = await run.BackfillAsync("--model", "other/model", "--dimensions", "4", "--no-switch");
+
+        Assert.True(copied == 0, copyOutput);
+        Assert.Contains("model test/e5-like, 8 dimensions, text → other/model, 4 dimensions (dimensions=4), text", copyOutput, StringComparison.Ordinal);
+        // Live changes while it runs: written to the served collection with its own model, copied with the target's.
+        await run.SendAsync(JsonSerializer.Serialize(new { id = "doc-03", text = "Changed while the migration ran: a new impeller." }));
+        await run.SendAsync(JsonSerializer.Serialize(new { id = "doc-new", text = "Published while the migration ran." }));
+        await run.WaitUntilSettledAsync();
+        AssertOneModel(run, "documents_v1", "test/e5-like", 8);
+        AssertOneModel(run, "documents_v2", "other/model", 4);
+        Assert.Equal(run.Texts("documents_v1"), run.Texts("documents_v2"));
+
+        // Resumed without --model: the running target's record names the model, which the recall check uses.
+        var (code, output) = await run.BackfillAsync();
+
+        Assert.True(code == 0, output);
+        Assert.Equal("documents_v2", run.Qdrant.Store.Aliases[Alias]);
+        Assert.Contains(run.Embeddings.Requests, r => r.Model == "other/model" && r.Body.Contains("\"dimensions\":4", StringComparison.Ordinal));
+
+        // After the switch a replica configured with the old model writes the new collection with the new one.
+        await run.SendAsync(JsonSerializer.Serialize(new { id = "doc-after", text = "Written after the switch." }));
+        await run.WaitUntilSettledAsync();
+        AssertOneModel(run, "documents_v2", "other/model", 4);
+        Assert.Contains(run.Qdrant.Store.Points("documents_v2"), p => p.Payload[PayloadFields.DocumentId].StringValue == "doc-after");
+        var (searched, searchOutput) = await run.CliAsync("search", "impeller");
+        Assert.True(searched == 0, searchOutput);
+        Assert.Equal("other/model", run.Embeddings.Requests.Last().Model); // the query, embedded with the collection's model
+    }
+
+    private static void AssertOneModel(Run run, string collection, string model, int size) =>
+        Assert.All(run.Qdrant.Store.Points(collection), p =>
+        {
+            Assert.Equal(model, p.Payload[PayloadFields.Model].StringValue);
+            Assert.Equal(size, p.Vector.Length);
+        });
+
+    [Fact]
     public async Task A_plan_counts_the_stored_documents_chunks_and_tokens_prices_them_and_writes_nothing()
     {
         await using var run = await Run.StartAsync(azurite);
@@ -197,6 +318,11 @@ public sealed class BackfillEndToEndTests(AzuriteFixture azurite)
         run.Settings["Embeddings:PricePerMillionTokens"] = "1000";
         var points = run.Qdrant.Store.Points("documents_v1");
         var upsertsBefore = run.Qdrant.Store.UpsertCalls;
+        var (same, sameOutput) = await run.BackfillAsync("--plan");
+        Assert.True(same == 0, sameOutput);
+        Assert.Contains($"  reused         {points.Count} chunks: the source holds their vectors for the same model and size", sameOutput, StringComparison.Ordinal);
+        Assert.Contains("  tokens         0 to embed\n", sameOutput, StringComparison.Ordinal);
+        run.Settings["Embeddings:Model"] = "another/model"; // a migration: every chunk is embedded, and priced
 
         var (code, output) = await run.BackfillAsync("--plan");
         var (uncalibrated, uncalibratedOutput) = await run.BackfillAsync("--plan", "--no-calibrate");
