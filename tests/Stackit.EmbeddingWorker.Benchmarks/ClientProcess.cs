@@ -77,6 +77,21 @@ internal sealed class ClientProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>Waits until the process exits by itself (a command), at most <paramref name="timeout"/>; its exit code, or null.</summary>
+    public async Task<int?> ExitedWithinAsync(TimeSpan timeout)
+    {
+        using var limit = new CancellationTokenSource(timeout);
+        try
+        {
+            await _process.WaitForExitAsync(limit.Token);
+            return _process.ExitCode;
+        }
+        catch (OperationCanceledException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>Peak resident set size (VmHWM) in MiB.</summary>
     public double PeakRssMiB => ProcessMemory.PeakRssMiB(_process.Id);
 

@@ -129,6 +129,16 @@ if (settings.Runs("latency"))
     }
 }
 
+if (settings.Runs("backfill"))
+{
+    // 5,000 documents of 4 chunks: the "at least 20,000 chunks".
+    Console.WriteLine("Backfill (a source of 20,000 chunks of 256 dimensions in the Qdrant stand-in, one worker process copying pages):");
+    foreach (var line in await runner.BackfillAsync(model, documents: 5_000, chunksPerDocument: 4))
+    {
+        Console.WriteLine(line);
+    }
+}
+
 if (settings.Runs("backlog"))
 {
     Console.WriteLine("Peak RSS of the worker by backlog (short texts, same run length):");
