@@ -37,6 +37,12 @@ internal sealed partial class BenchmarkRunner
             environment["Backfill__MarkerRefresh"] = "00:00:01";
             environment["Backfill__VerifySample"] = RecallSample.ToString(CultureInfo.InvariantCulture);
             environment["Backfill__MinSelfHitRate"] = "0";
+            // Backfill__* settings of this program's environment reach the worker and the command: for trying them.
+            foreach (var (key, value) in Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()
+                .Select(e => ((string)e.Key, (string?)e.Value)).Where(e => e.Item1.StartsWith("Backfill__", StringComparison.Ordinal) && e.Item2 is not null))
+            {
+                environment[key] = value!;
+            }
             await using var worker = ClientProcess.Start(WorkerDll, [], environment, Path.Combine(settings.LogDirectory, "backfill-worker.log"));
             await Task.Delay(TimeSpan.FromSeconds(3));
 

@@ -35,6 +35,9 @@ internal sealed class CliContext(IConfiguration configuration, TextReader input,
 
     public EmbeddingsOptions Embeddings => _embeddings ??= OptionsBinding.Bind(configuration, EmbeddingsOptions.SectionName, new EmbeddingsOptionsValidator());
 
+    /// <summary>The configured model of a kind of collection, read without checking the embeddings settings (status needs none).</summary>
+    public string? ConfiguredModel(bool multimodal) => configuration[multimodal ? "Embeddings:MultimodalModel" : "Embeddings:Model"];
+
     /// <summary>From now on, the embeddings settings with <paramref name="model"/> as the text model (<c>backfill --model</c>).</summary>
     public void UseModel(string model, int? dimensions) => _embeddings = Embeddings.WithModel(model, dimensions);
 

@@ -56,7 +56,10 @@ internal static class StatusCommand
                 }
                 var info = await qdrant.GetCollectionInfoAsync(physical, cancellationToken).ConfigureAwait(false);
                 var (model, recorded) = await collections.ReadModelAsync(collection, cancellationToken).ConfigureAwait(false);
-                await context.Output.WriteLineAsync($"collection {name}: {info.PointsCount} points ({info.Status.ToString().ToLowerInvariant()}), model {model}{(recorded ? "" : " (no record: read from its points or the configuration)")}").ConfigureAwait(false);
+                var configured = context.ConfiguredModel(string.Equals(collection, context.Qdrant.MultimodalCollection, StringComparison.Ordinal));
+                var pending = recorded && configured is { Length: > 0 } && !string.Equals(configured, model.Model, StringComparison.Ordinal)
+                    ? $"; configured {configured}: a backfill is pending" : "";
+                await context.Output.WriteLineAsync($"collection {name}: {info.PointsCount} points ({info.Status.ToString().ToLowerInvariant()}), model {model}{(recorded ? "" : " (no record: read from its points or the configuration)")}{pending}").ConfigureAwait(false);
                 if (aliases.TryGetValue(BackfillAliases.Next(collection), out var target))
                 {
                     var copied = await qdrant.GetCollectionInfoAsync(target, cancellationToken).ConfigureAwait(false);

@@ -50,10 +50,27 @@ internal sealed class WorkerMetrics
         _reused = meter.CreateCounter<long>("embedding_worker.inputs.reused", "{input}", "Unchanged chunks stored again with their stored vector instead of being embedded.");
         _tokensSaved = meter.CreateCounter<long>("embedding_worker.tokens.saved", "{token}", "Estimated tokens not sent to the endpoint because their chunks were unchanged.");
         _undercounted = meter.CreateCounter<long>("embedding_worker.requests.undercounted", "{request}", "Answered requests the endpoint counted more tokens for than the worker had (estimated, or counted with Embeddings:TokenizerFile).");
+        meter.CreateObservableGauge("embedding_worker.backfill.pending", () => _pendingBackfills.Count, "{collection}",
+            "Collections whose recorded model is not this replica's Embeddings:Model (they are written with their own): a backfill to it is pending.");
         Meter = meter;
     }
 
     internal Meter Meter { get; }
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _pendingBackfills = new(StringComparer.Ordinal);
+
+    /// <summary>Whether <paramref name="collection"/> records another model than this replica is configured with.</summary>
+    public void BackfillPending(string collection, bool pending)
+    {
+        if (pending)
+        {
+            _pendingBackfills[collection] = true;
+        }
+        else
+        {
+            _pendingBackfills.TryRemove(collection, out _);
+        }
+    }
 
     public void JobReceived(int count = 1) => _received.Add(count);
 

@@ -12,7 +12,7 @@ namespace Stackit.EmbeddingWorker.VectorStore;
 /// atomically; a plain collection <c>X</c> made before that is used as it is. A collection whose vector size
 /// differs from the model's is a permanent rejection, not something to retry.
 /// </summary>
-internal sealed partial class CollectionProvisioner(QdrantClient client, QdrantOptions options, ILogger<CollectionProvisioner> logger, EmbeddingModels? models = null)
+internal sealed partial class CollectionProvisioner(QdrantClient client, QdrantOptions options, ILogger<CollectionProvisioner> logger, EmbeddingModels? models = null, Diagnostics.WorkerMetrics? metrics = null)
 {
     private readonly ConcurrentDictionary<string, CollectionShape> _shapes = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _gate = new(1, 1);
@@ -62,8 +62,30 @@ internal sealed partial class CollectionProvisioner(QdrantClient client, QdrantO
             }
         }
         _embeddings[collection] = (embedding, Environment.TickCount64);
+        ReportPendingBackfill(collection, embedding);
         return embedding;
     }
+
+    /// <summary>
+    /// A collection jobs name that records another model than this replica's <c>Embeddings:Model</c> is written with its
+    /// own; a backfill to the configured one is pending: logged once, and counted in <c>embedding_worker.backfill.pending</c>.
+    /// </summary>
+    private void ReportPendingBackfill(string collection, CollectionEmbedding? embedding)
+    {
+        var named = string.Equals(collection, options.Collection, StringComparison.Ordinal) || options.AllowedCollections.Contains(collection, StringComparer.Ordinal);
+        if (models is null || !named)
+        {
+            return;
+        }
+        var pending = embedding is not null && (!string.Equals(embedding.Model, models.Text, StringComparison.Ordinal) || embedding.Dimensions != models.TextDimensions);
+        metrics?.BackfillPending(collection, pending);
+        if (pending && _pendingLogged.TryAdd(collection, true))
+        {
+            LogBackfillPending(collection, embedding!.Model, models.Text);
+        }
+    }
+
+    private readonly ConcurrentDictionary<string, bool> _pendingLogged = new(StringComparer.Ordinal);
 
     /// <summary>
     /// After Qdrant refused a write: the collection's shape read again, when it is not the one known (an alias switched
@@ -249,6 +271,9 @@ internal sealed partial class CollectionProvisioner(QdrantClient client, QdrantO
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Collection {Collection} runs in strict mode without unindexed filtering; created the payload index on {Field} that the worker's deletes filter on")]
     private partial void LogIndexedForStrictMode(string collection, string field);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Collection {Collection} records the model {Recorded}; this replica is configured with {Configured} and writes it with {Recorded}, so no collection mixes models. A backfill to {Configured} is pending (docs/backfill.md)")]
+    private partial void LogBackfillPending(string collection, string recorded, string configured);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Alias {Alias} now points to collection {Collection}")]
     private partial void LogAliased(string alias, string collection);

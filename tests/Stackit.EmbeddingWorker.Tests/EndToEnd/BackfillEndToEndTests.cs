@@ -297,6 +297,8 @@ public sealed class BackfillEndToEndTests(AzuriteFixture azurite)
         await run.WaitUntilSettledAsync();
         AssertOneModel(run, "documents_v2", "other/model", 4);
         Assert.Contains(run.Qdrant.Store.Points("documents_v2"), p => p.Payload[PayloadFields.DocumentId].StringValue == "doc-after");
+        var (_, status) = await run.CliAsync("status");
+        Assert.Contains("model other/model, 4 dimensions (dimensions=4), text; configured test/e5-like: a backfill is pending", status, StringComparison.Ordinal);
         var (searched, searchOutput) = await run.CliAsync("search", "impeller");
         Assert.True(searched == 0, searchOutput);
         Assert.Equal("other/model", run.Embeddings.Requests.Last().Model); // the query, embedded with the collection's model
