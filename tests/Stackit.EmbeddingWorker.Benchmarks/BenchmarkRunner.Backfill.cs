@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using Qdrant.Client.Grpc;
@@ -56,13 +57,90 @@ internal sealed partial class BenchmarkRunner
             var plainRate = await PlainCopyRateAsync(client, alias + "_v1", alias + "_plain", options);
             lines.Add(string.Create(CultureInfo.InvariantCulture,
                 $"- (a) layout-only migration (HNSW m 16 → 32): {layout.Tokens:N0} tokens in {layout.Inputs:N0} inputs embedded (recall sample {RecallSample} chunks); copy {copyRate:F0} points/s vs plain scroll-and-upsert loop {plainRate:F0} points/s (ratio {copyRate / plainRate:F2}); whole command {layout.Seconds:F1} s (exit {layout.Exit})"));
-            lines.Add("- (b) migration to another model while live work runs: not measured yet (budget share and live freshness under a migration)");
+            lines.Add(await MigrationUnderBudgetAsync(model, documents / 4, chunksPerDocument));
             return lines;
         }
         finally
         {
             qdrant.Store.KeepVectors = false;
         }
+    }
+
+    /// <summary>
+    /// (b) A migration to another model of another size at a token budget of half the endpoint's capacity (the worker and
+    /// the endpoint both know it): the share of the budget the copy uses while live work is idle (30 s), then live
+    /// freshness (enqueue until the first point is stored) at one short document a second beside it (30 s). The
+    /// migration is aborted after the windows (a full one would take as long as its tokens at the budget).
+    /// </summary>
+    private async Task<string> MigrationUnderBudgetAsync(EndpointModel model, int documents, int chunksPerDocument)
+    {
+        var tpm = (int)(model.CapacityTokensPerSecond * 60 / 2);
+        var budgeted = model with { Dimensions = BackfillDimensions, TokensPerMinute = tpm, RequestsPerMinute = 600 };
+        endpoint.Reset(budgeted);
+        var alias = "mg" + Guid.NewGuid().ToString("N")[..8];
+        var client = qdrant.CreateClient();
+        await SeedSourceAsync(client, alias, new QdrantOptions { Endpoint = qdrant.Endpoint, Collection = alias }, documents, chunksPerDocument);
+        var queue = queues.Queue(alias);
+        await queue.CreateAsync();
+        var environment = WorkerEnvironment(queue.Name, alias, budgeted, FreePort.OnLoopback());
+        environment["Backfill__MarkerRefresh"] = "00:00:01";
+        environment.Remove("Queue__MaxInFlightMessages"); // the worker's own default, as for freshness
+        await using var worker = ClientProcess.Start(WorkerDll, [], environment, Path.Combine(settings.LogDirectory, "migration-worker.log"));
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        await using var command = ClientProcess.Start(WorkerDll, ["backfill", "--model", "bench/other", "--dimensions", "128", "--no-switch", "--poll", "00:00:01", "--timeout", "01:00:00"],
+            environment, Path.Combine(settings.LogDirectory, "migration-command.log"));
+        await Task.Delay(TimeSpan.FromSeconds(10)); // marker settle, pages enqueued, the copy under way
+
+        var window = TimeSpan.FromSeconds(30);
+        var idleFrom = Stopwatch.GetTimestamp();
+        await Task.Delay(window);
+        var idleTo = Stopwatch.GetTimestamp();
+        var idleTokens = endpoint.Served.Where(r => r.Status == 200 && r.Finished > idleFrom && r.Finished <= idleTo).Sum(r => (long)r.Tokens);
+        var share = idleTokens / (tpm * window.TotalMinutes);
+
+        var random = new Random(11);
+        var pending = new ConcurrentDictionary<string, long>();
+        var freshness = new ConcurrentBag<double>();
+        using var stop = new CancellationTokenSource();
+        var watcher = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested || !pending.IsEmpty)
+            {
+                foreach (var (id, sent) in pending)
+                {
+                    if (qdrant.Store.Retrieve(alias, [new Qdrant.Client.Grpc.PointId { Uuid = PointIds.For(alias, id, 0).ToString() }]).Count > 0 && pending.TryRemove(id, out _))
+                    {
+                        freshness.Add(Stopwatch.GetElapsedTime(sent).TotalSeconds);
+                    }
+                }
+                await Task.Delay(10);
+                if (stop.IsCancellationRequested && Stopwatch.GetElapsedTime(idleTo).TotalSeconds > window.TotalSeconds + 60)
+                {
+                    break;
+                }
+            }
+        });
+        var refused = endpoint.Served.Count(r => r.Status == 429);
+        for (var i = 0; i < (int)window.TotalSeconds; i++)
+        {
+            var id = $"live-{i}";
+            var job = Workload.Short.Job(random, 0).Replace("\"short-0\"", $"\"{id}\"", StringComparison.Ordinal);
+            pending[id] = Stopwatch.GetTimestamp();
+            await queue.SendMessageAsync(job);
+            await Task.Delay(TimeSpan.FromSeconds(1));
+        }
+        await stop.CancelAsync();
+        await watcher;
+        var throttled = endpoint.Served.Count(r => r.Status == 429) - refused;
+        var sorted = freshness.Order().ToList();
+
+        await command.DisposeAsync();
+        await using (var abort = ClientProcess.Start(WorkerDll, ["backfill", "--abort"], environment, Path.Combine(settings.LogDirectory, "migration-abort.log")))
+        {
+            await abort.ExitedWithinAsync(TimeSpan.FromMinutes(1));
+        }
+        return string.Create(CultureInfo.InvariantCulture,
+            $"- (b) migration to another model (bench/other, 128 dimensions) at a budget of {tpm:N0} tokens a minute: the copy used {share:P0} of it while live work was idle ({window.TotalSeconds:F0} s); live freshness beside it at 1 document/s: {(sorted.Count > 0 ? Describe(sorted) : "no document stored")}{(pending.IsEmpty ? "" : $", {pending.Count} not stored")}; 429s from the endpoint meanwhile: {throttled}");
     }
 
     /// <summary>The source as the worker leaves it: <c>&lt;alias&gt;_v1</c> behind the alias, with the model record, its indexes and every chunk's payload and vector.</summary>

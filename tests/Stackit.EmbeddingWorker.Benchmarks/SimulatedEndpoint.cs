@@ -83,10 +83,12 @@ internal sealed class SimulatedEndpoint : IAsyncDisposable
         var arrived = Stopwatch.GetTimestamp();
         List<string> inputs;
         bool base64;
+        int? dimensions;
         using (var body = await JsonDocument.ParseAsync(context.Request.Body))
         {
             inputs = [.. body.RootElement.GetProperty("input").EnumerateArray().Select(e => e.GetString()!)];
             base64 = body.RootElement.TryGetProperty("encoding_format", out var format) && format.GetString() == "base64";
+            dimensions = body.RootElement.TryGetProperty("dimensions", out var asked) && asked.ValueKind == JsonValueKind.Number ? asked.GetInt32() : null;
         }
         var tokens = inputs.Sum(CountTokens);
         if (inputs.Count > _model.MaxInputsPerRequest || tokens > _model.MaxTokensPerRequest || inputs.Any(i => CountTokens(i) > 4096))
@@ -127,7 +129,7 @@ internal sealed class SimulatedEndpoint : IAsyncDisposable
                 _slots.Release();
                 released = Stopwatch.GetTimestamp();
             }
-            await WriteVectorsAsync(context, inputs.Count, tokens, base64);
+            await WriteVectorsAsync(context, inputs.Count, tokens, base64, dimensions);
             Record(arrived, started, inputs.Count, tokens, 200, released);
         }
         finally
@@ -141,9 +143,10 @@ internal sealed class SimulatedEndpoint : IAsyncDisposable
     /// sending it does (FastAPI's JSONResponse, for one). Flushing after every vector instead sends the body
     /// chunked, a few kilobytes per read on the client's side, and costs the client a socket read per vector.
     /// </summary>
-    private async Task WriteVectorsAsync(HttpContext context, int count, int tokens, bool base64)
+    private async Task WriteVectorsAsync(HttpContext context, int count, int tokens, bool base64, int? dimensions)
     {
-        var vector = base64 ? _base64Vector : _floatVector;
+        // A request that asks for shorter vectors (the dimensions parameter) gets them, as models with shorter vectors do.
+        var vector = dimensions is { } size && size != _model.Dimensions ? Shorter(size, base64) : base64 ? _base64Vector : _floatVector;
         var opening = "{\"object\":\"list\",\"model\":\"simulated\",\"data\":["u8;
         var closing = Encoding.ASCII.GetBytes($"],\"usage\":{{\"prompt_tokens\":{tokens},\"total_tokens\":{tokens}}}}}");
         var heads = new byte[count][];
@@ -194,6 +197,21 @@ internal sealed class SimulatedEndpoint : IAsyncDisposable
             return (wait, limits);
         }
     }
+
+    private readonly ConcurrentDictionary<(int, bool), byte[]> _shorter = new();
+
+    private byte[] Shorter(int size, bool base64) => _shorter.GetOrAdd((size, base64), key =>
+    {
+        var vector = new float[key.Item1];
+        var random = new Random(key.Item1);
+        for (var i = 0; i < vector.Length; i++)
+        {
+            vector[i] = (float)(random.NextDouble() - 0.5);
+        }
+        return key.Item2
+            ? Encoding.ASCII.GetBytes("\"" + Convert.ToBase64String(MemoryMarshal.AsBytes(vector.AsSpan())) + "\"")
+            : Encoding.ASCII.GetBytes(JsonSerializer.Serialize(vector));
+    });
 
     private void Record(long arrived, long started, int inputs, int tokens, int status, long? released = null) =>
         _served.Enqueue(new ServedRequest(arrived, started, Stopwatch.GetTimestamp(), inputs, tokens, status, released ?? started));

@@ -171,7 +171,7 @@ internal sealed partial class BackfillService(
         var gone = ids.Where(id => !found.Contains(id)).ToList();
         var group = new JobGroup(read.Documents.Count + gone.Count);
         var work = read.Documents.Select(d => new DocumentJob(lease,
-                new JobMessage(d.Id, JobOperation.Upsert, null, d.Title, d.Metadata, page.Alias, [], d.Version), 0,
+                new JobMessage(d.Id, JobOperation.Upsert, null, d.Title, d.Metadata, page.Alias, d.Images ?? [], d.Version), 0,
                 new CopySource(page.Target, d.EmbeddedAt, d.Chunks, page.ReadFrom, d.Hashes), group))
             .Concat(gone.Select(id => new DocumentJob(lease,
                 new JobMessage(id, JobOperation.Delete, null, null, null, page.Alias, [], null), 0,

@@ -7,8 +7,8 @@ namespace Stackit.EmbeddingWorker.Backfill;
 /// Whether a backfill page may be worked on. Anyone who can write the backfill queue can put a page there, so a page
 /// is taken only when it names a backfill that runs, or has just switched, in a collection this worker writes:
 /// <list type="bullet">
-/// <item>its alias is <c>Qdrant:Collection</c> or one of <c>Qdrant:AllowedCollections</c> (never the multimodal
-/// collection), and an alias in Qdrant;</item>
+/// <item>its alias is <c>Qdrant:Collection</c> or one of <c>Qdrant:AllowedCollections</c> (the multimodal collection
+/// only when its points keep their images, <c>Qdrant:StoreImages</c>), and an alias in Qdrant;</item>
 /// <item>its target is what the marker <c>&lt;alias&gt;_next</c> points to (a backfill runs), or what the alias
 /// points to (it has switched);</item>
 /// <item>its source is what the alias points to, or what <c>&lt;alias&gt;_previous</c> points to (the collection
@@ -17,7 +17,7 @@ namespace Stackit.EmbeddingWorker.Backfill;
 /// </list>
 /// Anything else is poisoned with the reason: nothing is copied from, or deleted in, a collection it names.
 /// </summary>
-internal sealed class PageAuthority(QdrantClient client, CollectionRouting routing, BackfillOptions options)
+internal sealed class PageAuthority(QdrantClient client, CollectionRouting routing, BackfillOptions options, bool imagesKept = false)
 {
     /// <summary>Why the page must not be worked on, or null.</summary>
     public async Task<string?> RefusalAsync(BackfillPage page, CancellationToken cancellationToken)
@@ -26,8 +26,8 @@ internal sealed class PageAuthority(QdrantClient client, CollectionRouting routi
         {
             return "the page is not signed with Backfill:PageKey; it was not made by a replica or the backfill command of this deployment.";
         }
-        if (!(string.Equals(page.Alias, routing.Default, StringComparison.Ordinal) || routing.Allowed.Contains(page.Alias))
-            || string.Equals(page.Alias, routing.Multimodal, StringComparison.Ordinal))
+        var multimodal = string.Equals(page.Alias, routing.Multimodal, StringComparison.Ordinal);
+        if (multimodal ? !imagesKept : !(string.Equals(page.Alias, routing.Default, StringComparison.Ordinal) || routing.Allowed.Contains(page.Alias)))
         {
             return $"'{page.Alias}' is not a collection this worker writes (Qdrant:Collection, Qdrant:AllowedCollections).";
         }

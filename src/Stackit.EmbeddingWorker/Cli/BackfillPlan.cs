@@ -26,7 +26,9 @@ internal sealed class BackfillPlan(QdrantClient client, CliContext context)
 
         // The copy takes a chunk's vector from the source when the source's model and size are the target's.
         var (sourceModel, recorded) = await collections.ReadModelAsync(alias, cancellationToken).ConfigureAwait(false);
-        var reuses = string.Equals(sourceModel.Model, context.Embeddings.Model, StringComparison.Ordinal) && (!recorded || sourceModel.Dimensions == context.Embeddings.Dimensions);
+        var multimodal = string.Equals(alias, context.Qdrant.MultimodalCollection, StringComparison.Ordinal);
+        var (targetModel, targetDimensions) = multimodal ? (context.Embeddings.MultimodalModel, context.Embeddings.MultimodalDimensions) : (context.Embeddings.Model, context.Embeddings.Dimensions);
+        var reuses = string.Equals(sourceModel.Model, targetModel, StringComparison.Ordinal) && (!recorded || sourceModel.Dimensions == targetDimensions);
         var (count, counting) = await TokenCounting.ForAsync(client, source, context.Embeddings, calibrate && !reuses, cancellationToken).ConfigureAwait(false);
         var (documents, chunks, bytes, allTokens, withoutText) = await SourceScan.ReadAsync(client, source, count, onDocument: null, cancellationToken).ConfigureAwait(false);
         var tokens = reuses ? 0 : allTokens;
@@ -39,7 +41,7 @@ internal sealed class BackfillPlan(QdrantClient client, CliContext context)
             Row("documents", $"{documents:N0}"),
             Row("chunks", $"{chunks:N0}" + (withoutText > 0 ? $" ({withoutText:N0} without stored text: the backfill refuses their documents; see Qdrant:StoreText)" : "")),
             Row("text", (bytes >= 1_048_576 ? $"{bytes / 1_048_576.0:N1} MiB" : $"{bytes / 1024.0:N1} KiB") + " of UTF-8"),
-            Row("model", $"{sourceModel}{(recorded ? "" : " (no record; read from its points)")} → {context.Embeddings.Model}{(context.Embeddings.Dimensions is { } d ? $" (dimensions={d})" : "")}"),
+            Row("model", $"{sourceModel}{(recorded ? "" : " (no record; read from its points)")} → {targetModel}{(targetDimensions is { } d ? $" (dimensions={d})" : "")}"),
             Row("reused", reuses ? $"{chunks - withoutText:N0} chunks: the source holds their vectors for the same model and size; copied, not embedded" : "none: another model or size, every chunk is embedded"),
             Row("to embed", reuses ? "only what changes while the backfill runs" : $"{chunks - withoutText:N0} chunks"),
             Row("tokens", reuses ? "0 to embed" : $"~{tokens:N0} ({counting})"),

@@ -43,9 +43,9 @@ internal sealed class BackfillPlanner(
 
     public async Task<int> RunAsync(string alias, string? requestedTarget, bool switchAlias, TimeSpan timeout, TimeSpan pollInterval, CancellationToken cancellationToken, bool force = false)
     {
-        if (string.Equals(alias, qdrant.MultimodalCollection, StringComparison.Ordinal))
+        if (string.Equals(alias, qdrant.MultimodalCollection, StringComparison.Ordinal) && await ImagesMissingAsync(alias, cancellationToken).ConfigureAwait(false) is { } missing)
         {
-            return await FailAsync($"'{alias}' holds multimodal points; their images are not stored, so they cannot be embedded again.").ConfigureAwait(false);
+            return await FailAsync(missing).ConfigureAwait(false);
         }
         var aliases = await collections.AliasesAsync(cancellationToken).ConfigureAwait(false);
         if (!aliases.TryGetValue(alias, out var source))
@@ -162,6 +162,22 @@ internal sealed class BackfillPlanner(
     }
 
     /// <summary>
+    /// Why the multimodal collection cannot be embedded again, or null: its points must keep their images
+    /// (<c>Qdrant:StoreImages</c>), every one of them.
+    /// </summary>
+    private async Task<string?> ImagesMissingAsync(string alias, CancellationToken cancellationToken)
+    {
+        if (!qdrant.StoreImages)
+        {
+            return $"'{alias}' holds multimodal points, and Qdrant:StoreImages is off, so their images are not kept and they cannot be embedded again.";
+        }
+        var without = new Filter { Must = { new Condition { IsEmpty = new IsEmptyCondition { Key = PayloadFields.Images } } } };
+        var missing = await client.CountAsync(alias, without, exact: true, cancellationToken: cancellationToken).ConfigureAwait(false);
+        return missing == 0 ? null
+            : $"{missing} points of '{alias}' hold no images (written while Qdrant:StoreImages was off), so they cannot be embedded again. Send their jobs again, then run the backfill.";
+    }
+
+    /// <summary>
     /// The model a backfill embeds with (<c>Embeddings:Model</c> and <c>Dimensions</c>: the model of collections the worker
     /// creates) and what a collection built now would do differently from the source; none means up to date. The
     /// target's vector size is the source's for the same model and dimensions, else what the endpoint answers.
@@ -171,8 +187,10 @@ internal sealed class BackfillPlanner(
         var info = await client.GetCollectionInfoAsync(source, cancellationToken).ConfigureAwait(false);
         var shape = CollectionShape.Of(alias, info, null);
         var (sourceModel, recorded) = await collections.ReadModelAsync(alias, cancellationToken).ConfigureAwait(false);
-        var model = embeddings?.Model ?? sourceModel.Model;
-        var dimensions = embeddings?.Dimensions;
+        // The multimodal collection is embedded with Embeddings:MultimodalModel, every other with Embeddings:Model.
+        var multimodal = string.Equals(alias, qdrant.MultimodalCollection, StringComparison.Ordinal);
+        var model = (multimodal ? embeddings?.MultimodalModel : embeddings?.Model) ?? sourceModel.Model;
+        var dimensions = multimodal ? embeddings?.MultimodalDimensions : embeddings?.Dimensions;
         if (!recorded && string.Equals(model, sourceModel.Model, StringComparison.Ordinal))
         {
             // A collection from before the record: written with the configured dimensions, as it was then.
@@ -181,7 +199,7 @@ internal sealed class BackfillPlanner(
         var size = string.Equals(model, sourceModel.Model, StringComparison.Ordinal) && dimensions == sourceModel.Dimensions
             ? sourceModel.VectorSize
             : measureDimension is not null ? (ulong)await measureDimension(cancellationToken).ConfigureAwait(false) : sourceModel.VectorSize;
-        var target = new CollectionModel(model, size, dimensions, Multimodal: false);
+        var target = new CollectionModel(model, size, dimensions, multimodal);
         return (target, LayoutDifferences.Between(info, sourceModel, qdrant, target, shape.Bm25Language));
     }
 

@@ -28,14 +28,18 @@ internal sealed class RecallCheck(QdrantClient client, IEmbeddingClient embeddin
     private const int InputsPerRequest = 16;
     private const int BytesPerRequest = 16 * 1024;
 
-    public async Task<RecallResult> RunAsync(string collection, CollectionShape shape, int sampleSize, CancellationToken cancellationToken)
+    /// <remarks>A multimodal collection's points are embedded one by one from their text and kept images (<c>Qdrant:StoreImages</c>).</remarks>
+    public async Task<RecallResult> RunAsync(string collection, CollectionShape shape, int sampleSize, CancellationToken cancellationToken, bool multimodal = false)
     {
-        var sample = await client.QueryAsync(collection, query: new Query { Sample = Sample.Random }, limit: (ulong)sampleSize, payloadSelector: QdrantSearch.ChunkFields, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var fields = multimodal ? new WithPayloadSelector { Include = new PayloadIncludeSelector { Fields = { QdrantSearch.ChunkFields.Include.Fields, PayloadFields.Images } } } : QdrantSearch.ChunkFields;
+        var sample = await client.QueryAsync(collection, query: new Query { Sample = Sample.Random }, limit: (ulong)sampleSize, payloadSelector: fields, cancellationToken: cancellationToken).ConfigureAwait(false);
         var found = 0;
         var missed = new List<string>();
-        foreach (var batch in Batches(sample))
+        foreach (var batch in multimodal ? sample.Select(p => new List<ScoredPoint> { p }) : Batches(sample))
         {
-            var vectors = (await embeddings.EmbedAsync(batch.ConvertAll(TextOf), cancellationToken).ConfigureAwait(false)).Vectors;
+            var vectors = multimodal
+                ? (await embeddings.EmbedMultimodalAsync(TextOf(batch[0]), ImagesOf(batch[0]), cancellationToken).ConfigureAwait(false)).Vectors
+                : (await embeddings.EmbedAsync(batch.ConvertAll(TextOf), cancellationToken).ConfigureAwait(false)).Vectors;
             for (var i = 0; i < batch.Count; i++)
             {
                 var nearest = await client.QueryAsync(collection, query: vectors[i], usingVector: shape.DenseUsing, limit: Neighbours, payloadSelector: QdrantSearch.ChunkFields, cancellationToken: cancellationToken).ConfigureAwait(false);
@@ -51,6 +55,9 @@ internal sealed class RecallCheck(QdrantClient client, IEmbeddingClient embeddin
         }
         return new RecallResult(sample.Count, found, missed);
     }
+
+    private static List<string> ImagesOf(ScoredPoint point) =>
+        point.Payload.TryGetValue(PayloadFields.Images, out var images) && images.KindCase == Value.KindOneofCase.ListValue ? [.. images.ListValue.Values.Select(v => v.StringValue)] : [];
 
     private static string TextOf(ScoredPoint point) => point.Payload.TryGetValue(PayloadFields.Text, out var text) ? text.StringValue : "";
 

@@ -63,7 +63,8 @@ internal sealed class TargetChecks(
     public async Task<string?> CheckRecallAsync(RecallCheck recall, string target, CancellationToken cancellationToken)
     {
         await output.WriteLineAsync($"Checking recall: up to {options.VerifySample} chunks of {target}, chosen at random, are embedded again and searched for.").ConfigureAwait(false);
-        var result = await recall.RunAsync(target, await collections.ReadShapeAsync(target, cancellationToken).ConfigureAwait(false), options.VerifySample, cancellationToken).ConfigureAwait(false);
+        var multimodal = (await collections.ReadModelAsync(target, cancellationToken).ConfigureAwait(false)).Model.Multimodal;
+        var result = await recall.RunAsync(target, await collections.ReadShapeAsync(target, cancellationToken).ConfigureAwait(false), options.VerifySample, cancellationToken, multimodal).ConfigureAwait(false);
         await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
             $"Recall check: {result.Found} of {result.Sampled} sampled chunks found themselves among their {RecallCheck.Neighbours} nearest ({result.Rate * 100:0.0} %; Backfill:MinSelfHitRate is {options.MinSelfHitRate * 100:0.0} %).")).ConfigureAwait(false);
         if (result.Rate >= options.MinSelfHitRate)
@@ -73,6 +74,6 @@ internal sealed class TargetChecks(
         var missed = string.Join(", ", result.Missed.Take(10)) + (result.Missed.Count > 10 ? $" and {result.Missed.Count - 10} more" : "");
         return $"recall is below Backfill:MinSelfHitRate; the alias is not switched. Not found: {missed}. Either the target's vectors do not fit its texts " +
             "(another model or vector size than the endpoint gives now?) or its index loses too much (Qdrant:HnswM, Qdrant:Quantization). " +
-            "Fix the cause, delete the target and its marker alias, and run the backfill again.";
+            "Fix the cause, run backfill --abort (it deletes the target and its marker), and run the backfill again.";
     }
 }

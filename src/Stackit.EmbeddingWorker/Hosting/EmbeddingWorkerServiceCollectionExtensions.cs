@@ -65,7 +65,7 @@ public static class EmbeddingWorkerServiceCollectionExtensions
         services.AddSingleton(sp => JobMessageParser.For(Get<QdrantOptions>(sp).Routing, Get<QdrantOptions>(sp).MaxMetadataBytes));
         services.AddSingleton(sp => new EndpointRateBudget(Get<EmbeddingsOptions>(sp).TokensPerMinute, Get<EmbeddingsOptions>(sp).RequestsPerMinute,
             Get<BatchingOptions>(sp).MaxTokensPerRequest, Get<TimeProvider>(sp)));
-        services.AddSingleton(sp => new PageAuthority(Get<QdrantClient>(sp), Get<QdrantOptions>(sp).Routing, Get<BackfillOptions>(sp)));
+        services.AddSingleton(sp => new PageAuthority(Get<QdrantClient>(sp), Get<QdrantOptions>(sp).Routing, Get<BackfillOptions>(sp), Get<QdrantOptions>(sp).StoreImages));
 
         // The shutdown order, written once. Hosted services start in this order and stop in reverse: Intake (and the
         // backfill source) stop first, each later stage drains what the one before it left, Acknowledgement settles

@@ -13,7 +13,7 @@ internal interface IBackfillSource
 }
 
 /// <summary>One stored document: its chunk texts in chunk order, and when the source last wrote any of them (the latest <c>embedded_at</c>).</summary>
-internal sealed record SourceDocument(string Id, IReadOnlyList<string> Chunks, string? Title, JsonElement? Metadata, long? Version, DateTimeOffset EmbeddedAt, IReadOnlyList<string?>? Hashes = null);
+internal sealed record SourceDocument(string Id, IReadOnlyList<string> Chunks, string? Title, JsonElement? Metadata, long? Version, DateTimeOffset EmbeddedAt, IReadOnlyList<string?>? Hashes = null, IReadOnlyList<string>? Images = null);
 
 /// <summary>
 /// What a read found, and when it read: a document asked for and not found is gone from the source. A read that can

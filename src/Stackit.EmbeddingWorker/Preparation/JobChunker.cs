@@ -43,8 +43,8 @@ internal sealed class JobChunker(TextChunker chunker, ITokenEstimator estimator,
     {
         if (job.Message.Images is { Count: > 0 } images)
         {
-            // Text and images are one input, embedded together: one point per job.
-            var text = job.Message.Text ?? "";
+            // Text and images are one input, embedded together: one point per job (a copy's text is its stored one).
+            var text = job.Message.Text ?? job.Copy?.Chunks?.FirstOrDefault() ?? "";
             job.Progress.Expect(1);
             return [new DocumentChunk(job, 0, 1, text, estimator.Estimate(text) + (ImageTokenEstimate * images.Count), models.Multimodal!, ContentHash.Of(models.Multimodal!, text, images), models.MultimodalDimensions)];
         }

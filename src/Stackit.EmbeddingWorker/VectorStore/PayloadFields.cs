@@ -14,6 +14,9 @@ internal static class PayloadFields
     public const string Version = "version";
     public const string EmbeddedAt = "embedded_at";
 
+    /// <summary>A multimodal point's images (data URIs), with <c>Qdrant:StoreImages</c>.</summary>
+    public const string Images = "images";
+
     /// <summary>On a tombstone: when the document was deleted.</summary>
     public const string DeletedAt = "deleted_at";
 }

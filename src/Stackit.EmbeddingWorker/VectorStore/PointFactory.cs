@@ -31,6 +31,12 @@ internal sealed class PointFactory(QdrantOptions options, TimeProvider time)
         {
             payload[PayloadFields.Text] = chunk.Text;
         }
+        if (options.StoreImages && message.Images.Count > 0)
+        {
+            var images = new ListValue();
+            images.Values.AddRange(message.Images.Select(image => new Value { StringValue = image }));
+            payload[PayloadFields.Images] = new Value { ListValue = images };
+        }
         if (message.Title is not null)
         {
             payload[PayloadFields.Title] = message.Title;

@@ -61,6 +61,9 @@ internal static class FilterEvaluator
     {
         Condition.ConditionOneOfOneofCase.Field => Matches(condition.Field, point),
         Condition.ConditionOneOfOneofCase.Filter => Matches(condition.Filter, point),
+        // Qdrant's is_empty: the field is missing, null or an empty array.
+        Condition.ConditionOneOfOneofCase.IsEmpty => ValueAt(point.Payload, condition.IsEmpty.Key) is not { } value
+            || value.KindCase == Value.KindOneofCase.NullValue || (value.KindCase == Value.KindOneofCase.ListValue && value.ListValue.Values.Count == 0),
         _ => throw Unsupported(condition.ConditionOneOfCase.ToString()),
     };
 

@@ -43,6 +43,8 @@ public sealed class MigrationHistoryTests(AzuriteFixture azurite)
         settings["Batching:MaxDelay"] = "00:00:00.050";
         settings["Backfill:MarkerRefresh"] = "00:00:01";
         settings["Backfill:PageSize"] = "4";
+        // The shortest page lease allowed: the pages a killed replica held come back after it.
+        settings["Backfill:VisibilityTimeout"] = "00:00:30";
         settings["Logging:LogLevel:Default"] = "Warning";
         var output = TestContext.Current.TestOutputHelper;
         var everything = new List<DocumentHistory>();
@@ -71,7 +73,7 @@ public sealed class MigrationHistoryTests(AzuriteFixture azurite)
                 using var stopSampling = new CancellationTokenSource();
                 var sampler = SampleModelsAsync(qdrant.Store, mixes, stopSampling.Token);
 
-                var backfill = CliAsync(settings, "backfill", "--model", model, "--dimensions", size.ToString(System.Globalization.CultureInfo.InvariantCulture), "--poll", "00:00:00.200", "--timeout", "00:02:00");
+                var backfill = CliAsync(settings, "backfill", "--model", model, "--dimensions", size.ToString(System.Globalization.CultureInfo.InvariantCulture), "--poll", "00:00:00.200", "--timeout", "00:04:00");
                 foreach (var job in named.SelectMany(h => h.Deliveries))
                 {
                     await queue.SendMessageAsync(job.Body, Ct);
@@ -85,7 +87,7 @@ public sealed class MigrationHistoryTests(AzuriteFixture azurite)
                 output?.WriteLine($"sample {sample}: {named.Sum(h => h.Deliveries.Count)} jobs, migration to {model} ({size}): exit {code}");
                 Assert.True(code == 0, text);
                 await QueueAssertions.WaitUntilEmptyAsync(queue, TimeSpan.FromSeconds(120), Ct);
-                await QueueAssertions.WaitUntilEmptyAsync(azurite.Queue(queueName + "-backfill"), TimeSpan.FromSeconds(120), Ct);
+                await QueueAssertions.WaitUntilEmptyAsync(azurite.Queue(queueName + "-backfill"), TimeSpan.FromSeconds(180), Ct);
                 await stopSampling.CancelAsync();
                 await sampler;
 

@@ -304,6 +304,44 @@ public sealed class BackfillEndToEndTests(AzuriteFixture azurite)
         Assert.Equal("other/model", run.Embeddings.Requests.Last().Model); // the query, embedded with the collection's model
     }
 
+    [Fact]
+    public async Task The_multimodal_collection_is_migrated_when_its_images_are_kept_and_refused_with_the_reason_when_they_are_not()
+    {
+        const string Png = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
+        await using var run = await Run.StartAsync(azurite, settings =>
+        {
+            settings["Embeddings:MultimodalModel"] = "test/vl-embed";
+            settings["Qdrant:MultimodalCollection"] = "pictures";
+            settings["Qdrant:StoreImages"] = "true";
+        });
+        for (var i = 0; i < 4; i++)
+        {
+            await run.SendAsync(JsonSerializer.Serialize(new { id = $"pic-{i}", text = $"Pump P{i} after its service.", images = new[] { Png } }));
+        }
+        await run.WaitUntilSettledAsync();
+        var stored = run.Qdrant.Store.Points("pictures_v1");
+        Assert.All(stored, p => Assert.Equal(Png, Assert.Single(p.Payload[PayloadFields.Images].ListValue.Values).StringValue));
+        run.Settings["Qdrant:HnswM"] = "32";
+        var multimodalBefore = run.Embeddings.Requests.Count(r => r.Images > 0);
+
+        var (code, output) = await run.BackfillAsync("--alias", "pictures");
+
+        Assert.True(code == 0, output);
+        Assert.Equal("pictures_v2", run.Qdrant.Store.Aliases["pictures"]);
+        Assert.Equal("multimodal", run.Qdrant.Store.Collection("pictures_v2").Config.Metadata["embedding_modality"].StringValue);
+        var copied = run.Qdrant.Store.Points("pictures_v2").ToDictionary(p => p.Key);
+        Assert.All(stored, p => Assert.Equal(p.Vector, copied[p.Key].Vector));
+        Assert.All(copied.Values, p => Assert.Equal(Png, Assert.Single(p.Payload[PayloadFields.Images].ListValue.Values).StringValue));
+        // Same model and size: the vectors are copied; only the recall check embeds text and images again, one by one.
+        var sampled = Figure(output, @"Recall check: \d+ of (\d+) sampled");
+        Assert.Equal(multimodalBefore + sampled, run.Embeddings.Requests.Count(r => r.Images > 0));
+
+        run.Settings["Qdrant:StoreImages"] = "false";
+        var (refused, refusedOutput) = await run.BackfillAsync("--alias", "pictures", "--force");
+        Assert.Equal(1, refused);
+        Assert.Contains("Qdrant:StoreImages is off, so their images are not kept", refusedOutput, StringComparison.Ordinal);
+    }
+
     private static void AssertOneModel(Run run, string collection, string model, int size) =>
         Assert.All(run.Qdrant.Store.Points(collection), p =>
         {
