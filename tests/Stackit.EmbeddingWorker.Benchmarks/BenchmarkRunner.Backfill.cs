@@ -38,12 +38,7 @@ internal sealed partial class BenchmarkRunner
             environment["Backfill__MarkerRefresh"] = "00:00:01";
             environment["Backfill__VerifySample"] = RecallSample.ToString(CultureInfo.InvariantCulture);
             environment["Backfill__MinSelfHitRate"] = "0";
-            // Backfill__* settings of this program's environment reach the worker and the command: for trying them.
-            foreach (var (key, value) in Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()
-                .Select(e => ((string)e.Key, (string?)e.Value)).Where(e => e.Item1.StartsWith("Backfill__", StringComparison.Ordinal) && e.Item2 is not null))
-            {
-                environment[key] = value!;
-            }
+            PassBackfillSettings(environment);
             await using var worker = ClientProcess.Start(WorkerDll, [], environment, Path.Combine(settings.LogDirectory, "backfill-worker.log"));
             await Task.Delay(TimeSpan.FromSeconds(3));
 
@@ -85,6 +80,7 @@ internal sealed partial class BenchmarkRunner
         var environment = WorkerEnvironment(queue.Name, alias, budgeted, FreePort.OnLoopback());
         environment["Backfill__MarkerRefresh"] = "00:00:01";
         environment.Remove("Queue__MaxInFlightMessages"); // the worker's own default, as for freshness
+        PassBackfillSettings(environment);
         await using var worker = ClientProcess.Start(WorkerDll, [], environment, Path.Combine(settings.LogDirectory, "migration-worker.log"));
         await Task.Delay(TimeSpan.FromSeconds(3));
         await using var command = ClientProcess.Start(WorkerDll, ["backfill", "--model", "bench/other", "--dimensions", "128", "--no-switch", "--poll", "00:00:01", "--timeout", "01:00:00"],
@@ -141,6 +137,16 @@ internal sealed partial class BenchmarkRunner
         }
         return string.Create(CultureInfo.InvariantCulture,
             $"- (b) migration to another model (bench/other, 128 dimensions) at a budget of {tpm:N0} tokens a minute: the copy used {share:P0} of it while live work was idle ({window.TotalSeconds:F0} s); live freshness beside it at 1 document/s: {(sorted.Count > 0 ? Describe(sorted) : "no document stored")}{(pending.IsEmpty ? "" : $", {pending.Count} not stored")}; 429s from the endpoint meanwhile: {throttled}");
+    }
+
+    /// <summary>Backfill__* settings of this program's environment reach the worker and the command: for trying them.</summary>
+    private static void PassBackfillSettings(Dictionary<string, string> environment)
+    {
+        foreach (var (key, value) in Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()
+            .Select(e => ((string)e.Key, (string?)e.Value)).Where(e => e.Item1.StartsWith("Backfill__", StringComparison.Ordinal) && e.Item2 is not null))
+        {
+            environment[key] = value!;
+        }
     }
 
     /// <summary>The source as the worker leaves it: <c>&lt;alias&gt;_v1</c> behind the alias, with the model record, its indexes and every chunk's payload and vector.</summary>

@@ -88,13 +88,15 @@ internal sealed class EndpointRateBudget : IDisposable, IAsyncDisposable
         use.StartWaiting();
         try
         {
+            // Live work is served ahead of a backfill's waiting requests: a copy never delays a live job by more than
+            // the requests already admitted.
             if (_requests is not null)
             {
-                await _requests.AcquireAsync(1, cancellationToken).ConfigureAwait(false);
+                await _requests.AcquireAsync(1, cancellationToken, ahead: !backfill).ConfigureAwait(false);
             }
             if (_tokens is not null)
             {
-                await _tokens.AcquireAsync(tokens, cancellationToken).ConfigureAwait(false);
+                await _tokens.AcquireAsync(tokens, cancellationToken, ahead: !backfill).ConfigureAwait(false);
             }
         }
         finally
@@ -222,9 +224,9 @@ internal sealed class EndpointRateBudget : IDisposable, IAsyncDisposable
         /// <summary>The budget per minute now: the configured one, or the server's declared limit when lower.</summary>
         public int PerMinute => _perMinute;
 
-        public async ValueTask AcquireAsync(int permits, CancellationToken cancellationToken)
+        public async ValueTask AcquireAsync(int permits, CancellationToken cancellationToken, bool ahead = false)
         {
-            using var lease = await _limiter.AcquireAsync(Math.Max(permits, 1), cancellationToken).ConfigureAwait(false);
+            using var lease = await (ahead ? _limiter.AcquireAheadAsync(Math.Max(permits, 1), cancellationToken) : _limiter.AcquireAsync(Math.Max(permits, 1), cancellationToken)).ConfigureAwait(false);
             if (!lease.IsAcquired)
             {
                 throw new ObjectDisposedException(nameof(EndpointRateBudget));

@@ -5,7 +5,8 @@ namespace Stackit.EmbeddingWorker.Embeddings.Throttling;
 /// <summary>
 /// A token bucket that refills continuously at <c>perSecond</c> up to <c>capacity</c>, on an injected
 /// <see cref="TimeProvider"/>. Waiters are served in arrival order, so a large request is not starved by
-/// small ones. (The framework's TokenBucketRateLimiter measures time on the real clock, which tests cannot
+/// small ones; a waiter that comes <i>ahead</i> (<see cref="AcquireAheadAsync"/>: live work beside a backfill) is
+/// served before every ordinary one, in its own arrival order. (The framework's TokenBucketRateLimiter measures time on the real clock, which tests cannot
 /// drive; this one keeps the same <see cref="RateLimiter"/> contract.)
 /// </summary>
 internal sealed class SteadyTokenBucket : RateLimiter
@@ -109,19 +110,28 @@ internal sealed class SteadyTokenBucket : RateLimiter
         }
     }
 
-    protected override ValueTask<RateLimitLease> AcquireAsyncCore(int permitCount, CancellationToken cancellationToken)
+    protected override ValueTask<RateLimitLease> AcquireAsyncCore(int permitCount, CancellationToken cancellationToken) =>
+        Acquire(permitCount, ahead: false, cancellationToken);
+
+    /// <summary>As <see cref="RateLimiter.AcquireAsync"/>, served before every waiter that did not come ahead.</summary>
+    public ValueTask<RateLimitLease> AcquireAheadAsync(int permitCount, CancellationToken cancellationToken = default) =>
+        Acquire(permitCount, ahead: true, cancellationToken);
+
+    private ValueTask<RateLimitLease> Acquire(int permitCount, bool ahead, CancellationToken cancellationToken)
     {
         CheckPermitCount(permitCount);
         Waiter waiter;
         lock (_gate)
         {
             Refill();
-            if (_waiters.Count == 0 && TryTake(permitCount))
+            // Ahead of ordinary waiters, it only waits for those that came ahead before it.
+            if ((_waiters.First is null || (ahead && !_waiters.First.Value.Ahead)) && TryTake(permitCount))
             {
                 return ValueTask.FromResult<RateLimitLease>(Lease.Granted);
             }
-            waiter = new Waiter(permitCount);
-            waiter.Node = _waiters.AddLast(waiter);
+            waiter = new Waiter(permitCount, ahead);
+            var firstBehind = ahead ? FirstBehind() : null;
+            waiter.Node = firstBehind is null ? _waiters.AddLast(waiter) : _waiters.AddBefore(firstBehind, waiter);
             _idleSince = null;
             ScheduleWake();
         }
@@ -150,6 +160,18 @@ internal sealed class SteadyTokenBucket : RateLimiter
     {
         Dispose(true);
         return ValueTask.CompletedTask;
+    }
+
+    private LinkedListNode<Waiter>? FirstBehind()
+    {
+        for (var node = _waiters.First; node is not null; node = node.Next)
+        {
+            if (!node.Value.Ahead)
+            {
+                return node;
+            }
+        }
+        return null;
     }
 
     private static void CheckPermitCount(int permitCount) =>
@@ -227,9 +249,11 @@ internal sealed class SteadyTokenBucket : RateLimiter
         waiter.Completion.TrySetCanceled(cancellationToken);
     }
 
-    private sealed class Waiter(int permits)
+    private sealed class Waiter(int permits, bool ahead)
     {
         public int Permits { get; } = permits;
+
+        public bool Ahead { get; } = ahead;
         public TaskCompletionSource<RateLimitLease> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
         public LinkedListNode<Waiter>? Node { get; set; }
         public CancellationTokenRegistration Cancellation { get; set; }

@@ -60,6 +60,27 @@ public sealed class EndpointRateBudgetTests
     }
 
     [Fact]
+    public async Task A_live_request_is_served_ahead_of_the_backfill_requests_that_wait_for_the_budget()
+    {
+        // 1,000 tokens a second. A migration's copies queue for the budget; a live request that arrives after them is
+        // served at the next refill, not after every copy (benchmark 'backfill' (b): live p50 17 s → 1 s).
+        await using var budget = new EndpointRateBudget(60_000, null, 1_000, _time);
+        await budget.AcquireAsync(1_000, Cancel, backfill: true);
+        var copies = Enumerable.Range(0, 5).Select(_ => budget.AcquireAsync(1_000, Cancel, backfill: true).AsTask()).ToList();
+        var live = budget.AcquireAsync(1_000, Cancel).AsTask();
+
+        _time.Advance(TimeSpan.FromSeconds(1));
+        await live.WaitAsync(TimeSpan.FromSeconds(10), Cancel);
+
+        Assert.All(copies, copy => Assert.False(copy.IsCompleted));
+        for (var second = 0; second < copies.Count; second++)
+        {
+            _time.Advance(TimeSpan.FromSeconds(1)); // a second's worth at a time: the bucket holds no more
+        }
+        await Task.WhenAll(copies).WaitAsync(TimeSpan.FromSeconds(10), Cancel);
+    }
+
+    [Fact]
     public async Task Settling_at_the_counted_tokens_pays_back_what_the_estimate_took_too_much()
     {
         await using var budget = new EndpointRateBudget(60_000, null, 1_000, _time);
