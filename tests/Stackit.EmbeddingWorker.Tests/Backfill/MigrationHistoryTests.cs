@@ -35,17 +35,11 @@ public sealed class MigrationHistoryTests(AzuriteFixture azurite)
         var queue = azurite.Queue(queueName);
         await queue.CreateAsync(cancellationToken: Ct);
         var settings = WorkerHost.Settings(azurite.ConnectionString, queueName, embeddings.BaseUrl, qdrant.Endpoint, Alias);
-        settings["Queue:VisibilityTimeout"] = "00:00:03";
-        settings["Queue:MaxDequeueCount"] = "50";
-        settings["Queue:MaxInFlightMessages"] = "32";
-        settings["Chunking:MaxChunkTokens"] = "40";
-        settings["Chunking:OverlapTokens"] = "0";
-        settings["Batching:MaxDelay"] = "00:00:00.050";
+        DocumentHistory.ForRaces(settings);
         settings["Backfill:MarkerRefresh"] = "00:00:01";
         settings["Backfill:PageSize"] = "4";
         // The shortest page lease allowed: the pages a killed replica held come back after it.
         settings["Backfill:VisibilityTimeout"] = "00:00:30";
-        settings["Logging:LogLevel:Default"] = "Warning";
         var output = TestContext.Current.TestOutputHelper;
         var everything = new List<DocumentHistory>();
 

@@ -38,6 +38,21 @@ internal sealed record DocumentHistory(IReadOnlyList<HistoryJob> Deliveries)
         from versions in Gen.Shuffle(Enumerable.Range(1, 20).ToArray())
         select operations.Select((op, seq) => new HistoryJob("", seq, op.Delete, versioned ? versions[seq] : null, op.Paragraphs)).ToArray();
 
+    /// <summary>
+    /// Worker settings for racing generated histories on several processes: short leases (a killed replica's messages
+    /// come back within seconds), many deliveries allowed, one paragraph a chunk, batches sent at once, quiet logs.
+    /// </summary>
+    public static void ForRaces(Dictionary<string, string?> settings)
+    {
+        settings["Queue:VisibilityTimeout"] = "00:00:03";
+        settings["Queue:MaxDequeueCount"] = "50";
+        settings["Queue:MaxInFlightMessages"] = "32";
+        settings["Chunking:MaxChunkTokens"] = "40";
+        settings["Chunking:OverlapTokens"] = "0";
+        settings["Batching:MaxDelay"] = "00:00:00.050";
+        settings["Logging:LogLevel:Default"] = "Warning";
+    }
+
     /// <summary>The same history on documents of their own (each run of a history writes fresh documents).</summary>
     public DocumentHistory Named(string prefix) => new([.. Deliveries.Select(j => j with { DocumentId = prefix + j.DocumentId })]);
 

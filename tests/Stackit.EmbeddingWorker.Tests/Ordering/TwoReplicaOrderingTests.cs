@@ -31,13 +31,7 @@ public sealed class TwoReplicaOrderingTests(AzuriteFixture azurite)
         var queue = azurite.Queue(queueName);
         await queue.CreateAsync(cancellationToken: Ct);
         var settings = WorkerHost.Settings(azurite.ConnectionString, queueName, embeddings.BaseUrl, qdrant.Endpoint, Collection);
-        settings["Queue:VisibilityTimeout"] = "00:00:03";
-        settings["Queue:MaxDequeueCount"] = "50";
-        settings["Queue:MaxInFlightMessages"] = "32";
-        settings["Chunking:MaxChunkTokens"] = "40";
-        settings["Chunking:OverlapTokens"] = "0";
-        settings["Batching:MaxDelay"] = "00:00:00.050";
-        settings["Logging:LogLevel:Default"] = "Warning";
+        DocumentHistory.ForRaces(settings);
         var output = TestContext.Current.TestOutputHelper;
 
         var steady = WorkerProcess.Start(settings);
