@@ -255,6 +255,19 @@ public sealed class BackfillEndToEndTests(AzuriteFixture azurite)
         Assert.Equal(0, (await run.BackfillAsync("--force")).Code);
         Assert.Equal(["documents_v2", "documents_v3", "documents_v4"], run.Qdrant.Store.CollectionNames.Where(c => !c.EndsWith("_tombstones", StringComparison.Ordinal)));
 
+        // A page still queued could name an older collection: a night with nothing to do keeps it until none is.
+        run.Settings["Backfill:KeepPrevious"] = "1";
+        var pending = await run.Backfill.SendMessageAsync("{}", visibilityTimeout: TimeSpan.FromMinutes(5), cancellationToken: Ct);
+        var (kept, keptOutput) = await run.BackfillAsync();
+        Assert.True(kept == 0, keptOutput);
+        Assert.Contains("Backfill pages are still queued; documents_v2 are kept until a later run.", keptOutput, StringComparison.Ordinal);
+        Assert.True(run.Qdrant.Store.Exists("documents_v2"));
+        await run.Backfill.DeleteMessageAsync(pending.Value.MessageId, pending.Value.PopReceipt, Ct);
+        var (deleted, deletedOutput) = await run.BackfillAsync();
+        Assert.Contains("Deleted documents_v2: older than the 1 collection(s) kept before documents_v4", deletedOutput, StringComparison.Ordinal);
+        Assert.Equal(["documents_v3", "documents_v4"], run.Qdrant.Store.CollectionNames.Where(c => !c.EndsWith("_tombstones", StringComparison.Ordinal)));
+        Assert.Equal(0, deleted);
+
         var (copied, copyOutput) = await run.BackfillAsync("--force", "--no-switch");
         Assert.True(copied == 0, copyOutput);
         Assert.Equal("documents_v5", run.Qdrant.Store.Aliases["documents_next"]);
@@ -438,6 +451,8 @@ public sealed class BackfillEndToEndTests(AzuriteFixture azurite)
         public int InputsEmbedded => Embeddings.Requests.Sum(r => r.Inputs.Count);
 
         public string QueueName => _queue.Name;
+
+        public QueueClient Backfill => _backfill;
 
         public static async Task<Run> StartAsync(AzuriteFixture azurite, Action<Dictionary<string, string?>>? configure = null)
         {
