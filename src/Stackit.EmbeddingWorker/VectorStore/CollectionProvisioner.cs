@@ -164,11 +164,14 @@ internal sealed partial class CollectionProvisioner(QdrantClient client, QdrantO
         (await ReadShapeAsync(collection, cancellationToken).ConfigureAwait(false)).Dimension;
 
     /// <summary>The vectors of a collection (or of the collection an alias points to), as <see cref="CollectionShape"/> reads them.</summary>
-    public async Task<CollectionShape> ReadShapeAsync(string collection, CancellationToken cancellationToken)
+    public async Task<CollectionShape> ReadShapeAsync(string collection, CancellationToken cancellationToken) =>
+        CollectionShape.Of(collection, (await ReadInfoAsync(collection, cancellationToken).ConfigureAwait(false)).Info, options.Bm25);
+
+    /// <summary>The collection a name stands for now, and its info (a missing one is asked for by the name, which Qdrant answers NotFound).</summary>
+    private async Task<(string Physical, CollectionInfo Info)> ReadInfoAsync(string name, CancellationToken cancellationToken)
     {
-        var physical = await ResolveAsync(collection, cancellationToken).ConfigureAwait(false) ?? collection;
-        var info = await client.GetCollectionInfoAsync(physical, cancellationToken).ConfigureAwait(false);
-        return CollectionShape.Of(collection, info, options.Bm25);
+        var physical = await ResolveAsync(name, cancellationToken).ConfigureAwait(false) ?? name;
+        return (physical, await client.GetCollectionInfoAsync(physical, cancellationToken).ConfigureAwait(false));
     }
 
     private async Task<CollectionShape> ProvisionAsync(string collection, ulong dimension, string? model, CancellationToken cancellationToken)
@@ -180,17 +183,21 @@ internal sealed partial class CollectionProvisioner(QdrantClient client, QdrantO
             {
                 return known;
             }
-            // Each collection is written only once the server is known to keep the order of writes.
-            await QdrantVersionGate.CheckAsync(client, options, cancellationToken).ConfigureAwait(false);
-            if (await ResolveAsync(collection, cancellationToken).ConfigureAwait(false) is null)
+            // Each collection is written only once the server is known to keep the order of writes (a new one: by
+            // CreateCollectionAsync, which checks before it creates).
+            CollectionShape shape;
+            if (await ResolveAsync(collection, cancellationToken).ConfigureAwait(false) is { } physical)
             {
-                await CreateAliasedAsync(collection, dimension, RecordFor(collection, dimension, model), cancellationToken).ConfigureAwait(false);
+                await QdrantVersionGate.CheckAsync(client, options, cancellationToken).ConfigureAwait(false);
+                var info = await client.GetCollectionInfoAsync(physical, cancellationToken).ConfigureAwait(false);
+                await IndexForStrictModeAsync(physical, info, cancellationToken).ConfigureAwait(false);
+                shape = CollectionShape.Of(collection, info, options.Bm25);
             }
             else
             {
-                await IndexForStrictModeAsync(collection, cancellationToken).ConfigureAwait(false);
+                await CreateAliasedAsync(collection, dimension, RecordFor(collection, dimension, model), cancellationToken).ConfigureAwait(false);
+                shape = await ReadShapeAsync(collection, cancellationToken).ConfigureAwait(false);
             }
-            var shape = await ReadShapeAsync(collection, cancellationToken).ConfigureAwait(false);
             _shapes[collection] = shape;
             return shape;
         }
@@ -204,9 +211,8 @@ internal sealed partial class CollectionProvisioner(QdrantClient client, QdrantO
     /// A collection made before the worker indexed every field it filters on (or by hand) that runs in strict mode
     /// without unindexed filtering gets the missing indexes of the worker's own fields, so its deletes are not refused.
     /// </summary>
-    private async Task IndexForStrictModeAsync(string collection, CancellationToken cancellationToken)
+    private async Task IndexForStrictModeAsync(string collection, CollectionInfo info, CancellationToken cancellationToken)
     {
-        var info = await client.GetCollectionInfoAsync(collection, cancellationToken).ConfigureAwait(false);
         if (info.Config.StrictModeConfig is not { Enabled: true } strict
             || (strict is not { HasUnindexedFilteringUpdate: true, UnindexedFilteringUpdate: false } && strict is not { HasUnindexedFilteringRetrieve: true, UnindexedFilteringRetrieve: false }))
         {
@@ -232,8 +238,7 @@ internal sealed partial class CollectionProvisioner(QdrantClient client, QdrantO
     /// </summary>
     public async Task<(CollectionModel Model, bool Recorded)> ReadModelAsync(string collection, CancellationToken cancellationToken)
     {
-        var physical = await ResolveAsync(collection, cancellationToken).ConfigureAwait(false) ?? collection;
-        var info = await client.GetCollectionInfoAsync(physical, cancellationToken).ConfigureAwait(false);
+        var (physical, info) = await ReadInfoAsync(collection, cancellationToken).ConfigureAwait(false);
         var size = CollectionShape.Of(collection, info, options.Bm25).Dimension;
         if (CollectionModel.From(info.Config?.Metadata, size) is { } recorded)
         {
