@@ -72,7 +72,7 @@ internal static class BackfillCommand
     {
         using var qdrant = QdrantClients.Create(context.Qdrant, TimeSpan.Zero);
         var collections = new CollectionProvisioner(qdrant, context.Qdrant, NullLogger<CollectionProvisioner>.Instance, context.Embeddings.Models);
-        var planner = new BackfillPlanner(qdrant, collections, context.Queues, context.Backfill, context.Queue, context.Qdrant, context.Output, TimeProvider.System);
-        return await planner.AbortAsync(alias ?? context.Qdrant.Collection, cancellationToken).ConfigureAwait(false);
+        return await new BackfillCollections(qdrant, collections, context.Queues, context.Backfill, context.Queue, context.Output)
+            .AbortAsync(alias ?? context.Qdrant.Collection, cancellationToken).ConfigureAwait(false);
     }
 }

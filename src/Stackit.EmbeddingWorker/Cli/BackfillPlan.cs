@@ -27,7 +27,7 @@ internal sealed class BackfillPlan(QdrantClient client, CliContext context)
         // The copy takes a chunk's vector from the source when the source's model and size are the target's.
         var (sourceModel, recorded) = await collections.ReadModelAsync(alias, cancellationToken).ConfigureAwait(false);
         var multimodal = string.Equals(alias, context.Qdrant.MultimodalCollection, StringComparison.Ordinal);
-        var (targetModel, targetDimensions) = multimodal ? (context.Embeddings.MultimodalModel, context.Embeddings.MultimodalDimensions) : (context.Embeddings.Model, context.Embeddings.Dimensions);
+        var (targetModel, targetDimensions) = context.Embeddings.ModelFor(multimodal);
         var reuses = string.Equals(sourceModel.Model, targetModel, StringComparison.Ordinal) && (!recorded || sourceModel.Dimensions == targetDimensions);
         var (count, counting) = await TokenCounting.ForAsync(client, source, context.Embeddings, calibrate && !reuses, cancellationToken).ConfigureAwait(false);
         var (documents, chunks, bytes, allTokens, withoutText) = await SourceScan.ReadAsync(client, source, count, onDocument: null, cancellationToken).ConfigureAwait(false);

@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using Azure.Storage.Queues;
 using Qdrant.Client;
 using Qdrant.Client.Grpc;
@@ -11,15 +10,18 @@ using Stackit.EmbeddingWorker.VectorStore;
 namespace Stackit.EmbeddingWorker.Cli;
 
 /// <summary>
-/// Runs one backfill of an alias from start to switch, or resumes the one that runs:
-/// 1. creates the target collection (<c>&lt;alias&gt;_v&lt;n+1&gt;</c>) and the marker alias <c>&lt;alias&gt;_next</c>,
-///    then waits until every replica records live changes (<see cref="BackfillCapture"/>);
+/// Runs one backfill of an alias from start to switch, or resumes the one that runs. A new one first compares the
+/// served collection with the one it would build (<see cref="LayoutDifferences"/>): the same, it is "up to date" and
+/// only old collections are cleaned up (<see cref="BackfillCollections"/>), unless forced. Otherwise it
+/// 1. creates the target collection (<c>&lt;alias&gt;_v&lt;n+1&gt;</c>) with its model record and the marker alias
+///    <c>&lt;alias&gt;_next</c>, then waits until every replica records live changes (<see cref="BackfillCapture"/>);
 /// 2. puts every document of the source on the backfill queue, in pages, for all replicas to copy;
 /// 3. waits until the queue is empty, fails if a page was poisoned, and checks that both sides hold as many points;
 /// 4. builds the target's index if it was created without one (bulk mode, <c>Backfill:DeferIndexing</c>) and waits
 ///    until Qdrant reports it green;
 /// 5. checks recall: a sample of the target's chunks, embedded again, must find themselves (<see cref="RecallCheck"/>);
-/// 6. switches the alias to the target and removes the marker, in one atomic alias update.
+/// 6. switches the alias to the target and removes the marker, in steps that never leave the alias missing
+///    (<see cref="SwitchSteps"/>), then deletes the collections older than those kept.
 /// Interrupted anywhere, it is run again: it finds the marker and goes on with the same target; pages copied
 /// before cost reads only.
 /// </summary>
@@ -37,6 +39,8 @@ internal sealed class BackfillPlanner(
     Func<CancellationToken, Task<int>>? measureDimension = null)
 {
     private const uint ScrollPage = 256;
+
+    private readonly BackfillCollections _cleanup = new(client, collections, queues, options, queue, output);
     private const int CountChecks = 3;
 
     private static readonly WithPayloadSelector DocumentIdOnly = new() { Include = new PayloadIncludeSelector { Fields = { PayloadFields.DocumentId } } };
@@ -63,7 +67,7 @@ internal sealed class BackfillPlanner(
             if (differences.Count == 0 && !force)
             {
                 await output.WriteLineAsync($"{alias} ({source}) is up to date: a backfill would build the same collection ({model}, same layout), so nothing is embedded or created. --force rebuilds it anyway.").ConfigureAwait(false);
-                await RemoveOldCollectionsAsync(alias, cancellationToken).ConfigureAwait(false);
+                await _cleanup.RemoveOldAsync(alias, cancellationToken).ConfigureAwait(false);
                 return 0;
             }
             await output.WriteLineAsync(differences.Count == 0
@@ -157,7 +161,7 @@ internal sealed class BackfillPlanner(
         // from it (PageAuthority), and an operator can switch back to it.
         await client.UpdateAliasesAsync(SwitchSteps(alias, source, target), cancellationToken: cancellationToken).ConfigureAwait(false);
         await output.WriteLineAsync($"Switched {alias} to {target} (was {source}, now also {BackfillAliases.Previous(alias)}).").ConfigureAwait(false);
-        await RemoveOldCollectionsAsync(alias, cancellationToken).ConfigureAwait(false);
+        await _cleanup.RemoveOldAsync(alias, cancellationToken).ConfigureAwait(false);
         return 0;
     }
 
@@ -189,8 +193,8 @@ internal sealed class BackfillPlanner(
         var (sourceModel, recorded) = await collections.ReadModelAsync(alias, cancellationToken).ConfigureAwait(false);
         // The multimodal collection is embedded with Embeddings:MultimodalModel, every other with Embeddings:Model.
         var multimodal = string.Equals(alias, qdrant.MultimodalCollection, StringComparison.Ordinal);
-        var model = (multimodal ? embeddings?.MultimodalModel : embeddings?.Model) ?? sourceModel.Model;
-        var dimensions = multimodal ? embeddings?.MultimodalDimensions : embeddings?.Dimensions;
+        var (configured, dimensions) = embeddings?.ModelFor(multimodal) ?? (null, null);
+        var model = configured ?? sourceModel.Model;
         if (!recorded && string.Equals(model, sourceModel.Model, StringComparison.Ordinal))
         {
             // A collection from before the record: written with the configured dimensions, as it was then.
@@ -201,72 +205,6 @@ internal sealed class BackfillPlanner(
             : measureDimension is not null ? (ulong)await measureDimension(cancellationToken).ConfigureAwait(false) : sourceModel.VectorSize;
         var target = new CollectionModel(model, size, dimensions, multimodal);
         return (target, LayoutDifferences.Between(info, sourceModel, qdrant, target, shape.Bm25Language));
-    }
-
-    /// <summary>
-    /// Deletes the collections a backfill of <paramref name="alias"/> made (<c>&lt;alias&gt;_v&lt;n&gt;</c>) that no alias names
-    /// and that are older than the newest <c>Backfill:KeepPrevious</c> before the served one, once no backfill page is
-    /// queued (a page could name one); other collections are never deleted by the worker.
-    /// </summary>
-    private async Task RemoveOldCollectionsAsync(string alias, CancellationToken cancellationToken)
-    {
-        var aliases = await collections.AliasesAsync(cancellationToken).ConfigureAwait(false);
-        if (!aliases.TryGetValue(alias, out var served) || Generation(alias, served) is not { } servedGeneration)
-        {
-            return;
-        }
-        var named = aliases.Values.ToHashSet(StringComparer.Ordinal);
-        var older = (await client.ListCollectionsAsync(cancellationToken).ConfigureAwait(false))
-            .Select(name => (Name: name, Generation: Generation(alias, name)))
-            .Where(c => c.Generation < servedGeneration)
-            .OrderByDescending(c => c.Generation)
-            .ToList();
-        var doomed = older.Skip(options.KeepPrevious).Where(c => !named.Contains(c.Name)).ToList();
-        if (doomed.Count == 0)
-        {
-            return;
-        }
-        if ((await queues.ApproximateLengthAsync(options.QueueName(queue.Name), cancellationToken).ConfigureAwait(false) ?? 0) > 0)
-        {
-            await output.WriteLineAsync($"Backfill pages are still queued; {string.Join(", ", doomed.Select(c => c.Name))} are kept until a later run.").ConfigureAwait(false);
-            return;
-        }
-        foreach (var (name, _) in doomed)
-        {
-            await client.DeleteCollectionAsync(name, cancellationToken: cancellationToken).ConfigureAwait(false);
-            await output.WriteLineAsync($"Deleted {name}: older than the {options.KeepPrevious} collection(s) kept before {served} (Backfill:KeepPrevious).").ConfigureAwait(false);
-        }
-    }
-
-    /// <summary>3 for <c>documents_v3</c>; null for any other name (never deleted by the worker).</summary>
-    private static int? Generation(string alias, string collection)
-    {
-        var match = Regex.Match(collection, "^" + Regex.Escape(alias) + "_v(\\d+)$");
-        return match.Success && int.TryParse(match.Groups[1].Value, out var version) ? version : null;
-    }
-
-    /// <summary>
-    /// <c>backfill --abort</c>: the running backfill of <paramref name="alias"/> is given up; its marker goes, and its target
-    /// with it unless an alias serves it. Pages still queued for it are refused (their target is no longer the marker's).
-    /// </summary>
-    public async Task<int> AbortAsync(string alias, CancellationToken cancellationToken)
-    {
-        var aliases = await collections.AliasesAsync(cancellationToken).ConfigureAwait(false);
-        var marker = BackfillAliases.Next(alias);
-        if (!aliases.TryGetValue(marker, out var target))
-        {
-            await output.WriteLineAsync($"No backfill of {alias} runs (there is no alias {marker}); nothing to abort.").ConfigureAwait(false);
-            return 0;
-        }
-        await client.DeleteAliasAsync(marker, cancellationToken: cancellationToken).ConfigureAwait(false);
-        if (aliases.Any(a => a.Key != marker && a.Value == target))
-        {
-            await output.WriteLineAsync($"Aborted the backfill of {alias}: removed {marker}; {target} is kept, an alias serves it.").ConfigureAwait(false);
-            return 0;
-        }
-        await client.DeleteCollectionAsync(target, cancellationToken: cancellationToken).ConfigureAwait(false);
-        await output.WriteLineAsync($"Aborted the backfill of {alias}: removed {marker} and deleted {target}.").ConfigureAwait(false);
-        return 0;
     }
 
     /// <summary>
@@ -292,11 +230,8 @@ internal sealed class BackfillPlanner(
     }
 
     /// <summary><c>documents_v3</c> after <c>documents_v2</c>; <c>documents_v2</c> after anything else.</summary>
-    internal static string NextVersion(string alias, string source)
-    {
-        var match = Regex.Match(source, "^" + Regex.Escape(alias) + "_v(\\d+)$");
-        return match.Success && int.TryParse(match.Groups[1].Value, out var version) ? $"{alias}_v{version + 1}" : $"{alias}_v2";
-    }
+    internal static string NextVersion(string alias, string source) =>
+        $"{alias}_v{(BackfillCollections.Generation(alias, source) ?? 1) + 1}";
 
     /// <summary>
     /// Puts every document of the source on the queue, page by page, holding one page of ids whatever the size of the

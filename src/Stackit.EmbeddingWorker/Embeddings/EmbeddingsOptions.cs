@@ -101,6 +101,10 @@ public sealed class EmbeddingsOptions : IValidatableObject
     }
 
     /// <summary>The models as the pipeline names them on each chunk.</summary>
+    /// <summary>The model and <c>dimensions</c> that embed a collection of this kind: the multimodal ones, or the text ones.</summary>
+    internal (string? Model, int? Dimensions) ModelFor(bool multimodal) =>
+        multimodal ? (MultimodalModel, MultimodalDimensions) : (Model, Dimensions);
+
     /// <summary>These settings with another text model (a collection's own, or <c>backfill --model</c>).</summary>
     internal EmbeddingsOptions WithModel(string model, int? dimensions)
     {

@@ -1,7 +1,5 @@
 using System.Collections.Concurrent;
 using CsCheck;
-using Microsoft.Extensions.Configuration;
-using Stackit.EmbeddingWorker.Cli;
 using Stackit.EmbeddingWorker.Testing.QdrantStandIn;
 using Stackit.EmbeddingWorker.Tests.Infrastructure;
 using Stackit.EmbeddingWorker.Tests.Ordering;
@@ -67,7 +65,7 @@ public sealed class MigrationHistoryTests(AzuriteFixture azurite)
                 using var stopSampling = new CancellationTokenSource();
                 var sampler = SampleModelsAsync(qdrant.Store, mixes, stopSampling.Token);
 
-                var backfill = CliAsync(settings, "backfill", "--model", model, "--dimensions", size.ToString(System.Globalization.CultureInfo.InvariantCulture), "--poll", "00:00:00.200", "--timeout", "00:04:00");
+                var backfill = WorkerHost.RunCommandAsync(settings, Ct, "backfill", "--model", model, "--dimensions", size.ToString(System.Globalization.CultureInfo.InvariantCulture), "--poll", "00:00:00.200", "--timeout", "00:04:00");
                 foreach (var job in named.SelectMany(h => h.Deliveries))
                 {
                     await queue.SendMessageAsync(job.Body, Ct);
@@ -77,9 +75,9 @@ public sealed class MigrationHistoryTests(AzuriteFixture azurite)
                 await victim.KillAsync();
                 await victim.DisposeAsync();
                 victim = WorkerProcess.Start(settings);
-                var (code, text) = await backfill;
+                var (code, text, error) = await backfill;
                 output?.WriteLine($"sample {sample}: {named.Sum(h => h.Deliveries.Count)} jobs, migration to {model} ({size}): exit {code}");
-                Assert.True(code == 0, text);
+                Assert.True(code == 0, text + error);
                 await QueueAssertions.WaitUntilEmptyAsync(queue, TimeSpan.FromSeconds(120), Ct);
                 await QueueAssertions.WaitUntilEmptyAsync(azurite.Queue(queueName + "-backfill"), TimeSpan.FromSeconds(180), Ct);
                 await stopSampling.CancelAsync();
@@ -130,14 +128,5 @@ public sealed class MigrationHistoryTests(AzuriteFixture azurite)
                 return;
             }
         }
-    }
-
-    private static async Task<(int Code, string Output)> CliAsync(Dictionary<string, string?> settings, params string[] args)
-    {
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        var code = await WorkerCli.RunAsync(args, configuration, new StringReader(""), output, error, Ct);
-        return (code, output.ToString() + error);
     }
 }

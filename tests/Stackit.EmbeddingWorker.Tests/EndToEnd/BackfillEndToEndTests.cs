@@ -2,7 +2,6 @@ using System.Text.Json;
 using Azure.Storage.Queues;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
-using Stackit.EmbeddingWorker.Cli;
 using Stackit.EmbeddingWorker.Testing.QdrantStandIn;
 using Stackit.EmbeddingWorker.Tests.Infrastructure;
 using Stackit.EmbeddingWorker.VectorStore;
@@ -500,11 +499,8 @@ public sealed class BackfillEndToEndTests(AzuriteFixture azurite)
 
         public async Task<(int Code, string Output)> CliAsync(params string[] args)
         {
-            var configuration = new ConfigurationBuilder().AddInMemoryCollection(Settings).Build();
-            using var output = new StringWriter();
-            using var error = new StringWriter();
-            var code = await WorkerCli.RunAsync(args, configuration, new StringReader(""), output, error, Ct);
-            return (code, output.ToString() + error);
+            var (code, output, error) = await WorkerHost.RunCommandAsync(Settings, Ct, args);
+            return (code, output + error);
         }
 
         /// <summary>Point id → text of a collection, for comparing two of them.</summary>

@@ -1,8 +1,6 @@
 using System.Text.Json;
 using Azure.Storage.Queues;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
-using Stackit.EmbeddingWorker.Cli;
 using Stackit.EmbeddingWorker.Testing.QdrantStandIn;
 using Stackit.EmbeddingWorker.VectorStore;
 
@@ -63,14 +61,8 @@ internal sealed class StandInPipelineRun : IAsyncDisposable
     }
 
     /// <summary>A helper command with the worker's settings: its exit code, what it wrote to stdout, and to stderr.</summary>
-    public async Task<(int Code, string Output, string Error)> CliAsync(CancellationToken ct, params string[] args)
-    {
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(_settings).Build();
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        var code = await WorkerCli.RunAsync(args, configuration, new StringReader(""), output, error, ct);
-        return (code, output.ToString(), error.ToString());
-    }
+    public Task<(int Code, string Output, string Error)> CliAsync(CancellationToken ct, params string[] args) =>
+        WorkerHost.RunCommandAsync(_settings, ct, args);
 
     public List<StoredPoint> Points(string documentId) =>
         [.. Qdrant.Store.Points(Collection).Where(p => p.Payload[PayloadFields.DocumentId].StringValue == documentId)];

@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Stackit.EmbeddingWorker.Cli;
 using Stackit.EmbeddingWorker.Hosting;
 using Stackit.EmbeddingWorker.Management;
 
@@ -63,5 +64,15 @@ internal static class WorkerHost
             builder.Logging.AddProvider(new TestOutputLoggerProvider(output, logCapture));
         }
         builder.Services.AddEmbeddingWorker(builder.Configuration);
+    }
+
+    /// <summary>A helper command (<c>backfill</c>, <c>status</c>, …) with these settings: its exit code, stdout and stderr.</summary>
+    public static async Task<(int Code, string Output, string Error)> RunCommandAsync(IEnumerable<KeyValuePair<string, string?>> settings, CancellationToken cancellationToken, params string[] args)
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var code = await WorkerCli.RunAsync(args, configuration, new StringReader(""), output, error, cancellationToken);
+        return (code, output.ToString(), error.ToString());
     }
 }
