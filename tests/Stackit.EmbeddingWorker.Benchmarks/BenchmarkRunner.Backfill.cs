@@ -91,7 +91,7 @@ internal sealed partial class BenchmarkRunner
         var idleFrom = Stopwatch.GetTimestamp();
         await Task.Delay(window);
         var idleTo = Stopwatch.GetTimestamp();
-        var idleTokens = endpoint.Served.Where(r => r.Status == 200 && r.Finished > idleFrom && r.Finished <= idleTo).Sum(r => (long)r.Tokens);
+        var idleTokens = endpoint.Served.Where(r => r.Status == 200 && r.Model == "bench/other" && r.Finished > idleFrom && r.Finished <= idleTo).Sum(r => (long)r.Tokens);
         var share = idleTokens / (tpm * window.TotalMinutes);
 
         var random = new Random(11);

@@ -24,8 +24,8 @@ internal sealed class SimulatedEndpoint : IAsyncDisposable
     private long _requestNumbers;
     private EndpointModel _model = null!;
     private SemaphoreSlim _slots = null!;
-    private MinuteBudget? _tokenBudget;
-    private MinuteBudget? _requestBudget;
+    // STACKIT limits each model of a project apart: one pair of minute budgets per model asked for.
+    private readonly Dictionary<string, (MinuteBudget? Tokens, MinuteBudget? Requests)> _budgets = new(StringComparer.Ordinal);
     private readonly Lock _budgetGate = new();
     private byte[] _base64Vector = [];
     private byte[] _floatVector = [];
@@ -44,8 +44,10 @@ internal sealed class SimulatedEndpoint : IAsyncDisposable
     {
         _model = model;
         _slots = new SemaphoreSlim(model.Slots);
-        _tokenBudget = model.TokensPerMinute is { } tpm ? new MinuteBudget(tpm, Math.Max(model.MaxTokensPerRequest, tpm / 30)) : null;
-        _requestBudget = model.RequestsPerMinute is { } rpm ? new MinuteBudget(rpm, Math.Max(1, rpm / 30)) : null;
+        lock (_budgetGate)
+        {
+            _budgets.Clear();
+        }
         _served.Clear();
         var vector = new float[model.Dimensions];
         var random = new Random(1);
@@ -84,8 +86,10 @@ internal sealed class SimulatedEndpoint : IAsyncDisposable
         List<string> inputs;
         bool base64;
         int? dimensions;
+        string model;
         using (var body = await JsonDocument.ParseAsync(context.Request.Body))
         {
+            model = body.RootElement.TryGetProperty("model", out var named) ? named.GetString() ?? "" : "";
             inputs = [.. body.RootElement.GetProperty("input").EnumerateArray().Select(e => e.GetString()!)];
             base64 = body.RootElement.TryGetProperty("encoding_format", out var format) && format.GetString() == "base64";
             dimensions = body.RootElement.TryGetProperty("dimensions", out var asked) && asked.ValueKind == JsonValueKind.Number ? asked.GetInt32() : null;
@@ -93,11 +97,11 @@ internal sealed class SimulatedEndpoint : IAsyncDisposable
         var tokens = inputs.Sum(CountTokens);
         if (inputs.Count > _model.MaxInputsPerRequest || tokens > _model.MaxTokensPerRequest || inputs.Any(i => CountTokens(i) > 4096))
         {
-            Record(arrived, arrived, inputs.Count, tokens, 400);
+            Record(arrived, arrived, inputs.Count, tokens, 400, model: model);
             await LoopbackEmbeddingsHost.WriteErrorAsync(context, HttpStatusCode.BadRequest, $"This request has {inputs.Count} inputs and {tokens} tokens; the limits are {_model.MaxInputsPerRequest} inputs, {_model.MaxTokensPerRequest} tokens and 4096 tokens an input.", null);
             return;
         }
-        var (wait, limits) = TakeBudget(tokens);
+        var (wait, limits) = TakeBudget(model, tokens);
         if (_model.RateLimitHeaders)
         {
             foreach (var (name, value) in limits)
@@ -107,7 +111,7 @@ internal sealed class SimulatedEndpoint : IAsyncDisposable
         }
         if (wait > 0)
         {
-            Record(arrived, arrived, inputs.Count, tokens, 429);
+            Record(arrived, arrived, inputs.Count, tokens, 429, model: model);
             await LoopbackEmbeddingsHost.WriteErrorAsync(context, HttpStatusCode.TooManyRequests, "Rate limit reached for tokens or requests per minute.", Math.Ceiling(wait).ToString(System.Globalization.CultureInfo.InvariantCulture));
             return;
         }
@@ -130,7 +134,7 @@ internal sealed class SimulatedEndpoint : IAsyncDisposable
                 released = Stopwatch.GetTimestamp();
             }
             await WriteVectorsAsync(context, inputs.Count, tokens, base64, dimensions);
-            Record(arrived, started, inputs.Count, tokens, 200, released);
+            Record(arrived, started, inputs.Count, tokens, 200, released, model);
         }
         finally
         {
@@ -171,21 +175,28 @@ internal sealed class SimulatedEndpoint : IAsyncDisposable
     }
 
     /// <summary>
-    /// Takes one request and <paramref name="tokens"/> from the minute budgets, or nothing: a refused request
-    /// spends neither, as a real rate limiter does not charge for what it turned away.
+    /// Takes one request and <paramref name="tokens"/> from the minute budgets of <paramref name="model"/>, or nothing: a
+    /// refused request spends neither, as a real rate limiter does not charge for what it turned away.
     /// </summary>
-    private (double Wait, List<(string Name, string Value)> Limits) TakeBudget(int tokens)
+    private (double Wait, List<(string Name, string Value)> Limits) TakeBudget(string model, int tokens)
     {
         lock (_budgetGate)
         {
-            var wait = Math.Max(_requestBudget?.Shortfall(1) ?? 0, _tokenBudget?.Shortfall(tokens) ?? 0);
+            if (!_budgets.TryGetValue(model, out var budgets))
+            {
+                budgets = (_model.TokensPerMinute is { } tpm ? new MinuteBudget(tpm, Math.Max(_model.MaxTokensPerRequest, tpm / 30)) : null,
+                    _model.RequestsPerMinute is { } rpm ? new MinuteBudget(rpm, Math.Max(1, rpm / 30)) : null);
+                _budgets[model] = budgets;
+            }
+            var (tokenBudget, requestBudget) = budgets;
+            var wait = Math.Max(requestBudget?.Shortfall(1) ?? 0, tokenBudget?.Shortfall(tokens) ?? 0);
             if (wait == 0)
             {
-                _requestBudget?.Take(1);
-                _tokenBudget?.Take(tokens);
+                requestBudget?.Take(1);
+                tokenBudget?.Take(tokens);
             }
             var limits = new List<(string, string)>();
-            foreach (var (kind, budget, perMinute) in new[] { ("requests", _requestBudget, _model.RequestsPerMinute), ("tokens", _tokenBudget, _model.TokensPerMinute) })
+            foreach (var (kind, budget, perMinute) in new[] { ("requests", requestBudget, _model.RequestsPerMinute), ("tokens", tokenBudget, _model.TokensPerMinute) })
             {
                 if (budget is not null)
                 {
@@ -213,8 +224,8 @@ internal sealed class SimulatedEndpoint : IAsyncDisposable
             : Encoding.ASCII.GetBytes(JsonSerializer.Serialize(vector));
     });
 
-    private void Record(long arrived, long started, int inputs, int tokens, int status, long? released = null) =>
-        _served.Enqueue(new ServedRequest(arrived, started, Stopwatch.GetTimestamp(), inputs, tokens, status, released ?? started));
+    private void Record(long arrived, long started, int inputs, int tokens, int status, long? released = null, string model = "") =>
+        _served.Enqueue(new ServedRequest(arrived, started, Stopwatch.GetTimestamp(), inputs, tokens, status, released ?? started, model));
 
     /// <summary>A server-side token bucket: refills at the minute rate, holds <c>burst</c>. Not thread-safe: callers lock.</summary>
     private sealed class MinuteBudget(int perMinute, int burst)

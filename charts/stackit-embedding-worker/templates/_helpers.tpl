@@ -111,7 +111,7 @@ azure.workload.identity/use: "true"
       optional: true
 {{- end -}}
 
-{{/* The project's rate budget, once for the release, and the most replicas that share it. */}}
+{{/* The project's rate budgets, once for the release (the default size and any model's own), and the most replicas that share them. */}}
 {{- define "worker.budgetEnv" -}}
 {{- with .Values.budget.tokensPerMinute }}
 - name: Embeddings__TokensPerMinute
@@ -120,6 +120,18 @@ azure.workload.identity/use: "true"
 {{- with .Values.budget.requestsPerMinute }}
 - name: Embeddings__RequestsPerMinute
   value: {{ . | quote }}
+{{- end }}
+{{- range $i, $budget := .Values.budget.models }}
+- name: Embeddings__ModelBudgets__{{ $i }}__Model
+  value: {{ $budget.model | quote }}
+{{- with $budget.tokensPerMinute }}
+- name: Embeddings__ModelBudgets__{{ $i }}__TokensPerMinute
+  value: {{ . | quote }}
+{{- end }}
+{{- with $budget.requestsPerMinute }}
+- name: Embeddings__ModelBudgets__{{ $i }}__RequestsPerMinute
+  value: {{ . | quote }}
+{{- end }}
 {{- end }}
 - name: Fleet__MaxReplicas
   value: {{ max 1 (ternary .Values.keda.maxReplicaCount (ternary .Values.hpa.maxReplicas .Values.replicaCount .Values.hpa.enabled) .Values.keda.enabled) | quote }}

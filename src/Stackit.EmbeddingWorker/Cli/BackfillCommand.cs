@@ -1,6 +1,5 @@
 using System.CommandLine;
 using Microsoft.Extensions.Logging.Abstractions;
-using Stackit.EmbeddingWorker.Embeddings;
 using Stackit.EmbeddingWorker.Pipeline;
 using Stackit.EmbeddingWorker.VectorStore;
 
@@ -61,10 +60,10 @@ internal static class BackfillCommand
         var settings = model is { Length: > 0 } ? context.Embeddings.WithModel(model, dimensions)
             : running is not null && await collections.EmbeddingOfAsync(running, cancellationToken).ConfigureAwait(false) is { } recorded ? context.Embeddings.WithModel(recorded.Model, recorded.Dimensions)
             : context.Embeddings;
-        using var embeddings = EmbeddingsResilience.CreateOneOff(settings);
+        // The recall check and the probe of the model's size are charged to the budget of the target's model.
+        await using var embeddings = await CommandEmbeddings.StartAsync(context, settings, cancellationToken).ConfigureAwait(false);
         var planner = new BackfillPlanner(qdrant, collections, context.Queues, context.Backfill, context.Queue, context.Qdrant, context.Output, TimeProvider.System,
-            new RecallCheck(qdrant, embeddings.Client), settings,
-            async token => (await embeddings.Client.EmbedAsync(["The size of this model's vectors."], token).ConfigureAwait(false)).Vectors[0].Length);
+            new RecallCheck(qdrant, embeddings), settings, embeddings);
         return await planner.RunAsync(alias ?? context.Qdrant.Collection, target, switchAlias, timeout, poll, cancellationToken, force).ConfigureAwait(false);
     }
 

@@ -1,5 +1,4 @@
 using Qdrant.Client;
-using Stackit.EmbeddingWorker.Embeddings;
 using Stackit.EmbeddingWorker.Pipeline;
 using Stackit.EmbeddingWorker.VectorStore;
 
@@ -29,7 +28,10 @@ internal sealed class BackfillPlan(QdrantClient client, CliContext context)
         var multimodal = string.Equals(alias, context.Qdrant.MultimodalCollection, StringComparison.Ordinal);
         var (targetModel, targetDimensions) = context.Embeddings.ModelFor(multimodal);
         var reuses = string.Equals(sourceModel.Model, targetModel, StringComparison.Ordinal) && (!recorded || sourceModel.Dimensions == targetDimensions);
-        var (count, counting) = await TokenCounting.ForAsync(client, source, context.Embeddings, calibrate && !reuses, cancellationToken).ConfigureAwait(false);
+        // The calibration's sample is charged to the budget of the target's model.
+        calibrate = calibrate && !reuses && context.Embeddings.TokenizerFile is not { Length: > 0 };
+        await using var endpoint = calibrate ? await CommandEmbeddings.StartAsync(context, context.Embeddings, cancellationToken).ConfigureAwait(false) : null;
+        var (count, counting) = await TokenCounting.ForAsync(client, source, context.Embeddings, endpoint, calibrate, cancellationToken).ConfigureAwait(false);
         var (documents, chunks, bytes, allTokens, withoutText) = await SourceScan.ReadAsync(client, source, count, onDocument: null, cancellationToken).ConfigureAwait(false);
         var tokens = reuses ? 0 : allTokens;
         var requests = reuses ? 0 : Math.Max(Ceiling(tokens, context.Batching.MaxTokensPerRequest), Ceiling(chunks - withoutText, context.Batching.MaxInputsPerRequest));
@@ -49,7 +51,7 @@ internal sealed class BackfillPlan(QdrantClient client, CliContext context)
             Row("cost", embeddings.PricePerMillionTokens is { } price
                 ? $"~{tokens / 1_000_000m * price:N2} at {price:N2} per million tokens (Embeddings:PricePerMillionTokens)"
                 : "unknown: set Embeddings:PricePerMillionTokens"),
-            Row("duration", Duration(tokens, requests, embeddings)),
+            Row("duration", targetModel is null ? "unknown: no model is configured for this collection" : Duration(tokens, requests, targetModel, embeddings.BudgetOf(targetModel))),
             Row("recall check", context.Backfill.VerifySample > 0 ? $"up to {context.Backfill.VerifySample:N0} chunks embedded again before the switch" : "none (Backfill:VerifySample is 0)"),
             Row("target layout", $"{context.Qdrant.Distance}{(context.Qdrant.Bm25 is { Length: > 0 } bm25 ? $" + BM25 ({bm25})" : "")}, vectors {(context.Qdrant.OnDiskVectors ? "on disk" : "in RAM")}, quantization {context.Qdrant.Quantization}, HNSW m={context.Qdrant.HnswM}" +
                 (context.Backfill.DeferIndexing ? " (built after the copy)" : "") + $", {context.Qdrant.ShardNumber} shard(s) × {context.Qdrant.ReplicationFactor} replica(s)"),
@@ -61,19 +63,23 @@ internal sealed class BackfillPlan(QdrantClient client, CliContext context)
         return 0;
     }
 
-    /// <summary>At the budget, the slower of its two limits; live work on any replica goes first, so this is the least.</summary>
-    private static string Duration(long tokens, long requests, EmbeddingsOptions options)
+    /// <summary>
+    /// At the budget of the target's model, the slower of its two limits; live work on any replica goes first, so this is
+    /// the least.
+    /// </summary>
+    private static string Duration(long tokens, long requests, string model, (int? TokensPerMinute, int? RequestsPerMinute) budget)
     {
-        if (options.TokensPerMinute is null && options.RequestsPerMinute is null)
+        if (budget is (null, null))
         {
-            return "no rate budget is set (Embeddings:TokensPerMinute / RequestsPerMinute): as fast as the endpoint and the replicas go";
+            return $"no rate budget is set for {model} (Embeddings:TokensPerMinute / RequestsPerMinute / ModelBudgets): as fast as the endpoint and the replicas go";
         }
         var minutes = Math.Max(
-            options.TokensPerMinute is { } tpm ? (double)tokens / tpm : 0,
-            options.RequestsPerMinute is { } rpm ? (double)requests / rpm : 0);
+            budget.TokensPerMinute is { } tpm ? (double)tokens / tpm : 0,
+            budget.RequestsPerMinute is { } rpm ? (double)requests / rpm : 0);
         var span = TimeSpan.FromMinutes(minutes);
         var text = span.TotalHours >= 1 ? $"{(int)span.TotalHours} h {span.Minutes:00} min" : $"{Math.Max(1, (int)Math.Ceiling(span.TotalMinutes))} min";
-        return $"at least {text} at the budget ({(options.TokensPerMinute is { } t ? $"{t:N0} tokens" : "")}{(options.TokensPerMinute is not null && options.RequestsPerMinute is not null ? ", " : "")}{(options.RequestsPerMinute is { } r ? $"{r:N0} requests" : "")} a minute, shared with live work, which goes first)";
+        var limits = string.Join(", ", new[] { budget.TokensPerMinute is { } t ? $"{t:N0} tokens" : null, budget.RequestsPerMinute is { } r ? $"{r:N0} requests" : null }.OfType<string>());
+        return $"at least {text} at the budget of {model} ({limits} a minute, shared with live work, which goes first)";
     }
 
     private static long Ceiling(long value, long per) => (value + per - 1) / per;

@@ -36,7 +36,7 @@ internal sealed class BackfillPlanner(
     TimeProvider time,
     RecallCheck? recall = null,
     EmbeddingsOptions? embeddings = null,
-    Func<CancellationToken, Task<int>>? measureDimension = null)
+    IEmbeddingClient? endpoint = null)
 {
     private const uint ScrollPage = 256;
 
@@ -202,7 +202,7 @@ internal sealed class BackfillPlanner(
         }
         var size = string.Equals(model, sourceModel.Model, StringComparison.Ordinal) && dimensions == sourceModel.Dimensions
             ? sourceModel.VectorSize
-            : measureDimension is not null ? (ulong)await measureDimension(cancellationToken).ConfigureAwait(false) : sourceModel.VectorSize;
+            : endpoint is not null ? (ulong)(await endpoint.EmbedAsync(["The size of this model's vectors."], cancellationToken).ConfigureAwait(false)).Vectors[0].Length : sourceModel.VectorSize;
         var target = new CollectionModel(model, size, dimensions, multimodal);
         return (target, LayoutDifferences.Between(info, sourceModel, qdrant, target, shape.Bm25Language));
     }
@@ -241,7 +241,7 @@ internal sealed class BackfillPlanner(
     private async Task<(BackfillProgress Progress, string Counting)> EnqueueAllAsync(string alias, string source, string target, bool calibrate, CancellationToken cancellationToken)
     {
         var startedAt = time.GetUtcNow();
-        var (countTokens, counting) = await TokenCounting.ForAsync(client, source, embeddings ?? new EmbeddingsOptions(), calibrate: calibrate && embeddings is not null, cancellationToken).ConfigureAwait(false);
+        var (countTokens, counting) = await TokenCounting.ForAsync(client, source, embeddings ?? new EmbeddingsOptions(), endpoint, calibrate && embeddings is not null, cancellationToken).ConfigureAwait(false);
         long pages = 0;
         var pending = new List<string>(options.PageSize);
         var figures = await SourceScan.ReadAsync(client, source, countTokens, async id =>

@@ -18,6 +18,7 @@ internal sealed class CliContext(IConfiguration configuration, TextReader input,
     private Batching.BatchingOptions? _batching;
     private BlobOptions? _blobs;
     private AzureOptions? _azure;
+    private EmbeddingWorker.Embeddings.Throttling.FleetOptions? _fleet;
 
     public TextReader Input { get; } = input;
 
@@ -42,6 +43,8 @@ internal sealed class CliContext(IConfiguration configuration, TextReader input,
     public void UseModel(string model, int? dimensions) => _embeddings = Embeddings.WithModel(model, dimensions);
 
     public Batching.BatchingOptions Batching => _batching ??= OptionsBinding.Bind(configuration, EmbeddingWorker.Batching.BatchingOptions.SectionName, new Batching.BatchingOptionsValidator());
+
+    public EmbeddingWorker.Embeddings.Throttling.FleetOptions Fleet => _fleet ??= OptionsBinding.Bind(configuration, EmbeddingWorker.Embeddings.Throttling.FleetOptions.SectionName, new EmbeddingWorker.Embeddings.Throttling.FleetOptionsValidator());
 
     public BlobOptions Blobs => _blobs ??= OptionsBinding.Bind(configuration, BlobOptions.SectionName, new BlobOptionsValidator());
 

@@ -19,14 +19,15 @@ internal static class TokenCounting
     internal const int CalibrationBytes = (int)TokenCalibration.SampleBytes;
 
     /// <summary>How a chunk's tokens are counted, and the words that say how.</summary>
-    public static async Task<(Func<string, long> Count, string How)> ForAsync(QdrantClient client, string source, EmbeddingsOptions embeddings, bool calibrate, CancellationToken cancellationToken)
+    /// <remarks>The sample is sent through <paramref name="endpoint"/>, charged to the rate budget of the model (<see cref="CommandEmbeddings"/>).</remarks>
+    public static async Task<(Func<string, long> Count, string How)> ForAsync(QdrantClient client, string source, EmbeddingsOptions embeddings, IEmbeddingClient? endpoint, bool calibrate, CancellationToken cancellationToken)
     {
         if (embeddings.TokenizerFile is { Length: > 0 } file)
         {
             var tokenizer = TokenizerTokenEstimator.Load(file);
             return (text => tokenizer.Estimate(text), $"counted with {Path.GetFileName(file)}");
         }
-        if (!calibrate)
+        if (!calibrate || endpoint is null)
         {
             return (PerByte(TokenCalibration.InitialTokensPerByte), "uncalibrated upper bound, 3 bytes a token (--no-calibrate)");
         }
@@ -46,8 +47,7 @@ internal static class TokenCounting
         }
         try
         {
-            using var oneOff = EmbeddingsResilience.CreateOneOff(embeddings);
-            var result = await oneOff.Client.EmbedAsync(sample, cancellationToken).ConfigureAwait(false);
+            var result = await endpoint.EmbedAsync(sample, cancellationToken).ConfigureAwait(false);
             if (result.PromptTokens is { } counted && counted > sample.Count * TokenCalibration.TokensPerInput)
             {
                 var perByte = (double)(counted - (sample.Count * TokenCalibration.TokensPerInput)) / sampleBytes;

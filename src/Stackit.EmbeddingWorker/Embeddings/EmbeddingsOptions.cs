@@ -37,13 +37,24 @@ public sealed class EmbeddingsOptions : IValidatableObject
     [Range(1, 256)]
     public int MaxConcurrency { get; set; } = 8;
 
-    /// <summary>Client-side token budget per minute (estimated tokens); unset means none.</summary>
+    /// <summary>
+    /// The project's token budget per minute of each model (estimated tokens), shared by the fleet; unset means none.
+    /// STACKIT limits every model of a project apart, so each model the worker calls draws on a budget of its own of this
+    /// size, unless <see cref="ModelBudgets"/> names the model.
+    /// </summary>
     [Range(1, int.MaxValue)]
     public int? TokensPerMinute { get; set; }
 
-    /// <summary>Client-side request budget per minute; unset means none.</summary>
+    /// <summary>The project's request budget per minute of each model, as <see cref="TokensPerMinute"/>; unset means none.</summary>
     [Range(1, int.MaxValue)]
     public int? RequestsPerMinute { get; set; }
+
+    /// <summary>
+    /// Budgets of particular models that differ from <see cref="TokensPerMinute"/>/<see cref="RequestsPerMinute"/>
+    /// (e.g. the model a backfill migrates to, or the multimodal model): <c>Embeddings:ModelBudgets:0:Model</c>,
+    /// <c>…:TokensPerMinute</c>, <c>…:RequestsPerMinute</c>. A limit left unset there is none for that model.
+    /// </summary>
+    public List<ModelBudget> ModelBudgets { get; set; } = [];
 
     /// <summary>The model's context length; no single input may be longer.</summary>
     [Range(16, 1_000_000)]
@@ -98,9 +109,34 @@ public sealed class EmbeddingsOptions : IValidatableObject
         {
             yield return new ValidationResult("Embeddings:BaseUrl must be an absolute http(s) URL.");
         }
+        for (var i = 0; i < ModelBudgets.Count; i++)
+        {
+            var budget = ModelBudgets[i];
+            if (string.IsNullOrWhiteSpace(budget.Model))
+            {
+                yield return new ValidationResult($"Embeddings:ModelBudgets:{i}:Model is required.");
+            }
+            else if (ModelBudgets.FindIndex(b => string.Equals(b.Model, budget.Model, StringComparison.Ordinal)) != i)
+            {
+                yield return new ValidationResult($"Embeddings:ModelBudgets:{i}:Model names {budget.Model} a second time.");
+            }
+            if (budget.TokensPerMinute is < 1 || budget.RequestsPerMinute is < 1)
+            {
+                yield return new ValidationResult($"Embeddings:ModelBudgets:{i}: TokensPerMinute and RequestsPerMinute must be at least 1 when set.");
+            }
+        }
     }
 
-    /// <summary>The models as the pipeline names them on each chunk.</summary>
+    /// <summary>The budget per minute of <paramref name="model"/>: its own entry in <see cref="ModelBudgets"/>, else the default.</summary>
+    internal (int? TokensPerMinute, int? RequestsPerMinute) BudgetOf(string model) =>
+        ModelBudgets.Find(b => string.Equals(b.Model, model, StringComparison.Ordinal)) is { } own
+            ? (own.TokensPerMinute, own.RequestsPerMinute)
+            : (TokensPerMinute, RequestsPerMinute);
+
+    /// <summary>Whether any model has a budget: then the fleet shares them through the ledger.</summary>
+    internal bool AnyBudget => TokensPerMinute is not null || RequestsPerMinute is not null
+        || ModelBudgets.Exists(b => b.TokensPerMinute is not null || b.RequestsPerMinute is not null);
+
     /// <summary>The model and <c>dimensions</c> that embed a collection of this kind: the multimodal ones, or the text ones.</summary>
     internal (string? Model, int? Dimensions) ModelFor(bool multimodal) =>
         multimodal ? (MultimodalModel, MultimodalDimensions) : (Model, Dimensions);
@@ -115,4 +151,14 @@ public sealed class EmbeddingsOptions : IValidatableObject
     }
 
     internal EmbeddingModels Models => new(Model, string.IsNullOrWhiteSpace(MultimodalModel) ? null : MultimodalModel, Dimensions, MultimodalDimensions);
+}
+
+/// <summary>One model's budget per minute in the project (<c>Embeddings:ModelBudgets</c>).</summary>
+public sealed class ModelBudget
+{
+    public string Model { get; set; } = "";
+
+    public int? TokensPerMinute { get; set; }
+
+    public int? RequestsPerMinute { get; set; }
 }

@@ -27,7 +27,7 @@ internal static class EmbeddingsRegistration
             http.DefaultRequestHeaders.Authorization = new("Bearer", options.ApiKey);
         });
         client.AddResilienceHandler("embeddings", (pipeline, context) => pipeline.AddAttempts(context.ServiceProvider.GetRequiredService<EmbeddingsOptions>()));
-        client.AddHttpMessageHandler(sp => new EndpointFeedbackHandler(sp.GetRequiredService<AdaptiveConcurrencyLimit>(), sp.GetRequiredService<WorkerMetrics>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<EndpointRateBudget>()));
+        client.AddHttpMessageHandler(sp => new EndpointFeedbackHandler(sp.GetRequiredService<AdaptiveConcurrencyLimit>(), sp.GetRequiredService<WorkerMetrics>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<RateBudgets>()));
         client.AddHttpMessageHandler(() => new ResponseBufferingHandler());
         services.AddHostedService(sp =>
         {

@@ -60,7 +60,7 @@ internal sealed partial class EmbeddingsService(
             if (await SendAsync(live, cancellationToken).ConfigureAwait(false) is not { } answer)
             {
                 // This replica holds only part of the shared budget now: smaller requests, so the fleet's never pile up.
-                foreach (var part in Parts(live, admission.MaxRequestTokens))
+                foreach (var part in Parts(live, admission.MaxRequestTokens(live[0].Model)))
                 {
                     await EmbedAsync(part, cancellationToken).ConfigureAwait(false);
                 }
@@ -164,9 +164,9 @@ internal sealed partial class EmbeddingsService(
         yield return part;
     }
 
-    /// <summary>Sends through the <see cref="EndpointAdmission"/>: a slot, the rate budget, then the request.</summary>
+    /// <summary>Sends through the <see cref="EndpointAdmission"/>: a slot, the rate budget of the chunks' model, then the request.</summary>
     private Task<EmbeddingResult?> SendAsync(List<DocumentChunk> chunks, CancellationToken cancellationToken) =>
-        admission.SendAsync(chunks.Sum(c => c.Tokens), chunks.Count, token => chunks is [{ IsMultimodal: true } multimodal]
+        admission.SendAsync(chunks[0].Model, chunks.Sum(c => c.Tokens), chunks.Count, token => chunks is [{ IsMultimodal: true } multimodal]
             ? client.EmbedMultimodalAsync(multimodal.Text, multimodal.Job.Message.Images, token)
             : client.EmbedAsync(chunks[0].Model, chunks[0].Dimensions, chunks.ConvertAll(c => c.Text), token), cancellationToken, backfill: chunks.TrueForAll(c => c.Job.Copy is not null));
 

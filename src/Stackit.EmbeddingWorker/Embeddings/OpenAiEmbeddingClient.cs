@@ -17,7 +17,7 @@ internal sealed partial class OpenAiEmbeddingClient(HttpClient http, EmbeddingsO
 
     public Task<EmbeddingResult> EmbedAsync(string model, int? dimensions, IReadOnlyList<string> inputs, CancellationToken cancellationToken) =>
         WithEncodingAsync(format => JsonContent.Create(new EmbeddingRequest(model, inputs, EncodingNegotiation.WireName(format), dimensions), EmbeddingWireContext.Requests.EmbeddingRequest),
-            inputs.Count, dimensions, cancellationToken);
+            model, inputs.Count, dimensions, cancellationToken);
 
     public Task<EmbeddingResult> EmbedMultimodalAsync(string? text, IReadOnlyList<string> images, CancellationToken cancellationToken)
     {
@@ -30,22 +30,22 @@ internal sealed partial class OpenAiEmbeddingClient(HttpClient http, EmbeddingsO
         parts.AddRange(images.Select(image => new ContentPart("image_url", ImageUrl: new ImageUrl(image))));
         ChatMessage[] messages = [new("user", parts)];
         return WithEncodingAsync(format => JsonContent.Create(new MultimodalEmbeddingRequest(model, messages, EncodingNegotiation.WireName(format), options.MultimodalDimensions), EmbeddingWireContext.Requests.MultimodalEmbeddingRequest),
-            1, options.MultimodalDimensions, cancellationToken);
+            model, 1, options.MultimodalDimensions, cancellationToken);
     }
 
     /// <summary>Asks in the negotiated encoding; when the server refuses base64, asks again (and from now on) for floats.</summary>
-    private async Task<EmbeddingResult> WithEncodingAsync(Func<EmbeddingEncoding, HttpContent> request, int inputCount, int? dimensions, CancellationToken cancellationToken)
+    private async Task<EmbeddingResult> WithEncodingAsync(Func<EmbeddingEncoding, HttpContent> request, string model, int inputCount, int? dimensions, CancellationToken cancellationToken)
     {
         var asked = encoding.Current;
         EmbeddingResult result;
         try
         {
-            result = await SendAsync(request(asked), inputCount, cancellationToken).ConfigureAwait(false);
+            result = await SendAsync(request(asked), model, inputCount, cancellationToken).ConfigureAwait(false);
         }
         catch (EmbeddingRequestException ex) when (encoding.TryFallBack(asked, ex))
         {
             LogBase64Refused(ex.ServerMessage);
-            result = await SendAsync(request(EmbeddingEncoding.Float), inputCount, cancellationToken).ConfigureAwait(false);
+            result = await SendAsync(request(EmbeddingEncoding.Float), model, inputCount, cancellationToken).ConfigureAwait(false);
         }
         if (dimensions is { } size && result.Vectors[0].Length != size)
         {
@@ -55,9 +55,13 @@ internal sealed partial class OpenAiEmbeddingClient(HttpClient http, EmbeddingsO
         return result;
     }
 
-    private async Task<EmbeddingResult> SendAsync(HttpContent request, int inputCount, CancellationToken cancellationToken)
+    /// <summary>The model a request asks for, for the handlers that answer to that model's budget.</summary>
+    internal static readonly HttpRequestOptionsKey<string> ModelOption = new("embedding_worker.model");
+
+    private async Task<EmbeddingResult> SendAsync(HttpContent request, string model, int inputCount, CancellationToken cancellationToken)
     {
         using var post = new HttpRequestMessage(HttpMethod.Post, options.EmbeddingsUri) { Content = request };
+        post.Options.Set(ModelOption, model);
         // Headers only: the body is read inside the attempt by the ResponseBufferingHandler, not buffered again here.
         using var response = await http.SendAsync(post, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
         if (!response.IsSuccessStatusCode)

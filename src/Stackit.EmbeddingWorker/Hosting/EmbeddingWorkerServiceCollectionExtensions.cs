@@ -63,8 +63,20 @@ public static class EmbeddingWorkerServiceCollectionExtensions
             ? TokenizerTokenEstimator.Load(tokenizerFile)
             : new CalibratedTokenEstimator(Get<TokenCalibration>(sp)));
         services.AddSingleton(sp => JobMessageParser.For(Get<QdrantOptions>(sp).Routing, Get<QdrantOptions>(sp).MaxMetadataBytes));
-        services.AddSingleton(sp => new EndpointRateBudget(Get<EmbeddingsOptions>(sp).TokensPerMinute, Get<EmbeddingsOptions>(sp).RequestsPerMinute,
-            Get<BatchingOptions>(sp).MaxTokensPerRequest, Get<TimeProvider>(sp)));
+        services.AddSingleton(sp =>
+        {
+            // The configured models' budgets are made at start, so they join the fleet at once; a migration target's at its first request.
+            var embeddings = Get<EmbeddingsOptions>(sp);
+            var budgets = new RateBudgets(embeddings, Get<BatchingOptions>(sp).MaxTokensPerRequest, Get<TimeProvider>(sp));
+            budgets.For(embeddings.Model);
+            if (embeddings.Models.Multimodal is { } multimodal)
+            {
+                budgets.For(multimodal);
+            }
+            return budgets;
+        });
+        // The budget of the configured text model.
+        services.AddSingleton(sp => Get<RateBudgets>(sp).For(Get<EmbeddingsOptions>(sp).Model));
         services.AddSingleton(sp => new PageAuthority(Get<QdrantClient>(sp), Get<QdrantOptions>(sp).Routing, Get<BackfillOptions>(sp), Get<QdrantOptions>(sp).StoreImages));
 
         // The shutdown order, written once. Hosted services start in this order and stop in reverse: Intake (and the
@@ -103,27 +115,37 @@ public static class EmbeddingWorkerServiceCollectionExtensions
     }
 
     /// <summary>
-    /// With a rate budget and <c>Fleet:Coordination=Storage</c>, the replicas share it through a ledger in the
-    /// claim-check container.
+    /// With a rate budget and <c>Fleet:Coordination=Storage</c>, the replicas share each model's budget through a ledger
+    /// in the claim-check container.
     /// </summary>
     private static void AddFleetBudget(IServiceCollection services, IConfiguration configuration)
     {
-        // Decided from the raw settings, not by binding here: a value that does not bind is reported with every other
-        // configuration error when the host is built (StartupConfiguration), not thrown from registration.
-        var coordination = configuration[$"{FleetOptions.SectionName}:{nameof(FleetOptions.Coordination)}"];
-        var shared = string.IsNullOrEmpty(coordination) ? new FleetOptions().Coordination == FleetCoordination.Storage
-            : Enum.TryParse<FleetCoordination>(coordination, ignoreCase: true, out var parsed) && parsed == FleetCoordination.Storage;
-        var budgeted = !string.IsNullOrEmpty(configuration[$"{EmbeddingsOptions.SectionName}:{nameof(EmbeddingsOptions.TokensPerMinute)}"])
-                       || !string.IsNullOrEmpty(configuration[$"{EmbeddingsOptions.SectionName}:{nameof(EmbeddingsOptions.RequestsPerMinute)}"]);
-        if (!shared || !budgeted)
+        if (!SharesBudget(configuration))
         {
             return;
         }
-        services.AddSingleton<IFleetLedger>(sp => new BlobFleetLedger(
-            new Lazy<BlobContainerClient>(() => Get<ClaimCheckStore>(sp).Container), Get<EmbeddingsOptions>(sp).Model));
-        services.AddSingleton(sp => new FleetBudgetService(
-            Get<IFleetLedger>(sp), Get<EndpointRateBudget>(sp), Get<FleetOptions>(sp), Get<TimeProvider>(sp), Get<ILogger<FleetBudgetService>>(sp)));
-        services.AddHostedService(sp => sp.GetRequiredService<FleetBudgetService>());
+        services.AddSingleton(sp => new FleetBudgets(
+            Get<RateBudgets>(sp),
+            model => new BlobFleetLedger(new Lazy<BlobContainerClient>(() => Get<ClaimCheckStore>(sp).Container), model),
+            Get<FleetOptions>(sp), Get<TimeProvider>(sp), Get<ILoggerFactory>(sp)));
+        services.AddHostedService(sp => sp.GetRequiredService<FleetBudgets>());
+    }
+
+    /// <summary>
+    /// Whether the fleet shares the budgets: decided from the raw settings, not by binding here, so that a value that
+    /// does not bind is reported with every other configuration error when the host is built (StartupConfiguration).
+    /// </summary>
+    private static bool SharesBudget(IConfiguration configuration)
+    {
+        var coordination = configuration[$"{FleetOptions.SectionName}:{nameof(FleetOptions.Coordination)}"];
+        var shared = string.IsNullOrEmpty(coordination) ? new FleetOptions().Coordination == FleetCoordination.Storage
+            : Enum.TryParse<FleetCoordination>(coordination, ignoreCase: true, out var parsed) && parsed == FleetCoordination.Storage;
+        var embeddings = configuration.GetSection(EmbeddingsOptions.SectionName);
+        var budgeted = !string.IsNullOrEmpty(embeddings[nameof(EmbeddingsOptions.TokensPerMinute)])
+                       || !string.IsNullOrEmpty(embeddings[nameof(EmbeddingsOptions.RequestsPerMinute)])
+                       || embeddings.GetSection(nameof(EmbeddingsOptions.ModelBudgets)).GetChildren()
+                           .Any(b => !string.IsNullOrEmpty(b[nameof(ModelBudget.TokensPerMinute)]) || !string.IsNullOrEmpty(b[nameof(ModelBudget.RequestsPerMinute)]));
+        return shared && budgeted;
     }
 
     private static PipelineChannels Channels(IServiceProvider services) => services.GetRequiredService<PipelineChannels>();

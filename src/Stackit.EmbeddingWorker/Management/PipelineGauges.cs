@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using Azure;
 using Stackit.EmbeddingWorker.Diagnostics;
+using Stackit.EmbeddingWorker.Embeddings;
 using Stackit.EmbeddingWorker.Embeddings.Throttling;
 using Stackit.EmbeddingWorker.Messaging;
 using Stackit.EmbeddingWorker.Pipeline;
@@ -23,7 +24,7 @@ internal sealed partial class PipelineGauges : BackgroundService
 
     public PipelineGauges(WorkerMetrics metrics, LeaseRegistry leases, AdaptiveConcurrencyLimit concurrency, WorkQueues queues, QueueOptions queue,
         PipelineChannels channels, ByteBudget claimedBytes, ManagementOptions options, TimeProvider time, ILogger<PipelineGauges> logger,
-        EndpointRateBudget budget, FleetBudgetService? fleet = null)
+        RateBudgets budgets, EmbeddingsOptions embeddings, FleetBudgets? fleet = null)
     {
         _queues = queues;
         _queueNames = [queue.Name, QueueOptions.PoisonQueueOf(queue.Name)];
@@ -35,10 +36,11 @@ internal sealed partial class PipelineGauges : BackgroundService
         meter.CreateObservableGauge("embedding_worker.claimed_bytes.held", () => claimedBytes.Held, "By", "Bytes of claimed job bodies held now (Blobs:MaxInFlightBytes bounds them).");
         meter.CreateObservableGauge("embedding_worker.requests.in_flight", () => concurrency.InFlight, "{request}", "Requests to the embeddings endpoint in flight.");
         meter.CreateObservableGauge("embedding_worker.requests.limit", () => concurrency.Limit, "{request}", "The adaptive concurrency limit now.");
-        meter.CreateObservableGauge("embedding_worker.budget.share", () => budget.IsLimited ? budget.Share : 1.0, "1",
-            "This replica's fraction of Embeddings:TokensPerMinute/RequestsPerMinute now (shared with the fleet).");
-        meter.CreateObservableGauge("embedding_worker.fleet.replicas", () => fleet?.Members ?? 1, "{replica}",
-            "Replicas sharing the rate budget, as the last heartbeat counted them.");
+        meter.CreateObservableGauge("embedding_worker.budget.share",
+            () => budgets.All.Select(b => new Measurement<double>(b.Value.IsLimited ? b.Value.Share : 1.0, Model(b.Key))), "1",
+            "This replica's fraction of a model's rate budget now (Embeddings:TokensPerMinute/RequestsPerMinute or ModelBudgets, shared with the fleet).");
+        meter.CreateObservableGauge("embedding_worker.fleet.replicas", () => fleet?.Members(embeddings.Model) ?? 1, "{replica}",
+            "Replicas sharing the rate budget of Embeddings:Model, as the last heartbeat counted them.");
         meter.CreateObservableGauge("embedding_worker.stage.waiting", () => (IEnumerable<Measurement<int>>)
             [
                 Waiting("jobs", channels.Jobs.Reader.Count),
@@ -52,6 +54,8 @@ internal sealed partial class PipelineGauges : BackgroundService
             () => _depths.Select(d => new Measurement<long>(d.Value, new KeyValuePair<string, object?>("queue", d.Key))),
             "{message}", "Approximate message count per queue, as last polled.");
     }
+
+    private static KeyValuePair<string, object?> Model(string model) => new("model", model);
 
     private static Measurement<int> Waiting(string channel, int count) => new(count, new KeyValuePair<string, object?>("channel", channel));
 

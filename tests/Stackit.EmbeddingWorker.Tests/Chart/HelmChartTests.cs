@@ -78,6 +78,9 @@ public sealed partial class HelmChartTests
     [InlineData("workload identity without a client id", "workloadIdentity.enabled", "true")]
     [InlineData("the budget in the ConfigMap, where the CronJob would not share it", "config.Embeddings.TokensPerMinute", "100000")]
     [InlineData("a budget of no tokens", "budget.tokensPerMinute", "0")]
+    [InlineData("a model's budget in the ConfigMap, where the CronJob would not share it", "config.Embeddings.ModelBudgets", "[{\"Model\": \"m\", \"TokensPerMinute\": 1}]")]
+    [InlineData("a model's budget that names no model", "budget.models", "[{\"tokensPerMinute\": 100000}]")]
+    [InlineData("a model's budget of no requests", "budget.models", "[{\"model\": \"m\", \"requestsPerMinute\": 0}]")]
     [InlineData("an unknown way to share the budget", "config.Fleet.Coordination", "\"Redis\"")]
     [InlineData("the tokenizer's path in the ConfigMap, where nothing mounts the file", "config.Embeddings.TokenizerFile", "\"/models/tokenizer.model\"")]
     [InlineData("a tokenizer file of a kind the worker cannot read", "tokenizer.key", "\"tokenizer.json\"")]
@@ -197,6 +200,11 @@ public sealed partial class HelmChartTests
         var helper = Template("_helpers.tpl");
         Assert.Contains("name: Embeddings__TokensPerMinute", helper, StringComparison.Ordinal);
         Assert.Contains("name: Embeddings__RequestsPerMinute", helper, StringComparison.Ordinal);
+        // Each model's own budget (a migration's new model draws on its own), in the section the worker binds.
+        Assert.Empty(budget["models"]!.AsArray());
+        Assert.Contains("name: Embeddings__ModelBudgets__{{ $i }}__Model", helper, StringComparison.Ordinal);
+        Assert.Contains("name: Embeddings__ModelBudgets__{{ $i }}__TokensPerMinute", helper, StringComparison.Ordinal);
+        Assert.Contains("name: Embeddings__ModelBudgets__{{ $i }}__RequestsPerMinute", helper, StringComparison.Ordinal);
         // The count a replica divides the budget by without the ledger is the most replicas the release scales to.
         Assert.Contains("name: Fleet__MaxReplicas", helper, StringComparison.Ordinal);
         Assert.Contains(".Values.keda.maxReplicaCount", helper, StringComparison.Ordinal);

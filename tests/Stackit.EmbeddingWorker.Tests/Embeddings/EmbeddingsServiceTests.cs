@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 using Stackit.EmbeddingWorker.Embeddings;
+using Stackit.EmbeddingWorker.Embeddings.Throttling;
 using Stackit.EmbeddingWorker.Messaging;
 using Stackit.EmbeddingWorker.Pipeline;
 using Stackit.EmbeddingWorker.Preparation;
@@ -65,13 +66,32 @@ public sealed class EmbeddingsServiceTests
     }
 
     [Fact]
+    public async Task During_a_migration_the_targets_model_draws_on_its_own_budget_and_the_served_models_requests_are_not_held_behind_it()
+    {
+        // One request a second for each model: the target's copies spend the target's budget, not the served model's.
+        await using var server = await FakeEmbeddingServer.StartAsync();
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        using var stage = new Stage(server, s => s["Embeddings:RequestsPerMinute"] = "60", time);
+
+        await stage.Service.EmbedAsync([Expecting(ChunkFactory.Chunk(10, id: "copy-1") with { Model = "next/model" })], Cancel);
+        var secondCopy = stage.Service.EmbedAsync([Expecting(ChunkFactory.Chunk(10, id: "copy-2") with { Model = "next/model" })], Cancel);
+        await stage.Service.EmbedAsync([Expecting(ChunkFactory.Chunk(10, id: "live"))], Cancel).WaitAsync(TimeSpan.FromSeconds(10), Cancel);
+
+        Assert.False(secondCopy.IsCompleted, "the target's budget of one request a second is spent");
+        Assert.Equal(["next/model", ChunkFactory.Model], server.Requests.Select(r => r.Model));
+        time.Advance(TimeSpan.FromSeconds(1));
+        await secondCopy.WaitAsync(TimeSpan.FromSeconds(10), Cancel);
+        Assert.Equal(3, server.Requests.Count);
+    }
+
+    [Fact]
     public async Task With_part_of_a_shared_budget_a_batch_goes_out_in_requests_of_at_most_one_second_of_that_part()
     {
         // Replicas send at moments nobody coordinates: if each sent full requests, a few arriving together would
         // overrun the short burst the endpoint allows. 600,000 TPM × 1/4 = 2,500 tokens a second for this replica.
         await using var server = await FakeEmbeddingServer.StartAsync();
         using var stage = new Stage(server, s => s["Embeddings:TokensPerMinute"] = "600000");
-        var budget = stage.Services.GetRequiredService<Stackit.EmbeddingWorker.Embeddings.Throttling.EndpointRateBudget>();
+        var budget = stage.Services.GetRequiredService<RateBudgets>().For(ChunkFactory.Model);
         var chunks = Enumerable.Range(0, 16).Select(i => Expecting(ChunkFactory.Chunk(600, id: $"doc-{i}", text: $"text {i}"))).ToList();
 
         await stage.Service.EmbedAsync(chunks, Cancel);
@@ -94,7 +114,7 @@ public sealed class EmbeddingsServiceTests
         await using var server = await FakeEmbeddingServer.StartAsync();
         server.Latency = TimeSpan.FromMilliseconds(300);
         using var stage = new Stage(server, s => s["Embeddings:TokensPerMinute"] = "2400000");
-        var budget = stage.Services.GetRequiredService<Stackit.EmbeddingWorker.Embeddings.Throttling.EndpointRateBudget>();
+        var budget = stage.Services.GetRequiredService<RateBudgets>().For(ChunkFactory.Model);
         var limit = stage.Services.GetRequiredService<Stackit.EmbeddingWorker.Embeddings.Throttling.AdaptiveConcurrencyLimit>();
         var first = stage.Service.EmbedAsync([Expecting(ChunkFactory.Chunk(10, id: "first"))], Cancel);
         while (limit.InFlight == 0)

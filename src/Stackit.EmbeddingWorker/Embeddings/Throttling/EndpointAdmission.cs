@@ -6,18 +6,20 @@ namespace Stackit.EmbeddingWorker.Embeddings.Throttling;
 /// How every request reaches the endpoint, live or backfill: a slot under the adaptive limit first, then the rate
 /// budget, then the request at once — so requests arrive spaced as the budget spaced them, not bunched up behind
 /// a slot they waited for after their budget was granted. The answer's usage settles the budget. Backfill copies are
-/// counted apart from live work, so the fleet's split of the budget can serve live work first. A request of several
+/// counted apart from live work, so the fleet's split of the budget can serve live work first. Each model has a budget of
+/// its own (<see cref="RateBudgets"/>). A request of several
 /// inputs that is larger than the replica's share now allows (<see cref="EndpointRateBudget.MaxRequestTokens"/>) is
 /// not sent: the share may have fallen while it waited for its slot, and its caller cuts it smaller.
 /// </summary>
-internal sealed class EndpointAdmission(AdaptiveConcurrencyLimit concurrency, EndpointRateBudget budget, WorkerMetrics metrics, TimeProvider time)
+internal sealed class EndpointAdmission(AdaptiveConcurrencyLimit concurrency, RateBudgets budgets, WorkerMetrics metrics, TimeProvider time)
 {
-    /// <summary>The most estimated tokens one request should carry now (<see cref="EndpointRateBudget.MaxRequestTokens"/>).</summary>
-    public int MaxRequestTokens => budget.MaxRequestTokens;
+    /// <summary>The most estimated tokens one request of <paramref name="model"/> should carry now (<see cref="EndpointRateBudget.MaxRequestTokens"/>).</summary>
+    public int MaxRequestTokens(string model) => budgets.For(model).MaxRequestTokens;
 
     /// <summary>The answer, or null when the request has several inputs and is now too large to send whole.</summary>
-    public async Task<EmbeddingResult?> SendAsync(int estimatedTokens, int inputs, Func<CancellationToken, Task<EmbeddingResult>> send, CancellationToken cancellationToken, bool backfill = false)
+    public async Task<EmbeddingResult?> SendAsync(string model, int estimatedTokens, int inputs, Func<CancellationToken, Task<EmbeddingResult>> send, CancellationToken cancellationToken, bool backfill = false)
     {
+        var budget = budgets.For(model);
         using var slot = await concurrency.AcquireAsync(cancellationToken).ConfigureAwait(false);
         if (inputs > 1 && estimatedTokens > budget.MaxRequestTokens)
         {

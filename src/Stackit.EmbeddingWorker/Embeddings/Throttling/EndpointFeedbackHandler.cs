@@ -6,9 +6,9 @@ namespace Stackit.EmbeddingWorker.Embeddings.Throttling;
 /// <summary>
 /// Sits inside the resilience handler, so it sees every attempt, retried ones included, and tells the
 /// concurrency limit whether the endpoint kept up or pushed back, and the rate budget the limits the server declares
-/// (<see cref="ServerRateLimits"/>).
+/// (<see cref="ServerRateLimits"/>) — the budget of the model the request asked for.
 /// </summary>
-internal sealed class EndpointFeedbackHandler(AdaptiveConcurrencyLimit limit, WorkerMetrics metrics, TimeProvider time, EndpointRateBudget? budget = null) : DelegatingHandler
+internal sealed class EndpointFeedbackHandler(AdaptiveConcurrencyLimit limit, WorkerMetrics metrics, TimeProvider time, RateBudgets? budgets = null) : DelegatingHandler
 {
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
@@ -24,7 +24,8 @@ internal sealed class EndpointFeedbackHandler(AdaptiveConcurrencyLimit limit, Wo
             throw;
         }
         metrics.Attempted((int)response.StatusCode, time.GetElapsedTime(started));
-        if (budget is { IsLimited: true } && ServerRateLimits.From(response.Headers) is { IsEmpty: false } limits)
+        if (budgets is not null && request.Options.TryGetValue(OpenAiEmbeddingClient.ModelOption, out var model)
+            && budgets.For(model) is { IsLimited: true } budget && ServerRateLimits.From(response.Headers) is { IsEmpty: false } limits)
         {
             budget.Observe(limits);
         }

@@ -21,7 +21,8 @@ internal sealed partial class FleetBudgetService(
     FleetOptions options,
     TimeProvider time,
     ILogger<FleetBudgetService> logger,
-    string? member = null) : BackgroundService
+    string? member = null,
+    string model = "") : BackgroundService
 {
     private static readonly TimeSpan LeaveTimeout = TimeSpan.FromSeconds(5);
 
@@ -109,7 +110,7 @@ internal sealed partial class FleetBudgetService(
         _previousTarget = target;
         if (_lastCount != alive.Count || _degraded)
         {
-            LogFleet(alive.Count, share);
+            LogFleet(alive.Count, share, model);
         }
         _degraded = false;
         _lastCount = alive.Count;
@@ -160,8 +161,8 @@ internal sealed partial class FleetBudgetService(
     private static string Sanitize(string name) =>
         new([.. name.ToLowerInvariant().Select(c => char.IsAsciiLetterOrDigit(c) || c == '-' ? c : '-').Take(46)]);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Rate budget shared by {Replicas} replica(s); this one's share is {Share:P1}")]
-    private partial void LogFleet(int replicas, double share);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Rate budget shared by {Replicas} replica(s); this one's share is {Share:P1} (model {Model})")]
+    private partial void LogFleet(int replicas, double share, string model);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Fleet of {Replicas}: {Demands}; this replica's target {Target:0.###}, share {Share:0.###}")]
     private partial void LogHeartbeat(int replicas, string demands, double target, double share);

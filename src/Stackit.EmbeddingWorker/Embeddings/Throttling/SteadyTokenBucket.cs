@@ -38,7 +38,8 @@ internal sealed class SteadyTokenBucket : RateLimiter
         _capacity = capacity;
         _perSecond = perSecond;
         _time = time;
-        _available = capacity;
+        // As after SetRate: no refill holds nothing.
+        _available = perSecond > 0 ? capacity : 0;
         _lastRefill = time.GetTimestamp();
         _idleSince = _lastRefill;
         _timer = time.CreateTimer(_ => ServeWaiters(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);

@@ -44,4 +44,25 @@ public sealed class EndpointFeedbackTests
 
         Assert.Equal(200_000, budget.TokensPerMinute);
     }
+
+    [Fact]
+    public async Task A_declared_limit_shrinks_the_budget_of_the_model_the_request_asked_for_and_no_other()
+    {
+        // STACKIT limits each model apart: a migration target's answers say nothing about the served model's budget.
+        await using var server = await FakeEmbeddingServer.StartAsync();
+        using var services = EmbeddingClientFactory.Services(server, configure: s =>
+        {
+            s["Embeddings:TokensPerMinute"] = "600000";
+            s["Embeddings:ModelBudgets:0:Model"] = "next/model";
+            s["Embeddings:ModelBudgets:0:TokensPerMinute"] = "900000";
+            s["Fleet:Coordination"] = "Off";
+        });
+        var budgets = services.GetRequiredService<RateBudgets>();
+        server.ResponseHeaders = new Dictionary<string, string> { ["x-ratelimit-limit-tokens"] = "300000" };
+
+        await services.Client().EmbedAsync("next/model", null, ["x"], TestContext.Current.CancellationToken);
+
+        Assert.Equal(300_000, budgets.For("next/model").TokensPerMinute);
+        Assert.Equal(600_000, services.GetRequiredService<EndpointRateBudget>().TokensPerMinute);
+    }
 }

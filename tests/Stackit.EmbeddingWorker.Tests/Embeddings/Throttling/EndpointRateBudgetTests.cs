@@ -22,6 +22,22 @@ public sealed class EndpointRateBudgetTests
     }
 
     [Fact]
+    public async Task A_budget_made_with_no_share_lets_nothing_through_until_it_is_given_one()
+    {
+        // A model's budget made while the fleet shares budgets waits for its first heartbeat; a full first bucket let
+        // one request through at no share.
+        await using var budget = new EndpointRateBudget(60_000, null, 16_384, _time, share: 0);
+
+        var first = budget.AcquireAsync(10, Cancel).AsTask();
+        _time.Advance(TimeSpan.FromSeconds(5));
+
+        Assert.False(first.IsCompleted);
+        budget.SetShare(1);
+        _time.Advance(TimeSpan.FromSeconds(1));
+        await first.WaitAsync(TimeSpan.FromSeconds(10), Cancel);
+    }
+
+    [Fact]
     public async Task Over_a_simulated_minute_the_tokens_granted_are_the_budget_plus_at_most_the_first_burst()
     {
         const int tokensPerMinute = 600_000;

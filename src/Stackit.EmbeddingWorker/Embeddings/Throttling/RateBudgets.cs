@@ -1,0 +1,85 @@
+namespace Stackit.EmbeddingWorker.Embeddings.Throttling;
+
+/// <summary>
+/// One <see cref="EndpointRateBudget"/> per model: STACKIT limits each model of a project apart, so during a migration
+/// the served collection's model and the backfill target's model draw on two budgets, each with live work first. A
+/// model's budget is made the first time it is asked for, sized by <c>Embeddings:ModelBudgets</c> or the default
+/// (<see cref="EmbeddingsOptions.BudgetOf"/>). With the fleet sharing budgets, <see cref="FleetBudgets"/> is told of a new
+/// budget (<see cref="OnCreated"/>) before the first request can use it, and holds it at no share until its first heartbeat.
+/// </summary>
+internal sealed class RateBudgets : IDisposable
+{
+    private readonly Dictionary<string, EndpointRateBudget> _budgets = new(StringComparer.Ordinal);
+    private readonly Lock _gate = new();
+    private readonly EmbeddingsOptions _options;
+    private readonly int _maxTokensPerRequest;
+    private readonly TimeProvider _time;
+    private Action<string, EndpointRateBudget>? _created;
+
+    public RateBudgets(EmbeddingsOptions options, int maxTokensPerRequest, TimeProvider time)
+    {
+        _options = options;
+        _maxTokensPerRequest = maxTokensPerRequest;
+        _time = time;
+    }
+
+    /// <summary>
+    /// Called with every budget made from now on, and at once with every budget made before (in the caller's thread).
+    /// </summary>
+    public void OnCreated(Action<string, EndpointRateBudget> created)
+    {
+        List<KeyValuePair<string, EndpointRateBudget>> existing;
+        lock (_gate)
+        {
+            _created += created;
+            existing = [.. _budgets];
+        }
+        foreach (var (model, budget) in existing)
+        {
+            created(model, budget);
+        }
+    }
+
+    /// <summary>
+    /// The budget of <paramref name="model"/>, made now if it is the first request of that model; those told of new budgets
+    /// have been told before it is returned.
+    /// </summary>
+    public EndpointRateBudget For(string model)
+    {
+        EndpointRateBudget budget;
+        Action<string, EndpointRateBudget>? created;
+        lock (_gate)
+        {
+            if (_budgets.TryGetValue(model, out var known))
+            {
+                return known;
+            }
+            var (tokens, requests) = _options.BudgetOf(model);
+            budget = new EndpointRateBudget(tokens, requests, _maxTokensPerRequest, _time);
+            _budgets.Add(model, budget);
+            created = _created;
+        }
+        created?.Invoke(model, budget);
+        return budget;
+    }
+
+    /// <summary>The budgets made so far, by model.</summary>
+    public IReadOnlyList<KeyValuePair<string, EndpointRateBudget>> All
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return [.. _budgets];
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var (_, budget) in All)
+        {
+            budget.Dispose();
+        }
+    }
+}
