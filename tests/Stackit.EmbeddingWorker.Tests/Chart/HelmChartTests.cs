@@ -176,6 +176,20 @@ public sealed partial class HelmChartTests
     }
 
     [Fact]
+    public void The_service_accounts_annotations_sit_under_its_metadata_not_under_a_top_level_field()
+    {
+        // With workloadIdentity.enabled or any serviceAccount.annotations, "annotations:" came after the top-level
+        // automountServiceAccountToken, indented: the manifest was invalid YAML ("mapping values are not allowed").
+        // A check of the template's text, until the chart is rendered in the tests (issue 31).
+        var lines = Template("serviceaccount.yaml").Split('\n');
+        var metadata = Array.FindIndex(lines, l => l == "metadata:");
+        var nextTopLevel = Array.FindIndex(lines, metadata + 1, l => l.Length > 0 && char.IsAsciiLetter(l[0]));
+        var annotations = Array.FindIndex(lines, l => l.TrimEnd() == "  annotations:");
+
+        Assert.InRange(annotations, metadata + 1, nextTopLevel - 1);
+    }
+
+    [Fact]
     public void Workload_identity_is_one_switch_that_annotates_the_service_account_labels_both_pods_and_picks_the_credential()
     {
         Assert.False(Values()["workloadIdentity"]!["enabled"]!.GetValue<bool>());
