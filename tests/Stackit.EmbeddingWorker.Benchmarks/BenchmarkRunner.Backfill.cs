@@ -77,11 +77,15 @@ internal sealed partial class BenchmarkRunner
         await SeedSourceAsync(client, alias, new QdrantOptions { Endpoint = qdrant.Endpoint, Collection = alias }, documents, chunksPerDocument);
         var queue = queues.Queue(alias);
         await queue.CreateAsync();
-        var environment = WorkerEnvironment(queue.Name, alias, budgeted, FreePort.OnLoopback());
+        var managementPort = FreePort.OnLoopback();
+        var environment = WorkerEnvironment(queue.Name, alias, budgeted, managementPort);
         environment["Backfill__MarkerRefresh"] = "00:00:01";
         environment.Remove("Queue__MaxInFlightMessages"); // the worker's own default, as for freshness
         PassBackfillSettings(environment);
+        var origin = Stopwatch.GetTimestamp();
         await using var worker = ClientProcess.Start(WorkerDll, [], environment, Path.Combine(settings.LogDirectory, "migration-worker.log"));
+        await using var sampler = new WorkerSampler(managementPort);
+        sampler.Start();
         await Task.Delay(TimeSpan.FromSeconds(3));
         await using var command = ClientProcess.Start(WorkerDll, ["backfill", "--model", "bench/other", "--dimensions", "128", "--no-switch", "--poll", "00:00:01", "--timeout", "01:00:00"],
             environment, Path.Combine(settings.LogDirectory, "migration-command.log"));
@@ -117,11 +121,12 @@ internal sealed partial class BenchmarkRunner
             }
         });
         var refused = endpoint.Served.Count(r => r.Status == 429);
+        var sentAt = new ConcurrentDictionary<string, long>();
         for (var i = 0; i < (int)window.TotalSeconds; i++)
         {
             var id = $"live-{i}";
             var job = Workload.Short.Job(random, 0).Replace("\"short-0\"", $"\"{id}\"", StringComparison.Ordinal);
-            pending[id] = Stopwatch.GetTimestamp();
+            pending[id] = sentAt[id] = Stopwatch.GetTimestamp();
             await queue.SendMessageAsync(job);
             await Task.Delay(TimeSpan.FromSeconds(1));
         }
@@ -129,6 +134,13 @@ internal sealed partial class BenchmarkRunner
         await watcher;
         var throttled = endpoint.Served.Count(r => r.Status == 429) - refused;
         var sorted = freshness.Order().ToList();
+        // For looking into a result: the worker's gauges, each live document's enqueue time, and every request by model.
+        sampler.Write(Path.Combine(settings.LogDirectory, "migration-worker.gauges.csv"), origin);
+        File.WriteAllLines(Path.Combine(settings.LogDirectory, "migration-live.csv"),
+            ["document,sent ms", .. sentAt.OrderBy(s => s.Value).Select(s => $"{s.Key},{Stopwatch.GetElapsedTime(origin, s.Value).TotalMilliseconds:F0}")]);
+        File.WriteAllLines(Path.Combine(settings.LogDirectory, "migration.requests.csv"),
+            ["arrived ms,finished ms,inputs,tokens,status,model", .. endpoint.Served.OrderBy(r => r.Arrived).Select(r =>
+                $"{Stopwatch.GetElapsedTime(origin, r.Arrived).TotalMilliseconds:F0},{Stopwatch.GetElapsedTime(origin, r.Finished).TotalMilliseconds:F0},{r.Inputs},{r.Tokens},{r.Status},{r.Model}")]);
 
         await command.DisposeAsync();
         await using (var abort = ClientProcess.Start(WorkerDll, ["backfill", "--abort"], environment, Path.Combine(settings.LogDirectory, "migration-abort.log")))

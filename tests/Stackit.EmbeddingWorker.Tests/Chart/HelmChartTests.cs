@@ -75,6 +75,9 @@ public sealed partial class HelmChartTests
     [InlineData("an unknown distance", "config.Qdrant.Distance", "\"cosine-ish\"")]
     [InlineData("a backfill schedule that is no cron expression", "backfill.schedule", "\"nightly\"")]
     [InlineData("a backfill longer than a day", "backfill.timeoutHours", "48")]
+    [InlineData("a Job deadline that leaves the command no time to enqueue and switch", "backfill.deadlineMarginMinutes", "0")]
+    [InlineData("a probe without time to answer", "probes.readiness.timeoutSeconds", "0")]
+    [InlineData("an unknown probe setting", "probes.readiness.timeout", "5")]
     [InlineData("workload identity without a client id", "workloadIdentity.enabled", "true")]
     [InlineData("the budget in the ConfigMap, where the CronJob would not share it", "config.Embeddings.TokensPerMinute", "100000")]
     [InlineData("a budget of no tokens", "budget.tokensPerMinute", "0")]
@@ -173,6 +176,40 @@ public sealed partial class HelmChartTests
             Assert.Contains($"- name: {variable}", Template("_helpers.tpl"), StringComparison.Ordinal);
             Assert.Contains($"{key}:", Template("secret.yaml"), StringComparison.Ordinal);
         }
+    }
+
+    [Fact]
+    public void KEDA_with_a_TriggerAuthentication_names_the_storage_account_and_workload_identity_without_one_is_refused()
+    {
+        // With pod identity the azure-queue scaler needs accountName; with workload identity and no TriggerAuthentication
+        // it read an empty connection string (issue 31, finding 2). A check of the template's text until it is rendered.
+        var scaledObject = Template("scaledobject.yaml");
+        Assert.Equal(2, Regex.Count(scaledObject, @"\{\{- else \}\}\s+accountName: \{\{ \$account \| quote \}\}"));
+        Assert.Contains("urlParse ((.Values.config.Queue).ServiceUri", scaledObject, StringComparison.Ordinal);
+        Assert.Contains("{{- if and .Values.workloadIdentity.enabled (not .Values.keda.authenticationRef) }}\n{{- fail", scaledObject, StringComparison.Ordinal);
+        Assert.Equal("", Values()["keda"]!["accountName"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public void The_readiness_probe_waits_longer_than_the_worker_takes_to_answer_it()
+    {
+        // /readyz may take Management:ReadinessTimeout (3 s); the kubelet's default of 1 s failed healthy pods.
+        var readiness = Values()["probes"]!["readiness"]!;
+        Assert.True(readiness["timeoutSeconds"]!.GetValue<long>() > new Stackit.EmbeddingWorker.Management.ManagementOptions().ReadinessTimeout.TotalSeconds);
+        Assert.Contains("toYaml .Values.probes.readiness", Template("deployment.yaml"), StringComparison.Ordinal);
+        Assert.Contains("toYaml .Values.probes.liveness", Template("deployment.yaml"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_rotated_secret_rolls_the_pods_and_the_CronJobs_deadline_is_longer_than_the_commands_timeout()
+    {
+        foreach (var workload in new[] { "deployment.yaml", "cronjob.yaml" })
+        {
+            Assert.Contains("checksum/secret: {{ include (print $.Template.BasePath \"/secret.yaml\") . | sha256sum }}", Template(workload), StringComparison.Ordinal);
+        }
+        // The command's --timeout counts from the last page enqueued; the Job killed every long run before it ended.
+        Assert.Contains("activeDeadlineSeconds: {{ add (mul .Values.backfill.timeoutHours 3600) (mul .Values.backfill.deadlineMarginMinutes 60) }}", Template("cronjob.yaml"), StringComparison.Ordinal);
+        Assert.True(Values()["backfill"]!["deadlineMarginMinutes"]!.GetValue<long>() >= 10);
     }
 
     [Fact]

@@ -44,4 +44,26 @@ public sealed class WorkerProcessDiagnosticsTests(AzuriteFixture azurite)
         Assert.Equal(HttpStatusCode.OK, live.StatusCode);
         Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
     }
+
+    [Fact]
+    public async Task Probes_and_scrapes_are_not_logged_at_the_shipped_log_levels()
+    {
+        // Each probe or scrape logged four Information lines (request starting, endpoint executing and executed,
+        // request finished): a kubelet and a scraper filled the logs with them (issue 31, finding 3).
+        await using var embeddings = await FakeEmbeddingServer.StartAsync();
+        await using var qdrant = await QdrantStandInServer.StartAsync();
+        var queueName = AzuriteFixture.UniqueQueueName("quiet");
+        await azurite.Queue(queueName).CreateAsync(cancellationToken: Ct);
+        await using var worker = WorkerProcess.Start(WorkerHost.Settings(azurite.ConnectionString, queueName, embeddings.BaseUrl, qdrant.Endpoint, "documents"));
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{worker.ManagementPort}") };
+        await FreePort.WaitUntilListeningAsync(worker.ManagementPort, TimeSpan.FromSeconds(30), () => worker.HasExited ? worker.Tail() : null);
+
+        foreach (var path in new[] { "/healthz", "/readyz", "/metrics", "/healthz", "/readyz", "/metrics" })
+        {
+            (await http.GetAsync(path, Ct)).Dispose();
+        }
+        Assert.True(await worker.TerminateAsync(TimeSpan.FromSeconds(30)), worker.Tail());
+
+        Assert.DoesNotContain(worker.Output, line => line.Contains("Microsoft.AspNetCore", StringComparison.Ordinal));
+    }
 }
