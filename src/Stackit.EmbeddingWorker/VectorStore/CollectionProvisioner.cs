@@ -99,16 +99,23 @@ internal sealed partial class CollectionProvisioner(QdrantClient client, QdrantO
     public async Task<CollectionShape?> RefreshAsync(string collection, CollectionShape known, int dimension, CancellationToken cancellationToken, string? model = null)
     {
         var current = await ReadShapeAsync(collection, cancellationToken).ConfigureAwait(false);
-        if (current == known)
+        if (current != known)
         {
+            _shapes[collection] = current;
+            _embeddings.TryRemove(collection, out _);
+            if (current.Dimension == (ulong)dimension)
+            {
+                return current;
+            }
+        }
+        else if (current.Dimension == (ulong)dimension)
+        {
+            // Nothing changed that this write does not fit: the refusal has another cause.
             return null;
         }
-        _shapes[collection] = current;
-        _embeddings.TryRemove(collection, out _);
-        if (current.Dimension == (ulong)dimension)
-        {
-            return current;
-        }
+        // The vectors do not fit the collection. When it records another model, the job was embedded for the collection
+        // the alias named before (known here already when another write of that model came first): it is embedded
+        // again, never refused.
         if (model is not null && await EmbeddingOfAsync(collection, cancellationToken).ConfigureAwait(false) is { } recorded && !string.Equals(recorded.Model, model, StringComparison.Ordinal))
         {
             throw new CollectionChangedException($"collection '{collection}' now holds vectors of {recorded.Model} ({current.Dimension} dimensions); the job is embedded again with it.");

@@ -84,7 +84,11 @@ public sealed class MigrationHistoryTests(AzuriteFixture azurite)
                 await sampler;
 
                 Assert.True(mixes.IsEmpty, string.Join("\n", mixes.Take(5)));
-                Assert.Equal(0, await QueueAssertions.CountAsync(azurite.Queue(queueName + "-poison"), Ct));
+                if (await QueueAssertions.CountAsync(azurite.Queue(queueName + "-poison"), Ct) > 0)
+                {
+                    // Why each was poisoned: the envelope carries the reason.
+                    Assert.Fail("poisoned: " + string.Join("\n", (await QueueAssertions.DrainAsync(azurite.Queue(queueName + "-poison"), Ct)).Select(e => e.ToString())));
+                }
                 var served = qdrant.Store.Aliases[Alias];
                 Assert.Equal($"{Alias}_v{sample + 1}", served);
                 var points = qdrant.Store.Points(served);

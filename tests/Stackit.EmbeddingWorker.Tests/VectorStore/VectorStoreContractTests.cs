@@ -129,6 +129,25 @@ public abstract class VectorStoreContractTests
     }
 
     [Fact]
+    public async Task After_its_alias_is_switched_to_a_collection_of_another_model_and_size_every_write_of_the_old_model_goes_back_to_be_embedded_again()
+    {
+        // The first such write refreshed what the replica knows of the collection; the second then found the known
+        // shape current, and its size mismatch was taken for the job's fault: poisoned (seen in MigrationHistoryTests).
+        var (client, writer, _) = Create();
+        await writer.UpsertAsync(_collection, [Embedded("doc-1", 0, 1, "before the switch", Vector(4))], Ct);
+        await client.CreateCollectionAsync(CollectionLayout.Request(_collection + "_v2", 6, new QdrantOptions { Collection = _collection },
+            model: new CollectionModel("next/model", 6, null, false)), Ct);
+        await client.UpdateAliasesAsync([
+            new AliasOperations { CreateAlias = new CreateAlias { AliasName = _collection, CollectionName = _collection + "_v2" } },
+        ], cancellationToken: Ct);
+
+        await Assert.ThrowsAsync<CollectionChangedException>(() => writer.UpsertAsync(_collection, [Embedded("doc-2", 0, 1, "embedded before", Vector(4))], Ct));
+        await Assert.ThrowsAsync<CollectionChangedException>(() => writer.UpsertAsync(_collection, [Embedded("doc-3", 0, 1, "embedded before too", Vector(4))], Ct));
+
+        Assert.Empty(await client.RetrieveAsync(_collection + "_v2", PointIds.For(_collection, "doc-3", 0), withPayload: false, cancellationToken: Ct));
+    }
+
+    [Fact]
     public async Task The_server_is_a_release_the_worker_writes_to_and_the_test_says_which()
     {
         var (client, _, options) = Connect();
