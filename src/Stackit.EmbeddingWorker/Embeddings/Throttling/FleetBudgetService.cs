@@ -12,8 +12,8 @@ namespace Stackit.EmbeddingWorker.Embeddings.Throttling;
 /// its share at their next heartbeats; a killed replica's entry ages out after <c>Fleet:MemberTimeout</c>. Without
 /// the ledger for longer than that, the replica falls back to the budget divided by the last count of replicas it
 /// saw (<c>Fleet:MaxReplicas</c> if it never saw one), never the whole budget of a fleet; the adaptive concurrency
-/// limit still backs off from any 429. A replica starts with no share: alone, its first heartbeat gives it the whole
-/// budget at once; beside others, its second.
+/// limit still backs off from any 429. A replica starts with no share; its first heartbeat gives it at most
+/// 1/<c>Fleet:MaxReplicas</c> (replicas started together all find the ledger empty), its second its part of the split.
 /// </summary>
 internal sealed partial class FleetBudgetService(
     IFleetLedger ledger,
@@ -30,6 +30,7 @@ internal sealed partial class FleetBudgetService(
     private double _previousTarget;
     private long _startedAt;
     private long? _lastContact;
+    private int _beats;
     private volatile int _lastCount;
     private bool _degraded;
 
@@ -108,6 +109,13 @@ internal sealed partial class FleetBudgetService(
         var target = FleetShares.Allocate(alive)[Member];
         var share = alive.Count == 1 ? target : Math.Min(target, _previousTarget);
         _previousTarget = target;
+        if (++_beats < 2)
+        {
+            // Replicas started together (a rollout, a scale from zero) each find the ledger empty at their first
+            // heartbeat: until it has seen the ledger twice, a replica takes no more than its part of the most
+            // replicas that may be starting with it.
+            share = Math.Min(share, 1.0 / options.MaxReplicas);
+        }
         if (_lastCount != alive.Count || _degraded)
         {
             LogFleet(alive.Count, share, model);

@@ -115,6 +115,42 @@ public sealed class FleetBudgetServiceTests
     /// over and the ledger has been up for a while, the running replicas split the budget evenly.
     /// </summary>
     [Fact]
+    public async Task Replicas_started_together_never_hold_more_than_the_budget_not_even_at_their_first_heartbeats()
+    {
+        // A rollout or a scale from zero: each replica found the ledger empty at its first heartbeat and took the whole
+        // budget (three together sent 1.2 times the budget in their first 20 s, and a sliding window remembers it).
+        await Gen.Int[2, Options.MaxReplicas].SelectMany(count => Gen.Int[0, 11].Array[count]).SampleAsync(async phases =>
+        {
+            var fleet = new Fleet();
+            // Started together: heartbeats of the same moment (one tick) each write, then list, and do not see each
+            // other's first report.
+            fleet.Ledger.Lag = TimeSpan.FromMilliseconds(200);
+            foreach (var phase in phases)
+            {
+                fleet.Join(TimeSpan.FromMilliseconds(phase * 250));
+            }
+            for (var tick = 0; tick < 60; tick++)
+            {
+                await fleet.RunAsync(TimeSpan.FromMilliseconds(250));
+                Assert.True(fleet.Running.Sum(r => r.Share) <= 1 + Precision, $"shares {string.Join(", ", fleet.Running.Select(r => r.Share))} at {fleet.Elapsed}");
+            }
+            Assert.All(fleet.Running, r => Assert.Equal(1.0 / phases.Length, r.Share, Precision));
+        }, iter: 100);
+    }
+
+    [Fact]
+    public async Task A_replica_alone_takes_its_part_of_the_most_replicas_at_its_first_heartbeat_and_the_whole_budget_at_its_second()
+    {
+        var fleet = new Fleet();
+        var alone = fleet.Join();
+
+        await fleet.RunAsync(TimeSpan.FromMilliseconds(250));
+        Assert.Equal(1.0 / Options.MaxReplicas, alone.Share, Precision);
+        await fleet.RunAsync(Options.HeartbeatInterval);
+        Assert.Equal(1.0, alone.Share, Precision);
+    }
+
+    [Fact]
     public async Task In_any_history_the_shares_in_use_never_exceed_the_budget_and_end_evenly_split()
     {
         var step = Gen.Frequency((70, Gen.Const(Event.Wait)), (10, Gen.Const(Event.Join)), (6, Gen.Const(Event.Stop)), (6, Gen.Const(Event.Kill)), (8, Gen.Const(Event.Outage)));
@@ -248,15 +284,24 @@ public sealed class FleetBudgetServiceTests
 
     private sealed class MemoryLedger(TimeProvider time) : IFleetLedger
     {
-        private readonly Dictionary<string, FleetMember> _entries = [];
+        private readonly Dictionary<string, LedgerEntry> _entries = [];
 
         public bool Down { get; set; }
+
+        /// <summary>
+        /// How long another replica's first report stays unseen: heartbeats that overlap (each writes, then lists) do not
+        /// see each other's new entries. Zero: every write is seen at once.
+        /// </summary>
+        public TimeSpan Lag { get; set; }
 
         public Task<FleetView> PublishAsync(FleetDemand report, CancellationToken cancellationToken)
         {
             ThrowIfDown();
-            _entries[report.Member] = new FleetMember(report, time.GetUtcNow());
-            return Task.FromResult(new FleetView(time.GetUtcNow(), [.. _entries.Values]));
+            var now = time.GetUtcNow();
+            _entries[report.Member] = new LedgerEntry(new FleetMember(report, now), _entries.TryGetValue(report.Member, out var before) ? before.FirstSeen : now);
+            return Task.FromResult(new FleetView(now, [.. _entries.Values
+                .Where(e => e.Entry.Demand.Member == report.Member || now - e.FirstSeen >= Lag)
+                .Select(e => e.Entry)]));
         }
 
         public Task RemoveAsync(string member, CancellationToken cancellationToken)
@@ -265,6 +310,8 @@ public sealed class FleetBudgetServiceTests
             _entries.Remove(member);
             return Task.CompletedTask;
         }
+
+        private readonly record struct LedgerEntry(FleetMember Entry, DateTimeOffset FirstSeen);
 
         private void ThrowIfDown()
         {
