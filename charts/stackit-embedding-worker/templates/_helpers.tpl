@@ -159,6 +159,9 @@ azure.workload.identity/use: "true"
   mountPath: /etc/embedding-worker/tokenizer
   readOnly: true
 {{- end }}
+{{- with .Values.extraVolumeMounts }}
+{{ toYaml . }}
+{{- end }}
 {{- end -}}
 
 {{- define "worker.volumes" -}}
@@ -174,5 +177,15 @@ azure.workload.identity/use: "true"
     items:
       - key: {{ .Values.tokenizer.key }}
         path: {{ .Values.tokenizer.key }}
+{{- end }}
+{{- with .Values.extraVolumes }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{/* The operator's own environment (extraEnv), after the chart's, so it can set what the chart does not name. */}}
+{{- define "worker.extraEnv" -}}
+{{- with .Values.extraEnv }}
+{{ toYaml . }}
 {{- end }}
 {{- end -}}

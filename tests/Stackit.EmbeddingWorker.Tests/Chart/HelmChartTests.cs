@@ -78,6 +78,9 @@ public sealed partial class HelmChartTests
     [InlineData("a Job deadline that leaves the command no time to enqueue and switch", "backfill.deadlineMarginMinutes", "0")]
     [InlineData("a probe without time to answer", "probes.readiness.timeoutSeconds", "0")]
     [InlineData("an unknown probe setting", "probes.readiness.timeout", "5")]
+    [InlineData("an extra environment variable without a name", "extraEnv", "[{\"value\": \"x\"}]")]
+    [InlineData("an extra mount without a path", "extraVolumeMounts", "[{\"name\": \"ca\"}]")]
+    [InlineData("a time zone that is no zone name", "backfill.timeZone", "\"+02:00\"")]
     [InlineData("workload identity without a client id", "workloadIdentity.enabled", "true")]
     [InlineData("the budget in the ConfigMap, where the CronJob would not share it", "config.Embeddings.TokensPerMinute", "100000")]
     [InlineData("a budget of no tokens", "budget.tokensPerMinute", "0")]
@@ -191,6 +194,53 @@ public sealed partial class HelmChartTests
     }
 
     [Fact]
+    public void Both_workloads_take_extra_environment_and_volumes_and_the_scheduling_settings()
+    {
+        // values.schema.json forbade extra env and volumes (Qdrant:CertificateFile could not be mounted), and the CronJob
+        // had no scheduling settings, time zone or TTL (issue 31, finding 5). Checks of the templates' text.
+        var helper = Template("_helpers.tpl");
+        Assert.Contains("{{- with .Values.extraVolumeMounts }}", helper, StringComparison.Ordinal);
+        Assert.Contains("{{- with .Values.extraVolumes }}", helper, StringComparison.Ordinal);
+        Assert.Contains("{{- with .Values.extraEnv }}", helper, StringComparison.Ordinal);
+        foreach (var workload in new[] { "deployment.yaml", "cronjob.yaml", "tests/status.yaml" })
+        {
+            var text = Template(workload);
+            Assert.Contains("include \"worker.extraEnv\"", text, StringComparison.Ordinal);
+            Assert.Contains("{{- with .Values.envFrom }}", text, StringComparison.Ordinal);
+            Assert.Contains("include \"worker.volumes\"", text, StringComparison.Ordinal);
+        }
+        foreach (var setting in new[] { "priorityClassName", "nodeSelector", "tolerations", "affinity" })
+        {
+            Assert.Contains($"{{{{- with .Values.{setting} }}}}", Template("cronjob.yaml"), StringComparison.Ordinal);
+            Assert.Contains($"{{{{- with .Values.{setting} }}}}", Template("deployment.yaml"), StringComparison.Ordinal);
+        }
+        Assert.Contains("{{- with .Values.topologySpreadConstraints }}", Template("deployment.yaml"), StringComparison.Ordinal);
+        Assert.Contains("timeZone: {{ . | quote }}", Template("cronjob.yaml"), StringComparison.Ordinal);
+        Assert.Contains("ttlSecondsAfterFinished: {{ .Values.backfill.ttlSecondsAfterFinished }}", Template("cronjob.yaml"), StringComparison.Ordinal);
+        var values = Values();
+        Set(values, "extraEnv", JsonNode.Parse("""[{ "name": "Qdrant__CertificateFile", "value": "/etc/qdrant-ca/ca.crt" }]"""));
+        Set(values, "extraVolumes", JsonNode.Parse("""[{ "name": "qdrant-ca", "secret": { "secretName": "qdrant-ca" } }]"""));
+        Set(values, "extraVolumeMounts", JsonNode.Parse("""[{ "name": "qdrant-ca", "mountPath": "/etc/qdrant-ca", "readOnly": true }]"""));
+        Set(values, "envFrom", JsonNode.Parse("""[{ "secretRef": { "name": "more" } }]"""));
+        Set(values, "topologySpreadConstraints", JsonNode.Parse("""[{ "maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone", "whenUnsatisfiable": "ScheduleAnyway" }]"""));
+        Set(values, "priorityClassName", JsonNode.Parse("\"batch-low\""));
+        Set(values, "backfill.timeZone", JsonNode.Parse("\"Europe/Berlin\""));
+        Assert.True(Schema().Evaluate(values).IsValid, "the schema refused the escape hatches");
+    }
+
+    [Fact]
+    public void A_helm_test_runs_status_and_NOTES_say_how_to_look_at_the_release()
+    {
+        var test = Template("tests/status.yaml");
+        Assert.Contains("helm.sh/hook: test", test, StringComparison.Ordinal);
+        Assert.Contains("args: [\"status\"]", test, StringComparison.Ordinal);
+        Assert.Contains("include \"worker.secretEnv\"", test, StringComparison.Ordinal);
+        var notes = Template("NOTES.txt");
+        Assert.Contains("dotnet Stackit.EmbeddingWorker.dll status", notes, StringComparison.Ordinal);
+        Assert.Contains("helm test {{ .Release.Name }}", notes, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void The_readiness_probe_waits_longer_than_the_worker_takes_to_answer_it()
     {
         // /readyz may take Management:ReadinessTimeout (3 s); the kubelet's default of 1 s failed healthy pods.
@@ -295,7 +345,7 @@ public sealed partial class HelmChartTests
     {
         var values = Values();
         var missing = new List<string>();
-        foreach (var template in Directory.EnumerateFiles(Path.Combine(ChartDirectory, "templates")))
+        foreach (var template in Directory.EnumerateFiles(Path.Combine(ChartDirectory, "templates"), "*", SearchOption.AllDirectories))
         {
             foreach (Match reference in ValuesReference().Matches(File.ReadAllText(template)))
             {
@@ -312,7 +362,7 @@ public sealed partial class HelmChartTests
     [Fact]
     public void Templates_close_every_block_they_open()
     {
-        foreach (var template in Directory.EnumerateFiles(Path.Combine(ChartDirectory, "templates")))
+        foreach (var template in Directory.EnumerateFiles(Path.Combine(ChartDirectory, "templates"), "*", SearchOption.AllDirectories))
         {
             var text = File.ReadAllText(template);
             var opened = BlockOpen().Matches(text).Count;
