@@ -24,9 +24,16 @@ public sealed class FleetBudgetsTests(AzuriteFixture azurite)
 
         var target = budgets.For("next/model");
 
-        // Held at no share until its first heartbeat, then alone in its ledger it takes the whole budget of its model.
+        // Held at no share until its first heartbeat (then at most its part of Fleet:MaxReplicas), alone in its ledger
+        // it takes the whole budget of its model at its second.
         var admitted = target.AcquireAsync(100, Cancel).AsTask();
         await admitted.WaitAsync(TimeSpan.FromSeconds(30), Cancel);
+        Assert.InRange(target.Share, 1.0 / new FleetOptions().MaxReplicas, 1.0);
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (target.Share < 1.0 && waited.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            await Task.Delay(100, Cancel);
+        }
         Assert.Equal(1.0, target.Share);
         Assert.Equal(1, fleet.Members("next/model"));
         var entries = await container.GetBlobsAsync(cancellationToken: Cancel).Select(b => b.Name).ToListAsync(Cancel);
