@@ -10,12 +10,16 @@ using Stackit.EmbeddingWorker.Pipeline;
 namespace Stackit.EmbeddingWorker.Management;
 
 /// <summary>
-/// The gauges. Most read their value when exported; the queue lengths cost a round trip each, so they are
-/// polled every <c>Management:QueueDepthInterval</c> instead, and a failed poll keeps the last value.
+/// The gauges. Most read their value when exported; the queues' lengths and oldest messages cost round trips (a
+/// properties read and a peek per queue: the work queue, the backfill queue when backfills are on, and their poison
+/// queues), so they are polled every <c>Management:QueueDepthInterval</c> instead. A failed poll keeps the last values,
+/// and <c>embedding_worker.queue.poll.age</c> says how old they are.
 /// </summary>
 internal sealed partial class PipelineGauges : BackgroundService
 {
     private readonly ConcurrentDictionary<string, long> _depths = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, DateTimeOffset?> _oldest = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, long> _polledAt = new(StringComparer.Ordinal);
     private readonly WorkQueues _queues;
     private readonly string[] _queueNames;
     private readonly ManagementOptions _options;
@@ -24,10 +28,12 @@ internal sealed partial class PipelineGauges : BackgroundService
 
     public PipelineGauges(WorkerMetrics metrics, LeaseRegistry leases, AdaptiveConcurrencyLimit concurrency, WorkQueues queues, QueueOptions queue,
         PipelineChannels channels, ByteBudget claimedBytes, ManagementOptions options, TimeProvider time, ILogger<PipelineGauges> logger,
-        RateBudgets budgets, EmbeddingsOptions embeddings, FleetBudgets? fleet = null)
+        RateBudgets budgets, EmbeddingsOptions embeddings, Backfill.BackfillOptions backfill, FleetBudgets? fleet = null)
     {
         _queues = queues;
-        _queueNames = [queue.Name, QueueOptions.PoisonQueueOf(queue.Name)];
+        _queueNames = backfill.Enabled
+            ? [queue.Name, QueueOptions.PoisonQueueOf(queue.Name), backfill.QueueName(queue.Name), QueueOptions.PoisonQueueOf(backfill.QueueName(queue.Name))]
+            : [queue.Name, QueueOptions.PoisonQueueOf(queue.Name)];
         _options = options;
         _time = time;
         _logger = logger;
@@ -53,7 +59,15 @@ internal sealed partial class PipelineGauges : BackgroundService
         meter.CreateObservableGauge("embedding_worker.queue.depth",
             () => _depths.Select(d => new Measurement<long>(d.Value, new KeyValuePair<string, object?>("queue", d.Key))),
             "{message}", "Approximate message count per queue, as last polled.");
+        meter.CreateObservableGauge("embedding_worker.queue.oldest_message.age",
+            () => _oldest.Select(o => new Measurement<double>(o.Value is { } at ? Math.Max(0, (_time.GetUtcNow() - at).TotalSeconds) : 0, Queue(o.Key))),
+            "s", "How long the oldest message of each queue has waited since it was enqueued (0 when the queue is empty), as last polled.");
+        meter.CreateObservableGauge("embedding_worker.queue.poll.age",
+            () => _polledAt.Select(p => new Measurement<double>(_time.GetElapsedTime(p.Value).TotalSeconds, Queue(p.Key))),
+            "s", "Seconds since each queue's depth and oldest message were last read: values this old when a poll fails.");
     }
+
+    private static KeyValuePair<string, object?> Queue(string queue) => new("queue", queue);
 
     private static KeyValuePair<string, object?> Model(string model) => new("model", model);
 
@@ -76,6 +90,8 @@ internal sealed partial class PipelineGauges : BackgroundService
             try
             {
                 _depths[name] = await _queues.ApproximateLengthAsync(name, cancellationToken).ConfigureAwait(false) ?? 0;
+                _oldest[name] = await _queues.OldestInsertedAsync(name, cancellationToken).ConfigureAwait(false);
+                _polledAt[name] = _time.GetTimestamp();
             }
             catch (Exception ex) when (ex is RequestFailedException or HttpRequestException or AggregateException)
             {

@@ -29,6 +29,24 @@ internal sealed class WorkQueues(QueueServiceClient service, QueueOptions option
     }
 
     /// <summary>
+    /// When the queue's oldest message was first enqueued (the first a peek sees), or null when the queue is empty or
+    /// does not exist. A message that was handed back keeps its insertion time, so this is how long the oldest work has
+    /// waited.
+    /// </summary>
+    public async Task<DateTimeOffset?> OldestInsertedAsync(string queueName, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var peeked = (await Get(queueName).PeekMessagesAsync(1, cancellationToken).ConfigureAwait(false)).Value;
+            return peeked.Length > 0 ? peeked[0].InsertedOn : null;
+        }
+        catch (RequestFailedException ex) when (ex.Status == 404)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
     /// Sends <paramref name="message"/> to <paramref name="queue"/>, creating the queue first when it does not exist
     /// (deleted by hand, or never made): a message that must not be lost is never dropped for a missing queue.
     /// </summary>

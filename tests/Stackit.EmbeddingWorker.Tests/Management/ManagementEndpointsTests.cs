@@ -27,6 +27,10 @@ public sealed partial class ManagementEndpointsTests(AzuriteFixture azurite)
         await using var embeddings = await FakeEmbeddingServer.StartAsync();
         await using var qdrant = await QdrantStandInServer.StartAsync();
         var (queueName, port) = await PrepareAsync(jobs);
+        var poison = azurite.Queue(queueName + "-poison");
+        await poison.CreateIfNotExistsAsync(cancellationToken: Ct);
+        await poison.SendMessageAsync("{}", Ct);
+        await Task.Delay(TimeSpan.FromSeconds(1.5), Ct);
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
         var settings = WorkerHost.Settings(azurite.ConnectionString, queueName, embeddings.BaseUrl, qdrant.Endpoint, Collection);
         settings["Batching:MaxInputsPerRequest"] = "4";
@@ -58,6 +62,12 @@ public sealed partial class ManagementEndpointsTests(AzuriteFixture azurite)
         Assert.True(Value(text, "embedding_worker_batch_inputs_sum") == jobs);
         Assert.Contains("embedding_worker_request_duration_seconds_bucket", text, StringComparison.Ordinal);
         Assert.Contains($"embedding_worker_queue_depth{{otel_scope_name=\"Stackit.EmbeddingWorker\",queue=\"{queueName}\"}}", text, StringComparison.Ordinal);
+        // The oldest message's age per queue (the poison queue's was enqueued before the worker started), the backfill
+        // queues beside the live ones, and how old the polled values are.
+        Assert.True(Value(text, "embedding_worker_queue_oldest_message_age_seconds", $"queue=\"{queueName}-poison\"") >= 1);
+        Assert.Contains($"embedding_worker_queue_oldest_message_age_seconds{{otel_scope_name=\"Stackit.EmbeddingWorker\",queue=\"{queueName}\"}}", text, StringComparison.Ordinal);
+        Assert.Contains($"embedding_worker_queue_depth{{otel_scope_name=\"Stackit.EmbeddingWorker\",queue=\"{queueName}-backfill\"}}", text, StringComparison.Ordinal);
+        Assert.InRange(Value(text, "embedding_worker_queue_poll_age_seconds", $"queue=\"{queueName}\""), 0, 5);
         Assert.Contains("embedding_worker_messages_in_flight", text, StringComparison.Ordinal);
         Assert.Contains("embedding_worker_claimed_bytes_held", text, StringComparison.Ordinal);
         // All settled: nothing waits between the stages.
