@@ -65,24 +65,6 @@ internal sealed class CommandEmbeddings : IEmbeddingClient, IAsyncDisposable
         _endpoint.Dispose();
     }
 
-    private async Task<EmbeddingResult> ChargedAsync(string model, long tokens, Func<CancellationToken, Task<EmbeddingResult>> send, CancellationToken cancellationToken)
-    {
-        var budget = _budgets.For(model);
-        var estimate = (int)Math.Min(tokens, int.MaxValue);
-        await budget.AcquireAsync(estimate, cancellationToken, backfill: true).ConfigureAwait(false);
-        EmbeddingResult result;
-        try
-        {
-            result = await send(cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            budget.Finished(backfill: true);
-        }
-        if (result.PromptTokens is { } counted)
-        {
-            budget.Settle(estimate, counted);
-        }
-        return result;
-    }
+    private Task<EmbeddingResult> ChargedAsync(string model, long tokens, Func<CancellationToken, Task<EmbeddingResult>> send, CancellationToken cancellationToken) =>
+        _budgets.For(model).ChargeAsync((int)Math.Min(tokens, int.MaxValue), send, cancellationToken, backfill: true);
 }

@@ -26,22 +26,12 @@ internal sealed class EndpointAdmission(AdaptiveConcurrencyLimit concurrency, Ra
             return null;
         }
         var waitStarted = time.GetTimestamp();
-        await budget.AcquireAsync(estimatedTokens, cancellationToken, backfill).ConfigureAwait(false);
-        metrics.WaitedForBudget(time.GetElapsedTime(waitStarted));
-        metrics.RequestSent(estimatedTokens, inputs);
-        EmbeddingResult result;
-        try
+        var result = await budget.ChargeAsync(estimatedTokens, token =>
         {
-            result = await send(cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            budget.Finished(backfill);
-        }
-        if (result.PromptTokens is { } counted)
-        {
-            budget.Settle(estimatedTokens, counted);
-        }
+            metrics.WaitedForBudget(time.GetElapsedTime(waitStarted));
+            metrics.RequestSent(estimatedTokens, inputs);
+            return send(token);
+        }, cancellationToken, backfill).ConfigureAwait(false);
         metrics.Embedded(inputs, result.PromptTokens ?? estimatedTokens);
         return result;
     }

@@ -106,6 +106,29 @@ internal sealed class EndpointRateBudget : IDisposable, IAsyncDisposable
         use.Granted(tokens);
     }
 
+    /// <summary>
+    /// One request charged to the budget: waits until its <paramref name="tokens"/> (estimated) fit, sends it (in flight
+    /// until answered or given up), and settles its tokens at the count the answer reports.
+    /// </summary>
+    public async Task<EmbeddingResult> ChargeAsync(int tokens, Func<CancellationToken, Task<EmbeddingResult>> send, CancellationToken cancellationToken, bool backfill = false)
+    {
+        await AcquireAsync(tokens, cancellationToken, backfill).ConfigureAwait(false);
+        EmbeddingResult result;
+        try
+        {
+            result = await send(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            Finished(backfill);
+        }
+        if (result.PromptTokens is { } counted)
+        {
+            Settle(tokens, counted);
+        }
+        return result;
+    }
+
     /// <summary>A request admitted by the budget has been answered (or given up): it is no longer in flight.</summary>
     public void Finished(bool backfill = false)
     {
