@@ -9,7 +9,8 @@ namespace Stackit.EmbeddingWorker.Embeddings.Throttling;
 /// </summary>
 internal sealed class RateBudgets : IDisposable
 {
-    private readonly Dictionary<string, EndpointRateBudget> _budgets = new(StringComparer.Ordinal);
+    // Read without the lock on every request; the lock only orders making a budget with telling of it.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, EndpointRateBudget> _budgets = new(StringComparer.Ordinal);
     private readonly Lock _gate = new();
     private readonly EmbeddingsOptions _options;
     private readonly int _maxTokensPerRequest;
@@ -46,17 +47,21 @@ internal sealed class RateBudgets : IDisposable
     /// </summary>
     public EndpointRateBudget For(string model)
     {
+        if (_budgets.TryGetValue(model, out var known))
+        {
+            return known;
+        }
         EndpointRateBudget budget;
         Action<string, EndpointRateBudget>? created;
         lock (_gate)
         {
-            if (_budgets.TryGetValue(model, out var known))
+            if (_budgets.TryGetValue(model, out known))
             {
                 return known;
             }
             var (tokens, requests) = _options.BudgetOf(model);
             budget = new EndpointRateBudget(tokens, requests, _maxTokensPerRequest, _time);
-            _budgets.Add(model, budget);
+            _budgets[model] = budget;
             created = _created;
         }
         created?.Invoke(model, budget);
