@@ -34,7 +34,7 @@ internal sealed partial class CollectionProvisioner(QdrantClient client, QdrantO
         if (known.Dimension != (ulong)dimension)
         {
             // Known from before an alias switch? Read it again before refusing.
-            return await RefreshAsync(collection, known, dimension, cancellationToken, model).ConfigureAwait(false) ?? throw Mismatch(collection, known.Dimension, dimension);
+            return await FollowAsync(collection, known, await ReadShapeAsync(collection, cancellationToken).ConfigureAwait(false), dimension, model, cancellationToken).ConfigureAwait(false);
         }
         return known;
     }
@@ -99,6 +99,20 @@ internal sealed partial class CollectionProvisioner(QdrantClient client, QdrantO
     public async Task<CollectionShape?> RefreshAsync(string collection, CollectionShape known, int dimension, CancellationToken cancellationToken, string? model = null)
     {
         var current = await ReadShapeAsync(collection, cancellationToken).ConfigureAwait(false);
+        // Nothing changed that this write does not fit: the refusal has another cause.
+        return current == known && current.Dimension == (ulong)dimension
+            ? null
+            : await FollowAsync(collection, known, current, dimension, model, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The collection as it is now (<paramref name="current"/>) for a write of <paramref name="dimension"/>: remembered when
+    /// it changed, and returned when the write fits it. When it does not fit and the collection records another model,
+    /// the job was embedded for the collection the alias named before (known here already when another write of that
+    /// model came first): <see cref="CollectionChangedException"/>, it is embedded again, never refused; else a mismatch.
+    /// </summary>
+    private async Task<CollectionShape> FollowAsync(string collection, CollectionShape known, CollectionShape current, int dimension, string? model, CancellationToken cancellationToken)
+    {
         if (current != known)
         {
             _shapes[collection] = current;
@@ -108,14 +122,6 @@ internal sealed partial class CollectionProvisioner(QdrantClient client, QdrantO
                 return current;
             }
         }
-        else if (current.Dimension == (ulong)dimension)
-        {
-            // Nothing changed that this write does not fit: the refusal has another cause.
-            return null;
-        }
-        // The vectors do not fit the collection. When it records another model, the job was embedded for the collection
-        // the alias named before (known here already when another write of that model came first): it is embedded
-        // again, never refused.
         if (model is not null && await EmbeddingOfAsync(collection, cancellationToken).ConfigureAwait(false) is { } recorded && !string.Equals(recorded.Model, model, StringComparison.Ordinal))
         {
             throw new CollectionChangedException($"collection '{collection}' now holds vectors of {recorded.Model} ({current.Dimension} dimensions); the job is embedded again with it.");
