@@ -56,8 +56,7 @@ internal sealed class RecallCheck(QdrantClient client, IEmbeddingClient embeddin
         return new RecallResult(sample.Count, found, missed);
     }
 
-    private static List<string> ImagesOf(ScoredPoint point) =>
-        point.Payload.TryGetValue(PayloadFields.Images, out var images) && images.KindCase == Value.KindOneofCase.ListValue ? [.. images.ListValue.Values.Select(v => v.StringValue)] : [];
+    private static List<string> ImagesOf(ScoredPoint point) => PayloadValues.Strings(point.Payload, PayloadFields.Images) ?? [];
 
     private static string TextOf(ScoredPoint point) => point.Payload.TryGetValue(PayloadFields.Text, out var text) ? text.StringValue : "";
 

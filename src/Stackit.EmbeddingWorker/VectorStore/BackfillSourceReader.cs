@@ -38,7 +38,7 @@ internal sealed class BackfillSourceReader(QdrantPointReader reader, TimeProvide
                 first.TryGetValue(PayloadFields.Version, out var version) && version.KindCase == Value.KindOneofCase.IntegerValue ? version.IntegerValue : null,
                 chunks.Max(EmbeddedAt),
                 chunks.ConvertAll(p => p.Payload.TryGetValue(PayloadFields.ContentHash, out var hash) && hash.KindCase == Value.KindOneofCase.StringValue ? hash.StringValue : null),
-                first.TryGetValue(PayloadFields.Images, out var images) && images.KindCase == Value.KindOneofCase.ListValue ? [.. images.ListValue.Values.Select(v => v.StringValue)] : null));
+                PayloadValues.Strings(first, PayloadFields.Images)));
         }
         return new SourceRead(documents, readAt);
     }

@@ -38,7 +38,10 @@ internal static class PayloadValues
         return result;
     }
 
-    /// <summary>The JSON a stored value came from (integers stay integers).</summary>
+    /// <summary>The strings of a list field (a multimodal point's images), or null when the point has no such list.</summary>
+    public static List<string>? Strings(IDictionary<string, Value> payload, string field) =>
+        payload.TryGetValue(field, out var value) && value.KindCase == Value.KindOneofCase.ListValue ? [.. value.ListValue.Values.Select(v => v.StringValue)] : null;
+
     /// <summary>A time stored as an ISO 8601 string (<c>embedded_at</c>, <c>deleted_at</c>), or null when absent or unreadable.</summary>
     public static DateTimeOffset? Time(IDictionary<string, Value> payload, string field) =>
         payload.TryGetValue(field, out var value) && value.KindCase == Value.KindOneofCase.StringValue
@@ -46,6 +49,7 @@ internal static class PayloadValues
             ? at
             : null;
 
+    /// <summary>The JSON a stored value came from (integers stay integers).</summary>
     public static JsonElement ToJson(Value value)
     {
         var buffer = new System.Buffers.ArrayBufferWriter<byte>();
