@@ -17,9 +17,8 @@ namespace Stackit.EmbeddingWorker.Management;
 /// </summary>
 internal sealed partial class PipelineGauges : BackgroundService
 {
-    private readonly ConcurrentDictionary<string, long> _depths = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, DateTimeOffset?> _oldest = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, long> _polledAt = new(StringComparer.Ordinal);
+    // Each queue's last successful poll, kept whole: the depth, the oldest message and the moment they were read.
+    private readonly ConcurrentDictionary<string, QueuePoll> _polls = new(StringComparer.Ordinal);
     private readonly WorkQueues _queues;
     private readonly string[] _queueNames;
     private readonly ManagementOptions _options;
@@ -57,13 +56,13 @@ internal sealed partial class PipelineGauges : BackgroundService
             ],
             "{item}", "Items waiting in the channel before a stage: where the pipeline is held up.");
         meter.CreateObservableGauge("embedding_worker.queue.depth",
-            () => _depths.Select(d => new Measurement<long>(d.Value, new KeyValuePair<string, object?>("queue", d.Key))),
+            () => _polls.Select(p => new Measurement<long>(p.Value.Depth, Queue(p.Key))),
             "{message}", "Approximate message count per queue, as last polled.");
         meter.CreateObservableGauge("embedding_worker.queue.oldest_message.age",
-            () => _oldest.Select(o => new Measurement<double>(o.Value is { } at ? Math.Max(0, (_time.GetUtcNow() - at).TotalSeconds) : 0, Queue(o.Key))),
+            () => _polls.Select(p => new Measurement<double>(p.Value.Oldest is { } at ? Math.Max(0, (_time.GetUtcNow() - at).TotalSeconds) : 0, Queue(p.Key))),
             "s", "How long the oldest message of each queue has waited since it was enqueued (0 when the queue is empty), as last polled.");
         meter.CreateObservableGauge("embedding_worker.queue.poll.age",
-            () => _polledAt.Select(p => new Measurement<double>(_time.GetElapsedTime(p.Value).TotalSeconds, Queue(p.Key))),
+            () => _polls.Select(p => new Measurement<double>(_time.GetElapsedTime(p.Value.At).TotalSeconds, Queue(p.Key))),
             "s", "Seconds since each queue's depth and oldest message were last read: values this old when a poll fails.");
     }
 
@@ -89,9 +88,9 @@ internal sealed partial class PipelineGauges : BackgroundService
         {
             try
             {
-                _depths[name] = await _queues.ApproximateLengthAsync(name, cancellationToken).ConfigureAwait(false) ?? 0;
-                _oldest[name] = await _queues.OldestInsertedAsync(name, cancellationToken).ConfigureAwait(false);
-                _polledAt[name] = _time.GetTimestamp();
+                var depth = await _queues.ApproximateLengthAsync(name, cancellationToken).ConfigureAwait(false) ?? 0;
+                var oldest = await _queues.OldestInsertedAsync(name, cancellationToken).ConfigureAwait(false);
+                _polls[name] = new QueuePoll(depth, oldest, _time.GetTimestamp());
             }
             catch (Exception ex) when (ex is RequestFailedException or HttpRequestException or AggregateException)
             {
@@ -99,6 +98,8 @@ internal sealed partial class PipelineGauges : BackgroundService
             }
         }
     }
+
+    private readonly record struct QueuePoll(long Depth, DateTimeOffset? Oldest, long At);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Could not read the length of queue {Queue}: {Reason}")]
     private partial void LogPollFailed(string queue, string reason);
