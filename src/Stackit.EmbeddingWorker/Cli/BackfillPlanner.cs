@@ -1,4 +1,3 @@
-using Azure.Storage.Queues;
 using Qdrant.Client;
 using Qdrant.Client.Grpc;
 using Stackit.EmbeddingWorker.Backfill;
@@ -15,7 +14,7 @@ namespace Stackit.EmbeddingWorker.Cli;
 /// only old collections are cleaned up (<see cref="BackfillCollections"/>), unless forced. Otherwise it
 /// 1. creates the target collection (<c>&lt;alias&gt;_v&lt;n+1&gt;</c>) with its model record and the marker alias
 ///    <c>&lt;alias&gt;_next</c>, then waits until every replica records live changes (<see cref="BackfillCapture"/>);
-/// 2. puts every document of the source on the backfill queue, in pages, for all replicas to copy;
+/// 2. puts every document of the source on the backfill queue, in pages, for all replicas to copy (<see cref="BackfillEnqueuer"/>);
 /// 3. waits until the queue is empty, fails if a page was poisoned, and checks that both sides hold as many points;
 /// 4. builds the target's index if it was created without one (bulk mode, <c>Backfill:DeferIndexing</c>) and waits
 ///    until Qdrant reports it green;
@@ -38,12 +37,10 @@ internal sealed class BackfillPlanner(
     EmbeddingsOptions? embeddings = null,
     IEmbeddingClient? endpoint = null)
 {
-    private const uint ScrollPage = 256;
-
-    private readonly BackfillCollections _cleanup = new(client, collections, queues, options, queue, output);
     private const int CountChecks = 3;
 
-    private static readonly WithPayloadSelector DocumentIdOnly = new() { Include = new PayloadIncludeSelector { Fields = { PayloadFields.DocumentId } } };
+    private readonly BackfillCollections _cleanup = new(client, collections, queues, options, queue, output);
+    private readonly BackfillEnqueuer _enqueuer = new(client, queues, options, queue, time, embeddings, endpoint);
 
     public async Task<int> RunAsync(string alias, string? requestedTarget, bool switchAlias, TimeSpan timeout, TimeSpan pollInterval, CancellationToken cancellationToken, bool force = false)
     {
@@ -115,7 +112,7 @@ internal sealed class BackfillPlanner(
         // Same model and size: the copy takes every unchanged chunk's vector from the source, so there is nothing to count.
         var reuses = (await collections.ReadModelAsync(alias, cancellationToken).ConfigureAwait(false)).Model
             .SameVectorsAs((await collections.ReadModelAsync(target, cancellationToken).ConfigureAwait(false)).Model);
-        var (progress, counting) = await EnqueueAllAsync(alias, source, target, calibrate: !reuses, cancellationToken).ConfigureAwait(false);
+        var (progress, counting) = await _enqueuer.EnqueueAllAsync(alias, source, target, calibrate: !reuses, cancellationToken).ConfigureAwait(false);
         await output.WriteLineAsync(reuses
             ? $"Enqueued {progress.Documents:N0} documents ({progress.Chunks:N0} chunks) on {backfill.Name} in {progress.Pages:N0} pages of up to {options.PageSize}; the target has the source's model and size, so each chunk's vector is copied from {source}, and only what changes meanwhile is embedded."
             : $"Enqueued {progress.Documents:N0} documents ({progress.Chunks:N0} chunks, ~{progress.Tokens:N0} tokens: {counting}) on {backfill.Name} in {progress.Pages:N0} pages of up to {options.PageSize}.").ConfigureAwait(false);
@@ -139,7 +136,7 @@ internal sealed class BackfillPlanner(
                 return await FailAsync("the two collections still differ; live changes may still be arriving. Run the backfill again to go on.").ConfigureAwait(false);
             }
             // Documents the target holds but the source no longer does (deleted while their page was copied).
-            var extra = await EnqueueMissingAsync(alias, source, target, cancellationToken).ConfigureAwait(false);
+            var extra = await _enqueuer.EnqueueMissingAsync(alias, source, target, cancellationToken).ConfigureAwait(false);
             await output.WriteLineAsync($"Enqueued {extra} documents only the target holds, to be checked again.").ConfigureAwait(false);
         }
 
@@ -232,90 +229,6 @@ internal sealed class BackfillPlanner(
     /// <summary><c>documents_v3</c> after <c>documents_v2</c>; <c>documents_v2</c> after anything else.</summary>
     internal static string NextVersion(string alias, string source) =>
         $"{alias}_v{(BackfillCollections.Generation(alias, source) ?? 1) + 1}";
-
-    /// <summary>
-    /// Puts every document of the source on the queue, page by page, holding one page of ids whatever the size of the
-    /// collection, in the same read that counts what the copy will embed (<see cref="SourceScan"/>), and keeps that
-    /// record in the target's metadata (<see cref="BackfillProgress"/>).
-    /// </summary>
-    private async Task<(BackfillProgress Progress, string Counting)> EnqueueAllAsync(string alias, string source, string target, bool calibrate, CancellationToken cancellationToken)
-    {
-        var startedAt = time.GetUtcNow();
-        var (countTokens, counting) = await TokenCounting.ForAsync(client, source, embeddings ?? new EmbeddingsOptions(), endpoint, calibrate && embeddings is not null, cancellationToken).ConfigureAwait(false);
-        long pages = 0;
-        var pending = new List<string>(options.PageSize);
-        var figures = await SourceScan.ReadAsync(client, source, countTokens, async id =>
-        {
-            pending.Add(id);
-            if (pending.Count == options.PageSize)
-            {
-                pages += await FlushAsync(pending, alias, source, target, cancellationToken).ConfigureAwait(false);
-                pending.Clear();
-            }
-        }, cancellationToken).ConfigureAwait(false);
-        if (pending.Count > 0)
-        {
-            pages += await FlushAsync(pending, alias, source, target, cancellationToken).ConfigureAwait(false);
-        }
-        var progress = new BackfillProgress(startedAt, pages, figures.Documents, figures.Chunks, figures.Tokens);
-        await client.UpdateCollectionAsync(target, metadata: progress.ToMetadata(), cancellationToken: cancellationToken).ConfigureAwait(false);
-        return (progress, counting);
-    }
-
-    /// <summary>
-    /// Puts on the queue the documents the target holds but the source does not (one retrieve by id per page of the
-    /// target's first chunks), to be checked again. Returns how many.
-    /// </summary>
-    private async Task<long> EnqueueMissingAsync(string alias, string source, string target, CancellationToken cancellationToken)
-    {
-        var enqueued = 0L;
-        var pending = new List<string>(options.PageSize);
-        var filter = new Filter { Must = { Conditions.Match(PayloadFields.ChunkIndex, 0L) } };
-        async Task FlushMissingAsync()
-        {
-            // Point ids derive from the alias, the same in both collections.
-            var present = (await client.RetrieveAsync(source, pending.ConvertAll(id => new PointId { Uuid = PointIds.For(alias, id, 0).ToString() }),
-                    DocumentIdOnly, new WithVectorsSelector { Enable = false }, cancellationToken: cancellationToken).ConfigureAwait(false))
-                .Select(p => p.Payload.TryGetValue(PayloadFields.DocumentId, out var id) ? id.StringValue : null)
-                .ToHashSet(StringComparer.Ordinal);
-            var missing = pending.FindAll(id => !present.Contains(id));
-            await FlushAsync(missing, alias, source, target, cancellationToken).ConfigureAwait(false);
-            enqueued += missing.Count;
-            pending.Clear();
-        }
-        await foreach (var point in QdrantScroll.AllAsync(client, target, filter, DocumentIdOnly, ScrollPage, cancellationToken).ConfigureAwait(false))
-        {
-            if (point.Payload.TryGetValue(PayloadFields.DocumentId, out var id))
-            {
-                pending.Add(id.StringValue);
-            }
-            if (pending.Count == options.PageSize)
-            {
-                await FlushMissingAsync().ConfigureAwait(false);
-            }
-        }
-        if (pending.Count > 0)
-        {
-            await FlushMissingAsync().ConfigureAwait(false);
-        }
-        return enqueued;
-    }
-
-    /// <summary>Sends these documents as signed pages; returns how many pages.</summary>
-    private async Task<int> FlushAsync(List<string> ids, string alias, string source, string target, CancellationToken cancellationToken)
-    {
-        var pages = BackfillPage.For(alias, source, target, ids, options.PageSize).Select(p => PageSignature.Sign(p, options.PageKey)).ToList();
-        await SendAsync(queues.Get(options.QueueName(queue.Name)), pages, cancellationToken).ConfigureAwait(false);
-        return pages.Count;
-    }
-
-    private static async Task SendAsync(QueueClient backfill, IEnumerable<BackfillPage> pages, CancellationToken cancellationToken)
-    {
-        foreach (var page in pages)
-        {
-            await backfill.SendMessageAsync(page.ToJson(), cancellationToken).ConfigureAwait(false);
-        }
-    }
 
     /// <summary>Null once the queue is empty (pages in work count as in it); else why the backfill stops here.</summary>
     private async Task<string?> WaitUntilCopiedAsync(string backfill, string poison, long poisonedBefore, string target, BackfillProgress progress, DateTimeOffset deadline, TimeSpan pollInterval, CancellationToken cancellationToken)
