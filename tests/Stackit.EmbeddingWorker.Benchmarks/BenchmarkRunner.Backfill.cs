@@ -153,9 +153,7 @@ internal sealed partial class BenchmarkRunner
         sampler.Write(Path.Combine(settings.LogDirectory, "migration-worker.gauges.csv"), origin);
         File.WriteAllLines(Path.Combine(settings.LogDirectory, "migration-live.csv"),
             ["document,sent ms", .. sentAt.OrderBy(s => s.Value).Select(s => $"{s.Key},{Stopwatch.GetElapsedTime(origin, s.Value).TotalMilliseconds:F0}")]);
-        File.WriteAllLines(Path.Combine(settings.LogDirectory, "migration.requests.csv"),
-            ["arrived ms,finished ms,inputs,tokens,status,model", .. endpoint.Served.OrderBy(r => r.Arrived).Select(r =>
-                $"{Stopwatch.GetElapsedTime(origin, r.Arrived).TotalMilliseconds:F0},{Stopwatch.GetElapsedTime(origin, r.Finished).TotalMilliseconds:F0},{r.Inputs},{r.Tokens},{r.Status},{r.Model}")]);
+        WriteRequests(Path.Combine(settings.LogDirectory, "migration.requests.csv"), origin, Stopwatch.GetTimestamp());
 
         await command.DisposeAsync();
         await using (var abort = ClientProcess.Start(WorkerDll, ["backfill", "--abort"], environment, Path.Combine(settings.LogDirectory, "migration-abort.log")))

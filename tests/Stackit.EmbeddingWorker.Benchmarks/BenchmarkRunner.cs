@@ -183,9 +183,9 @@ internal sealed partial class BenchmarkRunner(QueueService queues, SimulatedEndp
     private void WriteRequests(string path, long from, long to)
     {
         static string Ms(long timestamp, long origin) => Stopwatch.GetElapsedTime(origin, timestamp).TotalMilliseconds.ToString("F1", CultureInfo.InvariantCulture);
-        var lines = new List<string> { $"# window 0 to {Ms(to, from)} ms", "arrived,started,released,finished,inputs,tokens,status" };
+        var lines = new List<string> { $"# window 0 to {Ms(to, from)} ms", "arrived,started,released,finished,inputs,tokens,status,model" };
         lines.AddRange(endpoint.Served.OrderBy(r => r.Arrived).Select(r =>
-            $"{Ms(r.Arrived, from)},{Ms(r.Started, from)},{Ms(r.Released, from)},{Ms(r.Finished, from)},{r.Inputs},{r.Tokens},{r.Status}"));
+            $"{Ms(r.Arrived, from)},{Ms(r.Started, from)},{Ms(r.Released, from)},{Ms(r.Finished, from)},{r.Inputs},{r.Tokens},{r.Status},{r.Model}"));
         File.WriteAllLines(path, lines);
     }
 
