@@ -113,24 +113,25 @@ azure.workload.identity/use: "true"
 
 {{/* The project's rate budgets, once for the release (the default size and any model's own), and the most replicas that share them. */}}
 {{- define "worker.budgetEnv" -}}
+{{- /* int64: helm reads values as float64, which print as 1.2e+06 from a million on. */}}
 {{- with .Values.budget.tokensPerMinute }}
 - name: Embeddings__TokensPerMinute
-  value: {{ . | quote }}
+  value: {{ . | int64 | quote }}
 {{- end }}
 {{- with .Values.budget.requestsPerMinute }}
 - name: Embeddings__RequestsPerMinute
-  value: {{ . | quote }}
+  value: {{ . | int64 | quote }}
 {{- end }}
 {{- range $i, $budget := .Values.budget.models }}
 - name: Embeddings__ModelBudgets__{{ $i }}__Model
   value: {{ $budget.model | quote }}
 {{- with $budget.tokensPerMinute }}
 - name: Embeddings__ModelBudgets__{{ $i }}__TokensPerMinute
-  value: {{ . | quote }}
+  value: {{ . | int64 | quote }}
 {{- end }}
 {{- with $budget.requestsPerMinute }}
 - name: Embeddings__ModelBudgets__{{ $i }}__RequestsPerMinute
-  value: {{ . | quote }}
+  value: {{ . | int64 | quote }}
 {{- end }}
 {{- end }}
 - name: Fleet__MaxReplicas

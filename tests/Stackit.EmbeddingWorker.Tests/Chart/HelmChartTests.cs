@@ -16,7 +16,7 @@ namespace Stackit.EmbeddingWorker.Tests.Chart;
 /// <summary>
 /// What can be checked of the Helm chart without helm (not installable here): well-formed YAML, values
 /// against the schema, the schema's refusals, and templates that refer only to values and settings that
-/// exist. <c>helm lint</c> and <c>helm template</c> (docs/operations.md) check the rendering where helm is available.
+/// exist. <see cref="ChartRenderingTests"/> renders it as helm does.
 /// </summary>
 public sealed partial class HelmChartTests
 {
