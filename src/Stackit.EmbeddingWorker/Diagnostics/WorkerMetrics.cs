@@ -27,6 +27,10 @@ internal sealed class WorkerMetrics
     private readonly Counter<long> _reused;
     private readonly Counter<long> _tokensSaved;
     private readonly Counter<long> _undercounted;
+    private readonly Histogram<double> _queueDuration;
+    private readonly Histogram<double> _searchableDuration;
+    private readonly Counter<long> _leasesLost;
+    private readonly Histogram<double> _qdrantDuration;
 
     public WorkerMetrics(IMeterFactory meters)
     {
@@ -50,6 +54,20 @@ internal sealed class WorkerMetrics
         _reused = meter.CreateCounter<long>("embedding_worker.inputs.reused", "{input}", "Unchanged chunks stored again with their stored vector instead of being embedded.");
         _tokensSaved = meter.CreateCounter<long>("embedding_worker.tokens.saved", "{token}", "Estimated tokens not sent to the endpoint because their chunks were unchanged.");
         _undercounted = meter.CreateCounter<long>("embedding_worker.requests.undercounted", "{request}", "Answered requests the endpoint counted more tokens for than the worker had (estimated, or counted with Embeddings:TokenizerFile).");
+        double[] seconds = [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 900, 3600];
+        _queueDuration = meter.CreateHistogram<double>("embedding_worker.job.queue.duration", "s",
+            "Time a message waited in the queue, from its first enqueue to this receive (a handed-back message keeps its first enqueue).",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = seconds });
+        _searchableDuration = meter.CreateHistogram<double>("embedding_worker.job.searchable.duration", "s",
+            "Time from a job's first enqueue until its points are stored in Qdrant (searchable) and its message deleted.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = seconds });
+        _leasesLost = meter.CreateCounter<long>("embedding_worker.leases.lost", "{message}",
+            "Messages whose lease was lost (their visibility ran out and another receiver took them) at renewal or settlement.");
+        _qdrantDuration = meter.CreateHistogram<double>("db.client.operation.duration", "s",
+            "Duration of each call to Qdrant (db.system.name qdrant), by operation; failed calls carry error.type (the gRPC status).",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] });
+        meter.CreateObservableGauge("embedding_worker.build.info", () => new Measurement<int>(1, new KeyValuePair<string, object?>("version", Version)), "{build}",
+            "Always 1; the worker's version in its version tag.");
         meter.CreateObservableGauge("embedding_worker.backfill.pending", () => _pendingBackfills.Count, "{collection}",
             "Collections whose recorded model is not this replica's Embeddings:Model (they are written with their own): a backfill to it is pending.");
         Meter = meter;
@@ -76,7 +94,37 @@ internal sealed class WorkerMetrics
 
     public void JobStored() => _stored.Add(1);
 
-    public void JobPoisoned() => _poisoned.Add(1);
+    /// <summary>A message moved to the poison queue; <paramref name="reason"/> is one of <see cref="PoisonReasons"/>.</summary>
+    public void JobPoisoned(string reason) => _poisoned.Add(1, new KeyValuePair<string, object?>("error.type", reason));
+
+    /// <summary>A received message waited <paramref name="waited"/> since its first enqueue.</summary>
+    public void Queued(TimeSpan waited, string queue) => _queueDuration.Record(Math.Max(0, waited.TotalSeconds), new KeyValuePair<string, object?>("queue", queue));
+
+    /// <summary>A job became searchable <paramref name="sinceEnqueue"/> after its first enqueue.</summary>
+    public void Searchable(TimeSpan sinceEnqueue, string queue) => _searchableDuration.Record(Math.Max(0, sinceEnqueue.TotalSeconds), new KeyValuePair<string, object?>("queue", queue));
+
+    /// <summary>A lease was lost at <paramref name="at"/> (renewal, delete, poison, release).</summary>
+    public void LeaseLost(string at) => _leasesLost.Add(1, new KeyValuePair<string, object?>("action", at));
+
+    /// <summary>A call to Qdrant took <paramref name="duration"/>; <paramref name="error"/> is its gRPC status when it failed.</summary>
+    public void QdrantCalled(string operation, TimeSpan duration, string? error)
+    {
+        var tags = new System.Diagnostics.TagList
+        {
+            { "db.system.name", "qdrant" },
+            { "db.operation.name", operation },
+        };
+        if (error is not null)
+        {
+            tags.Add("error.type", error);
+        }
+        _qdrantDuration.Record(duration.TotalSeconds, tags);
+    }
+
+    /// <summary>The worker's version: the assembly's informational version without its source hash.</summary>
+    public static string Version { get; } =
+        (typeof(WorkerMetrics).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
+            .OfType<System.Reflection.AssemblyInformationalVersionAttribute>().FirstOrDefault()?.InformationalVersion ?? "unknown").Split('+')[0];
 
     public void JobRetried() => _retried.Add(1);
 

@@ -143,6 +143,10 @@ internal sealed partial class IntakeService(
     private async Task AcceptAsync(QueueLease lease, CancellationToken cancellationToken)
     {
         using var scope = JobLogScope.Begin(logger, lease.MessageId, null);
+        if (lease.InsertedOn is { } inserted)
+        {
+            context.Metrics.Queued(Time.GetUtcNow() - inserted, lease.QueueName);
+        }
         // A message seen more often than allowed crashed its earlier receivers: stop the loop here.
         if (policy.RefuseOnReceipt(lease) is { } refusal)
         {

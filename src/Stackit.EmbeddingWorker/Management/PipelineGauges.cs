@@ -27,7 +27,7 @@ internal sealed partial class PipelineGauges : BackgroundService
 
     public PipelineGauges(WorkerMetrics metrics, LeaseRegistry leases, AdaptiveConcurrencyLimit concurrency, WorkQueues queues, QueueOptions queue,
         PipelineChannels channels, ByteBudget claimedBytes, ManagementOptions options, TimeProvider time, ILogger<PipelineGauges> logger,
-        RateBudgets budgets, EmbeddingsOptions embeddings, Backfill.BackfillOptions backfill, FleetBudgets? fleet = null)
+        RateBudgets budgets, EmbeddingsOptions embeddings, Backfill.BackfillOptions backfill, DependencyCircuits circuits, FleetBudgets? fleet = null)
     {
         _queues = queues;
         _queueNames = backfill.Enabled
@@ -37,6 +37,11 @@ internal sealed partial class PipelineGauges : BackgroundService
         _time = time;
         _logger = logger;
         var meter = metrics.Meter;
+        meter.CreateObservableGauge("embedding_worker.circuit.open", () => new[]
+            {
+                new Measurement<int>(circuits.Embeddings.State == CircuitState.Closed ? 0 : 1, new KeyValuePair<string, object?>("dependency", "embeddings")),
+                new Measurement<int>(circuits.VectorStore.State == CircuitState.Closed ? 0 : 1, new KeyValuePair<string, object?>("dependency", "qdrant")),
+            }, "{circuit}", "1 while the dependency's circuit is open or probing (intake paused), 0 while it is closed.");
         meter.CreateObservableGauge("embedding_worker.messages.in_flight", () => leases.Count, "{message}", "Messages received and not yet settled.");
         meter.CreateObservableGauge("embedding_worker.claimed_bytes.held", () => claimedBytes.Held, "By", "Bytes of claimed job bodies held now (Blobs:MaxInFlightBytes bounds them).");
         meter.CreateObservableGauge("embedding_worker.requests.in_flight", () => concurrency.InFlight, "{request}", "Requests to the embeddings endpoint in flight.");

@@ -1,4 +1,5 @@
 using Azure;
+using Stackit.EmbeddingWorker.Diagnostics;
 
 namespace Stackit.EmbeddingWorker.Messaging;
 
@@ -13,6 +14,7 @@ internal sealed partial class LeaseKeeper(
     WorkQueues queues,
     MessageSettler settler,
     QueueOptions options,
+    WorkerMetrics metrics,
     TimeProvider time,
     ILogger<LeaseKeeper> logger) : BackgroundService
 {
@@ -136,6 +138,7 @@ internal sealed partial class LeaseKeeper(
         {
             lease.Lost();
             leases.Forget(lease);
+            metrics.LeaseLost("renew");
             LogLost(lease.MessageId, ex.ErrorCode);
         }
         catch (Exception ex) when (QueueErrors.IsUnavailable(ex))

@@ -13,8 +13,8 @@ internal sealed partial class MessageSettler(WorkQueues queues, LeaseRegistry le
     public Task DeleteAsync(QueueLease lease, CancellationToken cancellationToken) =>
         SettleAsync(lease, "delete", token => DeleteMessageAsync(lease, token), cancellationToken);
 
-    /// <summary>Copies the message with its error to the poison queue, then deletes the original.</summary>
-    public Task PoisonAsync(QueueLease lease, string? documentId, string error, CancellationToken cancellationToken) =>
+    /// <summary>Copies the message with its error to the poison queue, then deletes the original; <paramref name="reason"/> tags the metric (<see cref="PoisonReasons"/>).</summary>
+    public Task PoisonAsync(QueueLease lease, string? documentId, string error, string reason, CancellationToken cancellationToken) =>
         SettleAsync(lease, "poison", async token =>
         {
             var envelope = PoisonEnvelope.Create(lease, documentId, error, time.GetUtcNow(), out var wrapped);
@@ -25,7 +25,7 @@ internal sealed partial class MessageSettler(WorkQueues queues, LeaseRegistry le
             // A deleted (or never created) poison queue is made again, or the message would come back forever.
             await WorkQueues.SendCreatingAsync(queues.PoisonOf(lease.QueueName), envelope, token).ConfigureAwait(false);
             LogPoisoned(lease.MessageId, documentId, lease.DequeueCount, error);
-            metrics.JobPoisoned();
+            metrics.JobPoisoned(reason);
             await DeleteMessageAsync(lease, token).ConfigureAwait(false);
         }, cancellationToken);
 
@@ -77,6 +77,7 @@ internal sealed partial class MessageSettler(WorkQueues queues, LeaseRegistry le
         catch (RequestFailedException ex) when (QueueErrors.IsLeaseLost(ex))
         {
             lease.Lost();
+            metrics.LeaseLost(action);
             LogLeaseLost(lease.MessageId, action, ex.ErrorCode);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)

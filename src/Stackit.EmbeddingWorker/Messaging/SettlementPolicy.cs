@@ -36,13 +36,17 @@ internal sealed partial class SettlementPolicy(MessageSettler settler, QueueOpti
             case OutcomeKind.Stored:
                 LogStored(documentId, lease.MessageId);
                 metrics.JobStored();
+                if (lease.InsertedOn is { } inserted)
+                {
+                    metrics.Searchable(time.GetUtcNow() - inserted, lease.QueueName);
+                }
                 return settler.DeleteAsync(lease, cancellationToken);
             case OutcomeKind.Rejected:
-                return settler.PoisonAsync(lease, documentId, reason ?? "rejected", cancellationToken);
+                return settler.PoisonAsync(lease, documentId, reason ?? "rejected", RejectionKind(lease), cancellationToken);
             default:
                 if (TooOld(lease) is { } old)
                 {
-                    return settler.PoisonAsync(lease, documentId, $"{old} Last error: {reason}", cancellationToken);
+                    return settler.PoisonAsync(lease, documentId, $"{old} Last error: {reason}", PoisonReasons.TooOld, cancellationToken);
                 }
                 if (kind == OutcomeKind.Unavailable)
                 {
@@ -56,7 +60,7 @@ internal sealed partial class SettlementPolicy(MessageSettler settler, QueueOpti
                 if (attempts >= options.MaxDequeueCount)
                 {
                     var error = $"gave up after {attempts} attempts; last error: {reason}";
-                    return settler.PoisonAsync(lease, documentId, error, cancellationToken);
+                    return settler.PoisonAsync(lease, documentId, error, PoisonReasons.Attempts, cancellationToken);
                 }
                 var delay = stopping ? TimeSpan.Zero : settler.RetryDelay(attempts);
                 LogRetryLater(documentId, lease.MessageId, attempts, delay, reason);
@@ -64,6 +68,12 @@ internal sealed partial class SettlementPolicy(MessageSettler settler, QueueOpti
                 return settler.ReleaseAsync(lease, delay, cancellationToken, failedOnItsOwn: true);
         }
     }
+
+    /// <summary>The metric's reason for a rejection: the receipt checks' (crashed receivers, too old) when they hold, else the job's own.</summary>
+    private string RejectionKind(QueueLease lease) =>
+        lease.UnsettledDeliveries >= options.MaxUnsettledDeliveries ? PoisonReasons.Unsettled
+        : TooOld(lease) is not null ? PoisonReasons.TooOld
+        : PoisonReasons.Rejected;
 
     private string? TooOld(QueueLease lease) =>
         lease.InsertedOn is { } inserted && time.GetUtcNow() - inserted > options.MaxJobAge

@@ -5,6 +5,7 @@ using Grpc.Core.Interceptors;
 using Grpc.Net.Client;
 using Qdrant.Client;
 using Qdrant.Client.Grpc;
+using Stackit.EmbeddingWorker.Diagnostics;
 
 namespace Stackit.EmbeddingWorker.VectorStore;
 
@@ -24,7 +25,7 @@ internal static class QdrantClients
     /// call as an error with its stack, expected ones too (a read in a collection not created yet answers NotFound);
     /// the worker logs the failures that matter itself.
     /// </summary>
-    public static QdrantClient Create(QdrantOptions options, TimeSpan timeout)
+    public static QdrantClient Create(QdrantOptions options, TimeSpan timeout, WorkerMetrics? metrics = null)
     {
         var channel = GrpcChannel.ForAddress(options.Endpoint, new GrpcChannelOptions
         {
@@ -39,6 +40,10 @@ internal static class QdrantClients
                 return metadata;
             })
             : channel.CreateCallInvoker();
+        if (metrics is not null)
+        {
+            invoker = invoker.Intercept(new QdrantCallMetrics(metrics));
+        }
         return new QdrantClient(new QdrantGrpcClient(invoker), timeout);
     }
 

@@ -1,3 +1,4 @@
+using Stackit.EmbeddingWorker.Diagnostics;
 using Stackit.EmbeddingWorker.Pipeline;
 
 namespace Stackit.EmbeddingWorker.VectorStore;
@@ -10,7 +11,7 @@ internal static class VectorStoreRegistration
     /// </summary>
     public static IServiceCollection AddVectorStore(this IServiceCollection services)
     {
-        services.AddSingleton(sp => QdrantClients.Create(sp.GetRequiredService<QdrantOptions>(), sp.GetRequiredService<QdrantOptions>().Timeout));
+        services.AddSingleton(sp => QdrantClients.Create(sp.GetRequiredService<QdrantOptions>(), sp.GetRequiredService<QdrantOptions>().Timeout, sp.GetRequiredService<WorkerMetrics>()));
         services.AddSingleton(sp => QdrantCalls.Create(sp.GetRequiredService<QdrantOptions>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<CollectionProvisioner>();
         services.AddSingleton<PointFactory>();

@@ -30,6 +30,8 @@ public sealed partial class ManagementEndpointsTests(AzuriteFixture azurite)
         var poison = azurite.Queue(queueName + "-poison");
         await poison.CreateIfNotExistsAsync(cancellationToken: Ct);
         await poison.SendMessageAsync("{}", Ct);
+        // One job the worker must refuse: it is poisoned, with its reason on the metric.
+        await azurite.Queue(queueName).SendMessageAsync("not a job", Ct);
         await Task.Delay(TimeSpan.FromSeconds(1.5), Ct);
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
         var settings = WorkerHost.Settings(azurite.ConnectionString, queueName, embeddings.BaseUrl, qdrant.Endpoint, Collection);
@@ -49,10 +51,11 @@ public sealed partial class ManagementEndpointsTests(AzuriteFixture azurite)
             await Task.Delay(100, Ct);
             text = await http.GetStringAsync("/metrics", Ct);
         }
-        while (Value(text, "embedding_worker_jobs_stored_total") < jobs);
+        while (Value(text, "embedding_worker_jobs_stored_total") < jobs || Value(text, "embedding_worker_jobs_poisoned_total") < 1);
         await app.StopAsync(Ct);
 
-        Assert.Equal(jobs, Value(text, "embedding_worker_jobs_received_total"));
+        Assert.Equal(jobs + 1, Value(text, "embedding_worker_jobs_received_total"));
+        Assert.Equal(1, Value(text, "embedding_worker_jobs_poisoned_total", "error_type=\"rejected\""));
         Assert.Equal(jobs, Value(text, "embedding_worker_jobs_stored_total"));
         Assert.Equal(jobs, Value(text, "embedding_worker_inputs_total"));
         Assert.Equal(embeddings.Requests.Sum(r => r.Inputs.Count), Value(text, "embedding_worker_inputs_total"));
@@ -75,6 +78,15 @@ public sealed partial class ManagementEndpointsTests(AzuriteFixture azurite)
         {
             Assert.Contains($"embedding_worker_stage_waiting{{otel_scope_name=\"Stackit.EmbeddingWorker\",channel=\"{channel}\"}} 0", text, StringComparison.Ordinal);
         }
+        // What an on-call reads beside the counts: how long jobs waited and took to become searchable, Qdrant's
+        // calls by operation, the circuits, and which version runs.
+        Assert.Equal(jobs + 1, Value(text, "embedding_worker_job_queue_duration_seconds_count", $"queue=\"{queueName}\""));
+        Assert.Equal(jobs, Value(text, "embedding_worker_job_searchable_duration_seconds_count", $"queue=\"{queueName}\""));
+        Assert.True(Value(text, "db_client_operation_duration_seconds_count", "db_operation_name=\"Upsert\"") >= 1);
+        Assert.Contains("db_system_name=\"qdrant\"", text, StringComparison.Ordinal);
+        Assert.Equal(0, Value(text, "embedding_worker_circuit_open", "dependency=\"embeddings\""));
+        Assert.Contains("embedding_worker_circuit_open{otel_scope_name=\"Stackit.EmbeddingWorker\",dependency=\"qdrant\"} 0", text, StringComparison.Ordinal);
+        Assert.Equal(1, Value(text, "embedding_worker_build_info", "version=\""));
         Assert.DoesNotContain(FakeEmbeddingServer.ApiKey, text, StringComparison.Ordinal);
     }
 

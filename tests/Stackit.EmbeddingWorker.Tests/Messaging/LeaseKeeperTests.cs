@@ -26,7 +26,7 @@ public sealed class LeaseKeeperTests(AzuriteFixture azurite) : IAsyncLifetime
         _leases = new LeaseRegistry(_time);
         var queues = new WorkQueues(QueueClientFactory.Create(options), options);
         var settler = new MessageSettler(queues, _leases, options, TestMetrics.Create(), _time, NullLogger<MessageSettler>.Instance);
-        _keeper = new LeaseKeeper(_leases, queues, settler, options, _time, NullLogger<LeaseKeeper>.Instance);
+        _keeper = new LeaseKeeper(_leases, queues, settler, options, TestMetrics.Create(), _time, NullLogger<LeaseKeeper>.Instance);
     }
 
     public ValueTask DisposeAsync()
@@ -71,7 +71,7 @@ public sealed class LeaseKeeperTests(AzuriteFixture azurite) : IAsyncLifetime
         var queues = new WorkQueues(client, options);
         var leases = new LeaseRegistry(_time);
         var settler = new MessageSettler(queues, leases, options, TestMetrics.Create(), _time, NullLogger<MessageSettler>.Instance);
-        using var keeper = new LeaseKeeper(leases, queues, settler, options, _time, NullLogger<LeaseKeeper>.Instance);
+        using var keeper = new LeaseKeeper(leases, queues, settler, options, TestMetrics.Create(), _time, NullLogger<LeaseKeeper>.Instance);
         var lease = leases.Track(new QueueLease("unreachable", "message-1", "receipt-1", 1, ReadOnlyMemory<byte>.Empty), _time.GetTimestamp());
         _time.Advance(TimeSpan.FromMinutes(1));
 
