@@ -71,6 +71,13 @@ internal sealed class WorkerMetrics
         meter.CreateObservableGauge("embedding_worker.backfill.pending", () => _pendingBackfills.Count, "{collection}",
             "Collections whose recorded model is not this replica's Embeddings:Model (they are written with their own): a backfill to it is pending.");
         Meter = meter;
+        // Every counter starts at 0 on the scrape, so rate() and the alerts see its first increment (a series that
+        // appears only at its first event has no earlier sample to compare with).
+        foreach (var counter in new[] { _received, _stored, _poisoned, _retried, _inputs, _tokens, _throttled, _superseded, _reused, _tokensSaved, _undercounted, _leasesLost })
+        {
+            counter.Add(0);
+        }
+        _budgetWait.Add(0);
     }
 
     internal Meter Meter { get; }

@@ -8,7 +8,7 @@
 //   - user values are coalesced over the chart's values.yaml (maps merge, null removes a default);
 //   - missing keys render as empty ("missingkey=zero", then "<no value>" removed);
 //   - include, tpl, required, fail, toYaml (2-space indent, no trailing newline), fromYaml, toJson, fromJson,
-//     lookup (always empty: there is no cluster);
+//     lookup (always empty: there is no cluster); .Files.Get;
 //   - every file under templates/ not starting with "_" is rendered; NOTES.txt is rendered apart.
 //
 // Usage: render -chart DIR [-f values.yaml ...] [-name RELEASE] [-namespace NS] [-values-out FILE] [-notes-out FILE]
@@ -136,7 +136,7 @@ func run(chartDir, release, namespace string, files []string, valuesOut, notesOu
 			"KubeVersion": map[string]interface{}{"Version": "v1.31.0", "Major": "1", "Minor": "31", "GitVersion": "v1.31.0"},
 			"APIVersions": apiVersions{},
 		},
-		"Files": map[string]interface{}{},
+		"Files": chartFiles{dir: chartDir},
 	}
 
 	var out bytes.Buffer
@@ -369,6 +369,22 @@ func coalesce(user, defaults map[string]interface{}) map[string]interface{} {
 		out[k] = v
 	}
 	return out
+}
+
+// chartFiles is .Files: the chart's files outside templates/, read by their path in the chart.
+type chartFiles struct{ dir string }
+
+// Get returns the file's text, or "" when there is no such file (as helm does).
+func (f chartFiles) Get(name string) string {
+	clean := path.Clean(name)
+	if strings.HasPrefix(clean, "templates/") || strings.HasPrefix(clean, "..") || path.IsAbs(clean) {
+		return ""
+	}
+	data, err := os.ReadFile(filepath.Join(f.dir, filepath.FromSlash(clean)))
+	if err != nil {
+		return ""
+	}
+	return string(data)
 }
 
 type apiVersions struct{}

@@ -37,6 +37,7 @@ public sealed partial class ChartRenderingTests
         ["budgets of millions"] = Secrets + "budget:\n  tokensPerMinute: 1200000\n  requestsPerMinute: 1000000\n  models:\n    - model: Qwen/Qwen3-Embedding-8B\n      tokensPerMinute: 2000000\n      requestsPerMinute: 3000000\n",
         ["scheduling and escape hatches"] = Secrets + "priorityClassName: batch-high\nnodeSelector:\n  pool: workers\ntolerations:\n  - key: dedicated\n    operator: Equal\n    value: workers\n    effect: NoSchedule\ntopologySpreadConstraints:\n  - maxSkew: 1\n    topologyKey: topology.kubernetes.io/zone\n    whenUnsatisfiable: ScheduleAnyway\n    labelSelector:\n      matchLabels:\n        app.kubernetes.io/name: stackit-embedding-worker\nenvFrom:\n  - secretRef:\n      name: more-settings\npodLabels:\n  team: search\npodAnnotations:\n  owner: search\nbackfill:\n  enabled: true\n",
         ["own service account"] = Secrets + "serviceAccount:\n  create: false\n  name: shared-worker\n",
+        ["alerts and dashboard"] = Secrets + "serviceMonitor:\n  enabled: true\nalerts:\n  enabled: true\n  labels:\n    release: prometheus\ndashboard:\n  enabled: true\n",
         ["no PodDisruptionBudget"] = Secrets + "podDisruptionBudget:\n  enabled: false\nreplicaCount: 1\n",
     };
 

@@ -216,7 +216,7 @@ public sealed partial class HelmChartTests
         }
         Assert.Contains("{{- with .Values.topologySpreadConstraints }}", Template("deployment.yaml"), StringComparison.Ordinal);
         Assert.Contains("timeZone: {{ . | quote }}", Template("cronjob.yaml"), StringComparison.Ordinal);
-        Assert.Contains("ttlSecondsAfterFinished: {{ .Values.backfill.ttlSecondsAfterFinished }}", Template("cronjob.yaml"), StringComparison.Ordinal);
+        Assert.Contains("ttlSecondsAfterFinished: {{ .Values.backfill.ttlSecondsAfterFinished | int64 }}", Template("cronjob.yaml"), StringComparison.Ordinal);
         var values = Values();
         Set(values, "extraEnv", JsonNode.Parse("""[{ "name": "Qdrant__CertificateFile", "value": "/etc/qdrant-ca/ca.crt" }]"""));
         Set(values, "extraVolumes", JsonNode.Parse("""[{ "name": "qdrant-ca", "secret": { "secretName": "qdrant-ca" } }]"""));

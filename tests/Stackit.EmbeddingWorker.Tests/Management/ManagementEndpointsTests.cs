@@ -3,6 +3,7 @@ using System.Net;
 using System.Text.RegularExpressions;
 using Stackit.EmbeddingWorker.Testing;
 using Stackit.EmbeddingWorker.Testing.QdrantStandIn;
+using Stackit.EmbeddingWorker.Tests.Chart;
 using Stackit.EmbeddingWorker.Tests.Infrastructure;
 
 namespace Stackit.EmbeddingWorker.Tests.Management;
@@ -88,6 +89,47 @@ public sealed partial class ManagementEndpointsTests(AzuriteFixture azurite)
         Assert.Contains("embedding_worker_circuit_open{otel_scope_name=\"Stackit.EmbeddingWorker\",dependency=\"qdrant\"} 0", text, StringComparison.Ordinal);
         Assert.Equal(1, Value(text, "embedding_worker_build_info", "version=\""));
         Assert.DoesNotContain(FakeEmbeddingServer.ApiKey, text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Alerts_and_dashboard_name_only_metrics_a_running_worker_exports()
+    {
+        await RenderedChart.SkipUnlessAvailableAsync();
+        const int jobs = 3;
+        await using var embeddings = await FakeEmbeddingServer.StartAsync();
+        await using var qdrant = await QdrantStandInServer.StartAsync();
+        var (queueName, port) = await PrepareAsync(jobs);
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+        var settings = WorkerHost.Settings(azurite.ConnectionString, queueName, embeddings.BaseUrl, qdrant.Endpoint, Collection);
+        settings["Management:QueueDepthInterval"] = "00:00:01";
+        await using var app = WorkerHost.BuildWithManagement(settings, port);
+        await app.StartAsync(Ct);
+        string text;
+        do
+        {
+            await Task.Delay(200, Ct);
+            text = await http.GetStringAsync("/metrics", Ct);
+        }
+        while (Value(text, "embedding_worker_jobs_stored_total") < jobs || !text.Contains("embedding_worker_queue_depth", StringComparison.Ordinal));
+        await app.StopAsync(Ct);
+        var exported = SampleLine().Matches(text).Select(m => m.Groups["name"].Value).ToHashSet(StringComparer.Ordinal);
+
+        var documents = await RenderedChart.RenderAsync("secrets:\n  apiKey: sk-test\nserviceMonitor:\n  enabled: true\nalerts:\n  enabled: true\ndashboard:\n  enabled: true\n");
+        var rules = documents.Single(d => d.Kind == "PrometheusRule").At("spec.groups.0.rules")!.AsArray()
+            .Select(r => ((string)r!["alert"]!, (string)r["expr"]!)).ToList();
+        var dashboard = System.Text.Json.Nodes.JsonNode.Parse((string)documents.Single(d => d.Kind == "ConfigMap" && d.Source.EndsWith("dashboard.yaml", StringComparison.Ordinal))
+            .At("data")!["stackit-embedding-worker.json"]!)!;
+        var panels = dashboard["panels"]!.AsArray().SelectMany(p => p!["targets"]!.AsArray().Select(t => ((string)p["title"]!, (string)t!["expr"]!))).ToList();
+        Assert.Equal(9, rules.Count);
+        Assert.Equal(8, dashboard["panels"]!.AsArray().Count);
+
+        var missing = rules.Concat(panels)
+            .SelectMany(e => MetricName().Matches(e.Item2).Select(m => (Where: e.Item1, Name: m.Value)))
+            .Where(n => !exported.Contains(n.Name))
+            .Select(n => $"{n.Where}: {n.Name}")
+            .Distinct()
+            .ToList();
+        Assert.True(missing.Count == 0, "Named but not exported: " + string.Join("; ", missing));
     }
 
     [Fact]
@@ -241,6 +283,10 @@ public sealed partial class ManagementEndpointsTests(AzuriteFixture azurite)
         SampleLine().Matches(exposition)
             .Where(m => m.Groups["name"].Value == series && m.Groups["labels"].Value.Contains(label, StringComparison.Ordinal))
             .Sum(m => double.Parse(m.Groups["value"].Value, CultureInfo.InvariantCulture));
+
+    /// <summary>A series the worker exports, as a rule or panel names it (kube-state-metrics' kube_* series are not the worker's).</summary>
+    [GeneratedRegex(@"\b(embedding_worker|db_client)_[a-z_]+\b")]
+    private static partial Regex MetricName();
 
     [GeneratedRegex(@"^(?<name>[a-z_]+)(?:\{(?<labels>[^}]*)\})? (?<value>[0-9.eE+-]+)", RegexOptions.Multiline)]
     private static partial Regex SampleLine();
