@@ -18,28 +18,13 @@ public sealed partial class ChartRenderingTests
 {
     private const string Secrets = "secrets:\n  apiKey: sk-test\n  queueConnectionString: UseDevelopmentStorage=true\n";
 
-    /// <summary>The values matrix: each switch an operator may turn, alone or with the ones it is used with.</summary>
-    private static readonly Dictionary<string, string> Cases = new(StringComparer.Ordinal)
-    {
-        ["defaults"] = Secrets,
-        ["existing secret"] = "secrets:\n  existingSecret: worker-secrets\n",
-        ["KEDA with a connection string"] = Secrets + "keda:\n  enabled: true\n",
-        ["KEDA with workload identity"] = "workloadIdentity:\n  enabled: true\n  clientId: 00000000-0000-0000-0000-000000000001\nsecrets:\n  apiKey: sk-test\nconfig:\n  Queue:\n    ServiceUri: https://account1.queue.core.windows.net\nkeda:\n  enabled: true\n  authenticationRef: workload-identity\n",
-        ["HPA"] = Secrets + "hpa:\n  enabled: true\n",
-        ["backfill"] = Secrets + "backfill:\n  enabled: true\n  ttlSecondsAfterFinished: 2592000\n  alias: documents\n  model: Qwen/Qwen3-Embedding-8B\n  dimensions: 1024\n  timeZone: Europe/Berlin\n",
-        ["backfill with KEDA"] = Secrets + "keda:\n  enabled: true\nbackfill:\n  enabled: true\n",
-        ["workload identity"] = "workloadIdentity:\n  enabled: true\n  clientId: 00000000-0000-0000-0000-000000000001\nserviceAccount:\n  annotations:\n    team: search\nsecrets:\n  apiKey: sk-test\nconfig:\n  Queue:\n    ServiceUri: https://account1.queue.core.windows.net\n",
-        ["tokenizer"] = Secrets + "tokenizer:\n  configMap: mistral-tokenizer\n",
-        ["TLS CA for Qdrant"] = Secrets + "extraVolumes:\n  - name: qdrant-ca\n    secret:\n      secretName: qdrant-ca\nextraVolumeMounts:\n  - name: qdrant-ca\n    mountPath: /etc/qdrant-ca\n    readOnly: true\nextraEnv:\n  - name: Qdrant__CertificateFile\n    value: /etc/qdrant-ca/ca.crt\n",
-        ["NetworkPolicy off"] = Secrets + "networkPolicy:\n  enabled: false\n",
-        ["image by digest"] = Secrets + "image:\n  digest: sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n",
-        ["ServiceMonitor"] = Secrets + "serviceMonitor:\n  enabled: true\n  labels:\n    release: prometheus\n",
-        ["budgets of millions"] = Secrets + "budget:\n  tokensPerMinute: 1200000\n  requestsPerMinute: 1000000\n  models:\n    - model: Qwen/Qwen3-Embedding-8B\n      tokensPerMinute: 2000000\n      requestsPerMinute: 3000000\n",
-        ["scheduling and escape hatches"] = Secrets + "priorityClassName: batch-high\nnodeSelector:\n  pool: workers\ntolerations:\n  - key: dedicated\n    operator: Equal\n    value: workers\n    effect: NoSchedule\ntopologySpreadConstraints:\n  - maxSkew: 1\n    topologyKey: topology.kubernetes.io/zone\n    whenUnsatisfiable: ScheduleAnyway\n    labelSelector:\n      matchLabels:\n        app.kubernetes.io/name: stackit-embedding-worker\nenvFrom:\n  - secretRef:\n      name: more-settings\npodLabels:\n  team: search\npodAnnotations:\n  owner: search\nbackfill:\n  enabled: true\n",
-        ["own service account"] = Secrets + "serviceAccount:\n  create: false\n  name: shared-worker\n",
-        ["alerts and dashboard"] = Secrets + "serviceMonitor:\n  enabled: true\nalerts:\n  enabled: true\n  labels:\n    release: prometheus\ndashboard:\n  enabled: true\n",
-        ["no PodDisruptionBudget"] = Secrets + "podDisruptionBudget:\n  enabled: false\nreplicaCount: 1\n",
-    };
+    /// <summary>
+    /// The values matrix, one file per combination in the chart's <c>ci/</c> folder (helm's convention; the hosted CI
+    /// renders the same files with helm): each switch an operator may turn, alone or with the ones it is used with.
+    /// </summary>
+    private static readonly Dictionary<string, string> Cases = Directory
+        .GetFiles(Path.Combine(ChartRenderer.ChartDirectory, "ci"), "*-values.yaml")
+        .ToDictionary(f => Path.GetFileName(f)[..^"-values.yaml".Length], File.ReadAllText, StringComparer.Ordinal);
 
     public static TheoryData<string> Combinations() => new(Cases.Keys);
 
@@ -94,7 +79,7 @@ public sealed partial class ChartRenderingTests
     public async Task Workload_identity_annotates_the_service_account_in_its_metadata()
     {
         await RenderedChart.SkipUnlessAvailableAsync();
-        var documents = await RenderedChart.RenderAsync(Cases["workload identity"]);
+        var documents = await RenderedChart.RenderAsync(Cases["workload-identity"]);
 
         var account = Assert.IsType<V1ServiceAccount>(RenderedChart.Strict(documents.Single(d => d.Kind == "ServiceAccount")));
         Assert.Equal("00000000-0000-0000-0000-000000000001", account.Metadata.Annotations["azure.workload.identity/client-id"]);
@@ -108,7 +93,7 @@ public sealed partial class ChartRenderingTests
     public async Task KEDA_with_workload_identity_names_the_storage_account_on_every_trigger()
     {
         await RenderedChart.SkipUnlessAvailableAsync();
-        var values = Cases["KEDA with workload identity"] + "backfill:\n  enabled: true\n";
+        var values = Cases["keda-with-workload-identity"] + "backfill:\n  enabled: true\n";
         var documents = await RenderedChart.RenderAsync(values);
 
         var triggers = documents.Single(d => d.Kind == "ScaledObject").At("spec.triggers")!.AsArray();
@@ -176,7 +161,7 @@ public sealed partial class ChartRenderingTests
     public async Task Budgets_of_a_million_or_more_reach_the_worker_as_whole_numbers()
     {
         await RenderedChart.SkipUnlessAvailableAsync();
-        var documents = await RenderedChart.RenderAsync(Cases["budgets of millions"]);
+        var documents = await RenderedChart.RenderAsync(Cases["budgets-of-millions"]);
 
         var env = Deployment(documents).Spec.Template.Spec.Containers.Single().Env.ToDictionary(e => e.Name, e => e.Value);
         Assert.Equal("1200000", env["Embeddings__TokensPerMinute"]);

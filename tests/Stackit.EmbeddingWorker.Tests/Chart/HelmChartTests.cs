@@ -22,7 +22,7 @@ public sealed partial class HelmChartTests
 {
     private static readonly string ChartDirectory = Path.Combine(RepositoryPaths.Root, "charts", "stackit-embedding-worker");
 
-    private static readonly Dictionary<string, Type> OptionsBySection = new(StringComparer.Ordinal)
+    internal static readonly Dictionary<string, Type> OptionsBySection = new(StringComparer.Ordinal)
     {
         ["Queue"] = typeof(QueueOptions),
         ["Azure"] = typeof(AzureOptions),
