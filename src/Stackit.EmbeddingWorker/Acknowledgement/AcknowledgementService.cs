@@ -18,6 +18,8 @@ internal sealed partial class AcknowledgementService(
     /// <summary>Settling is a round trip to the queue each; done one at a time it would cap throughput.</summary>
     internal const int ConcurrentSettles = 16;
 
+    private readonly OutageLog _queueOutage = new("Queue (settling messages)", logger, context.Time);
+
     /// <summary>Ends when the outcome channel is complete and empty: the last stage to stop.</summary>
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         context.Shutdown.DrainAsync(abort => Parallel.ForEachAsync(outcomes.ReadAllAsync(abort),
@@ -34,6 +36,14 @@ internal sealed partial class AcknowledgementService(
         {
             await policy.CompleteAsync(outcome.Lease, outcome.DocumentId, outcome.Kind, outcome.Reason, context.Shutdown.IsStopping, cancellationToken).ConfigureAwait(false);
             context.Progress.Moved();
+            _queueOutage.Succeeded();
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException && QueueErrors.IsUnavailable(ex))
+        {
+            // Storage is down: one outage, not one error per message. Each message stays leased and comes back after
+            // its visibility timeout: nothing is lost.
+            _queueOutage.Failed(ex, "messages not settled come back when their leases run out");
+            LogSettleDeferred(outcome.Lease.MessageId, outcome.Kind);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -49,4 +59,7 @@ internal sealed partial class AcknowledgementService(
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Could not settle message {MessageId} ({Kind}); it becomes visible again when its lease runs out")]
     private partial void LogSettleFailed(Exception exception, string messageId, OutcomeKind kind);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Could not settle message {MessageId} ({Kind}) while the queue is down; it becomes visible again when its lease runs out")]
+    private partial void LogSettleDeferred(string messageId, OutcomeKind kind);
 }

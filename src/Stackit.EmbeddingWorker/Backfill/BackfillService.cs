@@ -1,6 +1,7 @@
 using System.Threading.Channels;
 using Azure;
 using Azure.Storage.Queues.Models;
+using Stackit.EmbeddingWorker.Diagnostics;
 using Stackit.EmbeddingWorker.Messaging;
 using Stackit.EmbeddingWorker.Pipeline;
 
@@ -34,6 +35,9 @@ internal sealed partial class BackfillService(
 
     private readonly SemaphoreSlim _pages = new(options.ConcurrentPages, options.ConcurrentPages);
     private bool _poisonQueueReady;
+    private OutageLog? _queueOutage;
+
+    private OutageLog QueueOutage => _queueOutage ??= new OutageLog($"Backfill queue {QueueName}", logger, context.Time);
 
     private string QueueName => options.QueueName(queue.Name);
 
@@ -95,6 +99,7 @@ internal sealed partial class BackfillService(
         {
             var at = context.Time.GetTimestamp();
             var messages = (await queues.Get(QueueName).ReceiveMessagesAsync(count, options.VisibilityTimeout, context.Shutdown.QueueCall).ConfigureAwait(false)).Value;
+            QueueOutage.Succeeded();
             var received = Array.ConvertAll(messages, m => (m, leases.Track(QueueLease.Of(QueueName, m), at)));
             if (received.Length > 0 && !_poisonQueueReady)
             {
@@ -108,7 +113,7 @@ internal sealed partial class BackfillService(
             // No backfill queue (none ever ran), or storage unavailable: tried again after the backoff.
             if (ex is not RequestFailedException { Status: 404 })
             {
-                LogReceiveFailed(QueueName, (ex as RequestFailedException)?.Status ?? 0, ex.Message);
+                QueueOutage.Failed(ex, "trying again after the backoff");
             }
             return [];
         }
@@ -195,7 +200,4 @@ internal sealed partial class BackfillService(
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Backfill page {MessageId} goes to the backfill poison queue: {Reason}")]
     private partial void LogPoisoned(string messageId, string reason);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Receiving from backfill queue {Queue} failed ({Status}): {Reason}")]
-    private partial void LogReceiveFailed(string queue, int status, string reason);
 }

@@ -1,5 +1,4 @@
 using System.Threading.Channels;
-using Azure;
 using Azure.Storage.Queues.Models;
 using Stackit.EmbeddingWorker.Diagnostics;
 using Stackit.EmbeddingWorker.Messaging;
@@ -27,6 +26,8 @@ internal sealed partial class IntakeService(
     ILogger<IntakeService> logger) : BackgroundService
 {
     private TimeProvider Time => context.Time;
+
+    private readonly OutageLog _queueOutage = new($"Queue {options.Name}", logger, context.Time);
 
     /// <summary>While a circuit is open, how often Intake looks again (a probe's success closes it sooner).</summary>
     private static readonly TimeSpan MaxCircuitWait = TimeSpan.FromMilliseconds(500);
@@ -96,11 +97,12 @@ internal sealed partial class IntakeService(
             {
                 inFlight.Release(slots);
                 var delay = backoff.Next();
-                LogReceiveFailed(ex, options.Name, (ex as RequestFailedException)?.Status ?? 0, delay);
+                _queueOutage.Failed(ex, $"trying again in {delay}");
                 await Task.Delay(delay, Time, stoppingToken).ConfigureAwait(false);
                 continue;
             }
 
+            _queueOutage.Succeeded();
             inFlight.Release(slots - messages.Length);
             var received = messages
                 .Select(m => leases.Track(QueueLease.Of(options.Name, m), receivedAt))
@@ -197,7 +199,7 @@ internal sealed partial class IntakeService(
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
                 var delay = backoff.Next();
-                LogReceiveFailed(ex, options.Name, (ex as RequestFailedException)?.Status ?? 0, delay);
+                _queueOutage.Failed(ex, $"trying again in {delay}");
                 await Task.Delay(delay, Time, cancellationToken).ConfigureAwait(false);
             }
         }
@@ -208,9 +210,6 @@ internal sealed partial class IntakeService(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{Count} messages arrived while stopping; they are handed back at once")]
     private partial void LogReceivedWhileStopping(int count);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Queue {Queue} unavailable (status {Status}); trying again in {Delay}")]
-    private partial void LogReceiveFailed(Exception exception, string queue, int status, TimeSpan delay);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Message {MessageId} names a blob that cannot be read now; it is tried again: {Reason}")]
     private partial void LogClaimCheckUnavailable(string messageId, string reason);

@@ -60,6 +60,20 @@ public sealed class StorageOutageEndToEndTests
         var poison = new QueueClient(storage.ConnectionString, "outage-poison");
         Assert.Equal(0, await poison.ExistsAsync(Ct) ? await QueueAssertions.CountAsync(poison, Ct) : 0);
         Assert.True(storedDuringOutage < Jobs, "the outage began after every job was stored; it tested nothing");
+
+        // The outage is logged as one: a line when the queue goes down, one a minute while it stays down, one when it
+        // is back; no receive failure logs its stack above Debug (each was a 160-line AggregateException).
+        List<string> intake;
+        lock (log)
+        {
+            intake = log.Where(l => l.Length > 12 && (l[12..].StartsWith("IntakeService: ", StringComparison.Ordinal) || l[12..].StartsWith("AcknowledgementService: ", StringComparison.Ordinal))).ToList();
+        }
+        var loud = intake.Where(l => l.StartsWith("Warning", StringComparison.Ordinal) || l.StartsWith("Error", StringComparison.Ordinal)).ToList();
+        Assert.Single(loud, l => l.Contains("Queue outage is down: ", StringComparison.Ordinal));
+        Assert.InRange(loud.Count(l => l.Contains("Queue outage still down", StringComparison.Ordinal)), 0, 1);
+        Assert.Single(intake, l => l.StartsWith("Information", StringComparison.Ordinal) && l.Contains("Queue outage is back after", StringComparison.Ordinal));
+        Assert.InRange(loud.Count(l => l.Contains("Queue (settling messages) is down: ", StringComparison.Ordinal)), 0, 1);
+        Assert.All(loud, l => Assert.DoesNotContain(" | ", l, StringComparison.Ordinal));
     }
 
     private static int Stored(QdrantStandInServer qdrant) =>
