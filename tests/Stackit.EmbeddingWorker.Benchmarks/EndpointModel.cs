@@ -5,6 +5,9 @@ namespace Stackit.EmbeddingWorker.Benchmarks;
 /// queue, as vLLM queues them), each taking <see cref="BaseLatency"/> plus <see cref="PerToken"/> for every
 /// token. Optional minute budgets answer 429 with Retry-After when spent; with <see cref="RateLimitHeaders"/> every
 /// answer also tells what is left of them (OpenAI's <c>x-ratelimit-remaining-*</c> and <c>x-ratelimit-reset-*</c>).
+/// The budgets count as a refilling bucket that allows bursts of two seconds' worth, or with <see cref="SlidingWindow"/>
+/// over every 60 s interval (what was taken in the last 60 s, no burst above the minute's budget) — STACKIT does not say
+/// which it uses.
 /// </summary>
 internal sealed record EndpointModel(
     int Slots,
@@ -15,7 +18,8 @@ internal sealed record EndpointModel(
     int Dimensions,
     int? TokensPerMinute = null,
     int? RequestsPerMinute = null,
-    bool RateLimitHeaders = false)
+    bool RateLimitHeaders = false,
+    bool SlidingWindow = false)
 {
     /// <summary>The most tokens a second any client can get through: every slot busy with full requests.</summary>
     public double CapacityTokensPerSecond =>

@@ -95,6 +95,41 @@ else if (settings.Runs("replicas") || settings.Runs("replicas-scale") || setting
     }
 }
 
+if (settings.Runs("limiter") && settings.QueueStandIn)
+{
+    Console.WriteLine("… limiter: skipped on the queue stand-in (the fleet ledger needs Azurite's blobs)");
+}
+else if (settings.Runs("limiter"))
+{
+    // One project budget (half the capacity) counted as a refilling bucket with bursts of two seconds' worth, or over a
+    // strict sliding 60 s window; fleets started together, scaled from zero, and with a replica killed and replaced.
+    // Each row measured from the first start for two minutes; the first minute is the one a simultaneous start risks.
+    var tpm = (int)(model.CapacityTokensPerSecond * 60 / 2);
+    var length = TimeSpan.FromMinutes(2);
+    var zero = TimeSpan.Zero;
+    var fleets = new (string Name, (TimeSpan, FleetEvent)[] Events)[]
+    {
+        ("4 started together", [(zero, FleetEvent.Start), (zero, FleetEvent.Start), (zero, FleetEvent.Start), (zero, FleetEvent.Start)]),
+        ("0 → 4 (1, then 3 more at 15 s)", [(zero, FleetEvent.Start), (TimeSpan.FromSeconds(15), FleetEvent.Start), (TimeSpan.FromSeconds(15), FleetEvent.Start), (TimeSpan.FromSeconds(15), FleetEvent.Start)]),
+        ("3 together, one SIGKILLed at 60 s and replaced", [(zero, FleetEvent.Start), (zero, FleetEvent.Start), (zero, FleetEvent.Start), (TimeSpan.FromSeconds(60), FleetEvent.Kill), (TimeSpan.FromSeconds(60), FleetEvent.Start)]),
+    };
+    var variants = settings.Runs("limiter-compare")
+        ? new (string Name, Dictionary<string, string> Settings)[] { ("defaults", []), ("TargetUtilization 1.0", new() { ["Fleet__TargetUtilization"] = "1.0" }) }
+        : [("defaults", [])];
+    Console.WriteLine($"Limiter ({tpm} TPM, 600 RPM shared by the fleet; Fleet:MaxReplicas 4):");
+    foreach (var sliding in new[] { false, true })
+    {
+        foreach (var (name, events) in fleets)
+        {
+            foreach (var (variant, overrides) in variants)
+            {
+                var scenario = $"{(sliding ? "sliding 60 s window" : "refilling bucket")}, {name}{(variants.Length > 1 ? $", {variant}" : "")}";
+                Console.WriteLine(await runner.RunLimiterAsync(scenario, model with { TokensPerMinute = tpm, RequestsPerMinute = 600, SlidingWindow = sliding }, events, length, overrides));
+            }
+        }
+    }
+}
+
 if (settings.Runs("cpu-long") || settings.Runs("cpu-short"))
 {
     // An endpoint far faster than this machine's two cores: the client sets the pace, and its CPU per embedding is

@@ -25,7 +25,7 @@ internal sealed class SimulatedEndpoint : IAsyncDisposable
     private EndpointModel _model = null!;
     private SemaphoreSlim _slots = null!;
     // STACKIT limits each model of a project apart: one pair of minute budgets per model asked for.
-    private readonly Dictionary<string, (MinuteBudget? Tokens, MinuteBudget? Requests)> _budgets = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (IMinuteLimit? Tokens, IMinuteLimit? Requests)> _budgets = new(StringComparer.Ordinal);
     private readonly Lock _budgetGate = new();
     private byte[] _base64Vector = [];
     private byte[] _floatVector = [];
@@ -184,8 +184,11 @@ internal sealed class SimulatedEndpoint : IAsyncDisposable
         {
             if (!_budgets.TryGetValue(model, out var budgets))
             {
-                budgets = (_model.TokensPerMinute is { } tpm ? new MinuteBudget(tpm, Math.Max(_model.MaxTokensPerRequest, tpm / 30)) : null,
-                    _model.RequestsPerMinute is { } rpm ? new MinuteBudget(rpm, Math.Max(1, rpm / 30)) : null);
+                budgets = _model.SlidingWindow
+                    ? (_model.TokensPerMinute is { } tpmWindow ? new SlidingMinute(tpmWindow) : null,
+                        _model.RequestsPerMinute is { } rpmWindow ? new SlidingMinute(rpmWindow) : null)
+                    : (_model.TokensPerMinute is { } tpm ? new MinuteBudget(tpm, Math.Max(_model.MaxTokensPerRequest, tpm / 30)) : null,
+                        _model.RequestsPerMinute is { } rpm ? new MinuteBudget(rpm, Math.Max(1, rpm / 30)) : null);
                 _budgets[model] = budgets;
             }
             var (tokenBudget, requestBudget) = budgets;
@@ -227,8 +230,71 @@ internal sealed class SimulatedEndpoint : IAsyncDisposable
     private void Record(long arrived, long started, int inputs, int tokens, int status, long? released = null, string model = "") =>
         _served.Enqueue(new ServedRequest(arrived, started, Stopwatch.GetTimestamp(), inputs, tokens, status, released ?? started, model));
 
+    /// <summary>A server-side per-minute limit. Not thread-safe: callers lock.</summary>
+    private interface IMinuteLimit
+    {
+        /// <summary>0 if <paramref name="amount"/> fits now, or the seconds until it would.</summary>
+        double Shortfall(int amount);
+
+        void Take(int amount);
+
+        double Available { get; }
+
+        double SecondsToFull { get; }
+    }
+
+    /// <summary>
+    /// A strict sliding window: what was taken in the last 60 s (every 60 s interval, not a refilling bucket) may not
+    /// exceed the minute's budget.
+    /// </summary>
+    private sealed class SlidingMinute(int perMinute) : IMinuteLimit
+    {
+        private static readonly long Minute = Stopwatch.Frequency * 60;
+        private readonly Queue<(long At, int Amount)> _taken = new();
+        private long _sum;
+
+        public double Shortfall(int amount)
+        {
+            var now = Stopwatch.GetTimestamp();
+            Expire(now);
+            if (_sum + amount <= perMinute)
+            {
+                return 0;
+            }
+            // Until enough of the oldest takes leave the window.
+            var freed = 0L;
+            foreach (var (at, taken) in _taken)
+            {
+                freed += taken;
+                if (_sum - freed + amount <= perMinute)
+                {
+                    return Math.Max(0.001, (at + Minute - now) / (double)Stopwatch.Frequency);
+                }
+            }
+            return 60;
+        }
+
+        public void Take(int amount)
+        {
+            _taken.Enqueue((Stopwatch.GetTimestamp(), amount));
+            _sum += amount;
+        }
+
+        public double Available => perMinute - _sum;
+
+        public double SecondsToFull => _taken.Count == 0 ? 0 : Math.Max(0, (_taken.Last().At + Minute - Stopwatch.GetTimestamp()) / (double)Stopwatch.Frequency);
+
+        private void Expire(long now)
+        {
+            while (_taken.Count > 0 && now - _taken.Peek().At >= Minute)
+            {
+                _sum -= _taken.Dequeue().Amount;
+            }
+        }
+    }
+
     /// <summary>A server-side token bucket: refills at the minute rate, holds <c>burst</c>. Not thread-safe: callers lock.</summary>
-    private sealed class MinuteBudget(int perMinute, int burst)
+    private sealed class MinuteBudget(int perMinute, int burst) : IMinuteLimit
     {
         private double _available = burst;
         private long _last = Stopwatch.GetTimestamp();

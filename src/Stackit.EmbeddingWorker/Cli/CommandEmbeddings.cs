@@ -32,7 +32,7 @@ internal sealed class CommandEmbeddings : IEmbeddingClient, IAsyncDisposable
     public static async Task<CommandEmbeddings> StartAsync(CliContext context, EmbeddingsOptions options, CancellationToken cancellationToken)
     {
         var shared = context.Fleet.Coordination == FleetCoordination.Storage && options.AnyBudget;
-        var budgets = new RateBudgets(options, context.Batching.MaxTokensPerRequest, TimeProvider.System);
+        var budgets = new RateBudgets(options, context.Batching.MaxTokensPerRequest, TimeProvider.System, context.Fleet.TargetUtilization);
         FleetBudgets? fleet = null;
         if (shared)
         {

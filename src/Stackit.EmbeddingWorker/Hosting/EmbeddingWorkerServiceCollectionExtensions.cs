@@ -67,7 +67,7 @@ public static class EmbeddingWorkerServiceCollectionExtensions
         {
             // The configured models' budgets are made at start, so they join the fleet at once; a migration target's at its first request.
             var embeddings = Get<EmbeddingsOptions>(sp);
-            var budgets = new RateBudgets(embeddings, Get<BatchingOptions>(sp).MaxTokensPerRequest, Get<TimeProvider>(sp));
+            var budgets = new RateBudgets(embeddings, Get<BatchingOptions>(sp).MaxTokensPerRequest, Get<TimeProvider>(sp), Get<FleetOptions>(sp).TargetUtilization);
             budgets.For(embeddings.Model);
             if (embeddings.Models.Multimodal is { } multimodal)
             {

@@ -45,7 +45,12 @@ public sealed class EmbeddingsServiceTests
         // times reach the endpoint together when slots freed up: bursts the endpoint answered with 429.
         await using var server = await FakeEmbeddingServer.StartAsync();
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        using var stage = new Stage(server, s => s["Embeddings:RequestsPerMinute"] = "60", time);
+        // At the whole budget (no headroom): exactly one request a second.
+        using var stage = new Stage(server, s =>
+        {
+            s["Embeddings:RequestsPerMinute"] = "60";
+            s["Fleet:TargetUtilization"] = "1.0";
+        }, time);
         var limit = stage.Services.GetRequiredService<Stackit.EmbeddingWorker.Embeddings.Throttling.AdaptiveConcurrencyLimit>();
 
         await stage.Service.EmbedAsync([Expecting(ChunkFactory.Chunk(10, id: "first"))], Cancel);
@@ -71,7 +76,12 @@ public sealed class EmbeddingsServiceTests
         // One request a second for each model: the target's copies spend the target's budget, not the served model's.
         await using var server = await FakeEmbeddingServer.StartAsync();
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        using var stage = new Stage(server, s => s["Embeddings:RequestsPerMinute"] = "60", time);
+        // At the whole budget (no headroom): exactly one request a second.
+        using var stage = new Stage(server, s =>
+        {
+            s["Embeddings:RequestsPerMinute"] = "60";
+            s["Fleet:TargetUtilization"] = "1.0";
+        }, time);
 
         await stage.Service.EmbedAsync([Expecting(ChunkFactory.Chunk(10, id: "copy-1") with { Model = "next/model" })], Cancel);
         var secondCopy = stage.Service.EmbedAsync([Expecting(ChunkFactory.Chunk(10, id: "copy-2") with { Model = "next/model" })], Cancel);

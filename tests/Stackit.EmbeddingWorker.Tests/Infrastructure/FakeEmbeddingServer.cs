@@ -29,6 +29,20 @@ public sealed class FakeEmbeddingServer : IAsyncDisposable
 
     public Uri BaseUrl => _host.BaseUrl;
 
+    /// <summary>
+    /// A strict sliding window, as an endpoint may count its limit: a request whose tokens would bring those admitted in
+    /// the last 60 s above this is answered 429 with Retry-After (until enough leave the window) and not counted.
+    /// </summary>
+    public int? SlidingWindowTokensPerMinute { get; set; }
+
+    /// <summary>The answers 429 the sliding window gave.</summary>
+    public int WindowRefusals => Volatile.Read(ref _windowRefusals);
+
+    private readonly Queue<(DateTimeOffset At, int Tokens)> _window = new();
+    private readonly Lock _windowGate = new();
+    private long _windowTokens;
+    private int _windowRefusals;
+
     public int Dimensions { get; set; } = 8;
 
     /// <summary>Answers with <see cref="Dimensions"/> even when a request asks for <c>dimensions</c> (a model without shorter vectors).</summary>
@@ -108,6 +122,35 @@ public sealed class FakeEmbeddingServer : IAsyncDisposable
     }
 
     public ValueTask DisposeAsync() => _host.DisposeAsync();
+
+    /// <summary>Admits <paramref name="tokens"/> into the window (null), or how long until they would fit.</summary>
+    private TimeSpan? WindowWait(int tokens, int perMinute)
+    {
+        lock (_windowGate)
+        {
+            var now = DateTimeOffset.UtcNow;
+            while (_window.Count > 0 && now - _window.Peek().At >= TimeSpan.FromMinutes(1))
+            {
+                _windowTokens -= _window.Dequeue().Tokens;
+            }
+            if (_windowTokens + tokens <= perMinute)
+            {
+                _window.Enqueue((now, tokens));
+                _windowTokens += tokens;
+                return null;
+            }
+            long freed = 0;
+            foreach (var (at, taken) in _window)
+            {
+                freed += taken;
+                if (_windowTokens - freed + tokens <= perMinute)
+                {
+                    return at + TimeSpan.FromMinutes(1) - now;
+                }
+            }
+            return TimeSpan.FromMinutes(1);
+        }
+    }
 
     private async Task HandleAsync(HttpContext context)
     {
@@ -191,6 +234,13 @@ public sealed class FakeEmbeddingServer : IAsyncDisposable
             return;
         }
         var tokens = inputs.Select(CountTokens).ToList();
+        if (SlidingWindowTokensPerMinute is { } perMinute && WindowWait(tokens.Sum(), perMinute) is { } wait)
+        {
+            Interlocked.Increment(ref _windowRefusals);
+            await LoopbackEmbeddingsHost.WriteErrorAsync(context, HttpStatusCode.TooManyRequests, "Rate limit reached for tokens per minute.",
+                Math.Ceiling(wait.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture));
+            return;
+        }
         if (tokens.FirstOrDefault(t => t > MaxInputTokens) is var tooLong and > 0)
         {
             await LoopbackEmbeddingsHost.WriteErrorAsync(context, HttpStatusCode.BadRequest,

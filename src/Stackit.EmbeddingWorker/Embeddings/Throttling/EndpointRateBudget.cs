@@ -2,9 +2,14 @@ namespace Stackit.EmbeddingWorker.Embeddings.Throttling;
 
 /// <summary>
 /// This replica's part of <c>Embeddings:TokensPerMinute</c> and <c>Embeddings:RequestsPerMinute</c>: token buckets
-/// that refill steadily at <see cref="Share"/> of the budget and hold at most a second's worth of it (a larger request
-/// waits for a full bucket and leaves debt), so the worker sends at its share instead of bursting into 429s. The share is set by the
-/// <see cref="FleetBudgetService"/>; what the replica used and waited for, per kind of work, is what it reports back.
+/// that refill steadily at <see cref="Share"/> of the budget times the <see cref="Pace"/> and hold at most a second's
+/// worth of it (a larger request waits for a full bucket and leaves debt), so the worker sends at its share instead of
+/// bursting into 429s. The share is set by the <see cref="FleetBudgetService"/>; what the replica used and waited for,
+/// per kind of work, is what it reports back. The pace is <c>Fleet:TargetUtilization</c> (headroom for the bucket's
+/// one-second burst under an endpoint that counts a strict 60 s window) times the reaction to 429s: each 429 (at most
+/// one every <see cref="CutSpacing"/>) lowers it by a fifth at once, down to <see cref="MinimumReaction"/>, and it wins
+/// back <see cref="RecoveryPerSecond"/> of the budget a second without one. Every attempt is charged: a retry waits for
+/// the budget again, since the endpoint counts every attempt it takes in.
 /// </summary>
 internal sealed class EndpointRateBudget : IDisposable, IAsyncDisposable
 {
@@ -17,23 +22,58 @@ internal sealed class EndpointRateBudget : IDisposable, IAsyncDisposable
     /// <summary>No request is cut smaller than this to fit a replica's part of the budget.</summary>
     internal const int MinimumRequestTokens = 256;
 
+    /// <summary>The reaction to a 429: the pace falls to this fraction of what it was.</summary>
+    internal const double Cut = 0.8;
+
+    /// <summary>429s closer together than this are one signal (the same burst): one cut.</summary>
+    internal static readonly TimeSpan CutSpacing = TimeSpan.FromSeconds(2);
+
+    /// <summary>The reaction never goes below this fraction of the target.</summary>
+    internal const double MinimumReaction = 0.5;
+
+    /// <summary>What the reaction wins back each second without a 429 (a cut of a fifth is won back in 80 s).</summary>
+    internal const double RecoveryPerSecond = 0.0025;
+
+    /// <summary>The request being sent in this async flow, so the handler that sees every attempt can charge the retries.</summary>
+    private static readonly AsyncLocal<Attempts?> CurrentRequest = new();
+
     private readonly Bucket? _tokens;
     private readonly Bucket? _requests;
     private readonly TimeProvider _time;
     private readonly int _maxTokensPerRequest;
     private readonly Use _live = new();
     private readonly Use _backfill = new();
+    private readonly double _target;
+    private readonly Lock _paceGate = new();
     private long _useSince;
     private double _share;
+    private double _reaction = 1.0;
+    private double _reactionAtCut = 1.0;
+    private long _lastCut;
+    private long _lastPaced;
 
-    public EndpointRateBudget(int? tokensPerMinute, int? requestsPerMinute, int maxTokensPerRequest, TimeProvider time, double share = 1.0)
+    public EndpointRateBudget(int? tokensPerMinute, int? requestsPerMinute, int maxTokensPerRequest, TimeProvider time, double share = 1.0, double targetUtilization = 1.0)
     {
         _time = time;
         _maxTokensPerRequest = maxTokensPerRequest;
         _share = Math.Clamp(share, 0, 1);
-        _tokens = tokensPerMinute is { } tpm ? new Bucket(tpm, _share, time) : null;
-        _requests = requestsPerMinute is { } rpm ? new Bucket(rpm, _share, time) : null;
+        _target = Math.Clamp(targetUtilization, 0.1, 1);
+        _tokens = tokensPerMinute is { } tpm ? new Bucket(tpm, _share * _target, time) : null;
+        _requests = requestsPerMinute is { } rpm ? new Bucket(rpm, _share * _target, time) : null;
         _useSince = time.GetTimestamp();
+        _lastCut = _lastPaced = _useSince;
+    }
+
+    /// <summary>The fraction of this replica's share it sends at now: the target utilisation times the reaction to 429s.</summary>
+    public double Pace
+    {
+        get
+        {
+            lock (_paceGate)
+            {
+                return _target * _reaction;
+            }
+        }
     }
 
     public bool IsLimited => _tokens is not null || _requests is not null;
@@ -72,8 +112,64 @@ internal sealed class EndpointRateBudget : IDisposable, IAsyncDisposable
     {
         share = Math.Clamp(share, 0, 1);
         Volatile.Write(ref _share, share);
-        _tokens?.SetShare(share);
-        _requests?.SetShare(share);
+        ApplyRate();
+    }
+
+    /// <summary>
+    /// The endpoint answered 429 for this budget's model: the pace falls by a fifth at once (once per
+    /// <see cref="CutSpacing"/>: a burst of 429s is one signal), not below <see cref="MinimumReaction"/> of the target.
+    /// </summary>
+    public void Throttled()
+    {
+        if (!IsLimited)
+        {
+            return;
+        }
+        lock (_paceGate)
+        {
+            var now = _time.GetTimestamp();
+            Recover(now);
+            if (_reaction < 1 && _time.GetElapsedTime(_lastCut, now) < CutSpacing)
+            {
+                return;
+            }
+            _reaction = Math.Max(MinimumReaction, _reaction * Cut);
+            _reactionAtCut = _reaction;
+            _lastCut = now;
+        }
+        ApplyRate();
+    }
+
+    /// <summary>Wins back what the time since the last cut earned (callers hold <see cref="_paceGate"/>).</summary>
+    private void Recover(long now)
+    {
+        if (_reaction < 1)
+        {
+            _reaction = Math.Min(1, _reactionAtCut + (RecoveryPerSecond * _time.GetElapsedTime(_lastCut, now).TotalSeconds));
+        }
+        _lastPaced = now;
+    }
+
+    /// <summary>While the reaction recovers, brings the buckets' rate up to it, at most once a second.</summary>
+    private void KeepPace()
+    {
+        lock (_paceGate)
+        {
+            var now = _time.GetTimestamp();
+            if (_reaction >= 1 || _time.GetElapsedTime(_lastPaced, now) < TimeSpan.FromSeconds(1))
+            {
+                return;
+            }
+            Recover(now);
+        }
+        ApplyRate();
+    }
+
+    private void ApplyRate()
+    {
+        var rate = Share * Pace;
+        _tokens?.SetShare(rate);
+        _requests?.SetShare(rate);
     }
 
     /// <summary>Waits until one request of <paramref name="tokens"/> estimated tokens fits the budget.</summary>
@@ -83,6 +179,7 @@ internal sealed class EndpointRateBudget : IDisposable, IAsyncDisposable
         {
             return;
         }
+        KeepPace();
         var use = backfill ? _backfill : _live;
         var started = _time.GetTimestamp();
         use.StartWaiting();
@@ -114,12 +211,15 @@ internal sealed class EndpointRateBudget : IDisposable, IAsyncDisposable
     {
         await AcquireAsync(tokens, cancellationToken, backfill).ConfigureAwait(false);
         EmbeddingResult result;
+        var outer = CurrentRequest.Value;
+        CurrentRequest.Value = new Attempts(this, tokens, backfill);
         try
         {
             result = await send(cancellationToken).ConfigureAwait(false);
         }
         finally
         {
+            CurrentRequest.Value = outer;
             Finished(backfill);
         }
         if (result.PromptTokens is { } counted)
@@ -127,6 +227,23 @@ internal sealed class EndpointRateBudget : IDisposable, IAsyncDisposable
             Settle(tokens, counted);
         }
         return result;
+    }
+
+    /// <summary>
+    /// Called by the handler that sees every attempt (<see cref="EndpointFeedbackHandler"/>) before each one: the first
+    /// attempt of a request was charged by <see cref="ChargeAsync"/>; every later one (a retry) waits for the budget
+    /// again, as the endpoint counts it again. Outside a charged request, nothing.
+    /// </summary>
+    public static async ValueTask ChargeAttemptAsync(CancellationToken cancellationToken)
+    {
+        if (CurrentRequest.Value is not { } attempts || attempts.Next() == 1)
+        {
+            return;
+        }
+        var budget = attempts.Budget;
+        await budget.AcquireAsync(attempts.Tokens, cancellationToken, attempts.Backfill).ConfigureAwait(false);
+        // In flight already, as the request it retries.
+        budget.Finished(attempts.Backfill);
     }
 
     /// <summary>A request admitted by the budget has been answered (or given up): it is no longer in flight.</summary>
@@ -154,9 +271,9 @@ internal sealed class EndpointRateBudget : IDisposable, IAsyncDisposable
     /// </summary>
     public void Observe(ServerRateLimits limits)
     {
-        var share = Share;
-        _tokens?.Follow(limits.LimitTokens, share);
-        _requests?.Follow(limits.LimitRequests, share);
+        var rate = Share * Pace;
+        _tokens?.Follow(limits.LimitTokens, rate);
+        _requests?.Follow(limits.LimitRequests, rate);
     }
 
     /// <summary>
@@ -194,6 +311,20 @@ internal sealed class EndpointRateBudget : IDisposable, IAsyncDisposable
         var requests = _requests is null ? 0 : use.Requests / minutes / _requests.PerMinute;
         var used = Math.Max(tokens, requests) * Headroom;
         return use.InFlight ? Math.Max(used, Share) : used;
+    }
+
+    /// <summary>One charged request's attempts so far.</summary>
+    private sealed class Attempts(EndpointRateBudget budget, int tokens, bool backfill)
+    {
+        private int _count;
+
+        public EndpointRateBudget Budget => budget;
+
+        public int Tokens => tokens;
+
+        public bool Backfill => backfill;
+
+        public int Next() => Interlocked.Increment(ref _count);
     }
 
     /// <summary>One kind of work's use of the budget since the last report.</summary>

@@ -31,6 +31,15 @@ public sealed class FleetOptions : IValidatableObject
     [Range(1, 1000)]
     public int MaxReplicas { get; set; } = 4;
 
+    /// <summary>
+    /// The fraction of each budget the replicas aim at together (also with <c>Coordination=Off</c>): the rest is
+    /// headroom for the one second's burst each budget allows and for shares that change at different moments on
+    /// different replicas, so that an endpoint counting its limit over a strict sliding 60 s window is not exceeded.
+    /// 429s lower the pace further, for a while (docs/throughput.md).
+    /// </summary>
+    [Range(0.5, 1.0)]
+    public double TargetUtilization { get; set; } = 0.95;
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         if (MemberTimeout < HeartbeatInterval * 2)

@@ -15,13 +15,16 @@ internal sealed class RateBudgets : IDisposable
     private readonly EmbeddingsOptions _options;
     private readonly int _maxTokensPerRequest;
     private readonly TimeProvider _time;
+    private readonly double _targetUtilization;
     private Action<string, EndpointRateBudget>? _created;
 
-    public RateBudgets(EmbeddingsOptions options, int maxTokensPerRequest, TimeProvider time)
+    /// <summary>Budgets sized by <paramref name="options"/>, each aiming at <paramref name="targetUtilization"/> (<c>Fleet:TargetUtilization</c>) of itself.</summary>
+    public RateBudgets(EmbeddingsOptions options, int maxTokensPerRequest, TimeProvider time, double targetUtilization = 1.0)
     {
         _options = options;
         _maxTokensPerRequest = maxTokensPerRequest;
         _time = time;
+        _targetUtilization = targetUtilization;
     }
 
     /// <summary>
@@ -60,7 +63,7 @@ internal sealed class RateBudgets : IDisposable
                 return known;
             }
             var (tokens, requests) = _options.BudgetOf(model);
-            budget = new EndpointRateBudget(tokens, requests, _maxTokensPerRequest, _time);
+            budget = new EndpointRateBudget(tokens, requests, _maxTokensPerRequest, _time, targetUtilization: _targetUtilization);
             _budgets[model] = budget;
             created = _created;
         }

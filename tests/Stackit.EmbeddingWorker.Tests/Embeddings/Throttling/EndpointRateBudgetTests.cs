@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Time.Testing;
+using Stackit.EmbeddingWorker.Embeddings;
 using Stackit.EmbeddingWorker.Embeddings.Throttling;
 
 namespace Stackit.EmbeddingWorker.Tests.Embeddings.Throttling;
@@ -129,6 +130,88 @@ public sealed class EndpointRateBudgetTests
     /// thread the clock's timer callbacks and the grants' continuations run on. (Counting waiters served by timer
     /// callbacks instead came out a few seconds' worth short now and then under a loaded test run.)
     /// </summary>
+    [Fact]
+    public async Task At_a_target_utilisation_the_budget_grants_that_part_of_its_rate()
+    {
+        const int tokensPerMinute = 600_000;
+        await using var budget = new EndpointRateBudget(tokensPerMinute, null, 16_384, _time, targetUtilization: 0.9);
+
+        _time.Advance(TimeSpan.FromMinutes(1));
+        var granted = await GrantedWithinAsync(budget, 1_000, TimeSpan.FromMinutes(1));
+
+        // A full bucket (a second of 90 %) and then 90 % of the rate.
+        Assert.InRange(granted * 1_000, 0.9 * tokensPerMinute - 1_000, (0.9 * tokensPerMinute) + 9_000);
+    }
+
+    [Fact]
+    public void A_429_cuts_the_pace_by_a_fifth_at_once_a_burst_of_them_once_and_the_pace_comes_back_slowly()
+    {
+        using var budget = new EndpointRateBudget(600_000, 600, 16_384, _time, targetUtilization: 0.95);
+
+        budget.Throttled();
+        Assert.Equal(0.95 * 0.8, budget.Pace, 1e-9);
+        // The same burst: one signal.
+        _time.Advance(TimeSpan.FromSeconds(1));
+        budget.Throttled();
+        Assert.Equal(0.95 * (0.8 + 0.0025), budget.Pace, 1e-9);
+        // Another burst later: another cut, from where the recovery had come.
+        _time.Advance(TimeSpan.FromSeconds(2));
+        budget.Throttled();
+        Assert.Equal(0.95 * (0.8 + (3 * 0.0025)) * 0.8, budget.Pace, 1e-9);
+        // Never below half the target.
+        for (var i = 0; i < 20; i++)
+        {
+            _time.Advance(TimeSpan.FromSeconds(3));
+            budget.Throttled();
+        }
+        Assert.Equal(0.95 * 0.5, budget.Pace, 1e-9);
+        // Won back in 200 s from half, and no further than the target.
+        _time.Advance(TimeSpan.FromSeconds(100));
+        budget.Throttled();
+        _time.Advance(TimeSpan.FromSeconds(300));
+        Assert.True(budget.AcquireAsync(10, Cancel).IsCompleted);
+        Assert.Equal(0.95, budget.Pace, 1e-9);
+    }
+
+    [Fact]
+    public async Task After_a_429_the_budget_grants_the_lower_pace()
+    {
+        const int tokensPerMinute = 600_000;
+        await using var budget = new EndpointRateBudget(tokensPerMinute, null, 16_384, _time);
+        budget.Throttled();
+
+        _time.Advance(TimeSpan.FromSeconds(10));
+        var granted = await GrantedWithinAsync(budget, 1_000, TimeSpan.FromSeconds(20));
+
+        // 80 % and the first 30 s of recovery (0.25 % a second): about 83 % of 20 s of the budget.
+        Assert.InRange(granted * 1_000, 0.80 * tokensPerMinute / 3, 0.86 * tokensPerMinute / 3 + 10_000);
+    }
+
+    [Fact]
+    public async Task Every_retry_is_charged_again_as_the_endpoint_counts_every_attempt()
+    {
+        await using var budget = new EndpointRateBudget(60_000, 600, 16_384, _time);
+        _time.Advance(TimeSpan.FromSeconds(1));
+        budget.TakeDemand();
+
+        // Three attempts, as the handler inside the resilience pipeline sees them: the first charged by ChargeAsync,
+        // the two retries by ChargeAttemptAsync.
+        await budget.ChargeAsync(100, async token =>
+        {
+            for (var attempt = 0; attempt < 3; attempt++)
+            {
+                await EndpointRateBudget.ChargeAttemptAsync(token);
+            }
+            return new EmbeddingResult([], 100);
+        }, Cancel);
+        // Outside a charged request, an attempt costs nothing.
+        await EndpointRateBudget.ChargeAttemptAsync(Cancel);
+        _time.Advance(TimeSpan.FromMinutes(1));
+
+        var (live, _) = budget.TakeDemand();
+        Assert.Equal(300.0 / 60_000 * EndpointRateBudget.Headroom, live, 1e-3);
+    }
+
     private async Task<int> GrantedWithinAsync(EndpointRateBudget budget, int tokens, TimeSpan window)
     {
         var granted = 0;
