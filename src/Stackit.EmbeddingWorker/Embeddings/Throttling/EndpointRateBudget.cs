@@ -6,10 +6,9 @@ namespace Stackit.EmbeddingWorker.Embeddings.Throttling;
 /// worth of it (a larger request waits for a full bucket and leaves debt), so the worker sends at its share instead of
 /// bursting into 429s. The share is set by the <see cref="FleetBudgetService"/>; what the replica used and waited for,
 /// per kind of work, is what it reports back. The pace is <c>Fleet:TargetUtilization</c> (headroom for the bucket's
-/// one-second burst under an endpoint that counts a strict 60 s window) times the reaction to 429s: each 429 (at most
-/// one every <see cref="CutSpacing"/>) lowers it by a fifth at once, down to <see cref="MinimumReaction"/>, and it wins
-/// back <see cref="RecoveryPerSecond"/> of the budget a second without one. Every attempt is charged: a retry waits for
-/// the budget again, since the endpoint counts every attempt it takes in.
+/// one-second burst under an endpoint that counts a strict 60 s window) times the reaction to 429s
+/// (<see cref="ThrottleReaction"/>). Every attempt is charged: a retry waits for the budget again, since the endpoint
+/// counts every attempt it takes in.
 /// </summary>
 internal sealed class EndpointRateBudget : IDisposable, IAsyncDisposable
 {
@@ -22,18 +21,6 @@ internal sealed class EndpointRateBudget : IDisposable, IAsyncDisposable
     /// <summary>No request is cut smaller than this to fit a replica's part of the budget.</summary>
     internal const int MinimumRequestTokens = 256;
 
-    /// <summary>The reaction to a 429: the pace falls to this fraction of what it was.</summary>
-    internal const double Cut = 0.8;
-
-    /// <summary>429s closer together than this are one signal (the same burst): one cut.</summary>
-    internal static readonly TimeSpan CutSpacing = TimeSpan.FromSeconds(2);
-
-    /// <summary>The reaction never goes below this fraction of the target.</summary>
-    internal const double MinimumReaction = 0.5;
-
-    /// <summary>What the reaction wins back each second without a 429 (a cut of a fifth is won back in 80 s).</summary>
-    internal const double RecoveryPerSecond = 0.0025;
-
     /// <summary>The request being sent in this async flow, so the handler that sees every attempt can charge the retries.</summary>
     private static readonly AsyncLocal<Attempts?> CurrentRequest = new();
 
@@ -43,38 +30,23 @@ internal sealed class EndpointRateBudget : IDisposable, IAsyncDisposable
     private readonly int _maxTokensPerRequest;
     private readonly Use _live = new();
     private readonly Use _backfill = new();
-    private readonly double _target;
-    private readonly Lock _paceGate = new();
+    private readonly ThrottleReaction _reaction;
     private long _useSince;
     private double _share;
-    private double _reaction = 1.0;
-    private double _reactionAtCut = 1.0;
-    private long _lastCut;
-    private long _lastPaced;
 
     public EndpointRateBudget(int? tokensPerMinute, int? requestsPerMinute, int maxTokensPerRequest, TimeProvider time, double share = 1.0, double targetUtilization = 1.0)
     {
         _time = time;
         _maxTokensPerRequest = maxTokensPerRequest;
         _share = Math.Clamp(share, 0, 1);
-        _target = Math.Clamp(targetUtilization, 0.1, 1);
-        _tokens = tokensPerMinute is { } tpm ? new Bucket(tpm, _share * _target, time) : null;
-        _requests = requestsPerMinute is { } rpm ? new Bucket(rpm, _share * _target, time) : null;
+        _reaction = new ThrottleReaction(targetUtilization, time);
+        _tokens = tokensPerMinute is { } tpm ? new Bucket(tpm, _share * _reaction.Pace, time) : null;
+        _requests = requestsPerMinute is { } rpm ? new Bucket(rpm, _share * _reaction.Pace, time) : null;
         _useSince = time.GetTimestamp();
-        _lastCut = _lastPaced = _useSince;
     }
 
     /// <summary>The fraction of this replica's share it sends at now: the target utilisation times the reaction to 429s.</summary>
-    public double Pace
-    {
-        get
-        {
-            lock (_paceGate)
-            {
-                return _target * _reaction;
-            }
-        }
-    }
+    public double Pace => _reaction.Pace;
 
     public bool IsLimited => _tokens is not null || _requests is not null;
 
@@ -115,54 +87,22 @@ internal sealed class EndpointRateBudget : IDisposable, IAsyncDisposable
         ApplyRate();
     }
 
-    /// <summary>
-    /// The endpoint answered 429 for this budget's model: the pace falls by a fifth at once (once per
-    /// <see cref="CutSpacing"/>: a burst of 429s is one signal), not below <see cref="MinimumReaction"/> of the target.
-    /// </summary>
+    /// <summary>The endpoint answered 429 for this budget's model: the pace falls (<see cref="ThrottleReaction"/>).</summary>
     public void Throttled()
     {
-        if (!IsLimited)
+        if (IsLimited && _reaction.Throttled())
         {
-            return;
+            ApplyRate();
         }
-        lock (_paceGate)
-        {
-            var now = _time.GetTimestamp();
-            Recover(now);
-            if (_reaction < 1 && _time.GetElapsedTime(_lastCut, now) < CutSpacing)
-            {
-                return;
-            }
-            _reaction = Math.Max(MinimumReaction, _reaction * Cut);
-            _reactionAtCut = _reaction;
-            _lastCut = now;
-        }
-        ApplyRate();
     }
 
-    /// <summary>Wins back what the time since the last cut earned (callers hold <see cref="_paceGate"/>).</summary>
-    private void Recover(long now)
-    {
-        if (_reaction < 1)
-        {
-            _reaction = Math.Min(1, _reactionAtCut + (RecoveryPerSecond * _time.GetElapsedTime(_lastCut, now).TotalSeconds));
-        }
-        _lastPaced = now;
-    }
-
-    /// <summary>While the reaction recovers, brings the buckets' rate up to it, at most once a second.</summary>
+    /// <summary>While the reaction recovers, brings the buckets' rate up to it.</summary>
     private void KeepPace()
     {
-        lock (_paceGate)
+        if (_reaction.Recovered())
         {
-            var now = _time.GetTimestamp();
-            if (_reaction >= 1 || _time.GetElapsedTime(_lastPaced, now) < TimeSpan.FromSeconds(1))
-            {
-                return;
-            }
-            Recover(now);
+            ApplyRate();
         }
-        ApplyRate();
     }
 
     private void ApplyRate()

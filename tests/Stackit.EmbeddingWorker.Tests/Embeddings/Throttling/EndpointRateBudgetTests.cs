@@ -149,7 +149,7 @@ public sealed class EndpointRateBudgetTests
         using var budget = new EndpointRateBudget(600_000, 600, 16_384, _time, targetUtilization: 0.95);
 
         budget.Throttled();
-        Assert.Equal(0.95 * 0.8, budget.Pace, 1e-9);
+        Assert.Equal(0.95 * ThrottleReaction.Cut, budget.Pace, 1e-9);
         // The same burst: one signal.
         _time.Advance(TimeSpan.FromSeconds(1));
         budget.Throttled();
