@@ -95,11 +95,11 @@ else if (settings.Runs("replicas") || settings.Runs("replicas-scale") || setting
     }
 }
 
-if (settings.Runs("limiter") && settings.QueueStandIn)
+if ((settings.Runs("limiter") || settings.Runs("limiter-sliding")) && settings.QueueStandIn)
 {
     Console.WriteLine("… limiter: skipped on the queue stand-in (the fleet ledger needs Azurite's blobs)");
 }
-else if (settings.Runs("limiter"))
+else if (settings.Runs("limiter") || settings.Runs("limiter-sliding"))
 {
     // One project budget (half the capacity) counted as a refilling bucket with bursts of two seconds' worth, or over a
     // strict sliding 60 s window; fleets started together, scaled from zero, and with a replica killed and replaced.
@@ -117,7 +117,7 @@ else if (settings.Runs("limiter"))
         ? new (string Name, Dictionary<string, string> Settings)[] { ("defaults", []), ("TargetUtilization 1.0", new() { ["Fleet__TargetUtilization"] = "1.0" }) }
         : [("defaults", [])];
     Console.WriteLine($"Limiter ({tpm} TPM, 600 RPM shared by the fleet; Fleet:MaxReplicas 4):");
-    foreach (var sliding in new[] { false, true })
+    foreach (var sliding in settings.Runs("limiter") ? new[] { false, true } : [true])
     {
         foreach (var (name, events) in fleets)
         {
