@@ -17,7 +17,10 @@ internal sealed class TextChunker(ChunkingOptions options, ITokenEstimator estim
     /// <summary>Chunks to a smaller size than configured (the overlap shrinks in proportion).</summary>
     public IReadOnlyList<string> Chunk(string text, int maxTokens)
     {
-        var limits = new Limits(Math.Max(1, (int)(Math.Clamp(maxTokens, 1, options.MaxChunkTokens) / (1 + estimator.Headroom))), (int)((long)options.OverlapTokens * maxTokens / options.MaxChunkTokens));
+        var limits = new Limits(
+            Math.Max(1, (int)(Math.Clamp(maxTokens, 1, options.MaxChunkTokens) / (1 + estimator.Headroom))),
+            (int)((long)options.OverlapTokens * maxTokens / options.MaxChunkTokens),
+            Math.Max(0, estimator.Estimate(ReadOnlySpan<char>.Empty)));
         if (estimator.Estimate(text) <= limits.MaxTokens)
         {
             return string.IsNullOrWhiteSpace(text) ? [] : [text.Trim()];
@@ -34,7 +37,7 @@ internal sealed class TextChunker(ChunkingOptions options, ITokenEstimator estim
         var tokens = estimator.Estimate(text.AsSpan(start, length));
         if (tokens <= limits.MaxTokens)
         {
-            pieces.Add(new Piece(start, length, tokens));
+            pieces.Add(new Piece(start, length, limits.Content(tokens)));
             return;
         }
         if (level == Boundaries.Length)
@@ -64,7 +67,7 @@ internal sealed class TextChunker(ChunkingOptions options, ITokenEstimator estim
             {
                 fitting = fitting > 1 ? fitting - 1 : fitting + 1;
             }
-            pieces.Add(new Piece(start, fitting, estimator.Estimate(text.AsSpan(start, fitting))));
+            pieces.Add(new Piece(start, fitting, limits.Content(estimator.Estimate(text.AsSpan(start, fitting)))));
             start += fitting;
         }
     }
@@ -98,56 +101,115 @@ internal sealed class TextChunker(ChunkingOptions options, ITokenEstimator estim
         return low;
     }
 
-    private static List<string> Pack(string text, List<Piece> pieces, Limits limits)
+    /// <summary>
+    /// Packs consecutive pieces into chunks. A piece counts without the markers every estimate includes
+    /// (<see cref="Limits.Overhead"/>), which a chunk carries once. Each chunk is then estimated whole: it gives
+    /// pieces back from its end while it is over the limit (an estimate need not be subadditive: a tokenizer can
+    /// merge across a boundary differently) and takes more while they fit, so a chunk of many small pieces is not cut
+    /// short by a marker and a rounding for each. Each chunk after the first starts with the trailing pieces of the
+    /// last one that fit the overlap, and always ends further on than the last one did.
+    /// </summary>
+    private List<string> Pack(string text, List<Piece> pieces, Limits limits)
     {
         var chunks = new List<string>();
+        var room = limits.MaxTokens - limits.Overhead;
         var first = 0;
-        var currentTokens = 0;
-        for (var i = 0; i < pieces.Count; i++)
+        var previousEnd = -1;
+        while (true)
         {
-            var piece = pieces[i];
-            if (i > first && currentTokens + piece.Tokens > limits.MaxTokens)
+            var end = first;
+            var tokens = pieces[first].Tokens;
+            while (end + 1 < pieces.Count && tokens + pieces[end + 1].Tokens <= room)
             {
-                Emit(text, chunks, pieces[first], pieces[i - 1]);
-                (first, currentTokens) = Overlap(pieces, first, i, piece.Tokens, limits);
+                end++;
+                tokens += pieces[end].Tokens;
             }
-            currentTokens += piece.Tokens;
+            while (end > first && !Fits(text, pieces[first], pieces[end], limits))
+            {
+                end--;
+            }
+            end = Furthest(text, pieces, first, end, limits);
+            if (end <= previousEnd)
+            {
+                // Counted whole, the overlap left no room for anything new: this chunk starts after the last one.
+                first = previousEnd + 1;
+                continue;
+            }
+            Emit(text, chunks, pieces[first], pieces[end]);
+            if (end == pieces.Count - 1)
+            {
+                return chunks;
+            }
+            previousEnd = end;
+            first = Overlap(pieces, first, end + 1, room, limits.OverlapTokens);
         }
-        Emit(text, chunks, pieces[first], pieces[^1]);
-        return chunks;
     }
+
+    /// <summary>
+    /// Summed piece by piece, estimates round up once a piece: the chunk from <paramref name="first"/> to
+    /// <paramref name="end"/> (which fits) may still have room, counted whole. Its furthest end that fits, found
+    /// by doubling and halving the step, so a chunk costs a few estimates of its length however many pieces it has.
+    /// </summary>
+    private int Furthest(string text, List<Piece> pieces, int first, int end, Limits limits)
+    {
+        var step = 1;
+        while (end + step < pieces.Count && Fits(text, pieces[first], pieces[end + step], limits))
+        {
+            end += step;
+            step *= 2;
+        }
+        for (step /= 2; step > 0; step /= 2)
+        {
+            if (end + step < pieces.Count && Fits(text, pieces[first], pieces[end + step], limits))
+            {
+                end += step;
+            }
+        }
+        return end;
+    }
+
+    private bool Fits(string text, Piece first, Piece last, Limits limits) =>
+        estimator.Estimate(Span(text, first, last)) <= limits.MaxTokens;
 
     /// <summary>
     /// Where the next chunk starts: the trailing pieces of the last one (from <paramref name="first"/> to before
     /// <paramref name="next"/>) that fit the overlap and still leave room for the next piece.
     /// </summary>
-    private static (int First, int Tokens) Overlap(List<Piece> pieces, int first, int next, int nextTokens, Limits limits)
+    private static int Overlap(List<Piece> pieces, int first, int next, int room, int overlapTokens)
     {
         var start = next;
         var tokens = 0;
         for (var i = next - 1; i >= first; i--)
         {
             var candidate = tokens + pieces[i].Tokens;
-            if (candidate > limits.OverlapTokens || candidate + nextTokens > limits.MaxTokens)
+            if (candidate > overlapTokens || candidate + pieces[next].Tokens > room)
             {
                 break;
             }
             start = i;
             tokens = candidate;
         }
-        return (start, tokens);
+        return start;
     }
+
+    private static ReadOnlySpan<char> Span(string text, Piece first, Piece last) =>
+        text.AsSpan(first.Start, last.Start + last.Length - first.Start);
 
     private static void Emit(string text, List<string> chunks, Piece first, Piece last)
     {
-        var chunk = text.AsSpan(first.Start, last.Start + last.Length - first.Start).Trim();
+        var chunk = Span(text, first, last).Trim();
         if (!chunk.IsEmpty)
         {
             chunks.Add(chunk.ToString());
         }
     }
 
+    /// <summary>A range of the text and its tokens without the estimate's markers.</summary>
     private readonly record struct Piece(int Start, int Length, int Tokens);
 
-    private readonly record struct Limits(int MaxTokens, int OverlapTokens);
+    /// <summary>The most tokens a chunk may have, of its overlap, and what an estimate counts for any text (its markers).</summary>
+    private readonly record struct Limits(int MaxTokens, int OverlapTokens, int Overhead)
+    {
+        public int Content(int estimate) => Math.Max(0, estimate - Overhead);
+    }
 }
