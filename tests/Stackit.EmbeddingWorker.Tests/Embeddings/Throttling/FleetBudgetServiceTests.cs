@@ -161,21 +161,11 @@ public sealed class FleetBudgetServiceTests
             var outageUntil = TimeSpan.Zero;
             for (var i = 0; i < events.Length; i++)
             {
-                switch (events[i])
+                await fleet.ApplyAsync(events[i], picks[i]);
+                if (events[i] == Event.Outage)
                 {
-                    case Event.Join:
-                        fleet.Join(TimeSpan.FromMilliseconds(picks[i] * 3));
-                        break;
-                    case Event.Stop when fleet.Running.Count > 1:
-                        await fleet.StopAsync(fleet.Running[picks[i] % fleet.Running.Count]);
-                        break;
-                    case Event.Kill when fleet.Running.Count > 1:
-                        fleet.Kill(fleet.Running[picks[i] % fleet.Running.Count]);
-                        break;
-                    case Event.Outage:
-                        fleet.Ledger.Down = true;
-                        outageUntil = fleet.Elapsed + TimeSpan.FromSeconds(5 + (picks[i] % 20));
-                        break;
+                    fleet.Ledger.Down = true;
+                    outageUntil = fleet.Elapsed + TimeSpan.FromSeconds(5 + (picks[i] % 20));
                 }
                 // A second of heartbeats; while the ledger is down, and for the timeout after, shares follow the fallback rule.
                 for (var t = 0; t < 4; t++)
@@ -215,21 +205,7 @@ public sealed class FleetBudgetServiceTests
             }
             for (var i = 0; i < events.Length; i++)
             {
-                switch (events[i])
-                {
-                    case Event.Join when fleet.Running.Count < Options.MaxReplicas:
-                        fleet.Join(TimeSpan.FromMilliseconds(picks[i] * 3));
-                        break;
-                    case Event.Stop when fleet.Running.Count > 1:
-                        await fleet.StopAsync(fleet.Running[picks[i] % fleet.Running.Count]);
-                        break;
-                    case Event.Kill when fleet.Running.Count > 1:
-                        fleet.Kill(fleet.Running[picks[i] % fleet.Running.Count]);
-                        break;
-                    case Event.Throttle when fleet.Running.Count > 0:
-                        fleet.Running[picks[i] % fleet.Running.Count].Budget.Throttled();
-                        break;
-                }
+                await fleet.ApplyAsync(events[i], picks[i], Options.MaxReplicas);
                 await fleet.RunAsync(TimeSpan.FromSeconds(1 + (picks[i] % 4)));
             }
             await fleet.RunAsync(TimeSpan.FromSeconds(60));
@@ -335,6 +311,29 @@ public sealed class FleetBudgetServiceTests
             finally
             {
                 replica.Budget.Dispose();
+            }
+        }
+
+        /// <summary>
+        /// A join (up to <paramref name="most"/> replicas), a stop or a kill (of the <paramref name="pick"/>th replica, never
+        /// the last), or a 429 for one replica's budget; waits and outages are the caller's.
+        /// </summary>
+        public async Task ApplyAsync(Event happening, int pick, int most = int.MaxValue)
+        {
+            switch (happening)
+            {
+                case Event.Join when Running.Count < most:
+                    Join(TimeSpan.FromMilliseconds(pick * 3));
+                    break;
+                case Event.Stop when Running.Count > 1:
+                    await StopAsync(Running[pick % Running.Count]);
+                    break;
+                case Event.Kill when Running.Count > 1:
+                    Kill(Running[pick % Running.Count]);
+                    break;
+                case Event.Throttle when Running.Count > 0:
+                    Running[pick % Running.Count].Budget.Throttled();
+                    break;
             }
         }
 
