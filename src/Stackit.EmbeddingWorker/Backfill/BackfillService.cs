@@ -35,9 +35,7 @@ internal sealed partial class BackfillService(
 
     private readonly SemaphoreSlim _pages = new(options.ConcurrentPages, options.ConcurrentPages);
     private bool _poisonQueueReady;
-    private OutageLog? _queueOutage;
-
-    private OutageLog QueueOutage => _queueOutage ??= new OutageLog($"Backfill queue {QueueName}", logger, context.Time);
+    private readonly OutageLog _queueOutage = new($"Backfill queue {options.QueueName(queue.Name)}", logger, context.Time);
 
     private string QueueName => options.QueueName(queue.Name);
 
@@ -99,7 +97,7 @@ internal sealed partial class BackfillService(
         {
             var at = context.Time.GetTimestamp();
             var messages = (await queues.Get(QueueName).ReceiveMessagesAsync(count, options.VisibilityTimeout, context.Shutdown.QueueCall).ConfigureAwait(false)).Value;
-            QueueOutage.Succeeded();
+            _queueOutage.Succeeded();
             var received = Array.ConvertAll(messages, m => (m, leases.Track(QueueLease.Of(QueueName, m), at)));
             if (received.Length > 0 && !_poisonQueueReady)
             {
@@ -113,7 +111,7 @@ internal sealed partial class BackfillService(
             // No backfill queue (none ever ran), or storage unavailable: tried again after the backoff.
             if (ex is not RequestFailedException { Status: 404 })
             {
-                QueueOutage.Failed(ex, "trying again after the backoff");
+                _queueOutage.Failed(ex, "trying again after the backoff");
             }
             return [];
         }

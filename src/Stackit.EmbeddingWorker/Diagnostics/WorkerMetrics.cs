@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using System.Reflection;
 
 namespace Stackit.EmbeddingWorker.Diagnostics;
 
@@ -130,8 +131,7 @@ internal sealed class WorkerMetrics
 
     /// <summary>The worker's version: the assembly's informational version without its source hash.</summary>
     public static string Version { get; } =
-        (typeof(WorkerMetrics).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
-            .OfType<System.Reflection.AssemblyInformationalVersionAttribute>().FirstOrDefault()?.InformationalVersion ?? "unknown").Split('+')[0];
+        (typeof(WorkerMetrics).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown").Split('+')[0];
 
     public void JobRetried() => _retried.Add(1);
 

@@ -19,7 +19,7 @@ internal sealed partial class SettlementPolicy(MessageSettler settler, QueueOpti
 {
     /// <summary>Why the message must be poisoned as soon as it is received, or null to work on it.</summary>
     public string? RefuseOnReceipt(QueueLease lease) =>
-        lease.UnsettledDeliveries >= options.MaxUnsettledDeliveries
+        ReceiversCrashed(lease)
             ? $"delivered {lease.DequeueCount} times, {lease.UnsettledDeliveries} of them never settled (Queue:MaxUnsettledDeliveries is {options.MaxUnsettledDeliveries}); its receivers likely crashed on it."
             : TooOld(lease);
 
@@ -71,9 +71,12 @@ internal sealed partial class SettlementPolicy(MessageSettler settler, QueueOpti
 
     /// <summary>The metric's reason for a rejection: the receipt checks' (crashed receivers, too old) when they hold, else the job's own.</summary>
     private string RejectionKind(QueueLease lease) =>
-        lease.UnsettledDeliveries >= options.MaxUnsettledDeliveries ? PoisonReasons.Unsettled
+        ReceiversCrashed(lease) ? PoisonReasons.Unsettled
         : TooOld(lease) is not null ? PoisonReasons.TooOld
         : PoisonReasons.Rejected;
+
+    /// <summary>Delivered <c>Queue:MaxUnsettledDeliveries</c> times without being settled: its receivers likely crashed on it.</summary>
+    private bool ReceiversCrashed(QueueLease lease) => lease.UnsettledDeliveries >= options.MaxUnsettledDeliveries;
 
     private string? TooOld(QueueLease lease) =>
         lease.InsertedOn is { } inserted && time.GetUtcNow() - inserted > options.MaxJobAge

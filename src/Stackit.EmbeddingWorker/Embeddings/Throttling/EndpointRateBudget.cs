@@ -24,8 +24,8 @@ internal sealed class EndpointRateBudget : IDisposable, IAsyncDisposable
     /// <summary>The request being sent in this async flow, so the handler that sees every attempt can charge the retries.</summary>
     private static readonly AsyncLocal<Attempts?> CurrentRequest = new();
 
-    private readonly Bucket? _tokens;
-    private readonly Bucket? _requests;
+    private readonly MinuteBucket? _tokens;
+    private readonly MinuteBucket? _requests;
     private readonly TimeProvider _time;
     private readonly int _maxTokensPerRequest;
     private readonly Use _live = new();
@@ -40,8 +40,8 @@ internal sealed class EndpointRateBudget : IDisposable, IAsyncDisposable
         _maxTokensPerRequest = maxTokensPerRequest;
         _share = Math.Clamp(share, 0, 1);
         _reaction = new ThrottleReaction(targetUtilization, time);
-        _tokens = tokensPerMinute is { } tpm ? new Bucket(tpm, _share * _reaction.Pace, time) : null;
-        _requests = requestsPerMinute is { } rpm ? new Bucket(rpm, _share * _reaction.Pace, time) : null;
+        _tokens = tokensPerMinute is { } tpm ? new MinuteBucket(tpm, _share * _reaction.Pace, time) : null;
+        _requests = requestsPerMinute is { } rpm ? new MinuteBucket(rpm, _share * _reaction.Pace, time) : null;
         _useSince = time.GetTimestamp();
     }
 
@@ -108,8 +108,8 @@ internal sealed class EndpointRateBudget : IDisposable, IAsyncDisposable
     private void ApplyRate()
     {
         var rate = Share * Pace;
-        _tokens?.SetShare(rate);
-        _requests?.SetShare(rate);
+        _tokens?.SetRate(rate);
+        _requests?.SetRate(rate);
     }
 
     /// <summary>Waits until one request of <paramref name="tokens"/> estimated tokens fits the budget.</summary>
@@ -300,54 +300,5 @@ internal sealed class EndpointRateBudget : IDisposable, IAsyncDisposable
         public (long Tokens, long Requests, bool Saturated, bool InFlight) Take() =>
             (Interlocked.Exchange(ref _tokens, 0), Interlocked.Exchange(ref _requests, 0),
              Interlocked.Exchange(ref _saturated, 0) == 1 || Volatile.Read(ref _waiting) > 0, Volatile.Read(ref _inFlight) > 0);
-    }
-
-    private sealed class Bucket : IDisposable
-    {
-        private readonly SteadyTokenBucket _limiter;
-        private readonly int _configured;
-        private volatile int _perMinute;
-
-        public Bucket(int perMinute, double share, TimeProvider time)
-        {
-            _configured = perMinute;
-            _perMinute = perMinute;
-            _limiter = new SteadyTokenBucket(Capacity(perMinute * share), perMinute * share / 60.0, time);
-        }
-
-        /// <summary>The budget per minute now: the configured one, or the server's declared limit when lower.</summary>
-        public int PerMinute => _perMinute;
-
-        public async ValueTask AcquireAsync(int permits, CancellationToken cancellationToken, bool ahead = false)
-        {
-            using var lease = await (ahead ? _limiter.AcquireAheadAsync(Math.Max(permits, 1), cancellationToken) : _limiter.AcquireAsync(Math.Max(permits, 1), cancellationToken)).ConfigureAwait(false);
-            if (!lease.IsAcquired)
-            {
-                throw new ObjectDisposedException(nameof(EndpointRateBudget));
-            }
-        }
-
-        public void SetShare(double share) => _limiter.SetRate(PerMinute * share / 60.0, Capacity(PerMinute * share));
-
-        public void Adjust(int returnedPermits) => _limiter.Adjust(returnedPermits);
-
-        public void Follow(long? declared, double share)
-        {
-            if (declared is not { } limit || limit <= 0)
-            {
-                return;
-            }
-            var perMinute = (int)Math.Min(_configured, limit);
-            if (perMinute != _perMinute)
-            {
-                _perMinute = perMinute;
-                SetShare(share);
-            }
-        }
-
-        public void Dispose() => _limiter.Dispose();
-
-        /// <summary>A second's worth of the rate; a larger request waits for a full bucket and leaves debt.</summary>
-        private static int Capacity(double perMinute) => (int)Math.Max(1, perMinute / 60);
     }
 }
