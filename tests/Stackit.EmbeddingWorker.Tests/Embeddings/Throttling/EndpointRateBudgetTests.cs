@@ -217,26 +217,13 @@ public sealed class EndpointRateBudgetTests
         var granted = 0;
         for (var elapsed = TimeSpan.Zero; elapsed < window; elapsed += TimeSpan.FromMilliseconds(10))
         {
-            while (true)
+            Grant grant;
+            do
             {
-                using var attempt = CancellationTokenSource.CreateLinkedTokenSource(Cancel);
-                var request = budget.AcquireAsync(tokens, attempt.Token).AsTask();
-                if (!request.IsCompleted)
-                {
-                    await attempt.CancelAsync();
-                    try
-                    {
-                        await request;
-                        granted++;
-                    }
-                    catch (OperationCanceledException)
-                    {
-                    }
-                    break;
-                }
-                await request;
-                granted++;
+                grant = await ImmediateGrant.TryAsync(budget, tokens, Cancel);
+                granted += grant == Grant.None ? 0 : 1;
             }
+            while (grant == Grant.Now);
             _time.Advance(TimeSpan.FromMilliseconds(10));
         }
         return granted;

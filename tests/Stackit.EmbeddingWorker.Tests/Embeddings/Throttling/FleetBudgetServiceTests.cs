@@ -378,21 +378,10 @@ public sealed class FleetBudgetServiceTests
         while (true)
         {
             var tokens = Math.Min(1_000, budget.MaxRequestTokens);
-            using var attempt = CancellationTokenSource.CreateLinkedTokenSource(Cancel);
-            var request = budget.AcquireAsync(tokens, attempt.Token).AsTask();
-            if (!request.IsCompleted)
+            if (await ImmediateGrant.TryAsync(budget, tokens, Cancel) == Grant.None)
             {
-                await attempt.CancelAsync();
-                try
-                {
-                    await request;
-                }
-                catch (OperationCanceledException)
-                {
-                    return granted;
-                }
+                return granted;
             }
-            await request;
             budget.Finished();
             granted += tokens;
         }
