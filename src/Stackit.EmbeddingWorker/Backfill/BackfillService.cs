@@ -155,7 +155,7 @@ internal sealed partial class BackfillService(
                 context.Lifecycle.Rejected(lease, forbidden);
                 return null;
             }
-            read = await source.ReadAsync(page.ReadFrom, ids, cancellationToken).ConfigureAwait(false);
+            read = await source.ReadAsync(page.ReadFrom, page.Target, ids, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
@@ -175,7 +175,7 @@ internal sealed partial class BackfillService(
         var group = new JobGroup(read.Documents.Count + gone.Count);
         var work = read.Documents.Select(d => new DocumentJob(lease,
                 new JobMessage(d.Id, JobOperation.Upsert, null, d.Title, d.Metadata, page.Alias, d.Images ?? [], d.Version), 0,
-                new CopySource(page.Target, d.EmbeddedAt, d.Chunks, page.ReadFrom, d.Hashes), group))
+                new CopySource(page.Target, d.EmbeddedAt, d.Chunks, page.ReadFrom, d.Hashes, d.Vectors), group))
             .Concat(gone.Select(id => new DocumentJob(lease,
                 new JobMessage(id, JobOperation.Delete, null, null, null, page.Alias, [], null), 0,
                 new CopySource(page.Target, read.ReadAt, null), group)))

@@ -28,12 +28,15 @@ internal sealed class BackfillEnqueuer(
     /// <summary>
     /// Puts every document of the source on the queue, page by page, holding one page of ids whatever the size of the
     /// collection, in the same read that counts what the copy will embed (<see cref="SourceScan"/>), and keeps that
-    /// record in the target's metadata (<see cref="BackfillProgress"/>).
+    /// record in the target's metadata (<see cref="BackfillProgress"/>). A copy that <paramref name="reuses"/> the
+    /// source's vectors embeds nothing of it: the read takes ids only, and counts no tokens.
     /// </summary>
-    public async Task<(BackfillProgress Progress, string Counting)> EnqueueAllAsync(string alias, string source, string target, bool calibrate, CancellationToken cancellationToken)
+    public async Task<(BackfillProgress Progress, string Counting)> EnqueueAllAsync(string alias, string source, string target, bool reuses, CancellationToken cancellationToken)
     {
         var startedAt = time.GetUtcNow();
-        var (countTokens, counting) = await TokenCounting.ForAsync(client, source, embeddings ?? new EmbeddingsOptions(), endpoint, calibrate && embeddings is not null, cancellationToken).ConfigureAwait(false);
+        var (countTokens, counting) = reuses
+            ? (null, "none: every vector is copied from the source")
+            : await TokenCounting.ForAsync(client, source, embeddings ?? new EmbeddingsOptions(), endpoint, embeddings is not null, cancellationToken).ConfigureAwait(false);
         long pages = 0;
         var pending = new List<string>(options.PageSize);
         var figures = await SourceScan.ReadAsync(client, source, countTokens, async id =>

@@ -112,7 +112,7 @@ internal sealed class BackfillPlanner(
         // Same model and size: the copy takes every unchanged chunk's vector from the source, so there is nothing to count.
         var reuses = (await collections.ReadModelAsync(alias, cancellationToken).ConfigureAwait(false)).Model
             .SameVectorsAs((await collections.ReadModelAsync(target, cancellationToken).ConfigureAwait(false)).Model);
-        var (progress, counting) = await _enqueuer.EnqueueAllAsync(alias, source, target, calibrate: !reuses, cancellationToken).ConfigureAwait(false);
+        var (progress, counting) = await _enqueuer.EnqueueAllAsync(alias, source, target, reuses, cancellationToken).ConfigureAwait(false);
         await output.WriteLineAsync(reuses
             ? $"Enqueued {progress.Documents:N0} documents ({progress.Chunks:N0} chunks) on {backfill.Name} in {progress.Pages:N0} pages of up to {options.PageSize}; the target has the source's model and size, so each chunk's vector is copied from {source}, and only what changes meanwhile is embedded."
             : $"Enqueued {progress.Documents:N0} documents ({progress.Chunks:N0} chunks, ~{progress.Tokens:N0} tokens: {counting}) on {backfill.Name} in {progress.Pages:N0} pages of up to {options.PageSize}.").ConfigureAwait(false);

@@ -39,8 +39,9 @@ internal sealed record BackfillProgress(DateTimeOffset StartedAt, long Pages, lo
     }
 
     /// <summary>
-    /// Pages done (those no longer queued), chunks copied, tokens embedded in proportion, and the time left at the pace
-    /// since the start. Changes recorded from live work travel on the same queue, so the figures are approximate.
+    /// Pages done (those no longer queued), chunks copied, tokens embedded in proportion (none for a copy that takes
+    /// every vector from the source), and the time left at the pace since the start. Changes recorded from live work
+    /// travel on the same queue, so the figures are approximate.
     /// </summary>
     public string Describe(long queuedPages, ulong copiedChunks, DateTimeOffset now)
     {
@@ -49,7 +50,7 @@ internal sealed record BackfillProgress(DateTimeOffset StartedAt, long Pages, lo
         var elapsed = now - StartedAt;
         var eta = done == 0 || queuedPages == 0 ? (queuedPages == 0 ? "done" : "unknown until a page is done") : Span(elapsed * ((double)Math.Max(0, queuedPages) / done));
         return string.Create(System.Globalization.CultureInfo.InvariantCulture,
-            $"{done:N0} of {Pages:N0} pages done ({share * 100:0} %), {copiedChunks:N0} of {Chunks:N0} chunks in the target, ~{Tokens * share:N0} of ~{Tokens:N0} tokens, {Span(elapsed)} so far, ETA {eta}");
+            $"{done:N0} of {Pages:N0} pages done ({share * 100:0} %), {copiedChunks:N0} of {Chunks:N0} chunks in the target, {(Tokens > 0 ? $"~{Tokens * share:N0} of ~{Tokens:N0} tokens" : "vectors copied from the source")}, {Span(elapsed)} so far, ETA {eta}");
     }
 
     private static string Span(TimeSpan span) =>

@@ -12,15 +12,22 @@ internal sealed record SourceFigures(long Documents, long Chunks, long Bytes, lo
 /// Reads every chunk of a backfill's source once, page by page, without vectors: counts what <c>backfill --plan</c>
 /// shows and the backfill records as its progress, and hands each document's id (from its first chunk) on, so the
 /// backfill enqueues in the same pass. Chunks without stored text count no tokens: the backfill cannot embed them.
+/// Without <c>countTokens</c> (a copy that takes every vector from the source) only ids and indexes are read, not the
+/// texts: nothing is counted but documents and chunks.
 /// </summary>
 internal static class SourceScan
 {
     private const uint ScrollPage = 256;
 
-    public static async Task<SourceFigures> ReadAsync(QdrantClient client, string source, Func<string, long> countTokens, Func<string, Task>? onDocument, CancellationToken cancellationToken)
+    private static readonly WithPayloadSelector IdFields = new()
+    {
+        Include = new PayloadIncludeSelector { Fields = { PayloadFields.DocumentId, PayloadFields.ChunkIndex } },
+    };
+
+    public static async Task<SourceFigures> ReadAsync(QdrantClient client, string source, Func<string, long>? countTokens, Func<string, Task>? onDocument, CancellationToken cancellationToken)
     {
         long documents = 0, chunks = 0, bytes = 0, tokens = 0, withoutText = 0;
-        await foreach (var point in QdrantScroll.AllAsync(client, source, new Filter(), QdrantSearch.ChunkFields, ScrollPage, cancellationToken).ConfigureAwait(false))
+        await foreach (var point in QdrantScroll.AllAsync(client, source, new Filter(), countTokens is null ? IdFields : QdrantSearch.ChunkFields, ScrollPage, cancellationToken).ConfigureAwait(false))
         {
             chunks++;
             if (point.Payload.TryGetValue(PayloadFields.ChunkIndex, out var index) && index.IntegerValue == 0)
@@ -30,6 +37,10 @@ internal static class SourceScan
                 {
                     await onDocument(id.StringValue).ConfigureAwait(false);
                 }
+            }
+            if (countTokens is null)
+            {
+                continue;
             }
             if (!point.Payload.TryGetValue(PayloadFields.Text, out var text) || text.StringValue.Length == 0)
             {

@@ -6,6 +6,10 @@ namespace Stackit.EmbeddingWorker.Pipeline;
 /// deletes a point written later than that), and the stored chunk texts it embeds again (none for a document gone
 /// from the source, which the copy deletes from the target), and where they came from: the source collection and each
 /// chunk's <c>content_hash</c> there, so a chunk whose vector the source holds already for the target's model is not
-/// embedded again.
+/// embedded again; that vector itself when it was read with the text (<see cref="SourceVectors"/>, by chunk).
 /// </summary>
-internal sealed record CopySource(string TargetCollection, DateTimeOffset EmbeddedAt, IReadOnlyList<string>? Chunks, string? SourceCollection = null, IReadOnlyList<string?>? SourceHashes = null);
+internal sealed record CopySource(string TargetCollection, DateTimeOffset EmbeddedAt, IReadOnlyList<string>? Chunks, string? SourceCollection = null, IReadOnlyList<string?>? SourceHashes = null, IReadOnlyList<float[]?>? SourceVectors = null)
+{
+    /// <summary>The source's vector of chunk <paramref name="index"/> as read with its text, if it was.</summary>
+    public float[]? SourceVectorOf(int index) => SourceVectors is { } vectors && index < vectors.Count ? vectors[index] : null;
+}

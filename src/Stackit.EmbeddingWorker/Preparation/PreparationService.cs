@@ -185,26 +185,32 @@ internal sealed partial class PreparationService(
 
     /// <summary>
     /// Unchanged chunks are written again with their stored vector, so the new payload (version, title,
-    /// metadata) lands without embedding them. Where the vector cannot be read, the chunk is embedded after all.
+    /// metadata) lands without embedding them: a copy's chunk with the source's vector read with its text, the others
+    /// with the vectors read now. Where the vector cannot be read, the chunk is embedded after all.
     /// </summary>
     private async Task ReuseAsync(List<(DocumentChunk Chunk, bool FromSource)> unchanged, CancellationToken cancellationToken)
     {
-        Dictionary<DocumentChunk, float[]> vectors;
+        var toRead = unchanged.FindAll(u => Carried(u) is null);
+        Dictionary<DocumentChunk, float[]> vectors = [];
         try
         {
-            vectors = await storedState.ReadVectorsAsync(unchanged, cancellationToken).ConfigureAwait(false);
+            if (toRead.Count > 0)
+            {
+                vectors = await storedState.ReadVectorsAsync(toRead, cancellationToken).ConfigureAwait(false);
+            }
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            LogReuseFailed(unchanged.Count, ex);
-            vectors = [];
+            LogReuseFailed(toRead.Count, ex);
         }
 
-        var reusedTokens = 0L;
-        foreach (var (chunk, _) in unchanged)
+        var (reused, reusedTokens) = (0, 0L);
+        foreach (var item in unchanged)
         {
-            if (vectors.TryGetValue(chunk, out var vector))
+            var chunk = item.Chunk;
+            if ((Carried(item) ?? vectors.GetValueOrDefault(chunk)) is { } vector)
             {
+                reused++;
                 reusedTokens += chunk.Tokens;
                 await embedded.WriteAsync(new EmbeddedChunk(chunk, vector), cancellationToken).ConfigureAwait(false);
             }
@@ -213,8 +219,12 @@ internal sealed partial class PreparationService(
                 await chunks.WriteAsync(chunk, cancellationToken).ConfigureAwait(false);
             }
         }
-        context.Metrics.Reused(vectors.Count, reusedTokens);
+        context.Metrics.Reused(reused, reusedTokens);
     }
+
+    /// <summary>The source's vector of a copy's chunk, read with its text and hash, when the source holds the chunk.</summary>
+    private static float[]? Carried((DocumentChunk Chunk, bool FromSource) unchanged) =>
+        unchanged.FromSource && unchanged.Chunk.Job.Generation == 0 ? unchanged.Chunk.Job.Copy?.SourceVectorOf(unchanged.Chunk.Index) : null;
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Document {DocumentId} chunked again, smaller (generation {Generation}): {ChunkCount} chunks")]
     private partial void LogRechunked(string documentId, int generation, int chunkCount);

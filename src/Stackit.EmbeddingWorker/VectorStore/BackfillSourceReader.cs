@@ -4,18 +4,21 @@ using Stackit.EmbeddingWorker.Pipeline;
 namespace Stackit.EmbeddingWorker.VectorStore;
 
 /// <summary>
-/// Reads a backfill's source: the stored points of some documents as they are now. A source that no longer exists
+/// Reads a backfill's source: the stored points of some documents as they are now, with their vectors when the target
+/// would hold the same (<see cref="SharedVectors"/>, and <c>Qdrant:SkipUnchanged</c> on): each vector then comes from
+/// the read that gave its text and hash, and the copy needs no second read. A source that no longer exists
 /// (the old collection deleted while pages for it were still queued) is refused: its changes cannot be copied.
 /// </summary>
-internal sealed class BackfillSourceReader(QdrantPointReader reader, TimeProvider time) : IBackfillSource
+internal sealed class BackfillSourceReader(QdrantPointReader reader, SharedVectors shared, QdrantOptions options, TimeProvider time) : IBackfillSource
 {
-    public async Task<SourceRead> ReadAsync(string collection, IReadOnlyCollection<string> documentIds, CancellationToken cancellationToken)
+    public async Task<SourceRead> ReadAsync(string collection, string target, IReadOnlyCollection<string> documentIds, CancellationToken cancellationToken)
     {
         var readAt = time.GetUtcNow();
         List<RetrievedPoint> points;
+        var withVectors = options.SkipUnchanged && await SharesVectorsAsync(collection, target, cancellationToken).ConfigureAwait(false);
         try
         {
-            points = await reader.ReadPointsAsync(collection, documentIds, null, cancellationToken).ConfigureAwait(false);
+            points = await reader.ReadPointsAsync(collection, documentIds, null, cancellationToken, withVectors).ConfigureAwait(false);
         }
         catch (Exception ex) when (QdrantErrors.IsMissingCollection(ex))
         {
@@ -38,9 +41,23 @@ internal sealed class BackfillSourceReader(QdrantPointReader reader, TimeProvide
                 first.TryGetValue(PayloadFields.Version, out var version) && version.KindCase == Value.KindOneofCase.IntegerValue ? version.IntegerValue : null,
                 chunks.Max(EmbeddedAt),
                 chunks.ConvertAll(p => p.Payload.TryGetValue(PayloadFields.ContentHash, out var hash) && hash.KindCase == Value.KindOneofCase.StringValue ? hash.StringValue : null),
-                PayloadValues.Strings(first, PayloadFields.Images)));
+                PayloadValues.Strings(first, PayloadFields.Images),
+                withVectors ? chunks.ConvertAll(QdrantPointReader.VectorOf) : null));
         }
         return new SourceRead(documents, readAt);
+    }
+
+    /// <summary>A source or target that is gone shares nothing: the read then says what is missing, or the write does.</summary>
+    private async Task<bool> SharesVectorsAsync(string source, string target, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await shared.BetweenAsync(source, target, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (QdrantErrors.IsMissingCollection(ex))
+        {
+            return false;
+        }
     }
 
     private static DateTimeOffset EmbeddedAt(RetrievedPoint point) => PayloadValues.Time(point.Payload, PayloadFields.EmbeddedAt) ?? DateTimeOffset.MinValue;

@@ -42,12 +42,16 @@ internal sealed class QdrantPointReader(QdrantClient client, QdrantCalls calls)
             return found.ToDictionary(kv => kv.Key, kv => new StoredDocument(kv.Value.Version, kv.Value.Hashes), StringComparer.Ordinal);
         }, cancellationToken);
 
-    /// <summary>Every point of these documents with its whole payload (or only <paramref name="fields"/>), no vectors.</summary>
-    public Task<List<RetrievedPoint>> ReadPointsAsync(string collection, IReadOnlyCollection<string> documentIds, IReadOnlyList<string>? fields, CancellationToken cancellationToken) =>
+    /// <summary>
+    /// Every point of these documents with its whole payload (or only <paramref name="fields"/>), and with its vectors
+    /// when asked (then in pages of <see cref="VectorPageSize"/>).
+    /// </summary>
+    public Task<List<RetrievedPoint>> ReadPointsAsync(string collection, IReadOnlyCollection<string> documentIds, IReadOnlyList<string>? fields, CancellationToken cancellationToken, bool withVectors = false) =>
         calls.RunAsync(async token =>
         {
             var payload = fields is null ? new WithPayloadSelector { Enable = true } : new WithPayloadSelector { Include = new PayloadIncludeSelector { Fields = { fields } } };
-            return await QdrantScroll.AllAsync(client, collection, QdrantScroll.OfDocuments(documentIds), payload, PageSize, token).ToListAsync(token).ConfigureAwait(false);
+            return await QdrantScroll.AllAsync(client, collection, QdrantScroll.OfDocuments(documentIds), payload, withVectors ? (uint)VectorPageSize : PageSize, token, withVectors)
+                .ToListAsync(token).ConfigureAwait(false);
         }, cancellationToken);
 
     /// <summary>The vectors of these points; points that are gone meanwhile are missing from the answer.</summary>

@@ -4,17 +4,17 @@ using Qdrant.Client.Grpc;
 
 namespace Stackit.EmbeddingWorker.VectorStore;
 
-/// <summary>Reads every point a filter matches, page by page through Qdrant's scroll offsets, without vectors.</summary>
+/// <summary>Reads every point a filter matches, page by page through Qdrant's scroll offsets, without vectors unless asked.</summary>
 internal static class QdrantScroll
 {
     public static async IAsyncEnumerable<RetrievedPoint> AllAsync(
         QdrantClient client, string collection, Filter filter, WithPayloadSelector payload, uint pageSize,
-        [EnumeratorCancellation] CancellationToken cancellationToken)
+        [EnumeratorCancellation] CancellationToken cancellationToken, bool withVectors = false)
     {
         PointId? offset = null;
         do
         {
-            var page = await client.ScrollAsync(collection, filter, pageSize, offset, payload, vectorsSelector: false, cancellationToken: cancellationToken).ConfigureAwait(false);
+            var page = await client.ScrollAsync(collection, filter, pageSize, offset, payload, vectorsSelector: withVectors, cancellationToken: cancellationToken).ConfigureAwait(false);
             foreach (var point in page.Result)
             {
                 yield return point;

@@ -8,11 +8,8 @@ namespace Stackit.EmbeddingWorker.VectorStore;
 /// of the group could use it (no versions, and <c>Qdrant:SkipUnchanged</c> off). A group with versioned jobs also
 /// reads their tombstones (one retrieve by id per collection): a versioned delete counts as a stored version.
 /// </summary>
-internal sealed class StoredState(QdrantPointReader reader, TombstoneStore tombstones, QdrantOptions options, CollectionProvisioner collections) : IStoredDocuments
+internal sealed class StoredState(QdrantPointReader reader, TombstoneStore tombstones, QdrantOptions options, CollectionProvisioner collections, SharedVectors shared) : IStoredDocuments
 {
-    /// <summary>Whether a source's vectors can stand in for its target's, by (source, target): their model records, read once.</summary>
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Source, string Target), bool> _sameVectors = new();
-
     public bool ReusesUnchanged => options.SkipUnchanged;
 
     public Task<CollectionEmbedding?> EmbeddingOfAsync(string collection, CancellationToken cancellationToken) =>
@@ -33,7 +30,7 @@ internal sealed class StoredState(QdrantPointReader reader, TombstoneStore tombs
             {
                 var document = documents.GetValueOrDefault(job.Message.Id) ?? StoredDocument.None;
                 if (job.Copy is { SourceCollection: { } source, SourceHashes: { } hashes } && options.SkipUnchanged
-                    && await SameVectorsAsync(source, job.Copy.TargetCollection, cancellationToken).ConfigureAwait(false))
+                    && await shared.BetweenAsync(source, job.Copy.TargetCollection, cancellationToken).ConfigureAwait(false))
                 {
                     document = document with { SourceHashes = SourceHashesOf(hashes) };
                 }
@@ -80,23 +77,6 @@ internal sealed class StoredState(QdrantPointReader reader, TombstoneStore tombs
             }
         }
         return byIndex;
-    }
-
-    /// <summary>
-    /// True when the source's vectors are what the target would hold (same model, same size, both recorded or read
-    /// from their points); the content hash then tells which chunks are the same text.
-    /// </summary>
-    private async Task<bool> SameVectorsAsync(string source, string target, CancellationToken cancellationToken)
-    {
-        if (_sameVectors.TryGetValue((source, target), out var same))
-        {
-            return same;
-        }
-        var (sourceModel, _) = await collections.ReadModelAsync(source, cancellationToken).ConfigureAwait(false);
-        var (targetModel, _) = await collections.ReadModelAsync(target, cancellationToken).ConfigureAwait(false);
-        same = sourceModel.SameVectorsAs(targetModel);
-        _sameVectors[(source, target)] = same;
-        return same;
     }
 
     private bool NeedsStoredState(DocumentJob job) =>

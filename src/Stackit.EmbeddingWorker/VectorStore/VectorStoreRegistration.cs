@@ -19,6 +19,7 @@ internal static class VectorStoreRegistration
         services.AddSingleton<QdrantPointWriter>();
         services.AddSingleton<DocumentOrdering>();
         services.AddSingleton<QdrantPointReader>();
+        services.AddSingleton<SharedVectors>();
         services.AddSingleton<IStoredDocuments, StoredState>();
         services.AddSingleton<IBackfillSource, BackfillSourceReader>();
         services.AddHostedService(sp =>

@@ -66,6 +66,10 @@ internal class PointsStandInService(StandInStore store)
     public virtual Task<GetResponse> Get(GetPoints request, ServerCallContext context)
     {
         store.Called(nameof(Get), request.CollectionName);
+        if (request.WithVectors is { } vectors && (vectors.SelectorOptionsCase == WithVectorsSelector.SelectorOptionsOneofCase.Include || vectors.Enable))
+        {
+            store.Called("Get+vectors", request.CollectionName); // a second read of stored vectors, told apart from the retrieves of payloads
+        }
         store.ThrowIfGetFails();
         var response = new GetResponse();
         response.Result.AddRange(store.Retrieve(request.CollectionName, request.Ids).Select(p => Retrieved(p, request.WithPayload, request.WithVectors)));

@@ -19,6 +19,16 @@ public sealed class BackfillProgressTests
     }
 
     [Fact]
+    public void A_copy_that_takes_every_vector_from_the_source_counts_no_tokens()
+    {
+        var progress = new BackfillProgress(Start, Pages: 400, Documents: 12_800, Chunks: 51_200, Tokens: 0);
+
+        var line = progress.Describe(queuedPages: 300, copiedChunks: 12_000, now: Start.AddMinutes(1));
+
+        Assert.Equal("100 of 400 pages done (25 %), 12,000 of 51,200 chunks in the target, vectors copied from the source, 1 min so far, ETA 3 min", line);
+    }
+
+    [Fact]
     public void Before_a_page_is_done_the_time_left_is_unknown_and_more_queued_than_planned_counts_as_none_done()
     {
         var progress = new BackfillProgress(Start, Pages: 10, Documents: 320, Chunks: 900, Tokens: 90_000);
