@@ -5,6 +5,9 @@ namespace Stackit.EmbeddingWorker.Embeddings.Throttling;
 /// starting at one, the limit grows by one per success until the endpoint first pushes back (slow start),
 /// then by one per round of <c>limit</c> successes. A 429 or 503 halves it, at most once per round trip, so a
 /// burst of refusals from requests sent together counts as one signal. Bounded by <c>Embeddings:MaxConcurrency</c>.
+/// Live work first here too: a live request waiting for a slot gets the next one before any backfill copy, and copies
+/// never hold the last slot (once the limit is two or more), so a live request never waits behind copies that hold
+/// every slot while they wait for the rate budget — however many backfill pages are in work.
 /// </summary>
 internal sealed class AdaptiveConcurrencyLimit
 {
@@ -13,11 +16,13 @@ internal sealed class AdaptiveConcurrencyLimit
 
     private readonly Lock _gate = new();
     private readonly Queue<TaskCompletionSource> _waiters = new();
+    private readonly Queue<TaskCompletionSource> _backfillWaiters = new();
     private readonly TimeProvider _time;
     private readonly int _max;
     private double _limit = 1;
     private bool _slowStart = true;
     private int _inFlight;
+    private int _backfillInFlight;
     private long _lastDecrease;
     private TimeSpan _roundTrip = InitialRoundTrip;
 
@@ -52,19 +57,19 @@ internal sealed class AdaptiveConcurrencyLimit
         }
     }
 
-    /// <summary>Waits until a request may be sent; dispose the permit when its answer is in.</summary>
-    public async ValueTask<Permit> AcquireAsync(CancellationToken cancellationToken)
+    /// <summary>Waits until a request may be sent (a <paramref name="backfill"/> copy after live work); dispose the permit when its answer is in.</summary>
+    public async ValueTask<Permit> AcquireAsync(CancellationToken cancellationToken, bool backfill = false)
     {
         TaskCompletionSource waiter;
         lock (_gate)
         {
-            if (_waiters.Count == 0 && _inFlight < (int)_limit)
+            if (backfill ? _backfillWaiters.Count == 0 && _waiters.Count == 0 && BackfillMayTake() : _waiters.Count == 0 && _inFlight < (int)_limit)
             {
-                _inFlight++;
-                return new Permit(this);
+                Take(backfill);
+                return new Permit(this, backfill);
             }
             waiter = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            _waiters.Enqueue(waiter);
+            (backfill ? _backfillWaiters : _waiters).Enqueue(waiter);
         }
         try
         {
@@ -77,7 +82,7 @@ internal sealed class AdaptiveConcurrencyLimit
                 // Granted in the meantime: hand the slot back.
                 if (waiter.Task.IsCompletedSuccessfully)
                 {
-                    _inFlight--;
+                    Give(backfill);
                     WakeWaiters();
                 }
                 else
@@ -87,7 +92,7 @@ internal sealed class AdaptiveConcurrencyLimit
             }
             throw;
         }
-        return new Permit(this);
+        return new Permit(this, backfill);
     }
 
     /// <summary>An attempt was answered: the endpoint keeps up.</summary>
@@ -116,29 +121,52 @@ internal sealed class AdaptiveConcurrencyLimit
         }
     }
 
-    private void Release()
+    private void Release(bool backfill)
     {
         lock (_gate)
         {
-            _inFlight--;
+            Give(backfill);
             WakeWaiters();
         }
     }
 
+    /// <summary>A copy may take a slot that is free and not the last one (unless the limit is one).</summary>
+    private bool BackfillMayTake() => _inFlight < (int)_limit && _backfillInFlight < Math.Max(1, (int)_limit - 1);
+
+    private void Take(bool backfill)
+    {
+        _inFlight++;
+        _backfillInFlight += backfill ? 1 : 0;
+    }
+
+    private void Give(bool backfill)
+    {
+        _inFlight--;
+        _backfillInFlight -= backfill ? 1 : 0;
+    }
+
+    /// <summary>Live waiters first, then copies as far as they may take slots.</summary>
     private void WakeWaiters()
     {
         while (_inFlight < (int)_limit && _waiters.TryDequeue(out var waiter))
         {
             if (waiter.TrySetResult())
             {
-                _inFlight++;
+                Take(backfill: false);
+            }
+        }
+        while (_waiters.Count == 0 && BackfillMayTake() && _backfillWaiters.TryDequeue(out var waiter))
+        {
+            if (waiter.TrySetResult())
+            {
+                Take(backfill: true);
             }
         }
     }
 
     /// <summary>One request's slot; disposing it frees the slot.</summary>
-    internal readonly struct Permit(AdaptiveConcurrencyLimit owner) : IDisposable
+    internal readonly struct Permit(AdaptiveConcurrencyLimit owner, bool backfill) : IDisposable
     {
-        public void Dispose() => owner?.Release();
+        public void Dispose() => owner?.Release(backfill);
     }
 }

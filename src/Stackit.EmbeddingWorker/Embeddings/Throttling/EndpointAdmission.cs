@@ -6,7 +6,8 @@ namespace Stackit.EmbeddingWorker.Embeddings.Throttling;
 /// How every request reaches the endpoint, live or backfill: a slot under the adaptive limit first, then the rate
 /// budget, then the request at once — so requests arrive spaced as the budget spaced them, not bunched up behind
 /// a slot they waited for after their budget was granted. The answer's usage settles the budget. Backfill copies are
-/// counted apart from live work, so the fleet's split of the budget can serve live work first. Each model has a budget of
+/// counted apart from live work, so the fleet's split of the budget can serve live work first, and they wait for a slot
+/// after live work and never take the last one. Each model has a budget of
 /// its own (<see cref="RateBudgets"/>). A request of several
 /// inputs that is larger than the replica's share now allows (<see cref="EndpointRateBudget.MaxRequestTokens"/>) is
 /// not sent: the share may have fallen while it waited for its slot, and its caller cuts it smaller.
@@ -20,7 +21,7 @@ internal sealed class EndpointAdmission(AdaptiveConcurrencyLimit concurrency, Ra
     public async Task<EmbeddingResult?> SendAsync(string model, int estimatedTokens, int inputs, Func<CancellationToken, Task<EmbeddingResult>> send, CancellationToken cancellationToken, bool backfill = false)
     {
         var budget = budgets.For(model);
-        using var slot = await concurrency.AcquireAsync(cancellationToken).ConfigureAwait(false);
+        using var slot = await concurrency.AcquireAsync(cancellationToken, backfill).ConfigureAwait(false);
         if (inputs > 1 && estimatedTokens > budget.MaxRequestTokens)
         {
             return null;

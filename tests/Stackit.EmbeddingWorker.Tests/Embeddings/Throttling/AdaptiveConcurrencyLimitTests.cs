@@ -127,6 +127,53 @@ public sealed class AdaptiveConcurrencyLimitTests
         Assert.Equal(1, limit.InFlight);
     }
 
+    [Fact]
+    public async Task Backfill_copies_never_hold_the_last_slot_so_a_live_request_is_let_in_at_once()
+    {
+        // Copies wait for the rate budget while they hold their slots: were every slot theirs, a live request would
+        // queue behind all of them, however the budget puts live work first.
+        var limit = new AdaptiveConcurrencyLimit(8, _time);
+        Succeed(limit, 2);
+        Assert.Equal(3, limit.Limit);
+        var copies = new List<AdaptiveConcurrencyLimit.Permit> { await limit.AcquireAsync(Cancel, backfill: true), await limit.AcquireAsync(Cancel, backfill: true) };
+        var third = limit.AcquireAsync(Cancel, backfill: true).AsTask();
+        Assert.False(third.IsCompleted);
+
+        using var live = await limit.AcquireAsync(Cancel).AsTask().WaitAsync(TimeSpan.FromSeconds(10), Cancel);
+
+        Assert.Equal(3, limit.InFlight);
+        copies.ForEach(c => c.Dispose());
+        using var copy = await third.WaitAsync(TimeSpan.FromSeconds(10), Cancel);
+    }
+
+    [Fact]
+    public async Task A_live_request_waiting_for_a_slot_goes_before_copies_that_waited_longer()
+    {
+        var limit = new AdaptiveConcurrencyLimit(8, _time);
+        Succeed(limit, 1);
+        var live = await limit.AcquireAsync(Cancel);
+        var copy = await limit.AcquireAsync(Cancel, backfill: true);
+        var waitingCopy = limit.AcquireAsync(Cancel, backfill: true).AsTask();
+        var waitingLive = limit.AcquireAsync(Cancel).AsTask();
+
+        copy.Dispose();
+
+        using var next = await waitingLive.WaitAsync(TimeSpan.FromSeconds(10), Cancel);
+        Assert.False(waitingCopy.IsCompleted);
+        live.Dispose();
+        using var after = await waitingCopy.WaitAsync(TimeSpan.FromSeconds(10), Cancel);
+    }
+
+    [Fact]
+    public async Task At_a_limit_of_one_a_copy_may_take_the_only_slot()
+    {
+        var limit = new AdaptiveConcurrencyLimit(8, _time);
+
+        using var copy = await limit.AcquireAsync(Cancel, backfill: true).AsTask().WaitAsync(TimeSpan.FromSeconds(10), Cancel);
+
+        Assert.Equal(1, limit.InFlight);
+    }
+
     private static void Succeed(AdaptiveConcurrencyLimit limit, int times)
     {
         for (var i = 0; i < times; i++)
