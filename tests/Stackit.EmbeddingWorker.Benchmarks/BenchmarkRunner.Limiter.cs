@@ -18,7 +18,8 @@ internal enum FleetEvent
 /// The <c>limiter</c> scenarios: worker processes sharing one budget through the fleet ledger, measured from the
 /// moment the first starts (no warm-up: the first minute after a simultaneous start is the point), against an endpoint
 /// that counts its limit as a refilling bucket or over a strict sliding 60 s window. Reported per 60 s window: the
-/// share of the budget used and the 429s; and the most tokens admitted in any 60 s.
+/// share of the budget used and the 429s; and the most tokens admitted in any 60 s (failed attempts included: the
+/// limiter counted them).
 /// </summary>
 internal sealed partial class BenchmarkRunner
 {
@@ -98,6 +99,8 @@ internal sealed partial class BenchmarkRunner
     private string Describe(string scenario, EndpointModel model, long from, long to)
     {
         var requests = endpoint.Served.Where(r => r.Arrived >= from && r.Arrived < to).OrderBy(r => r.Arrived).ToList();
+        // What the endpoint's limiter counted: every request it admitted, answered or failed after admission (500).
+        static bool Admitted(ServedRequest r) => r.Status is 200 or 500;
         var minute = Stopwatch.Frequency * 60;
         var windows = new List<string>();
         var total429 = 0;
@@ -105,14 +108,14 @@ internal sealed partial class BenchmarkRunner
         {
             var inWindow = requests.Where(r => r.Arrived >= start && r.Arrived < Math.Min(to, start + minute)).ToList();
             var seconds = (Math.Min(to, start + minute) - start) / (double)Stopwatch.Frequency;
-            var used = inWindow.Where(r => r.Status == 200).Sum(r => (long)r.Tokens) / (model.TokensPerMinute!.Value * seconds / 60);
+            var used = inWindow.Where(Admitted).Sum(r => (long)r.Tokens) / (model.TokensPerMinute!.Value * seconds / 60);
             var refused = inWindow.Count(r => r.Status == 429);
             total429 += refused;
             windows.Add(string.Create(CultureInfo.InvariantCulture,
                 $"{(start - from) / Stopwatch.Frequency}–{(Math.Min(to, start + minute) - from) / Stopwatch.Frequency} s: {used:P0} of the budget, {refused}/{inWindow.Count} answered 429"));
         }
         // The most tokens admitted in any 60 s: what a strict sliding window compares with the budget.
-        var admitted = requests.Where(r => r.Status == 200).ToList();
+        var admitted = requests.Where(Admitted).ToList();
         long most = 0, sum = 0;
         for (int head = 0, tail = 0; head < admitted.Count; head++)
         {
@@ -124,7 +127,7 @@ internal sealed partial class BenchmarkRunner
             most = Math.Max(most, sum);
         }
         return string.Create(CultureInfo.InvariantCulture,
-            $"- {scenario}: {string.Join("; ", windows)}; most in any 60 s {most / (double)model.TokensPerMinute!.Value:P1} of the budget; 429s {total429}/{requests.Count} ({(requests.Count == 0 ? 0 : total429 / (double)requests.Count):P1})");
+            $"- {scenario}: {string.Join("; ", windows)}; most in any 60 s {most / (double)model.TokensPerMinute!.Value:P1} of the budget; 429s {total429}/{requests.Count} ({(requests.Count == 0 ? 0 : total429 / (double)requests.Count):P1}){(model.FaultRate > 0 ? $"; {requests.Count(r => r.Status == 500)} failed with 500 (injected)" : "")}");
     }
 
     private static string Slug(string text) => new([.. text.ToLowerInvariant().Select(c => char.IsLetterOrDigit(c) ? c : '-')]);

@@ -7,7 +7,8 @@ namespace Stackit.EmbeddingWorker.Benchmarks;
 /// answer also tells what is left of them (OpenAI's <c>x-ratelimit-remaining-*</c> and <c>x-ratelimit-reset-*</c>).
 /// The budgets count as a refilling bucket that allows bursts of two seconds' worth, or with <see cref="SlidingWindow"/>
 /// over every 60 s interval (what was taken in the last 60 s, no burst above the minute's budget) — STACKIT does not say
-/// which it uses.
+/// which it uses. <see cref="FaultRate"/> of the requests the budget admitted fail with 500 after all: their tokens stay
+/// counted, as a limiter that counts at admission counts them.
 /// </summary>
 internal sealed record EndpointModel(
     int Slots,
@@ -19,7 +20,8 @@ internal sealed record EndpointModel(
     int? TokensPerMinute = null,
     int? RequestsPerMinute = null,
     bool RateLimitHeaders = false,
-    bool SlidingWindow = false)
+    bool SlidingWindow = false,
+    double FaultRate = 0)
 {
     /// <summary>The most tokens a second any client can get through: every slot busy with full requests.</summary>
     public double CapacityTokensPerSecond =>

@@ -95,11 +95,11 @@ else if (settings.Runs("replicas") || settings.Runs("replicas-scale") || setting
     }
 }
 
-if ((settings.Runs("limiter") || settings.Runs("limiter-sliding")) && settings.QueueStandIn)
+if ((settings.Runs("limiter") || settings.Runs("limiter-sliding") || settings.Runs("limiter-faults")) && settings.QueueStandIn)
 {
     Console.WriteLine("… limiter: skipped on the queue stand-in (the fleet ledger needs Azurite's blobs)");
 }
-else if (settings.Runs("limiter") || settings.Runs("limiter-sliding"))
+else if (settings.Runs("limiter") || settings.Runs("limiter-sliding") || settings.Runs("limiter-faults"))
 {
     // One project budget (half the capacity) counted as a refilling bucket with bursts of two seconds' worth, or over a
     // strict sliding 60 s window; fleets started together, scaled from zero, and with a replica killed and replaced.
@@ -117,7 +117,7 @@ else if (settings.Runs("limiter") || settings.Runs("limiter-sliding"))
         ? new (string Name, Dictionary<string, string> Settings)[] { ("defaults", []), ("TargetUtilization 1.0", new() { ["Fleet__TargetUtilization"] = "1.0" }) }
         : [("defaults", [])];
     Console.WriteLine($"Limiter ({tpm} TPM, 600 RPM shared by the fleet; Fleet:MaxReplicas 4):");
-    foreach (var sliding in settings.Runs("limiter") ? new[] { false, true } : [true])
+    foreach (var sliding in settings.Runs("limiter") ? new[] { false, true } : settings.Runs("limiter-sliding") ? [true] : [])
     {
         foreach (var (name, events) in fleets)
         {
@@ -127,6 +127,13 @@ else if (settings.Runs("limiter") || settings.Runs("limiter-sliding"))
                 Console.WriteLine(await runner.RunLimiterAsync(scenario, model with { TokensPerMinute = tpm, RequestsPerMinute = 600, SlidingWindow = sliding }, events, length, overrides));
             }
         }
+    }
+    if (settings.Runs("limiter-faults"))
+    {
+        // One replica alone at the whole budget while 5 % of admitted requests fail: the window counts their tokens,
+        // so a budget charged once per request would run ahead of it; the worker charges every retry.
+        Console.WriteLine(await runner.RunLimiterAsync("sliding 60 s window, 1 alone, 5 % of admitted requests failing (500)",
+            model with { TokensPerMinute = tpm, RequestsPerMinute = 600, SlidingWindow = true, FaultRate = 0.05 }, [(zero, FleetEvent.Start)], length));
     }
 }
 

@@ -27,6 +27,7 @@ internal sealed class SimulatedEndpoint : IAsyncDisposable
     // STACKIT limits each model of a project apart: one pair of minute budgets per model asked for.
     private readonly Dictionary<string, (IMinuteLimit? Tokens, IMinuteLimit? Requests)> _budgets = new(StringComparer.Ordinal);
     private readonly Lock _budgetGate = new();
+    private Random _faults = new(5);
     private byte[] _base64Vector = [];
     private byte[] _floatVector = [];
 
@@ -47,6 +48,7 @@ internal sealed class SimulatedEndpoint : IAsyncDisposable
         lock (_budgetGate)
         {
             _budgets.Clear();
+            _faults = new Random(5);
         }
         _served.Clear();
         var vector = new float[model.Dimensions];
@@ -113,6 +115,12 @@ internal sealed class SimulatedEndpoint : IAsyncDisposable
         {
             Record(arrived, arrived, inputs.Count, tokens, 429, model: model);
             await LoopbackEmbeddingsHost.WriteErrorAsync(context, HttpStatusCode.TooManyRequests, "Rate limit reached for tokens or requests per minute.", Math.Ceiling(wait).ToString(System.Globalization.CultureInfo.InvariantCulture));
+            return;
+        }
+        if (Faults())
+        {
+            Record(arrived, arrived, inputs.Count, tokens, 500, model: model);
+            await LoopbackEmbeddingsHost.WriteErrorAsync(context, HttpStatusCode.InternalServerError, "Injected fault (the benchmark's FaultRate).", null);
             return;
         }
 
@@ -209,6 +217,19 @@ internal sealed class SimulatedEndpoint : IAsyncDisposable
                 }
             }
             return (wait, limits);
+        }
+    }
+
+    /// <summary>Whether this admitted request fails after all (<see cref="EndpointModel.FaultRate"/>), from a seeded sequence.</summary>
+    private bool Faults()
+    {
+        if (_model.FaultRate <= 0)
+        {
+            return false;
+        }
+        lock (_budgetGate)
+        {
+            return _faults.NextDouble() < _model.FaultRate;
         }
     }
 
