@@ -33,7 +33,7 @@ internal sealed partial class BackfillService(
 {
     private static readonly TimeSpan BusyWait = TimeSpan.FromSeconds(1);
 
-    private readonly SemaphoreSlim _pages = new(options.ConcurrentPages, options.ConcurrentPages);
+    private readonly PageSlots _pages = new(options.ConcurrentPages);
     private bool _poisonQueueReady;
     private readonly OutageLog _queueOutage = new($"Backfill queue {options.QueueName(queue.Name)}", logger, context.Time);
 
@@ -56,28 +56,25 @@ internal sealed partial class BackfillService(
                     continue;
                 }
                 // A free page slot first: pages in work are bounded, whatever the backlog.
-                await _pages.WaitAsync(stoppingToken).ConfigureAwait(false);
-                var free = _pages.CurrentCount + 1;
-                var pages = await ReceiveAsync(free, stoppingToken).ConfigureAwait(false);
+                var first = await _pages.TakeAsync(stoppingToken).ConfigureAwait(false);
+                var pages = await ReceiveAsync(_pages.Free + 1, stoppingToken).ConfigureAwait(false);
                 if (pages.Length == 0)
                 {
-                    _pages.Release();
+                    first.Dispose();
                     await Task.Delay(backoff.Next(), context.Time, stoppingToken).ConfigureAwait(false);
                     continue;
                 }
                 backoff.Reset();
+                var slots = new PageSlots.Slot[pages.Length];
                 for (var i = 0; i < pages.Length; i++)
                 {
-                    if (i > 0)
-                    {
-                        await _pages.WaitAsync(stoppingToken).ConfigureAwait(false);
-                    }
-                    // Each page holds a slot until its message is settled, whatever became of it.
-                    pages[i].Lease.Ticket.Hold(LeaseTicket.Of(() => _pages.Release()));
+                    slots[i] = i == 0 ? first : await _pages.TakeAsync(stoppingToken).ConfigureAwait(false);
+                    // Each page holds its slot until its message is settled, whatever became of it.
+                    pages[i].Lease.Ticket.Hold(slots[i]);
                 }
-                foreach (var (message, lease) in pages)
+                for (var i = 0; i < pages.Length; i++)
                 {
-                    await StartAsync(lease, message, stoppingToken).ConfigureAwait(false);
+                    await StartAsync(pages[i].Lease, pages[i].Message, slots[i], stoppingToken).ConfigureAwait(false);
                 }
             }
         }
@@ -117,13 +114,20 @@ internal sealed partial class BackfillService(
         }
     }
 
-    /// <summary>Turns one page into copy jobs on the pipeline; its slot is free again when its message is settled.</summary>
-    private async Task StartAsync(QueueLease lease, QueueMessage message, CancellationToken cancellationToken)
+    /// <summary>
+    /// Turns one page into copy jobs on the pipeline; its slot is free again when its message is settled, and mostly
+    /// free at once when the page embeds nothing (<see cref="PageSlots"/>).
+    /// </summary>
+    private async Task StartAsync(QueueLease lease, QueueMessage message, PageSlots.Slot slot, CancellationToken cancellationToken)
     {
         var work = await ReadAsync(lease, message, cancellationToken).ConfigureAwait(false);
         if (work is null)
         {
             return;
+        }
+        if (work.TrueForAll(EmbedsNothing))
+        {
+            slot.Shrink();
         }
         foreach (var job in work)
         {
@@ -183,6 +187,11 @@ internal sealed partial class BackfillService(
         LogPageStarted(page.ReadFrom, page.Target, read.Documents.Count, gone.Count);
         return work;
     }
+
+    /// <summary>A copy whose every chunk comes with the source's vector, or a delete: nothing for the endpoint.</summary>
+    private static bool EmbedsNothing(DocumentJob job) =>
+        job.Message.Operation == JobOperation.Delete
+        || (job.Copy is { Chunks: { } chunks, SourceVectors: { } vectors } && vectors.Count == chunks.Count && vectors.All(v => v is not null));
 
     public override void Dispose()
     {
