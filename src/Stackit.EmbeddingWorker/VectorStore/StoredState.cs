@@ -5,7 +5,8 @@ namespace Stackit.EmbeddingWorker.VectorStore;
 /// <summary>
 /// What Qdrant already holds of the documents of a group of jobs: one scroll per collection for the whole group,
 /// so the version guard and skip-unchanged cost a round trip per group, not per job. Not read at all when no job
-/// of the group could use it (no versions, and <c>Qdrant:SkipUnchanged</c> off). A group with versioned jobs also
+/// of the group could use it (no versions, and <c>Qdrant:SkipUnchanged</c> off, or an unversioned copy that brings the
+/// source's vectors with it). A group with versioned jobs also
 /// reads their tombstones (one retrieve by id per collection): a versioned delete counts as a stored version.
 /// </summary>
 internal sealed class StoredState(QdrantPointReader reader, TombstoneStore tombstones, QdrantOptions options, CollectionProvisioner collections, SharedVectors shared) : IStoredDocuments
@@ -18,6 +19,11 @@ internal sealed class StoredState(QdrantPointReader reader, TombstoneStore tombs
     public async Task<Dictionary<DocumentJob, StoredDocument>> ReadAsync(IReadOnlyList<DocumentJob> jobs, CancellationToken cancellationToken)
     {
         var stored = new Dictionary<DocumentJob, StoredDocument>(jobs.Count);
+        foreach (var job in jobs.Where(TakesItsVectorsFromTheSource))
+        {
+            // What the target holds changes nothing for it: each chunk is the source's, vector and all, or embedded.
+            stored[job] = StoredDocument.None with { SourceHashes = SourceHashesOf(job.Copy!.SourceHashes!) };
+        }
         // A backfill copy reads the target it writes; tombstones are kept by the name jobs use (the alias).
         foreach (var group in jobs.Where(NeedsStoredState).GroupBy(j => (j.WriteCollection, j.Message.Collection)))
         {
@@ -80,5 +86,13 @@ internal sealed class StoredState(QdrantPointReader reader, TombstoneStore tombs
     }
 
     private bool NeedsStoredState(DocumentJob job) =>
-        job.Message.Version is not null || (options.SkipUnchanged && job.Message.Operation == JobOperation.Upsert);
+        job.Message.Version is not null || (options.SkipUnchanged && job.Message.Operation == JobOperation.Upsert && !TakesItsVectorsFromTheSource(job));
+
+    /// <summary>
+    /// An unversioned copy read with the source's vectors (<see cref="BackfillSourceReader"/>): no version to guard, and
+    /// every chunk the source holds comes with its vector, so the target's state is not read for it.
+    /// </summary>
+    private bool TakesItsVectorsFromTheSource(DocumentJob job) =>
+        options.SkipUnchanged && job.Message.Version is null && job.Message.Operation == JobOperation.Upsert
+        && job.Copy is { SourceVectors: not null, SourceHashes: { } hashes } && hashes.All(h => h is not null);
 }
