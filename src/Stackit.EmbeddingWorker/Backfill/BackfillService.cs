@@ -65,7 +65,7 @@ internal sealed partial class BackfillService(
                     continue;
                 }
                 backoff.Reset();
-                var slots = new PageSlots.Slot[pages.Length];
+                var slots = new PageSlots.Claim[pages.Length];
                 for (var i = 0; i < pages.Length; i++)
                 {
                     slots[i] = i == 0 ? first : await _pages.TakeAsync(stoppingToken).ConfigureAwait(false);
@@ -118,7 +118,7 @@ internal sealed partial class BackfillService(
     /// Turns one page into copy jobs on the pipeline; its slot is free again when its message is settled, and mostly
     /// free at once when the page embeds nothing (<see cref="PageSlots"/>).
     /// </summary>
-    private async Task StartAsync(QueueLease lease, QueueMessage message, PageSlots.Slot slot, CancellationToken cancellationToken)
+    private async Task StartAsync(QueueLease lease, QueueMessage message, PageSlots.Claim slot, CancellationToken cancellationToken)
     {
         var work = await ReadAsync(lease, message, cancellationToken).ConfigureAwait(false);
         if (work is null)

@@ -3,7 +3,7 @@ namespace Stackit.EmbeddingWorker.Backfill;
 /// <summary>
 /// How many backfill pages a replica works on at once (<c>Backfill:ConcurrentPages</c>). A page takes a whole slot
 /// until it is read; one that embeds nothing — its vectors are copied from the source, or it only deletes — then
-/// gives back all but a quarter of it (<see cref="Slot.Shrink"/>), since what it puts in the pipeline never waits for
+/// gives back all but a quarter of it (<see cref="Claim.Shrink"/>), since what it puts in the pipeline never waits for
 /// the endpoint ahead of live work. A slot is given back whole when its page's message is settled.
 /// </summary>
 internal sealed class PageSlots(int concurrentPages) : IDisposable
@@ -17,7 +17,7 @@ internal sealed class PageSlots(int concurrentPages) : IDisposable
     public int Free => _parts.CurrentCount / Parts;
 
     /// <summary>Waits for a whole slot.</summary>
-    public async Task<Slot> TakeAsync(CancellationToken cancellationToken)
+    public async Task<Claim> TakeAsync(CancellationToken cancellationToken)
     {
         var taken = 0;
         try
@@ -35,13 +35,13 @@ internal sealed class PageSlots(int concurrentPages) : IDisposable
             }
             throw;
         }
-        return new Slot(_parts);
+        return new Claim(_parts);
     }
 
     public void Dispose() => _parts.Dispose();
 
-    /// <summary>One page's slot: disposed when its message is settled (its lease ticket holds it).</summary>
-    internal sealed class Slot(SemaphoreSlim parts) : IDisposable
+    /// <summary>One page's claim on a slot: disposed when its message is settled (its lease ticket holds it).</summary>
+    internal sealed class Claim(SemaphoreSlim parts) : IDisposable
     {
         private readonly Lock _gate = new();
         private int _held = Parts;
