@@ -8,11 +8,11 @@ using Stackit.EmbeddingWorker.VectorStore;
 namespace Stackit.EmbeddingWorker.Tests.Backfill;
 
 /// <summary>
-/// Migrations to a model of another size while generated histories of live upserts and deletes (versioned and not) run
+/// Migrations to a model of another size, and layout-only rebuilds that copy every vector, while generated histories of live upserts and deletes (versioned and not) run
 /// on two worker processes, one of them SIGKILLed and started again during each (Azurite, the loopback endpoint, the
 /// Qdrant STAND-IN). Sampled every 50 ms while it runs, no collection ever holds vectors of two models; after the
 /// switch the served collection holds every document in its newest state (an unversioned one: one job's state, never
-/// a mix), embedded with the new model, and nothing is poisoned.
+/// a mix), each point with its own text's vector of the collection's model, and nothing is poisoned.
 /// </summary>
 [Collection(nameof(WorkerProcessesCollection))]
 public sealed class MigrationHistoryTests(AzuriteFixture azurite)
@@ -24,7 +24,16 @@ public sealed class MigrationHistoryTests(AzuriteFixture azurite)
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     [Fact]
-    public async Task A_migration_to_another_model_and_size_under_raced_live_histories_never_mixes_models_and_ends_in_the_newest_state()
+    public Task A_migration_to_another_model_and_size_under_raced_live_histories_never_mixes_models_and_ends_in_the_newest_state() =>
+        RunAsync(sample => ($"model-{sample}", 4 + sample, ["--model", $"model-{sample}", "--dimensions", (4 + sample).ToString(System.Globalization.CultureInfo.InvariantCulture)]));
+
+    [Fact]
+    public Task A_layout_only_rebuild_under_raced_live_histories_copies_each_vector_with_its_own_text_and_ends_in_the_newest_state() =>
+        // Same model and size (--force): every vector is copied from the source, read with its text in one read.
+        RunAsync(_ => ("test/e5-like", 8, ["--force"]));
+
+    /// <summary>Seeds, then per sample runs the backfill <paramref name="migration"/> names beside generated live histories.</summary>
+    private async Task RunAsync(Func<int, (string Model, int Size, string[] Args)> migration)
     {
         await using var embeddings = await FakeEmbeddingServer.StartAsync();
         embeddings.Latency = TimeSpan.FromMilliseconds(20);
@@ -58,14 +67,14 @@ public sealed class MigrationHistoryTests(AzuriteFixture azurite)
             await DocumentHistory.Generator.Array[HistoriesPerSample].SampleAsync(async histories =>
             {
                 var sample = Interlocked.Increment(ref samples);
-                var (model, size) = ($"model-{sample}", 4 + sample);
+                var (model, size, args) = migration(sample);
                 var named = histories.Select((h, i) => h.Named($"m{sample}h{i}")).ToList();
                 everything.AddRange(named);
                 var mixes = new ConcurrentQueue<string>();
                 using var stopSampling = new CancellationTokenSource();
                 var sampler = SampleModelsAsync(qdrant.Store, mixes, stopSampling.Token);
 
-                var backfill = WorkerHost.RunCommandAsync(settings, Ct, "backfill", "--model", model, "--dimensions", size.ToString(System.Globalization.CultureInfo.InvariantCulture), "--poll", "00:00:00.200", "--timeout", "00:04:00");
+                var backfill = WorkerHost.RunCommandAsync(settings, Ct, ["backfill", .. args, "--poll", "00:00:00.200", "--timeout", "00:04:00"]);
                 foreach (var job in named.SelectMany(h => h.Deliveries))
                 {
                     await queue.SendMessageAsync(job.Body, Ct);
@@ -93,6 +102,8 @@ public sealed class MigrationHistoryTests(AzuriteFixture azurite)
                 Assert.Equal($"{Alias}_v{sample + 1}", served);
                 var points = qdrant.Store.Points(served);
                 Assert.All(points, p => Assert.Equal((model, size), (p.Payload[PayloadFields.Model].StringValue, p.Vector.Length)));
+                // Each point's vector is its own text's (the fake endpoint's vector of a text is the same for every model).
+                Assert.All(points, p => Assert.Equal(FakeEmbeddingServer.VectorFor(p.Payload[PayloadFields.Text].StringValue, size), p.Vector));
                 foreach (var document in everything.SelectMany(h => h.Documents))
                 {
                     var jobs = document.ToList();
