@@ -38,7 +38,7 @@ public sealed class FleetOptions : IValidatableObject
     /// 429s lower the pace further, for a while (docs/throughput.md).
     /// </summary>
     [Range(0.5, 1.0)]
-    public double TargetUtilization { get; set; } = 0.95;
+    public double TargetUtilization { get; set; } = 0.97;
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
