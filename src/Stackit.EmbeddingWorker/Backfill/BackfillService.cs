@@ -190,8 +190,7 @@ internal sealed partial class BackfillService(
 
     /// <summary>A copy whose every chunk comes with the source's vector, or a delete: nothing for the endpoint.</summary>
     private static bool EmbedsNothing(DocumentJob job) =>
-        job.Message.Operation == JobOperation.Delete
-        || (job.Copy is { Chunks: { } chunks, SourceVectors: { } vectors } && vectors.Count == chunks.Count && vectors.All(v => v is not null));
+        job.Message.Operation == JobOperation.Delete || job.Copy is { CarriesEveryVector: true };
 
     public override void Dispose()
     {

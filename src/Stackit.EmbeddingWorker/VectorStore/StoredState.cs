@@ -9,7 +9,7 @@ namespace Stackit.EmbeddingWorker.VectorStore;
 /// source's vectors with it). A group with versioned jobs also
 /// reads their tombstones (one retrieve by id per collection): a versioned delete counts as a stored version.
 /// </summary>
-internal sealed class StoredState(QdrantPointReader reader, TombstoneStore tombstones, QdrantOptions options, CollectionProvisioner collections, SharedVectors shared) : IStoredDocuments
+internal sealed class StoredState(QdrantPointReader reader, TombstoneStore tombstones, QdrantOptions options, CollectionProvisioner collections) : IStoredDocuments
 {
     public bool ReusesUnchanged => options.SkipUnchanged;
 
@@ -35,8 +35,7 @@ internal sealed class StoredState(QdrantPointReader reader, TombstoneStore tombs
             foreach (var job in group)
             {
                 var document = documents.GetValueOrDefault(job.Message.Id) ?? StoredDocument.None;
-                if (job.Copy is { SourceCollection: { } source, SourceHashes: { } hashes } && options.SkipUnchanged
-                    && await shared.BetweenAsync(source, job.Copy.TargetCollection, cancellationToken).ConfigureAwait(false))
+                if (job.Copy is { SharesVectors: true, SourceHashes: { } hashes })
                 {
                     document = document with { SourceHashes = SourceHashesOf(hashes) };
                 }
@@ -94,5 +93,5 @@ internal sealed class StoredState(QdrantPointReader reader, TombstoneStore tombs
     /// </summary>
     private bool TakesItsVectorsFromTheSource(DocumentJob job) =>
         options.SkipUnchanged && job.Message.Version is null && job.Message.Operation == JobOperation.Upsert
-        && job.Copy is { SourceVectors: not null, SourceHashes: { } hashes } && hashes.All(h => h is not null);
+        && job.Copy is { CarriesEveryVector: true };
 }
