@@ -17,6 +17,8 @@ internal sealed partial class CollectionProvisioner(QdrantClient client, QdrantO
     private readonly ConcurrentDictionary<string, CollectionShape> _shapes = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly ConcurrentDictionary<string, (CollectionEmbedding? Embedding, long ReadAt)> _embeddings = new(StringComparer.Ordinal);
+    private readonly Lock _embeddingsGate = new();
+    private long _forgotten;
 
     /// <summary>How long the model a name stands for is taken as read: an alias switched to a collection of another model is followed within it.</summary>
     internal static readonly TimeSpan EmbeddingRefresh = TimeSpan.FromSeconds(30);
@@ -46,12 +48,19 @@ internal sealed partial class CollectionProvisioner(QdrantClient client, QdrantO
     /// The model <paramref name="collection"/> (or the collection the alias names now) records, read again at most every
     /// <see cref="EmbeddingRefresh"/>; null for a collection without a record or not created yet.
     /// </summary>
-    public async Task<CollectionEmbedding?> EmbeddingOfAsync(string collection, CancellationToken cancellationToken)
+    public async Task<CollectionEmbedding?> EmbeddingOfAsync(string collection, CancellationToken cancellationToken) =>
+        _embeddings.TryGetValue(collection, out var known) && Environment.TickCount64 - known.ReadAt < (long)EmbeddingRefresh.TotalMilliseconds
+            ? known.Embedding
+            : await ReadEmbeddingAsync(collection, cancellationToken).ConfigureAwait(false);
+
+    /// <summary>
+    /// The model the collection records, read now. The answer is remembered only when nothing known of the collection
+    /// was dropped while it was read: a read begun before an alias switch and answered after a write followed the
+    /// switch would otherwise bring the old model back.
+    /// </summary>
+    private async Task<CollectionEmbedding?> ReadEmbeddingAsync(string collection, CancellationToken cancellationToken)
     {
-        if (_embeddings.TryGetValue(collection, out var known) && Environment.TickCount64 - known.ReadAt < (long)EmbeddingRefresh.TotalMilliseconds)
-        {
-            return known.Embedding;
-        }
+        var generation = Volatile.Read(ref _forgotten);
         CollectionEmbedding? embedding = null;
         if (await ResolveAsync(collection, cancellationToken).ConfigureAwait(false) is { } physical)
         {
@@ -61,9 +70,25 @@ internal sealed partial class CollectionProvisioner(QdrantClient client, QdrantO
                 embedding = new CollectionEmbedding(recorded.Model, recorded.Dimensions);
             }
         }
-        _embeddings[collection] = (embedding, Environment.TickCount64);
+        lock (_embeddingsGate)
+        {
+            if (_forgotten == generation)
+            {
+                _embeddings[collection] = (embedding, Environment.TickCount64);
+            }
+        }
         ReportPendingBackfill(collection, embedding);
         return embedding;
+    }
+
+    /// <summary>Drops the model remembered for <paramref name="collection"/>; reads under way then remember nothing.</summary>
+    private void ForgetEmbedding(string collection)
+    {
+        lock (_embeddingsGate)
+        {
+            _forgotten++;
+            _embeddings.TryRemove(collection, out _);
+        }
     }
 
     /// <summary>
@@ -116,13 +141,14 @@ internal sealed partial class CollectionProvisioner(QdrantClient client, QdrantO
         if (current != known)
         {
             _shapes[collection] = current;
-            _embeddings.TryRemove(collection, out _);
+            ForgetEmbedding(collection);
             if (current.Dimension == (ulong)dimension)
             {
                 return current;
             }
         }
-        if (model is not null && await EmbeddingOfAsync(collection, cancellationToken).ConfigureAwait(false) is { } recorded && !string.Equals(recorded.Model, model, StringComparison.Ordinal))
+        // Read now, not remembered: the write's fate hangs on it, and it is rare.
+        if (model is not null && await ReadEmbeddingAsync(collection, cancellationToken).ConfigureAwait(false) is { } recorded && !string.Equals(recorded.Model, model, StringComparison.Ordinal))
         {
             throw new CollectionChangedException($"collection '{collection}' now holds vectors of {recorded.Model} ({current.Dimension} dimensions); the job is embedded again with it.");
         }
@@ -133,7 +159,7 @@ internal sealed partial class CollectionProvisioner(QdrantClient client, QdrantO
     public void Forget(string collection)
     {
         _shapes.TryRemove(collection, out _);
-        _embeddings.TryRemove(collection, out _);
+        ForgetEmbedding(collection);
     }
 
     /// <summary>The collection a name stands for: the alias's target, the collection of that name, or null.</summary>

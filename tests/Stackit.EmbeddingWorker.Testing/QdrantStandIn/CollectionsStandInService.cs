@@ -60,8 +60,9 @@ internal class CollectionsStandInService(StandInStore store)
         return Task.FromResult(response);
     }
 
-    public virtual Task<GetCollectionInfoResponse> Get(GetCollectionInfoRequest request, ServerCallContext context)
+    public virtual async Task<GetCollectionInfoResponse> Get(GetCollectionInfoRequest request, ServerCallContext context)
     {
+        var hold = store.InfoHoldOf(request.CollectionName);
         var collection = store.Collection(request.CollectionName);
         var points = (ulong)store.Points(request.CollectionName).Count;
         var building = collection.ReportIndexing();
@@ -81,6 +82,7 @@ internal class CollectionsStandInService(StandInStore store)
             }
             info.PayloadSchema[field] = schema;
         }
-        return Task.FromResult(new GetCollectionInfoResponse { Result = info });
+        await hold.ConfigureAwait(false);
+        return new GetCollectionInfoResponse { Result = info };
     }
 }

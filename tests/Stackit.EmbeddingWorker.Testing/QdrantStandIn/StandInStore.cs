@@ -101,6 +101,17 @@ public sealed class StandInStore
         }
     }
 
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Task> _infoHolds = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// The next answer to a collection-info request for <paramref name="collection"/> is read when asked for and sent only
+    /// once <paramref name="release"/> completes: a slow reply that arrives after the collection changed.
+    /// </summary>
+    public void HoldNextInfoOf(string collection, Task release) => _infoHolds[collection] = release;
+
+    /// <summary>What the next collection-info answer for <paramref name="collection"/> waits for (taken once), else a completed task.</summary>
+    internal Task InfoHoldOf(string collection) => _infoHolds.TryRemove(collection, out var hold) ? hold : Task.CompletedTask;
+
     /// <summary>Throws the next scripted fault of a retrieve by id, if one is left.</summary>
     internal void ThrowIfGetFails()
     {

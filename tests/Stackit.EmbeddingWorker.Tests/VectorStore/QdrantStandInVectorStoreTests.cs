@@ -58,9 +58,34 @@ public sealed class QdrantStandInVectorStoreTests : VectorStoreContractTests, IA
         Assert.Single(_server.Store.Points("hidden"));
     }
 
-    private static EmbeddedChunk Chunk(string collection = "old")
+    [Fact]
+    public async Task A_read_of_the_collections_model_that_answers_after_an_alias_switch_does_not_make_a_later_write_of_the_old_model_look_like_the_jobs_fault()
     {
-        var job = new DocumentJob(new QueueLease("q", "m", "p", 1, ReadOnlyMemory<byte>.Empty), new JobMessage("doc-1", JobOperation.Upsert, "text", null, null, collection, [], 1));
+        // Seen in MigrationHistoryTests: a read of the model, begun before the switch and answered after the first write
+        // had followed it, left the old model remembered for the alias; the next write of the old model then found the
+        // shape it knew current and its own model recorded, and was poisoned as a size mismatch instead of embedded again.
+        var options = new QdrantOptions { Endpoint = _server!.Endpoint, Collection = "docs" };
+        using var client = QdrantClients.Create(options, TimeSpan.Zero);
+        var provisioner = new CollectionProvisioner(client, options, NullLogger<CollectionProvisioner>.Instance);
+        var writer = new QdrantPointWriter(client, provisioner, new PointFactory(options, TimeProvider.System), new QdrantCalls(Polly.ResiliencePipeline.Empty));
+        await writer.UpsertAsync("docs", [Chunk("docs", "doc-1")], Ct);
+        var answer = new TaskCompletionSource();
+        _server.Store.HoldNextInfoOf("docs_v1", answer.Task);
+        var slowRead = provisioner.EmbeddingOfAsync("docs", Ct);
+        await client.CreateCollectionAsync(CollectionLayout.Request("docs_v2", 6, options, model: new CollectionModel("next/model", 6, null, false)), Ct);
+        await client.CreateAliasAsync("docs", "docs_v2", cancellationToken: Ct);
+        await Assert.ThrowsAsync<CollectionChangedException>(() => writer.UpsertAsync("docs", [Chunk("docs", "doc-2")], Ct));
+
+        answer.SetResult();
+        Assert.Equal("m", (await slowRead)?.Model);
+
+        await Assert.ThrowsAsync<CollectionChangedException>(() => writer.UpsertAsync("docs", [Chunk("docs", "doc-3")], Ct));
+        Assert.Equal("next/model", (await provisioner.EmbeddingOfAsync("docs", Ct))?.Model);
+    }
+
+    private static EmbeddedChunk Chunk(string collection = "old", string documentId = "doc-1")
+    {
+        var job = new DocumentJob(new QueueLease("q", "m", "p", 1, ReadOnlyMemory<byte>.Empty), new JobMessage(documentId, JobOperation.Upsert, "text", null, null, collection, [], 1));
         return new EmbeddedChunk(new DocumentChunk(job, 0, 1, "text", 1, "m", ContentHash.Of("m", "text")), [1f, 0f, 0f, 0f]);
     }
 
