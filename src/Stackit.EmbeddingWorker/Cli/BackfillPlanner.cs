@@ -37,7 +37,14 @@ internal sealed class BackfillPlanner(
     EmbeddingsOptions? embeddings = null,
     IEmbeddingClient? endpoint = null)
 {
-    private const int CountChecks = 3;
+    /// <summary>The longest wait between two counts of a copy whose collections still differ.</summary>
+    private static readonly TimeSpan MaxCountWait = TimeSpan.FromSeconds(30);
+
+    private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
+
+    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
+
+    private static DateTimeOffset Earlier(DateTimeOffset a, DateTimeOffset b) => a < b ? a : b;
 
     private readonly BackfillCollections _cleanup = new(client, collections, queues, options, queue, output);
     private readonly BackfillEnqueuer _enqueuer = new(client, queues, options, queue, time, embeddings, endpoint);
@@ -118,7 +125,11 @@ internal sealed class BackfillPlanner(
             : $"Enqueued {progress.Documents:N0} documents ({progress.Chunks:N0} chunks, ~{progress.Tokens:N0} tokens: {counting}) on {backfill.Name} in {progress.Pages:N0} pages of up to {options.PageSize}.").ConfigureAwait(false);
 
         var deadline = time.GetUtcNow() + timeout;
-        for (var check = 1; ; check++)
+        // Live changes still on their way make the counts differ for a while (a job written to the source whose replica
+        // was killed before it recorded the change comes back after its lease): counted again, less often each time, for
+        // two live leases or two marker refreshes after the first difference, whichever is longer (within the timeout).
+        DateTimeOffset? differsUntil = null;
+        for (var wait = pollInterval; ; wait = Min(wait * 2, MaxCountWait))
         {
             if (await WaitUntilCopiedAsync(backfill.Name, poison.Name, poisonedBefore, target, progress, deadline, pollInterval, cancellationToken).ConfigureAwait(false) is { } failure)
             {
@@ -131,13 +142,15 @@ internal sealed class BackfillPlanner(
             {
                 break;
             }
-            if (check == CountChecks)
+            differsUntil ??= Earlier(time.GetUtcNow() + (Max(queue.VisibilityTimeout, options.MarkerRefresh) * 2), deadline);
+            if (time.GetUtcNow() >= differsUntil)
             {
                 return await FailAsync("the two collections still differ; live changes may still be arriving. Run the backfill again to go on.").ConfigureAwait(false);
             }
             // Documents the target holds but the source no longer does (deleted while their page was copied).
             var extra = await _enqueuer.EnqueueMissingAsync(alias, source, target, cancellationToken).ConfigureAwait(false);
-            await output.WriteLineAsync($"Enqueued {extra} documents only the target holds, to be checked again.").ConfigureAwait(false);
+            await output.WriteLineAsync($"Enqueued {extra} documents only the target holds; counting again in {wait.TotalSeconds:0.#} s.").ConfigureAwait(false);
+            await Task.Delay(Min(wait, Max(differsUntil.Value - time.GetUtcNow(), TimeSpan.Zero)), time, cancellationToken).ConfigureAwait(false);
         }
 
         if (!switchAlias)

@@ -60,8 +60,11 @@ internal class PointsStandInService(StandInStore store)
         return Task.FromResult(response);
     }
 
-    public virtual Task<CountResponse> Count(CountPoints request, ServerCallContext context) =>
-        Task.FromResult(new CountResponse { Result = new CountResult { Count = (ulong)store.Matching(request.CollectionName, request.Filter).Count } });
+    public virtual Task<CountResponse> Count(CountPoints request, ServerCallContext context)
+    {
+        store.Called(nameof(Count), request.CollectionName);
+        return Task.FromResult(new CountResponse { Result = new CountResult { Count = (ulong)store.Matching(request.CollectionName, request.Filter).Count } });
+    }
 
     public virtual Task<GetResponse> Get(GetPoints request, ServerCallContext context)
     {
