@@ -35,7 +35,8 @@ internal static class EmbeddingsRegistration
             return new EmbeddingsService(
                 channels.Batches.Reader, channels.Embedded.Writer, channels.Rechunks.Writer,
                 sp.GetRequiredService<IEmbeddingClient>(), sp.GetRequiredService<EndpointAdmission>(), sp.GetRequiredService<EmbeddingsOptions>(),
-                sp.GetRequiredService<TokenCalibration>(), sp.GetRequiredService<PipelineContext>(), sp.GetRequiredService<ILogger<EmbeddingsService>>());
+                sp.GetRequiredService<TokenCalibration>(), sp.GetRequiredService<PipelineContext>(), sp.GetRequiredService<ILogger<EmbeddingsService>>(),
+                channels.CopyBatches.Reader);
         });
         return services;
     }

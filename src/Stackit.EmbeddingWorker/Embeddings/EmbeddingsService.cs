@@ -22,7 +22,8 @@ internal sealed partial class EmbeddingsService(
     EmbeddingsOptions options,
     TokenCalibration calibration,
     PipelineContext context,
-    ILogger<EmbeddingsService> logger) : BackgroundService
+    ILogger<EmbeddingsService> logger,
+    ChannelReader<EmbeddingBatch>? copyBatches = null) : BackgroundService
 {
     /// <summary>Each generation halves the chunk size; after this many the input is refused for good.</summary>
     internal const int MaxGenerations = 3;
@@ -31,15 +32,20 @@ internal sealed partial class EmbeddingsService(
 
     private long _lastUndercountLog = long.MinValue;
 
-    /// <summary>Drains on shutdown: ends when the batch channel is complete and every batch is answered.</summary>
+    /// <summary>
+    /// Drains on shutdown: ends when the batch channels are complete and every batch is answered. Every request loop
+    /// takes a live batch first; with a copy lane, one loop takes live batches only, so a live batch never waits for a
+    /// loop while every loop holds a copy batch that waits for its model's budget.
+    /// </summary>
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         context.Shutdown.DrainAsync(
-            abort => Task.WhenAll(Enumerable.Range(0, options.MaxConcurrency).Select(_ => RunWorkerAsync(abort))),
+            abort => Task.WhenAll(Enumerable.Range(0, options.MaxConcurrency)
+                .Select(loop => RunWorkerAsync(new BatchLanes(batches, loop == 0 && options.MaxConcurrency > 1 ? null : copyBatches), abort))),
             () => embedded.TryComplete());
 
-    private async Task RunWorkerAsync(CancellationToken stoppingToken)
+    private async Task RunWorkerAsync(BatchLanes lanes, CancellationToken stoppingToken)
     {
-        await foreach (var batch in batches.ReadAllAsync(stoppingToken).ConfigureAwait(false))
+        while (await lanes.ReadAsync(stoppingToken).ConfigureAwait(false) is { } batch)
         {
             await EmbedAsync(batch.Chunks, stoppingToken).ConfigureAwait(false);
         }

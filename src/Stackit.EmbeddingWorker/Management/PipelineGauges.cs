@@ -57,6 +57,8 @@ internal sealed partial class PipelineGauges : BackgroundService
                 Waiting("deletions", channels.Deletions.Reader.Count),
                 Waiting("chunks", channels.Chunks.Reader.Count),
                 Waiting("batches", channels.Batches.Reader.Count),
+                Waiting("copy_chunks", channels.CopyChunks.Reader.Count),
+                Waiting("copy_batches", channels.CopyBatches.Reader.Count),
                 Waiting("embedded", channels.Embedded.Reader.Count),
             ],
             "{item}", "Items waiting in the channel before a stage: where the pipeline is held up.");

@@ -7,7 +7,8 @@ namespace Stackit.EmbeddingWorker.Pipeline;
 /// before it wait, until Intake stops receiving and the backlog stays in the queue.
 /// </summary>
 /// <remarks>
-/// The straight path is Jobs → Chunks → Batches → Embedded → Outcomes. <see cref="Resumed"/> feeds Preparation
+/// The straight path is Jobs → Chunks → Batches → Embedded → Outcomes; backfill copies take the copy lane,
+/// CopyChunks → CopyBatches, from Preparation to Embeddings, which takes live batches first. <see cref="Resumed"/> feeds Preparation
 /// the jobs that waited for an earlier job of their document. Three named routes leave the path:
 /// <see cref="Deletions"/> (Preparation to the vector store: a delete needs no embedding),
 /// <see cref="Embedded"/> written by Preparation too (an unchanged chunk keeps its stored vector), and
@@ -41,9 +42,18 @@ internal sealed class PipelineChannels(ChannelCapacities capacities)
     /// </summary>
     public Channel<Withdrawal> Withdrawals { get; } = Channel.CreateUnbounded<Withdrawal>();
 
+    /// <summary>Chunks of live jobs (and of backfill copies, when <see cref="CopyChunks"/> is not used).</summary>
     public Channel<DocumentChunk> Chunks { get; } = Bounded<DocumentChunk>(capacities.Chunks);
 
     public Channel<EmbeddingBatch> Batches { get; } = Bounded<EmbeddingBatch>(capacities.Batches);
+
+    /// <summary>
+    /// The copy lane: chunks of backfill copies, batched apart from live ones into <see cref="CopyBatches"/>, so a live
+    /// chunk never waits behind copy chunks in a channel (<see cref="ChunkLanes"/>).
+    /// </summary>
+    public Channel<DocumentChunk> CopyChunks { get; } = Bounded<DocumentChunk>(capacities.Chunks);
+
+    public Channel<EmbeddingBatch> CopyBatches { get; } = Bounded<EmbeddingBatch>(capacities.Batches);
 
     public Channel<EmbeddedChunk> Embedded { get; } = Bounded<EmbeddedChunk>(capacities.Embedded);
 

@@ -13,7 +13,7 @@ internal static class PreparationRegistration
         {
             var channels = sp.GetRequiredService<PipelineChannels>();
             return new PreparationService(
-                channels.Jobs.Reader, channels.Rechunks, channels.Resumed, channels.Chunks.Writer, channels.Deletions.Writer, channels.Embedded.Writer,
+                channels.Jobs.Reader, channels.Rechunks, channels.Resumed, new ChunkLanes(channels.Chunks.Writer, channels.CopyChunks.Writer), channels.Deletions.Writer, channels.Embedded.Writer,
                 sp.GetRequiredService<JobChunker>(), sp.GetRequiredService<IStoredDocuments>(), sp.GetRequiredService<PipelineContext>(),
                 sp.GetRequiredService<ILogger<PreparationService>>());
         });
