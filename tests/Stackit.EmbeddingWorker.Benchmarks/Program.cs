@@ -181,6 +181,13 @@ if (settings.Runs("backfill"))
     }
 }
 
+if (settings.Runs("backfill-migration") && !settings.Runs("backfill"))
+{
+    // Row (b) of the backfill scenario alone, for trying its settings.
+    Console.WriteLine("Backfill, row (b) only (a source of 5,000 chunks of 256 dimensions in the Qdrant stand-in, one worker process):");
+    Console.WriteLine(await runner.MigrationAsync(model, documents: 1_250, chunksPerDocument: 4));
+}
+
 if (settings.Runs("backlog"))
 {
     Console.WriteLine("Peak RSS of the worker by backlog (short texts, same run length):");
