@@ -49,9 +49,11 @@ internal sealed class PipelineChannels(ChannelCapacities capacities)
 
     /// <summary>
     /// The copy lane: chunks of backfill copies, batched apart from live ones into <see cref="CopyBatches"/>, so a live
-    /// chunk never waits behind copy chunks in a channel (<see cref="ChunkLanes"/>).
+    /// chunk never waits behind copy chunks in a channel (<see cref="ChunkLanes"/>). Not bounded here: a full copy lane
+    /// would hold up Preparation, and with it the live jobs behind a copy job; the backfill pages in work
+    /// (<c>Backfill:ConcurrentPages</c>) bound what it holds, as they bound the copy jobs.
     /// </summary>
-    public Channel<DocumentChunk> CopyChunks { get; } = Bounded<DocumentChunk>(capacities.Chunks);
+    public Channel<DocumentChunk> CopyChunks { get; } = Channel.CreateUnbounded<DocumentChunk>(new UnboundedChannelOptions { SingleReader = true });
 
     public Channel<EmbeddingBatch> CopyBatches { get; } = Bounded<EmbeddingBatch>(capacities.Batches);
 
