@@ -53,7 +53,8 @@ internal sealed class PipelineChannels(ChannelCapacities capacities)
     /// would hold up Preparation, and with it the live jobs behind a copy job; the backfill pages in work
     /// (<c>Backfill:ConcurrentPages</c>) bound what it holds, as they bound the copy jobs.
     /// </summary>
-    public Channel<DocumentChunk> CopyChunks { get; } = Channel.CreateUnbounded<DocumentChunk>(new UnboundedChannelOptions { SingleReader = true });
+    /// <remarks>Not a single-reader channel: that kind cannot count its items, and the <c>stage.waiting</c> gauge counts them.</remarks>
+    public Channel<DocumentChunk> CopyChunks { get; } = Channel.CreateUnbounded<DocumentChunk>();
 
     public Channel<EmbeddingBatch> CopyBatches { get; } = Bounded<EmbeddingBatch>(capacities.Batches);
 

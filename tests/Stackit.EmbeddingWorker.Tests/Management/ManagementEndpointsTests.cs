@@ -75,7 +75,7 @@ public sealed partial class ManagementEndpointsTests(AzuriteFixture azurite)
         Assert.Contains("embedding_worker_messages_in_flight", text, StringComparison.Ordinal);
         Assert.Contains("embedding_worker_claimed_bytes_held", text, StringComparison.Ordinal);
         // All settled: nothing waits between the stages.
-        foreach (var channel in new[] { "jobs", "deletions", "chunks", "batches", "embedded" })
+        foreach (var channel in new[] { "jobs", "deletions", "chunks", "batches", "copy_chunks", "copy_batches", "embedded" })
         {
             Assert.Contains($"embedding_worker_stage_waiting{{otel_scope_name=\"Stackit.EmbeddingWorker\",channel=\"{channel}\"}} 0", text, StringComparison.Ordinal);
         }
