@@ -195,11 +195,12 @@ internal sealed partial class BenchmarkRunner
             $"- (b) migration to another model (bench/other, 128 dimensions) at a budget of {tpm:N0} tokens a minute: the copy used {share:P0} of it while live work was idle ({window.TotalSeconds:F0} s; sent at {wholeShare:P1} of it between the first and last request in it, {sent.Count} requests); live freshness beside it at 1 document/s: the first after the idle window {first:F1} s (the next poll), then {(sorted.Count > 0 ? Describe(sorted) : "no document stored")}{(pending.IsEmpty ? "" : $", {pending.Count} not stored")}; 429s from the endpoint meanwhile: {throttled}");
     }
 
-    /// <summary>Backfill__* settings of this program's environment reach the worker and the command: for trying them.</summary>
+    /// <summary>Backfill__*, Qdrant__MaxConcurrentUpserts and Qdrant__UpsertBatchSize settings of this program's environment reach the worker and the command: for trying them.</summary>
     private static void PassBackfillSettings(Dictionary<string, string> environment)
     {
         foreach (var (key, value) in Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()
-            .Select(e => ((string)e.Key, (string?)e.Value)).Where(e => e.Item1.StartsWith("Backfill__", StringComparison.Ordinal) && e.Item2 is not null))
+            .Select(e => ((string)e.Key, (string?)e.Value))
+            .Where(e => (e.Item1.StartsWith("Backfill__", StringComparison.Ordinal) || e.Item1.StartsWith("Qdrant__MaxConcurrentUpserts", StringComparison.Ordinal) || e.Item1.StartsWith("Qdrant__UpsertBatchSize", StringComparison.Ordinal)) && e.Item2 is not null))
         {
             environment[key] = value!;
         }
