@@ -8,7 +8,7 @@ namespace Stackit.EmbeddingWorker.Embeddings.Throttling;
 /// <see cref="IFleetLedger"/>, and takes its part of <see cref="FleetShares.Allocate"/> over the replicas heard of
 /// within <c>Fleet:MemberTimeout</c>. A smaller share applies at once; a larger one only when two heartbeats in a row
 /// grant it, so the others have lowered theirs first and the shares never add up to more than the budget for longer
-/// than a heartbeat. At shutdown (after the pipeline has drained) the replica removes its entry, and the others take
+/// than a heartbeat — unless it grows only because replicas left or aged out (none joined): then at once. At shutdown (after the pipeline has drained) the replica removes its entry, and the others take
 /// its share at their next heartbeats; a killed replica's entry ages out after <c>Fleet:MemberTimeout</c>. Without
 /// the ledger for longer than that, the replica falls back to the budget divided by the last count of replicas it
 /// saw (<c>Fleet:MaxReplicas</c> if it never saw one), never the whole budget of a fleet; the adaptive concurrency
@@ -33,6 +33,7 @@ internal sealed partial class FleetBudgetService(
     private int _beats;
     private volatile int _lastCount;
     private bool _degraded;
+    private HashSet<string> _members = new(StringComparer.Ordinal);
 
     /// <summary>This replica's name in the ledger: the host name (the pod's name) and a random suffix.</summary>
     public string Member { get; } = member ?? $"{Sanitize(Environment.MachineName)}-{Guid.NewGuid().ToString("N")[..12]}";
@@ -107,8 +108,13 @@ internal sealed partial class FleetBudgetService(
             .Append(mine)
             .ToList();
         var target = FleetShares.Allocate(alive)[Member];
-        var share = alive.Count == 1 ? target : Math.Min(target, _previousTarget);
+        var members = alive.Select(d => d.Member).ToHashSet(StringComparer.Ordinal);
+        // A larger share waits a heartbeat so the others lower theirs first; when it grows only because replicas left
+        // (or aged out) and none joined, nobody has to lower anything, and it applies at once.
+        var onlyLeft = _members.Count > 0 && !_members.IsSubsetOf(members) && members.IsSubsetOf(_members);
+        var share = alive.Count == 1 || onlyLeft ? target : Math.Min(target, _previousTarget);
         _previousTarget = target;
+        _members = members;
         if (++_beats < 2)
         {
             // Replicas started together (a rollout, a scale from zero) each find the ledger empty at their first
