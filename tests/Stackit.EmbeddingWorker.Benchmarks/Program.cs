@@ -95,11 +95,11 @@ else if (settings.Runs("replicas") || settings.Runs("replicas-scale") || setting
     }
 }
 
-if ((settings.Runs("limiter") || settings.Runs("limiter-sliding") || settings.Runs("limiter-faults")) && settings.QueueStandIn)
+if ((settings.Runs("limiter") || settings.Runs("limiter-sliding") || settings.Runs("limiter-faults") || settings.Runs("limiter-kill")) && settings.QueueStandIn)
 {
     Console.WriteLine("… limiter: skipped on the queue stand-in (the fleet ledger needs Azurite's blobs)");
 }
-else if (settings.Runs("limiter") || settings.Runs("limiter-sliding") || settings.Runs("limiter-faults"))
+else if (settings.Runs("limiter") || settings.Runs("limiter-sliding") || settings.Runs("limiter-faults") || settings.Runs("limiter-kill"))
 {
     // One project budget (half the capacity) counted as a refilling bucket with bursts of two seconds' worth, or over a
     // strict sliding 60 s window; fleets started together, scaled from zero, and with a replica killed and replaced.
@@ -117,9 +117,11 @@ else if (settings.Runs("limiter") || settings.Runs("limiter-sliding") || setting
         ? new (string Name, Dictionary<string, string> Settings)[] { ("defaults", []), ("TargetUtilization 1.0", new() { ["Fleet__TargetUtilization"] = "1.0" }) }
         : [("defaults", [])];
     Console.WriteLine($"Limiter ({tpm} TPM, 600 RPM shared by the fleet; Fleet:MaxReplicas 4):");
-    foreach (var sliding in settings.Runs("limiter") ? new[] { false, true } : settings.Runs("limiter-sliding") ? [true] : [])
+    // limiter-kill: the kill-and-replace fleet alone, under both limiter models.
+    var killOnly = settings.Runs("limiter-kill") && !settings.Runs("limiter");
+    foreach (var sliding in settings.Runs("limiter") || killOnly ? new[] { false, true } : settings.Runs("limiter-sliding") ? [true] : [])
     {
-        foreach (var (name, events) in fleets)
+        foreach (var (name, events) in killOnly ? fleets[2..] : fleets)
         {
             foreach (var (variant, overrides) in variants)
             {
