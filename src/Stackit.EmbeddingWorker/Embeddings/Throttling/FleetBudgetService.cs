@@ -8,8 +8,9 @@ namespace Stackit.EmbeddingWorker.Embeddings.Throttling;
 /// <see cref="IFleetLedger"/>, and takes its part of <see cref="FleetShares.Allocate"/> over the replicas heard of
 /// within <c>Fleet:MemberTimeout</c>. A smaller share applies at once; a larger one only when two heartbeats in a row
 /// grant it, so the others have lowered theirs first and the shares never add up to more than the budget for longer
-/// than a heartbeat — unless it grows only because replicas left or aged out (none joined): then at once. At shutdown (after the pipeline has drained) the replica removes its entry, and the others take
-/// its share at their next heartbeats; a killed replica's entry ages out after <c>Fleet:MemberTimeout</c>. Without
+/// than a heartbeat — unless it grows only because replicas left or aged out (none joined): then at once. At shutdown
+/// (after the pipeline has drained) the replica removes its entry, and the others take its share at their next
+/// heartbeats; a killed replica's entry ages out after <c>Fleet:MemberTimeout</c>. Without
 /// the ledger for longer than that, the replica falls back to the budget divided by the last count of replicas it
 /// saw (<c>Fleet:MaxReplicas</c> if it never saw one), never the whole budget of a fleet; the adaptive concurrency
 /// limit still backs off from any 429. A replica starts with no share; its first heartbeat gives it at most
@@ -111,8 +112,7 @@ internal sealed partial class FleetBudgetService(
         var members = alive.Select(d => d.Member).ToHashSet(StringComparer.Ordinal);
         // A larger share waits a heartbeat so the others lower theirs first; when it grows only because replicas left
         // (or aged out) and none joined, nobody has to lower anything, and it applies at once.
-        var onlyLeft = _members.Count > 0 && !_members.IsSubsetOf(members) && members.IsSubsetOf(_members);
-        var share = alive.Count == 1 || onlyLeft ? target : Math.Min(target, _previousTarget);
+        var share = alive.Count == 1 || members.IsProperSubsetOf(_members) ? target : Math.Min(target, _previousTarget);
         _previousTarget = target;
         _members = members;
         if (++_beats < 2)
