@@ -38,7 +38,7 @@ internal sealed partial class BenchmarkRunner
             environment["Backfill__MarkerRefresh"] = "00:00:01";
             environment["Backfill__VerifySample"] = RecallSample.ToString(CultureInfo.InvariantCulture);
             environment["Backfill__MinSelfHitRate"] = "0";
-            PassBackfillSettings(environment);
+            PassTrialSettings(environment);
             await using var worker = ClientProcess.Start(WorkerDll, [], environment, Path.Combine(settings.LogDirectory, "backfill-worker.log"));
             await Task.Delay(TimeSpan.FromSeconds(3));
 
@@ -104,7 +104,7 @@ internal sealed partial class BenchmarkRunner
         var environment = WorkerEnvironment(queue.Name, alias, budgeted, managementPort);
         environment["Backfill__MarkerRefresh"] = "00:00:01";
         environment.Remove("Queue__MaxInFlightMessages"); // the worker's own default, as for freshness
-        PassBackfillSettings(environment);
+        PassTrialSettings(environment);
         var origin = Stopwatch.GetTimestamp();
         await using var worker = ClientProcess.Start(WorkerDll, [], environment, Path.Combine(settings.LogDirectory, "migration-worker.log"));
         await using var sampler = new WorkerSampler(managementPort);
@@ -195,12 +195,15 @@ internal sealed partial class BenchmarkRunner
             $"- (b) migration to another model (bench/other, 128 dimensions) at a budget of {tpm:N0} tokens a minute: the copy used {share:P0} of it while live work was idle ({window.TotalSeconds:F0} s; sent at {wholeShare:P1} of it between the first and last request in it, {sent.Count} requests); live freshness beside it at 1 document/s: the first after the idle window {first:F1} s (the next poll), then {(sorted.Count > 0 ? Describe(sorted) : "no document stored")}{(pending.IsEmpty ? "" : $", {pending.Count} not stored")}; 429s from the endpoint meanwhile: {throttled}");
     }
 
-    /// <summary>Backfill__*, Qdrant__MaxConcurrentUpserts and Qdrant__UpsertBatchSize settings of this program's environment reach the worker and the command: for trying them.</summary>
-    private static void PassBackfillSettings(Dictionary<string, string> environment)
+    /// <summary>The settings of this program's environment that reach the worker and the command, for trying them.</summary>
+    private static readonly string[] TrialSettings = ["Backfill__", "Qdrant__MaxConcurrentUpserts", "Qdrant__UpsertBatchSize"];
+
+    /// <summary>Passes on the <see cref="TrialSettings"/> set in this program's environment.</summary>
+    private static void PassTrialSettings(Dictionary<string, string> environment)
     {
         foreach (var (key, value) in Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()
             .Select(e => ((string)e.Key, (string?)e.Value))
-            .Where(e => (e.Item1.StartsWith("Backfill__", StringComparison.Ordinal) || e.Item1.StartsWith("Qdrant__MaxConcurrentUpserts", StringComparison.Ordinal) || e.Item1.StartsWith("Qdrant__UpsertBatchSize", StringComparison.Ordinal)) && e.Item2 is not null))
+            .Where(e => TrialSettings.Any(prefix => e.Item1.StartsWith(prefix, StringComparison.Ordinal)) && e.Item2 is not null))
         {
             environment[key] = value!;
         }

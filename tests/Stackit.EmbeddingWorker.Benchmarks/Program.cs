@@ -95,11 +95,12 @@ else if (settings.Runs("replicas") || settings.Runs("replicas-scale") || setting
     }
 }
 
-if ((settings.Runs("limiter") || settings.Runs("limiter-sliding") || settings.Runs("limiter-faults") || settings.Runs("limiter-kill")) && settings.QueueStandIn)
+var limiterRows = settings.Runs("limiter") || settings.Runs("limiter-sliding") || settings.Runs("limiter-faults") || settings.Runs("limiter-kill");
+if (limiterRows && settings.QueueStandIn)
 {
     Console.WriteLine("… limiter: skipped on the queue stand-in (the fleet ledger needs Azurite's blobs)");
 }
-else if (settings.Runs("limiter") || settings.Runs("limiter-sliding") || settings.Runs("limiter-faults") || settings.Runs("limiter-kill"))
+else if (limiterRows)
 {
     // One project budget (half the capacity) counted as a refilling bucket with bursts of two seconds' worth, or over a
     // strict sliding 60 s window; fleets started together, scaled from zero, and with a replica killed and replaced.
