@@ -21,7 +21,7 @@ internal sealed partial class BenchmarkRunner
     private const int BackfillDimensions = 256;
     private const int RecallSample = 20;
 
-    public async Task<IReadOnlyList<string>> BackfillAsync(EndpointModel model, int documents, int chunksPerDocument)
+    public async Task<IReadOnlyList<string>> BackfillAsync(EndpointModel model, int documents, int chunksPerDocument, bool migration = true)
     {
         var bench = model with { Dimensions = BackfillDimensions };
         endpoint.Reset(bench);
@@ -34,7 +34,8 @@ internal sealed partial class BenchmarkRunner
             var chunks = await SeedSourceAsync(client, alias, options, documents, chunksPerDocument);
             var queue = queues.Queue(alias);
             await queue.CreateAsync();
-            var environment = WorkerEnvironment(queue.Name, alias, bench, FreePort.OnLoopback());
+            var managementPort = FreePort.OnLoopback();
+            var environment = WorkerEnvironment(queue.Name, alias, bench, managementPort);
             environment["Backfill__MarkerRefresh"] = "00:00:01";
             environment["Backfill__VerifySample"] = RecallSample.ToString(CultureInfo.InvariantCulture);
             environment["Backfill__MinSelfHitRate"] = "0";
@@ -48,7 +49,16 @@ internal sealed partial class BenchmarkRunner
                 $"- (c) unchanged re-run: {unchanged.Tokens:N0} tokens embedded, {unchanged.Upserts:N0} upserts, {unchanged.Created} collections created, {unchanged.Seconds:F1} s (exit {unchanged.Exit})"));
 
             environment["Qdrant__HnswM"] = "32";
-            var (layout, copyRate) = await RunCommandAsync("backfill-layout", environment, alias + "_v2", chunks);
+            var origin = Stopwatch.GetTimestamp();
+            CommandRun layout;
+            double copyRate;
+            // The worker's gauges every 100 ms while it copies (the copy takes seconds): which stage the copy waited on.
+            await using (var sampler = new WorkerSampler(managementPort, intervalMs: 100))
+            {
+                sampler.Start();
+                (layout, copyRate) = await RunCommandAsync("backfill-layout", environment, alias + "_v2", chunks);
+                sampler.Write(Path.Combine(settings.LogDirectory, "backfill-layout-worker.gauges.csv"), origin);
+            }
             var plainRate = await PlainCopyRateAsync(client, alias + "_v1", alias + "_plain", options);
             lines.Add(string.Create(CultureInfo.InvariantCulture,
                 $"- (a) layout-only migration (HNSW m 16 → 32): {layout.Tokens:N0} tokens in {layout.Inputs:N0} inputs embedded (recall sample {RecallSample} chunks); copy {copyRate:F0} points/s vs plain scroll-and-upsert loop {plainRate:F0} points/s (ratio {copyRate / plainRate:F2}), {layout.PointCalls * 128.0 / chunks:F1} calls on points per 128 copied (the loop: 1); whole command {layout.Seconds:F1} s (exit {layout.Exit})"));
@@ -59,7 +69,10 @@ internal sealed partial class BenchmarkRunner
             {
                 qdrant.Store.DeleteCollection(collection);
             }
-            lines.Add(await MigrationUnderBudgetAsync(model, documents / 4, chunksPerDocument));
+            if (migration)
+            {
+                lines.Add(await MigrationUnderBudgetAsync(model, documents / 4, chunksPerDocument));
+            }
             return lines;
         }
         finally
@@ -295,6 +308,11 @@ internal sealed partial class BenchmarkRunner
             qdrant.Store.UpsertCalls - upsertsBefore,
             qdrant.Store.CollectionNames.Count - collectionsBefore,
             qdrant.Store.Calls.Where(c => !c.Key.StartsWith("Get+vectors", StringComparison.Ordinal)).Sum(c => c.Value - callsBefore.GetValueOrDefault(c.Key)));
+        // For looking into a result: the calls by method and kind of collection (the source's reads with vectors included).
+        File.WriteAllLines(Path.Combine(settings.LogDirectory, name + ".calls.txt"), qdrant.Store.Calls
+            .Select(c => (c.Key, Count: c.Value - callsBefore.GetValueOrDefault(c.Key))).Where(c => c.Count > 0)
+            .OrderByDescending(c => c.Count).Select(c => $"{c.Key} {c.Count}")
+            .Append(string.Create(CultureInfo.InvariantCulture, $"target's first point at {first?.TotalMilliseconds:F0} ms, last at {last?.TotalMilliseconds:F0} ms from the command's start")));
         var rate = first is { } from && last is { } to && to > from ? chunks / (to - from).TotalSeconds : 0;
         return (run, rate);
     }

@@ -9,7 +9,7 @@ namespace Stackit.EmbeddingWorker.Benchmarks;
 /// </summary>
 internal sealed record BenchmarkSettings(TimeSpan Warmup, TimeSpan Window, int Backlog, IReadOnlySet<string> Only, IReadOnlyList<ClientKind> Clients, bool QueueStandIn, string LogDirectory, TimeSpan Idle)
 {
-    public static readonly string[] Scenarios = ["short", "mixed", "long", "budget", "replicas", "replicas-scale", "replicas-headers", "limiter", "limiter-faults", "limiter-kill", "latency", "cpu-long", "cpu-short", "backlog", "backfill", "backfill-migration"];
+    public static readonly string[] Scenarios = ["short", "mixed", "long", "budget", "replicas", "replicas-scale", "replicas-headers", "limiter", "limiter-faults", "limiter-kill", "latency", "cpu-long", "cpu-short", "backlog", "backfill", "backfill-layout", "backfill-migration"];
 
     public bool Runs(string scenario) => Only.Contains(scenario) && !(scenario is "replicas-scale" or "replicas-headers" && Only.Contains("replicas"));
 

@@ -174,11 +174,11 @@ if (settings.Runs("latency"))
     }
 }
 
-if (settings.Runs("backfill"))
+if (settings.Runs("backfill") || settings.Runs("backfill-layout"))
 {
-    // 5,000 documents of 4 chunks: the "at least 20,000 chunks".
+    // 5,000 documents of 4 chunks: the "at least 20,000 chunks". backfill-layout: rows (c) and (a) alone.
     Console.WriteLine("Backfill (a source of 20,000 chunks of 256 dimensions in the Qdrant stand-in, one worker process copying pages):");
-    foreach (var line in await runner.BackfillAsync(model, documents: 5_000, chunksPerDocument: 4))
+    foreach (var line in await runner.BackfillAsync(model, documents: 5_000, chunksPerDocument: 4, migration: settings.Runs("backfill")))
     {
         Console.WriteLine(line);
     }

@@ -4,11 +4,11 @@ using System.Globalization;
 namespace Stackit.EmbeddingWorker.Benchmarks;
 
 /// <summary>
-/// Reads the worker's gauges from its <c>/metrics</c> every half second while a run lasts; <see cref="Write"/> puts
+/// Reads the worker's gauges from its <c>/metrics</c> every half second (or <paramref name="intervalMs"/>) while a run lasts; <see cref="Write"/> puts
 /// them in a file beside the run's log (milliseconds from the same origin as the run's request file, gauge, value):
 /// where the pipeline waited.
 /// </summary>
-internal sealed class WorkerSampler(int managementPort) : IAsyncDisposable
+internal sealed class WorkerSampler(int managementPort, int intervalMs = 500) : IAsyncDisposable
 {
     private static readonly string[] Gauges = ["_in_flight", "_limit", "_stage_waiting"];
     private readonly CancellationTokenSource _stop = new();
@@ -39,7 +39,7 @@ internal sealed class WorkerSampler(int managementPort) : IAsyncDisposable
     private async Task SampleAsync(CancellationToken stop)
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
-        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(500));
+        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(intervalMs));
         try
         {
             while (await timer.WaitForNextTickAsync(stop))
