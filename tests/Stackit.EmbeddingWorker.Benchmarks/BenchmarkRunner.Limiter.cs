@@ -41,6 +41,7 @@ internal sealed partial class BenchmarkRunner
             environment["Fleet__Coordination"] = "Storage";
             environment["Fleet__MaxReplicas"] = "4";
             environment["Logging__LogLevel__Stackit.EmbeddingWorker.Embeddings.Throttling"] = "Debug";
+            PassTrialSettings(environment);
             foreach (var (key, value) in overrides ?? new Dictionary<string, string>())
             {
                 environment[key] = value;

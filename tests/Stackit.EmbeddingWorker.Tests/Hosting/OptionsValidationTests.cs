@@ -35,7 +35,7 @@ public sealed class OptionsValidationTests
     [InlineData("Qdrant:IndexedMetadata:a.b", "keyword", "Qdrant:IndexedMetadata names 'a.b'")]
     [InlineData("Qdrant:WriteConsistencyFactor", "2", "Qdrant:WriteConsistencyFactor must not exceed Qdrant:ReplicationFactor")]
     [InlineData("Qdrant:HnswEfConstruct", "2", "Qdrant:HnswEfConstruct must be between 4 and 4096")]
-    [InlineData("Fleet:MemberTimeout", "00:00:04", "Fleet:MemberTimeout must be at least twice Fleet:HeartbeatInterval")]
+    [InlineData("Fleet:HeartbeatInterval", "00:00:02", "Fleet:MemberTimeout must be at least twice Fleet:HeartbeatInterval")]
     public async Task Bad_value_stops_the_host_at_start_with_a_message_that_names_the_key(string key, string value, string expected)
     {
         await AssertRefusedAsync(new Dictionary<string, string?>(Valid) { [key] = value }, expected);

@@ -16,13 +16,16 @@ public sealed class FleetOptions : IValidatableObject
     /// </summary>
     public FleetCoordination Coordination { get; set; } = FleetCoordination.Storage;
 
-    /// <summary>How often a replica reports its demand and reads the others' (two storage transactions each).</summary>
+    /// <summary>
+    /// How often a replica reports its demand and reads the others' (two storage transactions each). Also how soon a new
+    /// replica gets its part of the split (at its second heartbeat) and the others take a stopped one's share.
+    /// </summary>
     [Range(typeof(TimeSpan), "00:00:01", "00:01:00")]
-    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(3);
+    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(1);
 
-    /// <summary>A replica not heard of for this long is gone (killed), and its share returns to the others.</summary>
+    /// <summary>A replica not heard of for this long is gone (killed), and its share returns to the others; until then it idles.</summary>
     [Range(typeof(TimeSpan), "00:00:03", "00:10:00")]
-    public TimeSpan MemberTimeout { get; set; } = TimeSpan.FromSeconds(10);
+    public TimeSpan MemberTimeout { get; set; } = TimeSpan.FromSeconds(3);
 
     /// <summary>
     /// The most replicas the release runs (the chart sets <c>keda.maxReplicaCount</c>): a replica that has not yet

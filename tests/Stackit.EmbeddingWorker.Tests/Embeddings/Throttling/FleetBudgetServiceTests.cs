@@ -13,7 +13,8 @@ namespace Stackit.EmbeddingWorker.Tests.Embeddings.Throttling;
 public sealed class FleetBudgetServiceTests
 {
     private const double Precision = 1e-9;
-    private static readonly FleetOptions Options = new() { HeartbeatInterval = TimeSpan.FromSeconds(3), MemberTimeout = TimeSpan.FromSeconds(10), MaxReplicas = 4 };
+    // The defaults (heartbeat 1 s, member timeout 3 s): the properties below hold for what a deployment runs.
+    private static readonly FleetOptions Options = new() { MaxReplicas = 4 };
 
     private static CancellationToken Cancel => TestContext.Current.CancellationToken;
 
@@ -96,7 +97,8 @@ public sealed class FleetBudgetServiceTests
 
         fleet.Ledger.Down = true;
         var newcomer = fleet.Join();
-        await fleet.RunAsync(Options.MemberTimeout + Options.HeartbeatInterval);
+        // The first heartbeat after the timeout has passed (the one at the timeout itself is still within it).
+        await fleet.RunAsync(Options.MemberTimeout + (Options.HeartbeatInterval * 2));
 
         Assert.All(fleet.Running.Where(r => r != newcomer), r => Assert.Equal(1.0 / 3, r.Share, Precision));
         // It never saw the fleet: Fleet:MaxReplicas stands in for the count.
