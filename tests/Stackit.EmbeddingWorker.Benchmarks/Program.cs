@@ -122,7 +122,7 @@ else if (limiterRows)
     var killOnly = settings.Runs("limiter-kill") && !settings.Runs("limiter");
     foreach (var sliding in settings.Runs("limiter") || killOnly ? new[] { false, true } : settings.Runs("limiter-sliding") ? [true] : [])
     {
-        foreach (var (name, events) in killOnly ? fleets[2..] : fleets)
+        foreach (var (name, events) in killOnly ? fleets.Where(f => f.Events.Any(e => e.Item2 == FleetEvent.Kill)) : fleets)
         {
             foreach (var (variant, overrides) in variants)
             {

@@ -52,7 +52,7 @@ public sealed class FleetBudgetServiceTests
     public async Task A_share_that_grows_only_because_a_replica_left_applies_at_the_next_heartbeat_not_the_one_after()
     {
         // Nobody has to lower anything first when a replica leaves or ages out: waiting a second heartbeat there only
-        // left its share unused (about 3 s of a third of the budget at every kill, measured in the benchmark's kill minute).
+        // left its share unused (a heartbeat of a third of the budget at every kill, seen in the benchmark's kill minute).
         var fleet = new Fleet();
         fleet.Join();
         fleet.Join();
