@@ -210,7 +210,7 @@ internal sealed partial class BenchmarkRunner
     }
 
     /// <summary>The settings of this program's environment that reach the worker and the command, for trying them.</summary>
-    private static readonly string[] TrialSettings = ["Backfill__", "Qdrant__MaxConcurrentUpserts", "Qdrant__UpsertBatchSize", "Fleet__HeartbeatInterval", "Fleet__MemberTimeout"];
+    private static readonly string[] TrialSettings = ["Backfill__", "Qdrant__MaxConcurrentUpserts", "Qdrant__UpsertBatchSize", "Fleet__HeartbeatInterval", "Fleet__MemberTimeout", "Logging__", "DOTNET_"];
 
     /// <summary>Passes on the <see cref="TrialSettings"/> set in this program's environment.</summary>
     private static void PassTrialSettings(Dictionary<string, string> environment)

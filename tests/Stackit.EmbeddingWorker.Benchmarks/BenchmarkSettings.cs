@@ -4,12 +4,12 @@ namespace Stackit.EmbeddingWorker.Benchmarks;
 
 /// <summary>
 /// Command-line settings: <c>--warmup 10 --window 30 --backlog 100000 --idle 300 --only short,mixed,long,budget,replicas,latency,cpu,backlog
-/// --clients worker,naive,plain --queue azurite</c>; <c>cpu</c> stands for <c>cpu-long,cpu-short</c>; <c>limiter-compare</c> (with <c>limiter</c>) runs each limiter row also at <c>Fleet:TargetUtilization</c> 1.0, <c>limiter-sliding</c> only the sliding-window rows, <c>limiter-faults</c> one replica with 5 % of admitted requests failing; <c>--queue stand-in</c> runs
+/// --clients worker,naive,plain --queue azurite</c>; <c>cpu</c> stands for <c>cpu-long,cpu-short</c>; <c>limiter-compare</c> (with <c>limiter</c>) runs each limiter row also at <c>Fleet:TargetUtilization</c> 1.0, <c>limiter-sliding</c> only the sliding-window rows, <c>limiter-faults</c> one replica with 5 % of admitted requests failing, <c>limiter-kill</c> the kill-and-replace row and <c>limiter-start</c> the four started together, under both limiter models; <c>--queue stand-in</c> runs
 /// against the in-process queue stand-in instead of Azurite.
 /// </summary>
 internal sealed record BenchmarkSettings(TimeSpan Warmup, TimeSpan Window, int Backlog, IReadOnlySet<string> Only, IReadOnlyList<ClientKind> Clients, bool QueueStandIn, string LogDirectory, TimeSpan Idle)
 {
-    public static readonly string[] Scenarios = ["short", "mixed", "long", "budget", "replicas", "replicas-scale", "replicas-headers", "limiter", "limiter-faults", "limiter-kill", "latency", "cpu-long", "cpu-short", "backlog", "backfill", "backfill-layout", "backfill-migration"];
+    public static readonly string[] Scenarios = ["short", "mixed", "long", "budget", "replicas", "replicas-scale", "replicas-headers", "limiter", "limiter-faults", "limiter-kill", "limiter-start", "latency", "cpu-long", "cpu-short", "backlog", "backfill", "backfill-layout", "backfill-migration"];
 
     public bool Runs(string scenario) => Only.Contains(scenario) && !(scenario is "replicas-scale" or "replicas-headers" && Only.Contains("replicas"));
 

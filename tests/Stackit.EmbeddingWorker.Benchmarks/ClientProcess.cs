@@ -28,6 +28,8 @@ internal sealed class ClientProcess : IAsyncDisposable
         }
         var process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {dll}");
         var writer = new StreamWriter(log) { AutoFlush = true };
+        // The moment of the start, to set beside the log's timestamps (Logging__Console__FormatterOptions__TimestampFormat).
+        writer.WriteLine(string.Create(CultureInfo.InvariantCulture, $"# started {DateTimeOffset.UtcNow:HH:mm:ss.fff} UTC"));
         process.OutputDataReceived += (_, e) => Write(writer, e.Data);
         process.ErrorDataReceived += (_, e) => Write(writer, e.Data);
         process.BeginOutputReadLine();

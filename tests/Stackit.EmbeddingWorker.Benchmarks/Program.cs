@@ -95,7 +95,7 @@ else if (settings.Runs("replicas") || settings.Runs("replicas-scale") || setting
     }
 }
 
-var limiterRows = settings.Runs("limiter") || settings.Runs("limiter-sliding") || settings.Runs("limiter-faults") || settings.Runs("limiter-kill");
+var limiterRows = settings.Runs("limiter") || settings.Runs("limiter-sliding") || settings.Runs("limiter-faults") || settings.Runs("limiter-kill") || settings.Runs("limiter-start");
 if (limiterRows && settings.QueueStandIn)
 {
     Console.WriteLine("… limiter: skipped on the queue stand-in (the fleet ledger needs Azurite's blobs)");
@@ -118,11 +118,13 @@ else if (limiterRows)
         ? new (string Name, Dictionary<string, string> Settings)[] { ("defaults", []), ("TargetUtilization 1.0", new() { ["Fleet__TargetUtilization"] = "1.0" }) }
         : [("defaults", [])];
     Console.WriteLine($"Limiter ({tpm} TPM, 600 RPM shared by the fleet; Fleet:MaxReplicas 4):");
-    // limiter-kill: the kill-and-replace fleet alone, under both limiter models.
+    // limiter-kill: the kill-and-replace fleet alone, under both limiter models; limiter-start: the simultaneous start alone.
     var killOnly = settings.Runs("limiter-kill") && !settings.Runs("limiter");
-    foreach (var sliding in settings.Runs("limiter") || killOnly ? new[] { false, true } : settings.Runs("limiter-sliding") ? [true] : [])
+    var startOnly = settings.Runs("limiter-start") && !settings.Runs("limiter");
+    foreach (var sliding in settings.Runs("limiter") || killOnly || startOnly ? new[] { false, true } : settings.Runs("limiter-sliding") ? [true] : [])
     {
-        foreach (var (name, events) in killOnly ? fleets.Where(f => f.Events.Any(e => e.Item2 == FleetEvent.Kill)) : fleets)
+        var chosen = fleets.Where((f, i) => !(killOnly || startOnly) || (killOnly && f.Events.Any(e => e.Item2 == FleetEvent.Kill)) || (startOnly && i == 0));
+        foreach (var (name, events) in chosen)
         {
             foreach (var (variant, overrides) in variants)
             {

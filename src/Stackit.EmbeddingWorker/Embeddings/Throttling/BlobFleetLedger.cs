@@ -9,7 +9,8 @@ namespace Stackit.EmbeddingWorker.Embeddings.Throttling;
 
 /// <summary>
 /// The fleet ledger in the storage account the worker already uses: one empty blob per replica under
-/// <c>fleet/&lt;model&gt;/</c> in the claim-check container, its demand in the blob's metadata and its age in the
+/// <c>fleet/&lt;model&gt;/</c> in the claim-check container, its demand in the blob's metadata (with <c>starting</c>
+/// on its first report) and its age in the
 /// blob's <c>Last-Modified</c> (the storage service's clock). A heartbeat costs two transactions: one PUT of the
 /// replica's own blob (which also tells the service's time) and one LIST of the prefix with metadata.
 /// </summary>
@@ -17,6 +18,7 @@ internal sealed class BlobFleetLedger(Lazy<BlobContainerClient> container, strin
 {
     private const string LiveKey = "live";
     private const string BackfillKey = "backfill";
+    private const string StartingKey = "starting";
 
     private readonly string _prefix = $"fleet/{Scope(model)}/";
 
@@ -31,6 +33,10 @@ internal sealed class BlobFleetLedger(Lazy<BlobContainerClient> container, strin
                 [BackfillKey] = Format(report.Backfill),
             },
         };
+        if (report.Starting)
+        {
+            options.Metadata[StartingKey] = "true";
+        }
         Response<BlobContentInfo> written;
         try
         {
@@ -51,7 +57,8 @@ internal sealed class BlobFleetLedger(Lazy<BlobContainerClient> container, strin
             {
                 continue;
             }
-            var demand = new FleetDemand(member, Parse(item.Metadata, LiveKey), Parse(item.Metadata, BackfillKey));
+            var starting = item.Metadata is not null && item.Metadata.TryGetValue(StartingKey, out var flag) && flag == "true";
+            var demand = new FleetDemand(member, Parse(item.Metadata, LiveKey), Parse(item.Metadata, BackfillKey), starting);
             members.Add(new FleetMember(demand, seen));
         }
         return new FleetView(written.Value.LastModified, members);

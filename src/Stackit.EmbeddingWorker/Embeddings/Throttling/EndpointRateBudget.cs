@@ -79,12 +79,15 @@ internal sealed class EndpointRateBudget : IDisposable, IAsyncDisposable
         }
     }
 
-    /// <summary>Sets the fraction of the budget this replica uses from now on.</summary>
-    public void SetShare(double share)
+    /// <summary>
+    /// Sets the fraction of the budget this replica uses from now on. <paramref name="fill"/>: the buckets start full at
+    /// it (a second's worth), as a budget made with a share does; the first share of a replica that started with none.
+    /// </summary>
+    public void SetShare(double share, bool fill = false)
     {
         share = Math.Clamp(share, 0, 1);
         Volatile.Write(ref _share, share);
-        ApplyRate();
+        ApplyRate(fill);
     }
 
     /// <summary>The endpoint answered 429 for this budget's model: the pace falls (<see cref="ThrottleReaction"/>).</summary>
@@ -105,11 +108,11 @@ internal sealed class EndpointRateBudget : IDisposable, IAsyncDisposable
         }
     }
 
-    private void ApplyRate()
+    private void ApplyRate(bool fill = false)
     {
         var rate = Share * Pace;
-        _tokens?.SetRate(rate);
-        _requests?.SetRate(rate);
+        _tokens?.SetRate(rate, fill);
+        _requests?.SetRate(rate, fill);
     }
 
     /// <summary>Waits until one request of <paramref name="tokens"/> estimated tokens fits the budget.</summary>

@@ -14,7 +14,8 @@ namespace Stackit.EmbeddingWorker.Embeddings.Throttling;
 /// the ledger for longer than that, the replica falls back to the budget divided by the last count of replicas it
 /// saw (<c>Fleet:MaxReplicas</c> if it never saw one), never the whole budget of a fleet; the adaptive concurrency
 /// limit still backs off from any 429. A replica starts with no share; its first heartbeat gives it at most
-/// 1/<c>Fleet:MaxReplicas</c> (replicas started together all find the ledger empty), its second its part of the split.
+/// 1/<c>Fleet:MaxReplicas</c> when it finds no replica but those starting too (replicas started together find the
+/// ledger empty or holding only first reports), else nothing; its second its part of the split.
 /// </summary>
 internal sealed partial class FleetBudgetService(
     IFleetLedger ledger,
@@ -32,6 +33,7 @@ internal sealed partial class FleetBudgetService(
     private long _startedAt;
     private long? _lastContact;
     private int _beats;
+    private bool _granted;
     private volatile int _lastCount;
     private bool _degraded;
     private HashSet<string> _members = new(StringComparer.Ordinal);
@@ -90,7 +92,7 @@ internal sealed partial class FleetBudgetService(
     internal async Task HeartbeatAsync(CancellationToken cancellationToken)
     {
         var (live, backfill) = budget.TakeDemand();
-        var mine = new FleetDemand(Member, live, backfill);
+        var mine = new FleetDemand(Member, live, backfill, Starting: _beats == 0);
         FleetView view;
         try
         {
@@ -117,10 +119,11 @@ internal sealed partial class FleetBudgetService(
         _members = members;
         if (++_beats < 2)
         {
-            // Replicas started together (a rollout, a scale from zero) each find the ledger empty at their first
-            // heartbeat: until it has seen the ledger twice, a replica takes no more than its part of the most
-            // replicas that may be starting with it.
-            share = Math.Min(share, 1.0 / options.MaxReplicas);
+            // Replicas started together (a rollout, a scale from zero) find the ledger empty at their first heartbeat,
+            // or holding only others' first reports: until it has seen the ledger twice, a replica takes no more than
+            // its part of the most replicas that may be starting with it. One that finds a replica already running
+            // waits a heartbeat at no share, until the others have made room for it.
+            share = alive.All(d => d.Member == Member || d.Starting) ? Math.Min(target, 1.0 / options.MaxReplicas) : 0;
         }
         if (_lastCount != alive.Count || _degraded)
         {
@@ -128,7 +131,7 @@ internal sealed partial class FleetBudgetService(
         }
         _degraded = false;
         _lastCount = alive.Count;
-        budget.SetShare(share);
+        Grant(share);
         if (logger.IsEnabled(LogLevel.Debug))
         {
             LogHeartbeat(alive.Count, string.Join(", ", alive.Select(d => $"{d.Member}: live {d.Live:0.###}, backfill {d.Backfill:0.###}")), target, share);
@@ -169,7 +172,18 @@ internal sealed partial class FleetBudgetService(
             _degraded = true;
         }
         _previousTarget = share;
-        budget.SetShare(share);
+        Grant(share);
+    }
+
+    /// <summary>
+    /// Sets the share. The first one above nothing starts with full buckets (a second of it), as a replica with a budget
+    /// of its own does, so its first request does not wait for them to fill: the burst every bucket allows, which the
+    /// headroom covers.
+    /// </summary>
+    private void Grant(double share)
+    {
+        budget.SetShare(share, fill: !_granted && share > 0);
+        _granted |= share > 0;
     }
 
     private static string Sanitize(string name) =>

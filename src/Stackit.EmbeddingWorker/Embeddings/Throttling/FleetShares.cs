@@ -3,9 +3,11 @@ namespace Stackit.EmbeddingWorker.Embeddings.Throttling;
 /// <summary>
 /// What one replica asked of the shared budget in its last heartbeat, as fractions of the whole budget per minute:
 /// its live work and its backfill work. <see cref="double.PositiveInfinity"/> means "more than it was given" (its
-/// requests waited for the budget), so it would take all it can get.
+/// requests waited for the budget), so it would take all it can get. <paramref name="Starting"/>: the replica's first
+/// report, made before it had seen the ledger (it holds at most 1/<c>Fleet:MaxReplicas</c>); an entry without it (or
+/// from an earlier version) is taken as established.
 /// </summary>
-internal readonly record struct FleetDemand(string Member, double Live, double Backfill);
+internal readonly record struct FleetDemand(string Member, double Live, double Backfill, bool Starting = false);
 
 /// <summary>
 /// Splits the budget among the replicas from their demands. Every replica computes the same split from the same

@@ -30,8 +30,8 @@ internal sealed class MinuteBucket : IDisposable
         }
     }
 
-    /// <summary>Refills at <paramref name="fraction"/> of the budget from now on.</summary>
-    public void SetRate(double fraction) => _limiter.SetRate(PerMinute * fraction / 60.0, Capacity(PerMinute * fraction));
+    /// <summary>Refills at <paramref name="fraction"/> of the budget from now on; <paramref name="fill"/> fills the bucket to a second of it.</summary>
+    public void SetRate(double fraction, bool fill = false) => _limiter.SetRate(PerMinute * fraction / 60.0, Capacity(PerMinute * fraction), fill);
 
     public void Adjust(int returnedPermits) => _limiter.Adjust(returnedPermits);
 

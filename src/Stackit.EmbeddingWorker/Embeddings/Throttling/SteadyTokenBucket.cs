@@ -84,9 +84,9 @@ internal sealed class SteadyTokenBucket : RateLimiter
 
     /// <summary>
     /// Changes the refill rate (zero stops the refill) and the capacity. Tokens already in the bucket above the new
-    /// capacity are dropped.
+    /// capacity are dropped; with <paramref name="fill"/> (and a refill), the bucket is filled to it, as a new one is.
     /// </summary>
-    public void SetRate(double perSecond, int capacity)
+    public void SetRate(double perSecond, int capacity, bool fill = false)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(perSecond);
         lock (_gate)
@@ -95,7 +95,9 @@ internal sealed class SteadyTokenBucket : RateLimiter
             _perSecond = perSecond;
             _capacity = Math.Max(1, capacity);
             // No refill holds nothing either: a share of nothing lets no request through.
-            _available = Math.Min(_available, perSecond > 0 ? _capacity : 0);
+            _available = perSecond <= 0 ? Math.Min(_available, 0)
+                : fill ? Math.Max(_available, _capacity)
+                : Math.Min(_available, _capacity);
         }
         // Serves what the new rate allows and schedules the next wake-up at it.
         ServeWaiters();

@@ -27,6 +27,12 @@ public sealed class BlobFleetLedgerTests(AzuriteFixture azurite)
         // Ages are on the storage service's clock, which the write reported.
         Assert.All(view.Members, m => Assert.InRange(view.Now - m.LastSeen, TimeSpan.Zero, TimeSpan.FromSeconds(30)));
 
+        // A replica's first report says so; the next does not.
+        await a.PublishAsync(new FleetDemand("pod-a", 0, 0, Starting: true), Cancel);
+        view = await b.PublishAsync(new FleetDemand("pod-b", 0, 0), Cancel);
+        Assert.True(view.Members.Single(m => m.Demand.Member == "pod-a").Demand.Starting);
+        Assert.False(view.Members.Single(m => m.Demand.Member == "pod-b").Demand.Starting);
+
         await a.RemoveAsync("pod-a", Cancel);
         view = await b.PublishAsync(new FleetDemand("pod-b", 0, 0), Cancel);
         Assert.Equal(["pod-b"], view.Members.Select(m => m.Demand.Member));

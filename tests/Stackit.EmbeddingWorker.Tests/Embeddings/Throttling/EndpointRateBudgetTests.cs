@@ -39,6 +39,22 @@ public sealed class EndpointRateBudgetTests
     }
 
     [Fact]
+    public async Task A_share_set_with_a_fill_starts_with_a_second_of_it_and_a_later_share_takes_nothing_more()
+    {
+        await using var budget = new EndpointRateBudget(60_000, null, 16_384, _time, share: 0);
+
+        budget.SetShare(0.5, fill: true);
+
+        // A second of half of 60,000 tokens a minute.
+        Assert.Equal(Grant.Now, await ImmediateGrant.TryAsync(budget, 500, Cancel));
+        budget.SetShare(1);
+        Assert.Equal(Grant.None, await ImmediateGrant.TryAsync(budget, 10, Cancel));
+        budget.SetShare(0, fill: true);
+        _time.Advance(TimeSpan.FromSeconds(5));
+        Assert.Equal(Grant.None, await ImmediateGrant.TryAsync(budget, 10, Cancel));
+    }
+
+    [Fact]
     public async Task Over_a_simulated_minute_the_tokens_granted_are_the_budget_plus_at_most_the_first_burst()
     {
         const int tokensPerMinute = 600_000;
