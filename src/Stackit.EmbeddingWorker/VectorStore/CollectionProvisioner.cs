@@ -16,12 +16,10 @@ internal sealed partial class CollectionProvisioner(QdrantClient client, QdrantO
 {
     private readonly ConcurrentDictionary<string, CollectionShape> _shapes = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _gate = new(1, 1);
-    private readonly ConcurrentDictionary<string, (CollectionEmbedding? Embedding, long ReadAt)> _embeddings = new(StringComparer.Ordinal);
-    private readonly Lock _embeddingsGate = new();
-    private long _forgotten;
+    private RecordedModels? _recorded;
 
-    /// <summary>How long the model a name stands for is taken as read: an alias switched to a collection of another model is followed within it.</summary>
-    internal static readonly TimeSpan EmbeddingRefresh = TimeSpan.FromSeconds(30);
+    /// <summary>The models the collections record, as this provisioner resolves their names (one instance, made at first use).</summary>
+    private RecordedModels Recorded => LazyInitializer.EnsureInitialized(ref _recorded, () => new RecordedModels(client, options, ResolveAsync, logger, models, metrics));
 
     /// <summary>
     /// The collection's shape (its vectors), after creating it if it is missing, recording <paramref name="model"/> (the
@@ -46,71 +44,10 @@ internal sealed partial class CollectionProvisioner(QdrantClient client, QdrantO
 
     /// <summary>
     /// The model <paramref name="collection"/> (or the collection the alias names now) records, read again at most every
-    /// <see cref="EmbeddingRefresh"/>; null for a collection without a record or not created yet.
+    /// <see cref="RecordedModels.Refresh"/>; null for a collection without a record or not created yet.
     /// </summary>
-    public async Task<CollectionEmbedding?> EmbeddingOfAsync(string collection, CancellationToken cancellationToken) =>
-        _embeddings.TryGetValue(collection, out var known) && Environment.TickCount64 - known.ReadAt < (long)EmbeddingRefresh.TotalMilliseconds
-            ? known.Embedding
-            : await ReadEmbeddingAsync(collection, cancellationToken).ConfigureAwait(false);
-
-    /// <summary>
-    /// The model the collection records, read now. The answer is remembered only when nothing known of the collection
-    /// was dropped while it was read: a read begun before an alias switch and answered after a write followed the
-    /// switch would otherwise bring the old model back.
-    /// </summary>
-    private async Task<CollectionEmbedding?> ReadEmbeddingAsync(string collection, CancellationToken cancellationToken)
-    {
-        var generation = Volatile.Read(ref _forgotten);
-        CollectionEmbedding? embedding = null;
-        if (await ResolveAsync(collection, cancellationToken).ConfigureAwait(false) is { } physical)
-        {
-            var info = await client.GetCollectionInfoAsync(physical, cancellationToken).ConfigureAwait(false);
-            if (CollectionModel.From(info.Config?.Metadata, 0) is { } recorded)
-            {
-                embedding = new CollectionEmbedding(recorded.Model, recorded.Dimensions);
-            }
-        }
-        lock (_embeddingsGate)
-        {
-            if (_forgotten == generation)
-            {
-                _embeddings[collection] = (embedding, Environment.TickCount64);
-            }
-        }
-        ReportPendingBackfill(collection, embedding);
-        return embedding;
-    }
-
-    /// <summary>Drops the model remembered for <paramref name="collection"/>; reads under way then remember nothing.</summary>
-    private void ForgetEmbedding(string collection)
-    {
-        lock (_embeddingsGate)
-        {
-            _forgotten++;
-            _embeddings.TryRemove(collection, out _);
-        }
-    }
-
-    /// <summary>
-    /// A collection jobs name that records another model than this replica's <c>Embeddings:Model</c> is written with its
-    /// own; a backfill to the configured one is pending: logged once, and counted in <c>embedding_worker.backfill.pending</c>.
-    /// </summary>
-    private void ReportPendingBackfill(string collection, CollectionEmbedding? embedding)
-    {
-        var named = string.Equals(collection, options.Collection, StringComparison.Ordinal) || options.AllowedCollections.Contains(collection, StringComparer.Ordinal);
-        if (models is null || !named)
-        {
-            return;
-        }
-        var pending = embedding is not null && (!string.Equals(embedding.Model, models.Text, StringComparison.Ordinal) || embedding.Dimensions != models.TextDimensions);
-        metrics?.BackfillPending(collection, pending);
-        if (pending && _pendingLogged.TryAdd(collection, true))
-        {
-            LogBackfillPending(collection, embedding!.Model, models.Text);
-        }
-    }
-
-    private readonly ConcurrentDictionary<string, bool> _pendingLogged = new(StringComparer.Ordinal);
+    public Task<CollectionEmbedding?> EmbeddingOfAsync(string collection, CancellationToken cancellationToken) =>
+        Recorded.OfAsync(collection, cancellationToken);
 
     /// <summary>
     /// After Qdrant refused a write: the collection's shape read again, when it is not the one known (an alias switched
@@ -141,14 +78,14 @@ internal sealed partial class CollectionProvisioner(QdrantClient client, QdrantO
         if (current != known)
         {
             _shapes[collection] = current;
-            ForgetEmbedding(collection);
+            Recorded.Forget(collection);
             if (current.Dimension == (ulong)dimension)
             {
                 return current;
             }
         }
         // Read now, not remembered: the write's fate hangs on it, and it is rare.
-        if (model is not null && await ReadEmbeddingAsync(collection, cancellationToken).ConfigureAwait(false) is { } recorded && !string.Equals(recorded.Model, model, StringComparison.Ordinal))
+        if (model is not null && await Recorded.ReadAsync(collection, cancellationToken).ConfigureAwait(false) is { } recorded && !string.Equals(recorded.Model, model, StringComparison.Ordinal))
         {
             throw new CollectionChangedException($"collection '{collection}' now holds vectors of {recorded.Model} ({current.Dimension} dimensions); the job is embedded again with it.");
         }
@@ -159,7 +96,7 @@ internal sealed partial class CollectionProvisioner(QdrantClient client, QdrantO
     public void Forget(string collection)
     {
         _shapes.TryRemove(collection, out _);
-        ForgetEmbedding(collection);
+        Recorded.Forget(collection);
     }
 
     /// <summary>The collection a name stands for: the alias's target, the collection of that name, or null.</summary>
@@ -315,9 +252,6 @@ internal sealed partial class CollectionProvisioner(QdrantClient client, QdrantO
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Collection {Collection} runs in strict mode without unindexed filtering; created the payload index on {Field} that the worker's deletes filter on")]
     private partial void LogIndexedForStrictMode(string collection, string field);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Collection {Collection} records the model {Recorded}; this replica is configured with {Configured} and writes it with {Recorded}, so no collection mixes models. A backfill to {Configured} is pending (docs/backfill.md)")]
-    private partial void LogBackfillPending(string collection, string recorded, string configured);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Alias {Alias} now points to collection {Collection}")]
     private partial void LogAliased(string alias, string collection);

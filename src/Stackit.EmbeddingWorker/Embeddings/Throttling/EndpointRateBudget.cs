@@ -28,8 +28,8 @@ internal sealed class EndpointRateBudget : IDisposable, IAsyncDisposable
     private readonly MinuteBucket? _requests;
     private readonly TimeProvider _time;
     private readonly int _maxTokensPerRequest;
-    private readonly Use _live = new();
-    private readonly Use _backfill = new();
+    private readonly BudgetUse _live = new();
+    private readonly BudgetUse _backfill = new();
     private readonly ThrottleReaction _reaction;
     private long _useSince;
     private double _share;
@@ -268,40 +268,5 @@ internal sealed class EndpointRateBudget : IDisposable, IAsyncDisposable
         public bool Backfill => backfill;
 
         public int Next() => Interlocked.Increment(ref _count);
-    }
-
-    /// <summary>One kind of work's use of the budget since the last report.</summary>
-    private sealed class Use
-    {
-        private long _tokens;
-        private long _requests;
-        private int _waiting;
-        private int _inFlight;
-        private int _saturated;
-
-        public void StartWaiting() => Interlocked.Increment(ref _waiting);
-
-        public void StopWaiting(bool waitedLong)
-        {
-            Interlocked.Decrement(ref _waiting);
-            if (waitedLong)
-            {
-                Volatile.Write(ref _saturated, 1);
-            }
-        }
-
-        public void Granted(int tokens)
-        {
-            Interlocked.Add(ref _tokens, tokens);
-            Interlocked.Increment(ref _requests);
-            Interlocked.Increment(ref _inFlight);
-        }
-
-        public void Finished() => Interlocked.Decrement(ref _inFlight);
-
-        /// <summary>Reads and resets; work still waiting now counts as saturated.</summary>
-        public (long Tokens, long Requests, bool Saturated, bool InFlight) Take() =>
-            (Interlocked.Exchange(ref _tokens, 0), Interlocked.Exchange(ref _requests, 0),
-             Interlocked.Exchange(ref _saturated, 0) == 1 || Volatile.Read(ref _waiting) > 0, Volatile.Read(ref _inFlight) > 0);
     }
 }
