@@ -113,7 +113,7 @@ internal sealed partial class BenchmarkRunner
             var refused = inWindow.Count(r => r.Status == 429);
             total429 += refused;
             windows.Add(string.Create(CultureInfo.InvariantCulture,
-                $"{(start - from) / Stopwatch.Frequency}–{(Math.Min(to, start + minute) - from) / Stopwatch.Frequency} s: {used:P0} of the budget, {refused}/{inWindow.Count} answered 429"));
+                $"{(start - from) / Stopwatch.Frequency}–{(Math.Min(to, start + minute) - from) / Stopwatch.Frequency} s: {used:P1} of the budget, {refused}/{inWindow.Count} answered 429"));
         }
         // The most tokens admitted in any 60 s: what a strict sliding window compares with the budget.
         var admitted = requests.Where(Admitted).ToList();
