@@ -30,8 +30,9 @@ internal sealed class ClientProcess : IAsyncDisposable
         var writer = new StreamWriter(log) { AutoFlush = true };
         // The moment of the start, to set beside the log's timestamps (Logging__Console__FormatterOptions__TimestampFormat).
         writer.WriteLine(string.Create(CultureInfo.InvariantCulture, $"# started {DateTimeOffset.UtcNow:HH:mm:ss.fff} UTC"));
-        process.OutputDataReceived += (_, e) => Write(writer, e.Data);
-        process.ErrorDataReceived += (_, e) => Write(writer, e.Data);
+        var started = Stopwatch.StartNew();
+        process.OutputDataReceived += (_, e) => Write(writer, e.Data, started);
+        process.ErrorDataReceived += (_, e) => Write(writer, e.Data, started);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         return new ClientProcess(process);
@@ -115,7 +116,8 @@ internal sealed class ClientProcess : IAsyncDisposable
         _process.Dispose();
     }
 
-    private static void Write(StreamWriter writer, string? line)
+    /// <summary>Writes one line of the process's output, after the milliseconds since it was started.</summary>
+    private static void Write(StreamWriter writer, string? line, Stopwatch started)
     {
         if (line is null)
         {
@@ -123,7 +125,7 @@ internal sealed class ClientProcess : IAsyncDisposable
         }
         lock (writer)
         {
-            writer.WriteLine(line);
+            writer.WriteLine(string.Create(CultureInfo.InvariantCulture, $"[{started.ElapsedMilliseconds,6} ms] {line}"));
         }
     }
 }

@@ -48,7 +48,8 @@ internal class PointsStandInService(StandInStore store)
     {
         store.Called(nameof(Scroll), request.CollectionName);
         var points = store.Matching(request.CollectionName, request.Filter);
-        var start = request.Offset is { } offset ? points.FindIndex(p => p.Key == offset.Uuid || p.Key == offset.Num.ToString(System.Globalization.CultureInfo.InvariantCulture)) : 0;
+        var from = request.Offset is { } offset ? offset.HasUuid ? offset.Uuid : offset.Num.ToString(System.Globalization.CultureInfo.InvariantCulture) : null;
+        var start = from is null ? 0 : points.FindIndex(p => p.Key == from);
         var limit = request.HasLimit ? (int)request.Limit : 10;
         var page = points.Skip(Math.Max(0, start)).Take(limit + 1).ToList();
         var response = new ScrollResponse();

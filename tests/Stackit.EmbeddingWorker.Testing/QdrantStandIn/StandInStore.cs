@@ -452,7 +452,7 @@ public sealed class StandInStore
         lock (_gate)
         {
             var collection = Collection(collectionName);
-            return collection.Matching(StandInStrictMode.CheckRetrieve(collection, filter)).OrderBy(p => p.Key, StringComparer.Ordinal).ToList();
+            return collection.InIdOrder(StandInStrictMode.CheckRetrieve(collection, filter));
         }
     }
 
