@@ -18,8 +18,13 @@ internal sealed partial class CollectionProvisioner(QdrantClient client, QdrantO
     private readonly SemaphoreSlim _gate = new(1, 1);
     private RecordedModels? _recorded;
 
-    /// <summary>The models the collections record, as this provisioner resolves their names (one instance, made at first use).</summary>
-    private RecordedModels Recorded => LazyInitializer.EnsureInitialized(ref _recorded, () => new RecordedModels(client, options, ResolveAsync, logger, models, metrics));
+    /// <summary>
+    /// The models the collections record, as this provisioner resolves their names: one instance, made at first use (a
+    /// field initializer cannot name the instance method that resolves). Read on every job, so the factory delegate is
+    /// made only while there is none yet.
+    /// </summary>
+    private RecordedModels Recorded =>
+        _recorded ?? LazyInitializer.EnsureInitialized(ref _recorded, () => new RecordedModels(client, options, ResolveAsync, logger, models, metrics));
 
     /// <summary>
     /// The collection's shape (its vectors), after creating it if it is missing, recording <paramref name="model"/> (the
