@@ -10,10 +10,36 @@ namespace Stackit.EmbeddingWorker.Testing.QdrantStandIn;
 /// </summary>
 internal static class FilterEvaluator
 {
-    public static bool Matches(Filter filter, StoredPoint point) =>
-        filter.Must.All(c => Matches(c, point))
-        && (filter.Should.Count == 0 || filter.Should.Any(c => Matches(c, point)))
-        && !filter.MustNot.Any(c => Matches(c, point));
+    /// <summary>Whether the point matches; loops by index, as the filters of a delete are evaluated on every point it names.</summary>
+    public static bool Matches(Filter filter, StoredPoint point)
+    {
+        for (var i = 0; i < filter.Must.Count; i++)
+        {
+            if (!Matches(filter.Must[i], point))
+            {
+                return false;
+            }
+        }
+        for (var i = 0; i < filter.MustNot.Count; i++)
+        {
+            if (Matches(filter.MustNot[i], point))
+            {
+                return false;
+            }
+        }
+        if (filter.Should.Count == 0)
+        {
+            return true;
+        }
+        for (var i = 0; i < filter.Should.Count; i++)
+        {
+            if (Matches(filter.Should[i], point))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
 
     /// <summary>
     /// The document ids a point must have to match <paramref name="filter"/>, or null when the filter does not

@@ -47,11 +47,10 @@ internal class PointsStandInService(StandInStore store)
     public virtual Task<ScrollResponse> Scroll(ScrollPoints request, ServerCallContext context)
     {
         store.Called(nameof(Scroll), request.CollectionName);
-        var points = store.Matching(request.CollectionName, request.Filter);
         var from = request.Offset is { } offset ? offset.HasUuid ? offset.Uuid : offset.Num.ToString(System.Globalization.CultureInfo.InvariantCulture) : null;
-        var start = from is null ? 0 : points.FindIndex(p => p.Key == from);
         var limit = request.HasLimit ? (int)request.Limit : 10;
-        var page = points.Skip(Math.Max(0, start)).Take(limit + 1).ToList();
+        // One more than asked: its id is the next page's offset.
+        var page = store.Page(request.CollectionName, request.Filter, from, limit + 1);
         var response = new ScrollResponse();
         response.Result.AddRange(page.Take(limit).Select(p => Retrieved(p, request.WithPayload, request.WithVectors)));
         if (page.Count > limit)

@@ -109,6 +109,51 @@ public sealed class StandInCollection(string name, VectorParams vectors, Collect
         return candidates.Where(p => FilterEvaluator.Matches(filter, p));
     }
 
+    /// <summary>
+    /// One scroll page: up to <paramref name="count"/> matching points in id order from the first id at or after
+    /// <paramref name="from"/> (Qdrant's offset need not be a stored point). Without a filter that names its documents
+    /// the walk starts at the offset and stops when the page is full, as Qdrant's id index does, so scrolling a whole
+    /// collection costs its size, not its size for every page.
+    /// </summary>
+    public List<StoredPoint> Page(Filter? filter, string? from, int count)
+    {
+        if (filter is not null && FilterEvaluator.DocumentsRequired(filter) is not null)
+        {
+            var named = InIdOrder(filter);
+            var first = from is null ? 0 : LowerBound(named, from);
+            return named.GetRange(first, Math.Min(count, named.Count - first));
+        }
+        _ordered ??= [.. _points.Values.OrderBy(p => p.Key, StringComparer.Ordinal)];
+        var page = new List<StoredPoint>(Math.Min(count, _ordered.Count));
+        for (var i = from is null ? 0 : LowerBound(_ordered, from); i < _ordered.Count && page.Count < count; i++)
+        {
+            if (filter is null || FilterEvaluator.Matches(filter, _ordered[i]))
+            {
+                page.Add(_ordered[i]);
+            }
+        }
+        return page;
+    }
+
+    /// <summary>The index of the first point whose id is at or after <paramref name="key"/> in a list in id order.</summary>
+    private static int LowerBound(List<StoredPoint> ordered, string key)
+    {
+        int low = 0, high = ordered.Count;
+        while (low < high)
+        {
+            var middle = (low + high) >>> 1;
+            if (string.CompareOrdinal(ordered[middle].Key, key) < 0)
+            {
+                low = middle + 1;
+            }
+            else
+            {
+                high = middle;
+            }
+        }
+        return low;
+    }
+
     /// <summary>As <see cref="Matching"/>, in id order (the order Qdrant scrolls in).</summary>
     public List<StoredPoint> InIdOrder(Filter? filter)
     {

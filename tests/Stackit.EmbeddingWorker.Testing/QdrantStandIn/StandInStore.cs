@@ -373,7 +373,7 @@ public sealed class StandInStore
             var doomed = request.Points.PointsSelectorOneOfCase switch
             {
                 PointsSelector.PointsSelectorOneOfOneofCase.Filter => collection.Matching(StandInStrictMode.CheckUpdate(collection, request.Points.Filter)).ToList(),
-                PointsSelector.PointsSelectorOneOfOneofCase.Points => collection.Points.Values.Where(p => request.Points.Points.Ids.Any(id => IdKey(id) == p.Key)).ToList(),
+                PointsSelector.PointsSelectorOneOfOneofCase.Points => request.Points.Points.Ids.Select(id => collection.Points.GetValueOrDefault(IdKey(id))).OfType<StoredPoint>().DistinctBy(p => p.Key).ToList(),
                 _ => throw new RpcException(new Status(StatusCode.InvalidArgument, "Wrong input: points selector is empty")),
             };
             foreach (var point in doomed)
@@ -453,6 +453,16 @@ public sealed class StandInStore
         {
             var collection = Collection(collectionName);
             return collection.InIdOrder(StandInStrictMode.CheckRetrieve(collection, filter));
+        }
+    }
+
+    /// <summary>One scroll page (<see cref="StandInCollection.Page"/>).</summary>
+    public List<StoredPoint> Page(string collectionName, Filter? filter, string? from, int count)
+    {
+        lock (_gate)
+        {
+            var collection = Collection(collectionName);
+            return collection.Page(StandInStrictMode.CheckRetrieve(collection, filter), from, count);
         }
     }
 

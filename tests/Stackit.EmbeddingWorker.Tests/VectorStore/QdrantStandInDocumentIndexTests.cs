@@ -53,6 +53,29 @@ public sealed class QdrantStandInDocumentIndexTests
         Assert.Equal(["10", "11", "20", "21", "22", "23", "40"], _store.Points(Collection).Select(p => p.Key).Order(StringComparer.Ordinal));
     }
 
+    [Fact]
+    public void A_scroll_page_starts_at_the_first_id_at_or_after_its_offset_with_a_filter_or_without()
+    {
+        foreach (var id in new ulong[] { 11, 12, 13, 14, 15, 16 })
+        {
+            Upsert(id, id % 2 == 0 ? "doc-even" : "doc-odd", chunk: (int)id);
+        }
+        var even = Document("doc-even");
+        var notFirst = new Filter { MustNot = { new Condition { Field = new FieldCondition { Key = PayloadFields.ChunkIndex, Match = new Match { Integer = 11 } } } } };
+
+        Assert.Equal(["11", "12", "13"], Page(null, null, 3));
+        Assert.Equal(["14", "15", "16"], Page(null, "14", 5));
+        Assert.Equal(["12", "13"], Page(notFirst, null, 2));
+        Assert.Equal(["14", "16"], Page(even, "13", 5));
+        // The offset was deleted meanwhile: the page goes on after it, as Qdrant's does, and does not start over.
+        Assert.Equal(1, _store.Delete(new DeletePoints { CollectionName = Collection, Wait = true, Points = new PointsSelector { Points = new PointsIdsList { Ids = { new PointId { Num = 14 } } } } }));
+        Assert.Equal(["15", "16"], Page(null, "14", 5));
+        Assert.Equal(["16"], Page(even, "14", 5));
+        Assert.Empty(Page(null, "17", 5));
+    }
+
+    private List<string> Page(Filter? filter, string? from, int count) => [.. _store.Page(Collection, filter, from, count).Select(p => p.Key)];
+
     private void Upsert(ulong id, string? document, int chunk)
     {
         var point = new PointStruct { Id = new PointId { Num = id }, Vectors = new[] { 0.6f, 0.8f }, Payload = { [PayloadFields.ChunkIndex] = chunk } };

@@ -380,6 +380,28 @@ public abstract class VectorStoreContractTests
     }
 
     [Fact]
+    public async Task One_finish_removes_one_documents_stale_tail_and_retreats_another_from_the_newer_state_that_raced_it()
+    {
+        // doc-1 shrank from 4 chunks to 2; doc-2's older write (5 chunks) lands after a newer one (2 chunks) finished.
+        var (client, writer, ordering) = Create();
+        var before = new DateTimeOffset(2026, 11, 30, 12, 0, 0, TimeSpan.Zero);
+        var older = before.AddMilliseconds(5);
+        var newer = before.AddMilliseconds(10);
+        await writer.UpsertAsync(_collection, Enumerable.Range(0, 4).Select(i => Received("doc-1", before, i, 4, $"long {i}")).ToList(), Ct);
+        await writer.UpsertAsync(_collection, Enumerable.Range(0, 2).Select(i => Received("doc-2", newer, i, 2, $"new {i}")).ToList(), Ct);
+        await ordering.FinishAsync(_collection, [(_collection, new OrderedWrite("doc-2", null, newer), 2)], Ct);
+
+        await writer.UpsertAsync(_collection, [
+            .. Enumerable.Range(0, 2).Select(i => Received("doc-1", older, i, 2, $"short {i}")),
+            .. Enumerable.Range(0, 5).Select(i => Received("doc-2", older, i, 5, $"old {i}")),
+        ], Ct);
+        await ordering.FinishAsync(_collection, [(_collection, new OrderedWrite("doc-1", null, older), 2), (_collection, new OrderedWrite("doc-2", null, older), 5)], Ct);
+
+        Assert.Equal(["short 0", "short 1"], (await PointsOf(client, "doc-1")).Select(p => p.Payload["text"].StringValue).Order());
+        Assert.Equal(["new 0", "new 1"], (await PointsOf(client, "doc-2")).Select(p => p.Payload["text"].StringValue).Order());
+    }
+
+    [Fact]
     public async Task An_unversioned_delete_received_before_an_upsert_spares_it_and_its_tombstone_does_not_remove_it()
     {
         var (client, writer, ordering) = Create();
