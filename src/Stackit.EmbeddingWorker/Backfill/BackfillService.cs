@@ -127,7 +127,7 @@ internal sealed partial class BackfillService(
         }
         if (work.TrueForAll(EmbedsNothing))
         {
-            slot.Shrink();
+            slot.Shrink(work.Count, options.PageSize);
         }
         foreach (var job in work)
         {

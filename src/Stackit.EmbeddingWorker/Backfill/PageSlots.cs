@@ -3,8 +3,10 @@ namespace Stackit.EmbeddingWorker.Backfill;
 /// <summary>
 /// How many backfill pages a replica works on at once (<c>Backfill:ConcurrentPages</c>). A page takes a whole slot
 /// until it is read; one that embeds nothing — its vectors are copied from the source, or it only deletes — then
-/// gives back all but a quarter of it (<see cref="Claim.Shrink"/>), since what it puts in the pipeline never waits for
-/// the endpoint ahead of live work. A slot is given back whole when its page's message is settled.
+/// gives back what it does not need (<see cref="Claim.Shrink"/>): it keeps a quarter of the slot for each
+/// <c>Backfill:PageSize</c> documents it holds, since what it puts in the pipeline never waits for the endpoint ahead
+/// of live work, while the documents (and vectors) a replica holds stay bounded by <c>ConcurrentPages × 4 × PageSize</c>.
+/// A slot is given back whole when its page's message is settled.
 /// </summary>
 internal sealed class PageSlots(int concurrentPages) : IDisposable
 {
@@ -46,8 +48,11 @@ internal sealed class PageSlots(int concurrentPages) : IDisposable
         private readonly Lock _gate = new();
         private int _held = Parts;
 
-        /// <summary>The page embeds nothing: it keeps one part of its slot.</summary>
-        public void Shrink() => Keep(1);
+        /// <summary>
+        /// The page embeds nothing: it keeps one part of its slot for each <paramref name="pageSize"/> of its
+        /// <paramref name="documents"/> (at least one, at most the whole slot).
+        /// </summary>
+        public void Shrink(int documents, int pageSize) => Keep(Math.Clamp((documents + pageSize - 1) / pageSize, 1, Parts));
 
         public void Dispose() => Keep(0);
 

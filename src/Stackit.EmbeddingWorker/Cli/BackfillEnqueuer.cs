@@ -38,19 +38,20 @@ internal sealed class BackfillEnqueuer(
             ? (null, "none: every vector is copied from the source")
             : await TokenCounting.ForAsync(client, source, embeddings ?? new EmbeddingsOptions(), endpoint, embeddings is not null, cancellationToken).ConfigureAwait(false);
         long pages = 0;
-        var pending = new List<string>(options.PageSize);
+        var pageSize = PageSizeOf(reuses);
+        var pending = new List<string>(pageSize);
         var figures = await SourceScan.ReadAsync(client, source, countTokens, async id =>
         {
             pending.Add(id);
-            if (pending.Count == options.PageSize)
+            if (pending.Count == pageSize)
             {
-                pages += await FlushAsync(pending, alias, source, target, cancellationToken).ConfigureAwait(false);
+                pages += await FlushAsync(pending, alias, source, target, pageSize, cancellationToken).ConfigureAwait(false);
                 pending.Clear();
             }
         }, cancellationToken).ConfigureAwait(false);
         if (pending.Count > 0)
         {
-            pages += await FlushAsync(pending, alias, source, target, cancellationToken).ConfigureAwait(false);
+            pages += await FlushAsync(pending, alias, source, target, pageSize, cancellationToken).ConfigureAwait(false);
         }
         var progress = new BackfillProgress(startedAt, pages, figures.Documents, figures.Chunks, figures.Tokens);
         await client.UpdateCollectionAsync(target, metadata: progress.ToMetadata(), cancellationToken: cancellationToken).ConfigureAwait(false);
@@ -74,7 +75,7 @@ internal sealed class BackfillEnqueuer(
                 .Select(p => p.Payload.TryGetValue(PayloadFields.DocumentId, out var id) ? id.StringValue : null)
                 .ToHashSet(StringComparer.Ordinal);
             var missing = pending.FindAll(id => !present.Contains(id));
-            await FlushAsync(missing, alias, source, target, cancellationToken).ConfigureAwait(false);
+            await FlushAsync(missing, alias, source, target, options.PageSize, cancellationToken).ConfigureAwait(false);
             enqueued += missing.Count;
             pending.Clear();
         }
@@ -96,10 +97,18 @@ internal sealed class BackfillEnqueuer(
         return enqueued;
     }
 
+    /// <summary>
+    /// Documents per page: <c>Backfill:PageSize</c>, and <see cref="PageSlots.Parts"/> times as many for a copy that
+    /// takes every vector from the source. Such a page embeds nothing, so a replica holds it with as many parts of a
+    /// slot as it has pages' worth of documents (<see cref="PageSlots.Claim.Shrink"/>): the documents a replica holds
+    /// stay the same, and the copy costs a quarter of the queue's calls (a send, a receive, a delete a page).
+    /// </summary>
+    internal int PageSizeOf(bool reuses) => reuses ? options.PageSize * PageSlots.Parts : options.PageSize;
+
     /// <summary>Sends these documents as signed pages; returns how many pages.</summary>
-    private async Task<int> FlushAsync(List<string> ids, string alias, string source, string target, CancellationToken cancellationToken)
+    private async Task<int> FlushAsync(List<string> ids, string alias, string source, string target, int pageSize, CancellationToken cancellationToken)
     {
-        var pages = BackfillPage.For(alias, source, target, ids, options.PageSize).Select(p => PageSignature.Sign(p, options.PageKey)).ToList();
+        var pages = BackfillPage.For(alias, source, target, ids, pageSize).Select(p => PageSignature.Sign(p, options.PageKey)).ToList();
         await SendAsync(queues.Get(options.QueueName(queue.Name)), pages, cancellationToken).ConfigureAwait(false);
         return pages.Count;
     }

@@ -106,8 +106,8 @@ public static class EmbeddingWorkerServiceCollectionExtensions
         var qdrant = Get<QdrantOptions>(services);
         var backfill = Get<BackfillOptions>(services);
         return new ChannelCapacities(
-            // Live messages, and the copy jobs of the backfill pages in work (one job per document).
-            InFlightMessages: queue.MaxInFlightMessages + (backfill.Enabled ? backfill.ConcurrentPages * backfill.PageSize : 0),
+            // Live messages, and the copy jobs of the backfill pages in work (one job per document; see PageSlots).
+            InFlightMessages: queue.MaxInFlightMessages + (backfill.Enabled ? backfill.ConcurrentPages * PageSlots.Parts * backfill.PageSize : 0),
             Jobs: ChannelCapacities.DefaultJobs,
             Chunks: Math.Max(256, batching.MaxInputsPerRequest * 2),
             Batches: Get<EmbeddingsOptions>(services).MaxConcurrency,

@@ -15,12 +15,12 @@ public sealed class PageSlotsTests
         var third = slots.TakeAsync(Ct);
         Assert.False(third.IsCompleted);
 
-        // Both read, both copies with the source's vectors: each keeps a quarter of its slot.
-        first.Shrink();
-        second.Shrink();
+        // Both read, both copies of a page's worth of documents with the source's vectors: each keeps a quarter of its slot.
+        first.Shrink(documents: 32, pageSize: 32);
+        second.Shrink(documents: 5, pageSize: 32);
 
         var thirdSlot = await third.WaitAsync(TimeSpan.FromSeconds(10), Ct);
-        thirdSlot.Shrink();
+        thirdSlot.Shrink(documents: 32, pageSize: 32);
         var fourth = await slots.TakeAsync(Ct).WaitAsync(TimeSpan.FromSeconds(10), Ct);
         Assert.Equal(0, slots.Free);
         foreach (var slot in new[] { first, second, thirdSlot, fourth })
@@ -39,13 +39,36 @@ public sealed class PageSlotsTests
         Assert.False(next.IsCompleted);
 
         embedding.Dispose();
-        embedding.Shrink();
+        embedding.Shrink(documents: 32, pageSize: 32);
         embedding.Dispose();
 
         var nextSlot = await next.WaitAsync(TimeSpan.FromSeconds(10), Ct);
         Assert.Equal(0, slots.Free);
-        nextSlot.Shrink();
+        nextSlot.Shrink(documents: 1, pageSize: 32);
         nextSlot.Dispose();
         Assert.Equal(1, slots.Free);
+    }
+
+    [Fact]
+    public async Task A_copy_page_of_four_pages_worth_of_documents_keeps_its_whole_slot_so_the_documents_held_stay_bounded()
+    {
+        using var slots = new PageSlots(concurrentPages: 2);
+        var copy = await slots.TakeAsync(Ct);
+        var half = await slots.TakeAsync(Ct);
+
+        copy.Shrink(documents: 128, pageSize: 32);
+        half.Shrink(documents: 64, pageSize: 32);
+
+        // 128 + 64 documents held; room for two more quarters, so at most 256 documents (2 × 4 × 32) in all.
+        Assert.Equal(0, slots.Free);
+        var next = slots.TakeAsync(Ct);
+        Assert.False(next.IsCompleted);
+        half.Dispose();
+        var nextSlot = await next.WaitAsync(TimeSpan.FromSeconds(10), Ct);
+        nextSlot.Shrink(documents: 300, pageSize: 32);
+        Assert.Equal(0, slots.Free);
+        copy.Dispose();
+        nextSlot.Dispose();
+        Assert.Equal(2, slots.Free);
     }
 }

@@ -28,7 +28,9 @@ public sealed class BackfillEndToEndTests(AzuriteFixture azurite)
 
         var (copied, copyOutput) = await run.BackfillAsync("--no-switch", "--force");
         Assert.True(copied == 0, copyOutput);
-        // Same model and size (--force rebuilds an up-to-date collection): every vector is copied from the source.
+        // Same model and size (--force rebuilds an up-to-date collection): every vector is copied from the source, in
+        // copy pages of four pages' worth of documents (Backfill:PageSize is 4 here), a quarter of the queue's calls.
+        Assert.Contains("-backfill in 2 pages of up to 16;", copyOutput, StringComparison.Ordinal);
         Assert.Equal(inputsBefore, run.InputsEmbedded);
         Assert.Equal(run.Texts("documents_v1"), run.Texts("documents_v2"));
 
