@@ -21,6 +21,25 @@ public sealed class DockerfileTests
     }
 
     [Fact]
+    public void The_image_is_compiled_ReadyToRun_for_the_architecture_it_is_built_for_from_the_locked_restore()
+    {
+        var build = Lines.SkipWhile(l => !l.StartsWith("FROM ${SDK_IMAGE}", StringComparison.Ordinal)).TakeWhile(l => !l.StartsWith("FROM ${RUNTIME_IMAGE}", StringComparison.Ordinal)).ToList();
+        var publish = string.Join(' ', build.SkipWhile(l => !l.Contains("dotnet publish", StringComparison.Ordinal)).TakeWhile(l => l.Length > 0));
+
+        Assert.Contains("ARG TARGETARCH", build);
+        Assert.Contains(build, l => l.Contains("dotnet restore", StringComparison.Ordinal) && l.Contains("--locked-mode", StringComparison.Ordinal) && l.Contains("-p:PublishReadyToRun=true", StringComparison.Ordinal));
+        Assert.Contains("-r \"linux-$([ \"$TARGETARCH\" = arm64 ] && echo arm64 || echo x64)\"", publish, StringComparison.Ordinal);
+        Assert.Contains("-p:PublishReadyToRun=true", publish, StringComparison.Ordinal);
+        Assert.Contains("--no-restore", publish, StringComparison.Ordinal);
+        // The locked restore runs without a runtime identifier: the project names both, and the lock file holds both.
+        var project = File.ReadAllText(Path.Combine(RepositoryPaths.Root, "src", "Stackit.EmbeddingWorker", "Stackit.EmbeddingWorker.csproj"));
+        Assert.Contains("<RuntimeIdentifiers>linux-x64;linux-arm64</RuntimeIdentifiers>", project, StringComparison.Ordinal);
+        var lockFile = File.ReadAllText(Path.Combine(RepositoryPaths.Root, "src", "Stackit.EmbeddingWorker", "packages.lock.json"));
+        Assert.Contains("\"net10.0/linux-x64\"", lockFile, StringComparison.Ordinal);
+        Assert.Contains("\"net10.0/linux-arm64\"", lockFile, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void The_image_runs_as_the_unprivileged_user_with_the_workstation_garbage_collector()
     {
         Assert.Contains("USER $APP_UID", Lines);
