@@ -120,9 +120,10 @@ internal sealed class BackfillPlanner(
         var reuses = (await collections.ReadModelAsync(alias, cancellationToken).ConfigureAwait(false)).Model
             .SameVectorsAs((await collections.ReadModelAsync(target, cancellationToken).ConfigureAwait(false)).Model);
         var (progress, counting) = await _enqueuer.EnqueueAllAsync(alias, source, target, reuses, cancellationToken).ConfigureAwait(false);
+        var pages = $"{progress.Pages:N0} page{(progress.Pages == 1 ? "" : "s")} of up to {_enqueuer.PageSizeOf(reuses)}";
         await output.WriteLineAsync(reuses
-            ? $"Enqueued {progress.Documents:N0} documents ({progress.Chunks:N0} chunks) on {backfill.Name} in {progress.Pages:N0} page{(progress.Pages == 1 ? "" : "s")} of up to {_enqueuer.PageSizeOf(reuses)}; the target has the source's model and size, so each chunk's vector is copied from {source}, and only what changes meanwhile is embedded."
-            : $"Enqueued {progress.Documents:N0} documents ({progress.Chunks:N0} chunks, ~{progress.Tokens:N0} tokens: {counting}) on {backfill.Name} in {progress.Pages:N0} page{(progress.Pages == 1 ? "" : "s")} of up to {options.PageSize}.").ConfigureAwait(false);
+            ? $"Enqueued {progress.Documents:N0} documents ({progress.Chunks:N0} chunks) on {backfill.Name} in {pages}; the target has the source's model and size, so each chunk's vector is copied from {source}, and only what changes meanwhile is embedded."
+            : $"Enqueued {progress.Documents:N0} documents ({progress.Chunks:N0} chunks, ~{progress.Tokens:N0} tokens: {counting}) on {backfill.Name} in {pages}.").ConfigureAwait(false);
 
         var deadline = time.GetUtcNow() + timeout;
         // Live changes still on their way make the counts differ for a while (a job written to the source whose replica

@@ -117,19 +117,19 @@ public sealed class StandInCollection(string name, VectorParams vectors, Collect
     /// </summary>
     public List<StoredPoint> Page(Filter? filter, string? from, int count)
     {
-        if (filter is not null && FilterEvaluator.DocumentsRequired(filter) is not null)
+        if (NamesDocuments(filter))
         {
-            var named = InIdOrder(filter);
+            var named = NamedInIdOrder(filter!);
             var first = from is null ? 0 : LowerBound(named, from);
             return named.GetRange(first, Math.Min(count, named.Count - first));
         }
-        _ordered ??= [.. _points.Values.OrderBy(p => p.Key, StringComparer.Ordinal)];
-        var page = new List<StoredPoint>(Math.Min(count, _ordered.Count));
-        for (var i = from is null ? 0 : LowerBound(_ordered, from); i < _ordered.Count && page.Count < count; i++)
+        var ordered = Ordered;
+        var page = new List<StoredPoint>(Math.Min(count, ordered.Count));
+        for (var i = from is null ? 0 : LowerBound(ordered, from); i < ordered.Count && page.Count < count; i++)
         {
-            if (filter is null || FilterEvaluator.Matches(filter, _ordered[i]))
+            if (filter is null || FilterEvaluator.Matches(filter, ordered[i]))
             {
-                page.Add(_ordered[i]);
+                page.Add(ordered[i]);
             }
         }
         return page;
@@ -157,13 +157,20 @@ public sealed class StandInCollection(string name, VectorParams vectors, Collect
     /// <summary>As <see cref="Matching"/>, in id order (the order Qdrant scrolls in).</summary>
     public List<StoredPoint> InIdOrder(Filter? filter)
     {
-        if (filter is not null && FilterEvaluator.DocumentsRequired(filter) is not null)
+        if (NamesDocuments(filter))
         {
-            return [.. Matching(filter).OrderBy(p => p.Key, StringComparer.Ordinal)];
+            return NamedInIdOrder(filter!);
         }
-        _ordered ??= [.. _points.Values.OrderBy(p => p.Key, StringComparer.Ordinal)];
-        return filter is null ? [.. _ordered] : _ordered.FindAll(p => FilterEvaluator.Matches(filter, p));
+        return filter is null ? [.. Ordered] : Ordered.FindAll(p => FilterEvaluator.Matches(filter, p));
     }
+
+    /// <summary>Every point in id order, sorted again only after a change.</summary>
+    private List<StoredPoint> Ordered => _ordered ??= [.. _points.Values.OrderBy(p => p.Key, StringComparer.Ordinal)];
+
+    /// <summary>Whether the filter names its documents, so that only their points are looked at.</summary>
+    private static bool NamesDocuments(Filter? filter) => filter is not null && FilterEvaluator.DocumentsRequired(filter) is not null;
+
+    private List<StoredPoint> NamedInIdOrder(Filter filter) => [.. Matching(filter).OrderBy(p => p.Key, StringComparer.Ordinal)];
 
     private static string? DocumentOf(StoredPoint point) =>
         point.Payload.TryGetValue(PayloadFields.DocumentId, out var value) && value.KindCase == Value.KindOneofCase.StringValue ? value.StringValue : null;
