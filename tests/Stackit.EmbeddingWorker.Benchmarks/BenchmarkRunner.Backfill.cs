@@ -65,15 +65,22 @@ internal sealed partial class BenchmarkRunner
             var plainRate = await PlainCopyRateAsync(client, alias + "_v1", alias + "_plain", options);
             lines.Add(string.Create(CultureInfo.InvariantCulture,
                 $"- (a) layout-only migration (HNSW m 16 → 32) on a worker that has copied nothing yet: {layout.Tokens:N0} tokens in {layout.Inputs:N0} inputs embedded (recall sample {RecallSample} chunks); copy {copyRate:F0} points/s vs plain scroll-and-upsert loop {plainRate:F0} points/s (ratio {copyRate / plainRate:F2}), {layout.PointCalls * 128.0 / chunks:F1} calls on points per 128 copied (the loop: 1); whole command {layout.Seconds:F1} s (exit {layout.Exit})"));
-            // The same migration again on the same worker (m 32 → 48), whose copy path is compiled by now, as a replica's is
-            // after its first minutes: a nightly run copies for minutes, so its first seconds' compiling are not its rate.
-            environment["Qdrant__HnswM"] = "48";
-            var (again, warmRate) = await RunCommandAsync("backfill-layout-again", environment, alias + "_v3", chunks);
-            var plainAgain = await PlainCopyRateAsync(client, alias + "_v2", alias + "_plain2", options);
+            // The same migration twice more on the same worker (m 32 → 48 → 64), whose copy path is compiled by now, as a
+            // replica's is after its first minutes: a nightly run copies for minutes, so its first seconds' compiling are not
+            // its rate. Each copy has its loop right after it; the row pools both pairs, as one pair's loop alone has measured
+            // anywhere from 17,000 to 29,000 points/s on this machine (the stand-in's collections of 100,000 points and
+            // their garbage collections in this process).
+            var warm = new List<(CommandRun Run, double Copy, double Plain)>();
+            foreach (var (m, target, source) in new[] { ("48", "_v3", "_v2"), ("64", "_v4", "_v3") })
+            {
+                environment["Qdrant__HnswM"] = m;
+                var (again, warmRate) = await RunCommandAsync($"backfill-layout-m{m}", environment, alias + target, chunks);
+                warm.Add((again, warmRate, await PlainCopyRateAsync(client, alias + source, alias + "_plain" + m, options)));
+            }
             lines.Add(string.Create(CultureInfo.InvariantCulture,
-                $"- (a) the same again (m 32 → 48) on that worker, its copy path compiled: {again.Tokens:N0} tokens embedded; copy {warmRate:F0} points/s vs the loop {plainAgain:F0} points/s (ratio {warmRate / plainAgain:F2}); whole command {again.Seconds:F1} s (exit {again.Exit})"));
+                $"- (a) the same twice more (m 32 → 48 → 64) on that worker, its copy path compiled: {string.Join(" and ", warm.Select(w => w.Run.Tokens.ToString("N0", CultureInfo.InvariantCulture)))} tokens embedded; copy {string.Join(" and ", warm.Select(w => w.Copy.ToString("F0", CultureInfo.InvariantCulture)))} points/s vs the loop right after each {string.Join(" and ", warm.Select(w => w.Plain.ToString("F0", CultureInfo.InvariantCulture)))} points/s (ratio {warm.Sum(w => w.Copy) / warm.Sum(w => w.Plain):F2} over both pairs; {string.Join(" and ", warm.Select(w => (w.Copy / w.Plain).ToString("F2", CultureInfo.InvariantCulture)))} each); whole command {string.Join(" and ", warm.Select(w => w.Run.Seconds.ToString("F1", CultureInfo.InvariantCulture)))} s (exit {string.Join(" and ", warm.Select(w => w.Run.Exit))})"));
             // (b) on its own worker, with (a)'s worker stopped and its collections gone (the stand-in runs in this process,
-            // and kept 60,000 points of 256 floats): nothing of (a) runs beside (b)'s measurement.
+            // and holds (a)'s collections of 100,000 points of 256 floats each): nothing of (a) runs beside (b)'s measurement.
             await worker.DisposeAsync();
             foreach (var collection in qdrant.Store.CollectionNames.Where(c => c.StartsWith(alias, StringComparison.Ordinal)).ToList())
             {
@@ -139,7 +146,7 @@ internal sealed partial class BenchmarkRunner
         // whose polling of the backfill queue had backed off while it was empty), and a few heartbeats more.
         var target = alias + "_v2";
         var waited = Stopwatch.StartNew();
-        while (!(qdrant.Store.Exists(target) && qdrant.Store.Points(target).Count > 0) && waited.Elapsed < TimeSpan.FromMinutes(2))
+        while (qdrant.Store.PointCount(target) == 0 && waited.Elapsed < TimeSpan.FromMinutes(2))
         {
             await Task.Delay(100);
         }
@@ -295,13 +302,14 @@ internal sealed partial class BenchmarkRunner
         var upsertsBefore = qdrant.Store.UpsertCalls;
         var collectionsBefore = qdrant.Store.CollectionNames.Count;
         var callsBefore = qdrant.Store.Calls.ToDictionary(c => c.Key, c => c.Value);
+        SettleHeap();
         var clock = Stopwatch.StartNew();
         await using var command = ClientProcess.Start(WorkerDll, ["backfill", "--poll", "00:00:00.500", "--timeout", "00:30:00"], environment, Path.Combine(settings.LogDirectory, name + ".log"));
         TimeSpan? first = null;
         TimeSpan? last = null;
         while (!command.HasExited)
         {
-            var copied = qdrant.Store.Exists(target) ? qdrant.Store.Points(target).Count : 0;
+            var copied = qdrant.Store.PointCount(target);
             if (copied > 0)
             {
                 first ??= clock.Elapsed;
@@ -329,6 +337,17 @@ internal sealed partial class BenchmarkRunner
     }
 
     /// <summary>
+    /// A full, compacting collection of this process's heap before a copy or the loop is timed, so that both start alike:
+    /// the stand-in keeps every point of the collections in this process, and a collection the one before left running
+    /// (or one due any moment) would otherwise land in whichever is timed next.
+    /// </summary>
+    private static void SettleHeap()
+    {
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
+        GC.WaitForPendingFinalizers();
+    }
+
+    /// <summary>
     /// The baseline: scroll the source 256 points at a time with their vectors and upsert them into a new collection,
     /// which is dropped afterwards (the stand-in keeps every point in this process's memory, and its garbage collections
     /// grow with what it holds).
@@ -348,6 +367,7 @@ internal sealed partial class BenchmarkRunner
     private static async Task<double> PlainCopyAsync(Qdrant.Client.QdrantClient client, string source, string copy, QdrantOptions options)
     {
         await client.CreateCollectionAsync(CollectionLayout.Request(copy, BackfillDimensions, options));
+        SettleHeap();
         var clock = Stopwatch.StartNew();
         var copied = 0;
         PointId? offset = null;

@@ -257,6 +257,18 @@ public sealed class StandInStore
         }
     }
 
+    /// <summary>
+    /// How many points a collection (or the one an alias names) holds, 0 when there is none: for polling progress, which
+    /// must not copy the points (the benchmark polls a collection of 100,000 points ten times a second while it measures).
+    /// </summary>
+    public int PointCount(string collection)
+    {
+        lock (_gate)
+        {
+            return _collections.TryGetValue(_aliases.GetValueOrDefault(collection, collection), out var c) ? c.Points.Count : 0;
+        }
+    }
+
     /// <summary>The collections (not their aliases), by name.</summary>
     public IReadOnlyList<string> CollectionNames
     {
