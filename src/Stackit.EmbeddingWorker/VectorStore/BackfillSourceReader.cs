@@ -15,10 +15,11 @@ internal sealed class BackfillSourceReader(QdrantPointReader reader, SharedVecto
     {
         var readAt = time.GetUtcNow();
         List<RetrievedPoint> points;
-        var withVectors = options.SkipUnchanged && await SharesVectorsAsync(collection, target, cancellationToken).ConfigureAwait(false);
+        var shared = options.SkipUnchanged ? await SharedModelAsync(collection, target, cancellationToken).ConfigureAwait(false) : null;
+        var withVectors = shared is not null;
         try
         {
-            points = await reader.ReadPointsAsync(collection, documentIds, null, cancellationToken, withVectors).ConfigureAwait(false);
+            points = await reader.ReadPointsAsync(collection, documentIds, null, cancellationToken, shared?.VectorSize).ConfigureAwait(false);
         }
         catch (Exception ex) when (QdrantErrors.IsMissingCollection(ex))
         {
@@ -48,7 +49,7 @@ internal sealed class BackfillSourceReader(QdrantPointReader reader, SharedVecto
     }
 
     /// <summary>A source or target that is gone shares nothing: the read then says what is missing, or the write does.</summary>
-    private async Task<bool> SharesVectorsAsync(string source, string target, CancellationToken cancellationToken)
+    private async Task<CollectionModel?> SharedModelAsync(string source, string target, CancellationToken cancellationToken)
     {
         try
         {
@@ -56,7 +57,7 @@ internal sealed class BackfillSourceReader(QdrantPointReader reader, SharedVecto
         }
         catch (Exception ex) when (QdrantErrors.IsMissingCollection(ex))
         {
-            return false;
+            return null;
         }
     }
 

@@ -13,8 +13,22 @@ internal sealed class QdrantPointReader(QdrantClient client, QdrantCalls calls)
 {
     private const uint PageSize = 256;
 
-    /// <summary>Points whose vectors one retrieve asks for (see <see cref="QdrantClients"/>).</summary>
+    /// <summary>
+    /// Points whose vectors one retrieve by id asks for, whatever their size (see <see cref="QdrantClients"/>): 128 vectors
+    /// of 4096 dimensions are 2 MiB, far under the client's limit.
+    /// </summary>
     internal const int VectorPageSize = 128;
+
+    /// <summary>The vectors one answer of a read by document carries at most, in bytes: those of <see cref="VectorPageSize"/> points of 4096 dimensions.</summary>
+    private const ulong VectorBytesPerAnswer = 2 * 1024 * 1024;
+
+    /// <summary>
+    /// Points a read by document with vectors of <paramref name="vectorSize"/> dimensions asks for at once: as many as
+    /// fit in <see cref="VectorBytesPerAnswer"/>, from 32 to 1,024 (a backfill page of 128 documents of 256 dimensions
+    /// is then one scroll, not five, and its filter is evaluated once).
+    /// </summary>
+    internal static uint VectorPageSizeFor(ulong vectorSize) =>
+        (uint)Math.Clamp(VectorBytesPerAnswer / (sizeof(float) * Math.Max(vectorSize, 1)), 32, 1024);
 
     private static readonly WithPayloadSelector StateFields = new()
     {
@@ -44,13 +58,13 @@ internal sealed class QdrantPointReader(QdrantClient client, QdrantCalls calls)
 
     /// <summary>
     /// Every point of these documents with its whole payload (or only <paramref name="fields"/>), and with its vectors
-    /// when asked (then in pages of <see cref="VectorPageSize"/>).
+    /// when their size is given (<paramref name="vectorSize"/>; then in pages of <see cref="VectorPageSizeFor"/>).
     /// </summary>
-    public Task<List<RetrievedPoint>> ReadPointsAsync(string collection, IReadOnlyCollection<string> documentIds, IReadOnlyList<string>? fields, CancellationToken cancellationToken, bool withVectors = false) =>
+    public Task<List<RetrievedPoint>> ReadPointsAsync(string collection, IReadOnlyCollection<string> documentIds, IReadOnlyList<string>? fields, CancellationToken cancellationToken, ulong? vectorSize = null) =>
         calls.RunAsync(async token =>
         {
             var payload = fields is null ? new WithPayloadSelector { Enable = true } : new WithPayloadSelector { Include = new PayloadIncludeSelector { Fields = { fields } } };
-            return await QdrantScroll.AllAsync(client, collection, QdrantScroll.OfDocuments(documentIds), payload, withVectors ? (uint)VectorPageSize : PageSize, token, withVectors)
+            return await QdrantScroll.AllAsync(client, collection, QdrantScroll.OfDocuments(documentIds), payload, vectorSize is { } size ? VectorPageSizeFor(size) : PageSize, token, vectorSize is not null)
                 .ToListAsync(token).ConfigureAwait(false);
         }, cancellationToken);
 

@@ -9,18 +9,19 @@ namespace Stackit.EmbeddingWorker.VectorStore;
 /// </summary>
 internal sealed class SharedVectors(CollectionProvisioner collections)
 {
-    private readonly ConcurrentDictionary<(string Source, string Target), bool> _known = new();
+    private readonly ConcurrentDictionary<(string Source, string Target), CollectionModel?> _known = new();
 
-    public async Task<bool> BetweenAsync(string source, string target, CancellationToken cancellationToken)
+    /// <summary>The model both collections hold, or null when their vectors differ.</summary>
+    public async Task<CollectionModel?> BetweenAsync(string source, string target, CancellationToken cancellationToken)
     {
-        if (_known.TryGetValue((source, target), out var same))
+        if (_known.TryGetValue((source, target), out var shared))
         {
-            return same;
+            return shared;
         }
         var (sourceModel, _) = await collections.ReadModelAsync(source, cancellationToken).ConfigureAwait(false);
         var (targetModel, _) = await collections.ReadModelAsync(target, cancellationToken).ConfigureAwait(false);
-        same = sourceModel.SameVectorsAs(targetModel);
-        _known[(source, target)] = same;
-        return same;
+        shared = sourceModel.SameVectorsAs(targetModel) ? sourceModel : null;
+        _known[(source, target)] = shared;
+        return shared;
     }
 }

@@ -12,6 +12,8 @@ public sealed class QdrantStandInNewestVectorStoreTests : VectorStoreContractTes
 
     protected override Uri? Endpoint => _server?.Endpoint;
 
+    protected override int? Scrolls => _server?.Store.Calls.GetValueOrDefault("Scroll/points");
+
     public async ValueTask InitializeAsync()
     {
         _server = await QdrantStandInServer.StartAsync();

@@ -16,6 +16,8 @@ public sealed class QdrantStandInVectorStoreTests : VectorStoreContractTests, IA
 
     protected override Uri? Endpoint => _server?.Endpoint;
 
+    protected override int? Scrolls => _server?.Store.Calls.GetValueOrDefault("Scroll/points");
+
     [Fact]
     public async Task Below_1_15_4_the_worker_writes_nothing_because_the_server_would_let_an_older_write_replace_a_newer_one()
     {

@@ -20,6 +20,9 @@ public abstract class VectorStoreContractTests
 
     protected abstract Uri? Endpoint { get; }
 
+    /// <summary>The scrolls the server has answered so far, where it counts them (the stand-in); null on real Qdrant.</summary>
+    protected virtual int? Scrolls => null;
+
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     [Fact]
@@ -451,6 +454,29 @@ public abstract class VectorStoreContractTests
         Assert.Equal(Vector(4096, 999), vectors[ids[999]]);
         var stored = Assert.Single(await CreateReader().ReadDocumentsAsync(_collection, ["doc-1"], Ct)).Value;
         Assert.Equal(1_000, stored.ContentHashes.Count);
+    }
+
+    [Theory]
+    [InlineData(4096)]
+    [InlineData(256)]
+    public async Task A_read_by_document_with_vectors_returns_every_point_of_many_documents_in_pages_sized_to_the_vectors(int dimensions)
+    {
+        // 128 points an answer at 4096 dimensions (2 MiB), 1,024 at 256: 1,100 points are nine scrolls or two.
+        var (_, writer, _) = Create();
+        var chunks = Enumerable.Range(0, 1_100).Select(i => Embedded($"doc-{i % 110}", i / 110, 10, $"part {i}", Vector(dimensions, i))).ToList();
+        foreach (var part in chunks.Chunk(275))
+        {
+            await writer.UpsertAsync(_collection, part, Ct);
+        }
+
+        var scrollsBefore = Scrolls;
+        var points = await CreateReader().ReadPointsAsync(_collection, [.. Enumerable.Range(0, 110).Select(d => $"doc-{d}")], null, Ct, (ulong)dimensions);
+
+        Assert.Equal(dimensions == 4096 ? 9 : 2, Scrolls - scrollsBefore ?? (dimensions == 4096 ? 9 : 2));
+        Assert.Equal(1_100, points.Select(p => p.Id.Uuid).Distinct().Count());
+        var last = points.Single(p => p.Id.Uuid == PointIds.For(_collection, "doc-109", 9).ToString());
+        Assert.Equal(Vector(dimensions, 1_099), QdrantPointReader.VectorOf(last));
+        Assert.Equal("part 1099", last.Payload[PayloadFields.Text].StringValue);
     }
 
     [Fact]
