@@ -30,24 +30,8 @@ internal sealed partial class BenchmarkRunner(QueueService queues, SimulatedEndp
     private const int Backlog = WorkerMaxInFlight + 600;
     private const int NaiveConcurrency = 8;
 
-    /// <summary>
-    /// The worker from its own build output (same configuration as this program): its runtimeconfig and
-    /// dependencies are its own, not this program's, which also loads the ASP.NET Core framework. <c>BENCHMARK_WORKER_DLL</c>
-    /// names another build of it instead (a publish output, for example).
-    /// </summary>
-    private static string WorkerDll
-    {
-        get
-        {
-            if (Environment.GetEnvironmentVariable("BENCHMARK_WORKER_DLL") is { Length: > 0 } chosen)
-            {
-                return chosen;
-            }
-            var configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name;
-            var dll = Path.Combine(RepositoryPaths.Root, "src", "Stackit.EmbeddingWorker", "bin", configuration, "net10.0", "Stackit.EmbeddingWorker.dll");
-            return File.Exists(dll) ? dll : throw new FileNotFoundException("Build the worker first (dotnet build -c Release).", dll);
-        }
-    }
+    /// <summary>The worker's build that every scenario runs (<see cref="WorkerBuild"/>).</summary>
+    private static string WorkerDll => WorkerBuild.Dll;
 
     public async Task<RunResult> RunAsync(string scenario, Workload workload, ClientKind client, EndpointModel model, string note = "", TimeSpan? warmup = null)
     {

@@ -4,10 +4,11 @@ namespace Stackit.EmbeddingWorker.Benchmarks;
 
 /// <summary>
 /// Command-line settings: <c>--warmup 10 --window 30 --backlog 100000 --idle 300 --only short,mixed,long,budget,replicas,latency,cpu,backlog
-/// --clients worker,naive,plain --queue azurite</c>; <c>cpu</c> stands for <c>cpu-long,cpu-short</c>; <c>limiter-compare</c> (with <c>limiter</c>) runs each limiter row also at <c>Fleet:TargetUtilization</c> 1.0, <c>limiter-sliding</c> only the sliding-window rows, <c>limiter-faults</c> one replica with 5 % of admitted requests failing, <c>limiter-kill</c> the kill-and-replace row and <c>limiter-start</c> the four started together, under both limiter models; <c>--queue stand-in</c> runs
-/// against the in-process queue stand-in instead of Azurite.
+/// --clients worker,naive,plain --queue azurite --worker image</c>; <c>cpu</c> stands for <c>cpu-long,cpu-short</c>; <c>limiter-compare</c> (with <c>limiter</c>) runs each limiter row also at <c>Fleet:TargetUtilization</c> 1.0, <c>limiter-sliding</c> only the sliding-window rows, <c>limiter-faults</c> one replica with 5 % of admitted requests failing, <c>limiter-kill</c> the kill-and-replace row and <c>limiter-start</c> the four started together, under both limiter models; <c>--queue stand-in</c> runs
+/// against the in-process queue stand-in instead of Azurite; <c>--worker build</c> runs the worker's build output instead of
+/// the image's ReadyToRun build (<see cref="WorkerBuild"/>).
 /// </summary>
-internal sealed record BenchmarkSettings(TimeSpan Warmup, TimeSpan Window, int Backlog, IReadOnlySet<string> Only, IReadOnlyList<ClientKind> Clients, bool QueueStandIn, string LogDirectory, TimeSpan Idle)
+internal sealed record BenchmarkSettings(TimeSpan Warmup, TimeSpan Window, int Backlog, IReadOnlySet<string> Only, IReadOnlyList<ClientKind> Clients, bool QueueStandIn, string LogDirectory, TimeSpan Idle, string Worker = "image")
 {
     public static readonly string[] Scenarios = ["short", "mixed", "long", "budget", "replicas", "replicas-scale", "replicas-headers", "limiter", "limiter-faults", "limiter-kill", "limiter-start", "latency", "cpu-long", "cpu-short", "backlog", "backfill", "backfill-layout", "backfill-migration"];
 
@@ -25,6 +26,7 @@ internal sealed record BenchmarkSettings(TimeSpan Warmup, TimeSpan Window, int B
         IReadOnlySet<string> only = Scenarios.ToHashSet();
         IReadOnlyList<ClientKind> clients = [ClientKind.Worker, ClientKind.Naive, ClientKind.Plain];
         var standIn = false;
+        var worker = "image";
         for (var i = 0; i < args.Length; i++)
         {
             var value = i + 1 < args.Length ? args[i + 1] : throw new ArgumentException($"{args[i]} needs a value.");
@@ -53,11 +55,15 @@ internal sealed record BenchmarkSettings(TimeSpan Warmup, TimeSpan Window, int B
                     };
                     i++;
                     break;
-                default: throw new ArgumentException($"unknown argument {args[i]}; use --warmup s, --window s, --backlog n, --idle s, --only {string.Join(',', Scenarios)} (cpu = both cpu-), --clients worker,naive,plain, --queue azurite|stand-in");
+                case "--worker":
+                    worker = value is "image" or "build" ? value : throw new ArgumentException($"--worker is image or build, not {value}.");
+                    i++;
+                    break;
+                default: throw new ArgumentException($"unknown argument {args[i]}; use --warmup s, --window s, --backlog n, --idle s, --only {string.Join(',', Scenarios)} (cpu = both cpu-), --clients worker,naive,plain, --queue azurite|stand-in, --worker image|build");
             }
         }
         var logs = Path.Combine(Path.GetTempPath(), "stackit-embedding-benchmark");
         Directory.CreateDirectory(logs);
-        return new BenchmarkSettings(TimeSpan.FromSeconds(warmup), TimeSpan.FromSeconds(window), backlog, only, clients, standIn, logs, TimeSpan.FromSeconds(idle));
+        return new BenchmarkSettings(TimeSpan.FromSeconds(warmup), TimeSpan.FromSeconds(window), backlog, only, clients, standIn, logs, TimeSpan.FromSeconds(idle), worker);
     }
 }

@@ -18,6 +18,7 @@ if (args is ["plain-client"])
 }
 
 var settings = BenchmarkSettings.Parse(args);
+await WorkerBuild.PrepareAsync(settings.Worker);
 // Sized so that the endpoint, not Azurite, is the limit: about 100 short documents a second at capacity.
 var model = new EndpointModel(Slots: 4, BaseLatency: TimeSpan.FromMilliseconds(50), PerToken: TimeSpan.FromTicks(8_000),
     MaxTokensPerRequest: 4_096, MaxInputsPerRequest: 128, Dimensions: 4_096);
@@ -41,6 +42,7 @@ qdrant.Store.KeepVectors = false;
 var runner = new BenchmarkRunner(queues, endpoint, qdrant, settings);
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
     $"Simulated endpoint: {model.Slots} slots, {model.BaseLatency.TotalMilliseconds} ms + {model.PerToken.TotalMicroseconds} µs/token, ≤ {model.MaxTokensPerRequest} tokens and ≤ {model.MaxInputsPerRequest} inputs a request, {model.Dimensions} dimensions; capacity {model.CapacityTokensPerSecond:F0} tokens/s."));
+Console.WriteLine($"Worker: {WorkerBuild.Description}.");
 Console.WriteLine($"Queue: {(settings.QueueStandIn ? "the in-process queue stand-in (not Azurite)" : $"Azurite {AzuriteProcess.Version}")}. Warm-up {settings.Warmup.TotalSeconds} s, measured window {settings.Window.TotalSeconds} s per run; client logs in {settings.LogDirectory}.");
 
 var results = new List<RunResult>();

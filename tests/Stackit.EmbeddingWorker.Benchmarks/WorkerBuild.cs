@@ -1,0 +1,84 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using Stackit.EmbeddingWorker.Testing;
+
+namespace Stackit.EmbeddingWorker.Benchmarks;
+
+/// <summary>
+/// Which build of the worker the benchmark runs (each worker and command is a process of its own):
+/// <list type="bullet">
+/// <item><c>image</c> (the default): the build the image ships — <c>dotnet publish</c> ReadyToRun for this machine's
+/// architecture, framework-dependent, as the Dockerfile publishes it — made into
+/// <c>bin/&lt;configuration&gt;/worker-image/</c> beside this program before the first scenario;</item>
+/// <item><c>build</c>: the worker's own build output, <c>src/Stackit.EmbeddingWorker/bin/&lt;configuration&gt;</c>
+/// (JIT-compiled from its first call: replicas started together take longer to reach their rate);</item>
+/// <item><c>BENCHMARK_WORKER_DLL</c>, when set, names any other build and wins over both.</item>
+/// </list>
+/// </summary>
+internal static class WorkerBuild
+{
+    private static string? _dll;
+
+    /// <summary>The worker's dll, once <see cref="PrepareAsync"/> has run.</summary>
+    public static string Dll => _dll ?? throw new InvalidOperationException("WorkerBuild.PrepareAsync has not run.");
+
+    /// <summary>What the table's header says of the worker's build.</summary>
+    public static string Description { get; private set; } = "";
+
+    /// <summary>The configuration this program was built in (Release or Debug), which the worker is built in too.</summary>
+    private static string Configuration => new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name;
+
+    public static async Task PrepareAsync(string kind)
+    {
+        if (Environment.GetEnvironmentVariable("BENCHMARK_WORKER_DLL") is { Length: > 0 } chosen)
+        {
+            _dll = chosen;
+            Description = $"{chosen} (BENCHMARK_WORKER_DLL)";
+            return;
+        }
+        if (kind == "build")
+        {
+            var dll = Path.Combine(RepositoryPaths.Root, "src", "Stackit.EmbeddingWorker", "bin", Configuration, "net10.0", "Stackit.EmbeddingWorker.dll");
+            _dll = File.Exists(dll) ? dll : throw new FileNotFoundException($"Build the worker first (dotnet build -c {Configuration}).", dll);
+            Description = "its build output (JIT from the first call)";
+            return;
+        }
+        _dll = await PublishAsync();
+        Description = $"the image's build (ReadyToRun, {RuntimeIdentifier})";
+    }
+
+    /// <summary>The runtime identifier the Dockerfile publishes for on this machine's architecture.</summary>
+    private static string RuntimeIdentifier => RuntimeInformation.OSArchitecture == Architecture.Arm64 ? "linux-arm64" : "linux-x64";
+
+    /// <summary>Publishes the worker as the image does; an unchanged worker is published again in seconds.</summary>
+    private static async Task<string> PublishAsync()
+    {
+        var output = Path.Combine(AppContext.BaseDirectory, "..", "worker-image");
+        var publish = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var arg in new[]
+        {
+            "publish", Path.Combine(RepositoryPaths.Root, "src", "Stackit.EmbeddingWorker"), "-c", Configuration, "-r", RuntimeIdentifier,
+            "--self-contained", "false", "-p:PublishReadyToRun=true", "-o", output, "--nologo",
+        })
+        {
+            publish.ArgumentList.Add(arg);
+        }
+        Console.WriteLine($"Publishing the worker as the image does (ReadyToRun, {RuntimeIdentifier}) into {Path.GetFullPath(output)} …");
+        using var process = Process.Start(publish) ?? throw new InvalidOperationException("dotnet publish did not start.");
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(10));
+        await process.WaitForExitAsync(timeout.Token);
+        var dll = Path.Combine(output, "Stackit.EmbeddingWorker.dll");
+        if (process.ExitCode != 0 || !File.Exists(dll))
+        {
+            throw new InvalidOperationException($"dotnet publish of the worker failed ({process.ExitCode}); --worker build runs its build output instead:\n{await stdout}{await stderr}");
+        }
+        return Path.GetFullPath(dll);
+    }
+}
