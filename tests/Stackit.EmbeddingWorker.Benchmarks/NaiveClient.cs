@@ -28,33 +28,62 @@ internal static class NaiveClient
         var chunker = new TextChunker(new ChunkingOptions(), new CalibratedTokenEstimator(new TokenCalibration(0.05)));
         var concurrency = connections.IntegerSetting("CONCURRENCY");
         var messages = Channel.CreateBounded<QueueMessage>(64);
-        var created = 0;
+        // Every worker waits for the one creation: an upsert before it would find no collection.
+        Task? creation = null;
+        var creating = new Lock();
 
         async Task WorkAsync()
         {
             await foreach (var message in messages.Reader.ReadAllAsync())
             {
-                using var job = JsonDocument.Parse(message.Body.ToMemory());
-                var id = job.RootElement.GetProperty("id").GetString()!;
-                var chunks = chunker.Chunk(job.RootElement.GetProperty("text").GetString()!);
-                var vectors = new List<float[]>();
-                foreach (var request in chunks.Chunk(ChunksPerRequest))
+                try
                 {
-                    vectors.AddRange(await EmbedAsync(http, request));
+                    await HandleAsync(message);
                 }
-                if (Interlocked.Exchange(ref created, 1) == 0 && !await qdrant.CollectionExistsAsync(collection))
+                catch (Exception ex)
                 {
-                    await qdrant.CreateCollectionAsync(collection, new VectorParams { Size = (ulong)vectors[0].Length, Distance = Distance.Cosine });
+                    // A failed document stays leased until its visibility ends; the worker goes on with the next, so the
+                    // baseline keeps its concurrency for the whole run instead of losing a worker to each failure.
+                    await Console.Error.WriteLineAsync($"naive client: {message.MessageId} failed: {ex.GetType().Name}: {ex.Message}");
                 }
-                var points = chunks.Select((text, i) => new PointStruct
-                {
-                    Id = new PointId { Uuid = PointUuid(id, i).ToString() },
-                    Vectors = vectors[i],
-                    Payload = { ["doc_id"] = id, ["chunk_index"] = i, ["text"] = text },
-                }).ToList();
-                await qdrant.UpsertAsync(collection, points, wait: true);
-                await queue.DeleteMessageAsync(message.MessageId, message.PopReceipt);
             }
+        }
+
+        Task EnsureCollectionAsync(ulong size)
+        {
+            lock (creating)
+            {
+                return creation ??= CreateAsync(size);
+            }
+        }
+
+        async Task CreateAsync(ulong size)
+        {
+            if (!await qdrant.CollectionExistsAsync(collection))
+            {
+                await qdrant.CreateCollectionAsync(collection, new VectorParams { Size = size, Distance = Distance.Cosine });
+            }
+        }
+
+        async Task HandleAsync(QueueMessage message)
+        {
+            using var job = JsonDocument.Parse(message.Body.ToMemory());
+            var id = job.RootElement.GetProperty("id").GetString()!;
+            var chunks = chunker.Chunk(job.RootElement.GetProperty("text").GetString()!);
+            var vectors = new List<float[]>();
+            foreach (var request in chunks.Chunk(ChunksPerRequest))
+            {
+                vectors.AddRange(await EmbedAsync(http, request));
+            }
+            await EnsureCollectionAsync((ulong)vectors[0].Length);
+            var points = chunks.Select((text, i) => new PointStruct
+            {
+                Id = new PointId { Uuid = PointUuid(id, i).ToString() },
+                Vectors = vectors[i],
+                Payload = { ["doc_id"] = id, ["chunk_index"] = i, ["text"] = text },
+            }).ToList();
+            await qdrant.UpsertAsync(collection, points, wait: true);
+            await queue.DeleteMessageAsync(message.MessageId, message.PopReceipt);
         }
 
         var workers = Enumerable.Range(0, concurrency).Select(_ => Task.Run(WorkAsync)).ToList();
