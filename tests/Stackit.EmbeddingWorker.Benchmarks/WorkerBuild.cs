@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Runtime.InteropServices;
 using Stackit.EmbeddingWorker.Testing;
 
@@ -54,30 +53,15 @@ internal static class WorkerBuild
     private static async Task<string> PublishAsync()
     {
         var output = Path.Combine(AppContext.BaseDirectory, "..", "worker-image");
-        var publish = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var arg in new[]
-        {
-            "publish", Path.Combine(RepositoryPaths.Root, "src", "Stackit.EmbeddingWorker"), "-c", Configuration, "-r", RuntimeIdentifier,
-            "--self-contained", "false", "-p:PublishReadyToRun=true", "-o", output, "--nologo",
-        })
-        {
-            publish.ArgumentList.Add(arg);
-        }
         Console.WriteLine($"Publishing the worker as the image does (ReadyToRun, {RuntimeIdentifier}) into {Path.GetFullPath(output)} …");
-        using var process = Process.Start(publish) ?? throw new InvalidOperationException("dotnet publish did not start.");
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(10));
-        await process.WaitForExitAsync(timeout.Token);
+        var (code, stdout, stderr) = await ProcessRun.RunAsync("dotnet",
+            ["publish", Path.Combine(RepositoryPaths.Root, "src", "Stackit.EmbeddingWorker"), "-c", Configuration, "-r", RuntimeIdentifier,
+                "--self-contained", "false", "-p:PublishReadyToRun=true", "-o", output, "--nologo"],
+            null, TimeSpan.FromMinutes(10));
         var dll = Path.Combine(output, "Stackit.EmbeddingWorker.dll");
-        if (process.ExitCode != 0 || !File.Exists(dll))
+        if (code != 0 || !File.Exists(dll))
         {
-            throw new InvalidOperationException($"dotnet publish of the worker failed ({process.ExitCode}); --worker build runs its build output instead:\n{await stdout}{await stderr}");
+            throw new InvalidOperationException($"dotnet publish of the worker failed ({code}); --worker build runs its build output instead:\n{stdout}{stderr}");
         }
         return Path.GetFullPath(dll);
     }

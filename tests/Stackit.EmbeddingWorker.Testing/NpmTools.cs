@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace Stackit.EmbeddingWorker.Testing;
 
 /// <summary>
@@ -22,24 +20,10 @@ internal static class NpmTools
                 return prefix;
             }
             Directory.CreateDirectory(prefix);
-            var install = new ProcessStartInfo("npm")
+            var (code, stdout, stderr) = await ProcessRun.RunAsync("npm", ["install", "--prefix", prefix, "--no-save", "--no-audit", "--no-fund", $"{package}@{version}"], null, TimeSpan.FromMinutes(5));
+            if (code != 0 || !File.Exists(Path.Combine(prefix, expected)))
             {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                UseShellExecute = false,
-            };
-            foreach (var arg in new[] { "install", "--prefix", prefix, "--no-save", "--no-audit", "--no-fund", $"{package}@{version}" })
-            {
-                install.ArgumentList.Add(arg);
-            }
-            using var npm = Process.Start(install) ?? throw new InvalidOperationException($"npm did not start; Node.js and npm are needed to install {package}.");
-            var stdout = npm.StandardOutput.ReadToEndAsync();
-            var stderr = npm.StandardError.ReadToEndAsync();
-            using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
-            await npm.WaitForExitAsync(timeout.Token);
-            if (npm.ExitCode != 0 || !File.Exists(Path.Combine(prefix, expected)))
-            {
-                throw new InvalidOperationException($"npm install {package}@{version} failed ({npm.ExitCode}): {await stdout}{await stderr}");
+                throw new InvalidOperationException($"npm install {package}@{version} failed ({code}): {stdout}{stderr}");
             }
             return prefix;
         }

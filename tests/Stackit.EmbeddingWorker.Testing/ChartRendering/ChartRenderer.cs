@@ -1,6 +1,4 @@
-using System.Diagnostics;
 using System.Security.Cryptography;
-using System.Text;
 
 namespace Stackit.EmbeddingWorker.Testing.ChartRendering;
 
@@ -43,7 +41,7 @@ internal static class ChartRenderer
             var valuesOut = Path.Combine(work.FullName, "values.json");
             var notesOut = Path.Combine(work.FullName, "NOTES.txt");
             await File.WriteAllTextAsync(values, valuesYaml);
-            var (code, stdout, stderr) = await RunAsync(binary, ["-chart", chartDirectory ?? ChartDirectory, "-f", values, "-name", releaseName, "-namespace", "workers", "-values-out", valuesOut, "-notes-out", notesOut], null, TimeSpan.FromMinutes(1));
+            var (code, stdout, stderr) = await ProcessRun.RunAsync(binary, ["-chart", chartDirectory ?? ChartDirectory, "-f", values, "-name", releaseName, "-namespace", "workers", "-values-out", valuesOut, "-notes-out", notesOut], null, TimeSpan.FromMinutes(1));
             return new ChartRender(
                 code,
                 stdout,
@@ -81,7 +79,7 @@ internal static class ChartRenderer
             ["GOFLAGS"] = "",
             ["CGO_ENABLED"] = "0",
         };
-        var (code, stdout, stderr) = await RunAsync(Go()!, ["build", "-o", binary, source], env, TimeSpan.FromMinutes(5));
+        var (code, stdout, stderr) = await ProcessRun.RunAsync(Go()!, ["build", "-o", binary, source], env, TimeSpan.FromMinutes(5));
         return code == 0 ? (binary, null) : throw new InvalidOperationException($"go build of the chart renderer failed ({code}): {stdout}{stderr}");
     }
 
@@ -102,12 +100,12 @@ internal static class ChartRenderer
         }
         var env = new Dictionary<string, string> { ["DEBIAN_FRONTEND"] = "noninteractive" };
         string[] install = ["install", "-y", "--no-install-recommends", .. Packages];
-        var (code, _, _) = await RunAsync("apt-get", install, env, TimeSpan.FromMinutes(10));
+        var (code, _, _) = await ProcessRun.RunAsync("apt-get", install, env, TimeSpan.FromMinutes(10));
         if (code != 0)
         {
             // A fresh machine's package lists may be stale or absent.
-            await RunAsync("apt-get", ["update"], env, TimeSpan.FromMinutes(5));
-            var (retry, stdout, stderr) = await RunAsync("apt-get", install, env, TimeSpan.FromMinutes(10));
+            await ProcessRun.RunAsync("apt-get", ["update"], env, TimeSpan.FromMinutes(5));
+            var (retry, stdout, stderr) = await ProcessRun.RunAsync("apt-get", install, env, TimeSpan.FromMinutes(10));
             if (retry != 0)
             {
                 return $"apt-get install {string.Join(' ', Packages)} failed ({retry}): {Tail(stdout + stderr)}";
@@ -134,39 +132,4 @@ internal static class ChartRenderer
     }
 
     private static string Tail(string text) => text.Length <= 2000 ? text : text[^2000..];
-
-    private static async Task<(int Code, string Stdout, string Stderr)> RunAsync(string file, IEnumerable<string> args, IDictionary<string, string>? env, TimeSpan timeout)
-    {
-        var start = new ProcessStartInfo(file)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-            StandardOutputEncoding = Encoding.UTF8,
-        };
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-        foreach (var (key, value) in env ?? new Dictionary<string, string>())
-        {
-            start.Environment[key] = value;
-        }
-        using var process = Process.Start(start) ?? throw new InvalidOperationException(file + " did not start");
-        process.StandardInput.Close();
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var cancel = new CancellationTokenSource(timeout);
-        try
-        {
-            await process.WaitForExitAsync(cancel.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{file} {string.Join(' ', start.ArgumentList)} did not finish within {timeout}");
-        }
-        return (process.ExitCode, await stdout, await stderr);
-    }
 }

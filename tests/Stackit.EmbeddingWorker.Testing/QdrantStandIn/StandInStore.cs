@@ -129,7 +129,7 @@ public sealed class StandInStore
         lock (_gate)
         {
             // As Qdrant's CollectionExists does: it resolves an alias like every collection read.
-            return _collections.ContainsKey(_aliases.GetValueOrDefault(collection, collection));
+            return Resolve(collection) is not null;
         }
     }
 
@@ -242,18 +242,20 @@ public sealed class StandInStore
     {
         lock (_gate)
         {
-            return _collections.TryGetValue(_aliases.GetValueOrDefault(name, name), out var collection)
-                ? collection
-                : throw new RpcException(new Status(StatusCode.NotFound, $"Not found: Collection `{name}` doesn't exist!"));
+            return Resolve(name)
+                ?? throw new RpcException(new Status(StatusCode.NotFound, $"Not found: Collection `{name}` doesn't exist!"));
         }
     }
+
+    /// <summary>The collection of this name, or the one the alias of this name points to; null when neither exists. The caller holds the gate.</summary>
+    private StandInCollection? Resolve(string name) => _collections.GetValueOrDefault(_aliases.GetValueOrDefault(name, name));
 
     /// <summary>A copy of the points of a collection, for assertions.</summary>
     public IReadOnlyList<StoredPoint> Points(string collection)
     {
         lock (_gate)
         {
-            return _collections.TryGetValue(_aliases.GetValueOrDefault(collection, collection), out var c) ? c.Points.Values.ToList() : [];
+            return Resolve(collection)?.Points.Values.ToList() ?? [];
         }
     }
 
@@ -265,7 +267,7 @@ public sealed class StandInStore
     {
         lock (_gate)
         {
-            return _collections.TryGetValue(_aliases.GetValueOrDefault(collection, collection), out var c) ? c.Points.Count : 0;
+            return Resolve(collection)?.Points.Count ?? 0;
         }
     }
 
