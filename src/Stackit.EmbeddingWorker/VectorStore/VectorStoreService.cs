@@ -6,7 +6,8 @@ namespace Stackit.EmbeddingWorker.VectorStore;
 /// <summary>
 /// Upserts embedded chunks in batches of up to <c>Qdrant:UpsertBatchSize</c> with a few writers in parallel.
 /// When the last chunk of a job is stored, the ordering rule finishes it (<see cref="DocumentOrdering"/>: the stale
-/// tail, a retreat from a newer state) and the job is reported stored; the new points are written before the old
+/// tail, a retreat from a newer state; jobs stored meanwhile are finished together, <see cref="RunFinisherAsync"/>) and
+/// the job is reported stored; the new points are written before the old
 /// tail goes, so a failure leaves the document searchable (see docs/qdrant.md); a job rejected after some of its
 /// chunks were stored is withdrawn (<see cref="PipelineChannels.Withdrawals"/>).
 /// </summary>
@@ -32,10 +33,32 @@ internal sealed partial class VectorStoreService(
         context.Shutdown.DrainAsync(
             abort =>
             {
-                var writers = Task.WhenAll(Enumerable.Range(0, options.MaxConcurrentUpserts).Select(_ => RunUpserterAsync(abort)).Append(RunDeleterAsync(abort)));
+                var writers = Task.WhenAll(UpsertThenFinishAsync(abort), RunDeleterAsync(abort));
                 return Task.WhenAll(writers, RunWithdrawerAsync(writers, abort));
             },
             () => Lifecycle.Complete());
+
+    /// <summary>
+    /// Jobs whose last chunk is stored, waiting for the finisher (<see cref="RunFinisherAsync"/>): at most the jobs in
+    /// flight, so it needs no bound of its own.
+    /// </summary>
+    private readonly Channel<(string Collection, EmbeddedChunk Chunk)> _finishing =
+        Channel.CreateUnbounded<(string, EmbeddedChunk)>(new UnboundedChannelOptions { SingleReader = true });
+
+    /// <summary>The upserters, then the finisher until it has finished every job they stored.</summary>
+    private async Task UpsertThenFinishAsync(CancellationToken stoppingToken)
+    {
+        var finisher = RunFinisherAsync(stoppingToken);
+        try
+        {
+            await Task.WhenAll(Enumerable.Range(0, options.MaxConcurrentUpserts).Select(_ => RunUpserterAsync(stoppingToken))).ConfigureAwait(false);
+        }
+        finally
+        {
+            _finishing.Writer.TryComplete();
+        }
+        await finisher.ConfigureAwait(false);
+    }
 
     private async Task RunUpserterAsync(CancellationToken stoppingToken)
     {
@@ -83,10 +106,32 @@ internal sealed partial class VectorStoreService(
 
         // The lifecycle says which jobs these chunks finished; a job settled meanwhile (failed, chunked anew, or
         // rejected: then withdrawn) is not this writer's to finish.
-        var completed = chunks.GroupBy(c => c.Chunk.Job).Where(job => Lifecycle.ChunksStored(job.Key, job.Count())).Select(job => job.First()).ToList();
-        if (completed.Count > 0)
+        foreach (var job in chunks.GroupBy(c => c.Chunk.Job).Where(job => Lifecycle.ChunksStored(job.Key, job.Count())))
         {
-            await FinishAsync(collection, completed, cancellationToken).ConfigureAwait(false);
+            _finishing.Writer.TryWrite((collection, job.First()));
+        }
+    }
+
+    /// <summary>
+    /// Finishes the jobs the upserters stored, one call sequence for as many as have come in meanwhile (up to
+    /// <c>Qdrant:UpsertBatchSize</c> documents a collection): while one group is finished the next gathers, so a busy
+    /// writer (a backfill copy's upserts of 128 points that each complete some 30 documents) spends three calls on
+    /// many batches instead of on each, and a quiet one finishes each job as soon as it is stored.
+    /// </summary>
+    private async Task RunFinisherAsync(CancellationToken stoppingToken)
+    {
+        var group = new List<(string Collection, EmbeddedChunk Chunk)>();
+        while (await _finishing.Reader.WaitToReadAsync(stoppingToken).ConfigureAwait(false))
+        {
+            while (group.Count < options.UpsertBatchSize && _finishing.Reader.TryRead(out var finished))
+            {
+                group.Add(finished);
+            }
+            foreach (var collection in group.GroupBy(f => f.Collection, StringComparer.Ordinal))
+            {
+                await FinishAsync(collection.Key, collection.Select(f => f.Chunk).ToList(), stoppingToken).ConfigureAwait(false);
+            }
+            group.Clear();
         }
     }
 

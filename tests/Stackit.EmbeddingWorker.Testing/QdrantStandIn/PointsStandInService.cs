@@ -31,11 +31,12 @@ internal class PointsStandInService(StandInStore store)
         return Task.FromResult(Completed());
     }
 
-    public virtual Task<PointsOperationResponse> Delete(DeletePoints request, ServerCallContext context)
+    public virtual async Task<PointsOperationResponse> Delete(DeletePoints request, ServerCallContext context)
     {
         store.Called(nameof(Delete), request.CollectionName);
+        await store.DeleteHold.WaitAsync(context.CancellationToken).ConfigureAwait(false);
         store.Delete(request);
-        return Task.FromResult(Completed());
+        return Completed();
     }
 
     public virtual Task<PointsOperationResponse> CreateFieldIndex(CreateFieldIndexCollection request, ServerCallContext context)

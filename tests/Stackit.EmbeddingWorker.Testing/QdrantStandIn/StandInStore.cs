@@ -112,6 +112,15 @@ public sealed class StandInStore
     /// <summary>What the next collection-info answer for <paramref name="collection"/> waits for (taken once), else a completed task.</summary>
     internal Task InfoHoldOf(string collection) => _infoHolds.TryRemove(collection, out var hold) ? hold : Task.CompletedTask;
 
+    /// <summary>
+    /// Every delete of points waits, before it is applied, until <paramref name="release"/> completes: a Qdrant slow to
+    /// answer the deletes that finish a writer's jobs.
+    /// </summary>
+    public void HoldDeletes(Task release) => DeleteHold = release;
+
+    /// <summary>What a delete of points waits for before it is applied (<see cref="HoldDeletes"/>).</summary>
+    internal Task DeleteHold { get; private set; } = Task.CompletedTask;
+
     /// <summary>Throws the next scripted fault of a retrieve by id, if one is left.</summary>
     internal void ThrowIfGetFails()
     {

@@ -5,7 +5,8 @@ namespace Stackit.EmbeddingWorker.Tests.Ordering;
 
 /// <summary>
 /// What the ordering guarantees cost in Qdrant calls (counted by the Qdrant STAND-IN, through the whole worker): two
-/// reads by id (tombstones, first chunks) per upsert batch that finishes jobs, one more tombstone read per preparation
+/// reads by id (tombstones, first chunks) per group of jobs finished together (those stored while the group before was
+/// finished), one more tombstone read per preparation
 /// group for versioned jobs, and one tombstone upsert per delete. The figures go to the test output; docs/qdrant.md
 /// quotes them.
 /// </summary>
@@ -40,6 +41,45 @@ public sealed class OrderingCostTests(AzuriteFixture azurite)
         Assert.InRange(deletes.GetValueOrDefault("Upsert/tombstones"), Jobs, Jobs + 1);
         Assert.Empty(run.Points("u0"));
         Assert.Empty(run.Points("v0"));
+    }
+
+    [Fact]
+    public async Task Jobs_stored_while_a_finish_waits_on_Qdrant_are_finished_together_and_the_upserts_go_on()
+    {
+        await using var run = await StandInPipelineRun.StartAsync(azurite, "documents", Ct);
+        await run.SendAndWaitAsync(JsonSerializer.Serialize(new { id = "warm", text = "Creates the collection." }), Ct);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        run.Qdrant.Store.HoldDeletes(release.Task);
+        var before = run.Qdrant.Store.Calls.ToDictionary(c => c.Key, c => c.Value, StringComparer.Ordinal);
+
+        // The first job's finish waits on its tail delete; the others are sent one by one meanwhile.
+        await run.Queue.SendMessageAsync(JsonSerializer.Serialize(new { id = "held", text = "Its finish waits." }), Ct);
+        await WaitForAsync(() => run.Qdrant.Store.Calls.GetValueOrDefault("Delete/points") > before.GetValueOrDefault("Delete/points"));
+        for (var i = 0; i < Jobs; i++)
+        {
+            await run.Queue.SendMessageAsync(JsonSerializer.Serialize(new { id = $"d{i}", text = $"Document {i} about pumps." }), Ct);
+        }
+        // Every one is written while that finish waits: a finish holds up no upsert.
+        await WaitForAsync(() => Enumerable.Range(0, Jobs).All(i => run.Points($"d{i}").Count == 1));
+        release.SetResult();
+        await QueueAssertions.WaitUntilEmptyAsync(run.Queue, TimeSpan.FromSeconds(60), Ct);
+
+        int Delta(string key) => run.Qdrant.Store.Calls.GetValueOrDefault(key) - before.GetValueOrDefault(key);
+        TestContext.Current.TestOutputHelper?.WriteLine($"{Jobs + 1} jobs: {Delta("Upsert/points")} upserts, {Delta("Delete/points")} tail deletes, {Delta("Get/tombstones")} tombstone reads");
+        // The held job's finish, then one for all the others (fewer than Qdrant:UpsertBatchSize).
+        Assert.Equal(2, Delta("Delete/points"));
+        Assert.Equal(2, Delta("Get/tombstones"));
+        Assert.Equal(2, Delta("Get/points"));
+    }
+
+    private static async Task WaitForAsync(Func<bool> condition)
+    {
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (!condition())
+        {
+            Assert.True(waited.Elapsed < TimeSpan.FromSeconds(30), "timed out");
+            await Task.Delay(20, Ct);
+        }
     }
 
     /// <summary>Sends <see cref="Jobs"/> jobs, waits until all are settled, and returns the Qdrant calls they made.</summary>
