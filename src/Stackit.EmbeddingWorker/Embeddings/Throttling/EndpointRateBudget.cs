@@ -90,6 +90,22 @@ internal sealed class EndpointRateBudget : IDisposable, IAsyncDisposable
         ApplyRate(fill);
     }
 
+    /// <summary>
+    /// Hands back budget the fleet left unused (a killed replica's share until it aged out): <paramref name="minutes"/>
+    /// of the whole budget at the pace now, added to the buckets at once, at most up to their capacity (a second of
+    /// this replica's share).
+    /// </summary>
+    public void Credit(double minutes)
+    {
+        if (minutes <= 0)
+        {
+            return;
+        }
+        var pace = Pace;
+        _tokens?.Adjust((int)(_tokens.PerMinute * minutes * pace));
+        _requests?.Adjust((int)(_requests.PerMinute * minutes * pace));
+    }
+
     /// <summary>The endpoint answered 429 for this budget's model: the pace falls (<see cref="ThrottleReaction"/>).</summary>
     public void Throttled()
     {

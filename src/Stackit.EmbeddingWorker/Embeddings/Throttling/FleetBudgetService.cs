@@ -38,6 +38,10 @@ internal sealed partial class FleetBudgetService(
     private bool _degraded;
     private HashSet<string> _members = new(StringComparer.Ordinal);
 
+    // Each other member's share in this replica's last two splits (the smaller is what it surely held), while it was
+    // established (past its first report): what a killed one leaves unused until it ages out.
+    private Dictionary<string, (double Last, double Before)> _othersShares = new(StringComparer.Ordinal);
+
     /// <summary>This replica's name in the ledger: the host name (the pod's name) and a random suffix.</summary>
     public string Member { get; } = member ?? $"{Sanitize(Environment.MachineName)}-{Guid.NewGuid().ToString("N")[..12]}";
 
@@ -110,7 +114,9 @@ internal sealed partial class FleetBudgetService(
             .Select(m => m.Demand)
             .Append(mine)
             .ToList();
-        var target = FleetShares.Allocate(alive)[Member];
+        var split = FleetShares.Allocate(alive);
+        var target = split[Member];
+        var credit = UnusedBySilent(view, alive, split);
         var members = alive.Select(d => d.Member).ToHashSet(StringComparer.Ordinal);
         // A larger share waits a heartbeat so the others lower theirs first; when it grows only because replicas left
         // (or aged out) and none joined, nobody has to lower anything, and it applies at once.
@@ -132,12 +138,48 @@ internal sealed partial class FleetBudgetService(
         _degraded = false;
         _lastCount = alive.Count;
         Grant(share);
+        if (credit > 0)
+        {
+            // After the new share: the buckets hold up to a second of it.
+            budget.Credit(credit);
+            LogCredited(credit * 60, alive.Count);
+        }
         if (logger.IsEnabled(LogLevel.Debug))
         {
             LogHeartbeat(alive.Count, string.Join(", ", alive.Select(d => $"{d.Member}: live {d.Live:0.###}, backfill {d.Backfill:0.###}")), target, share);
         }
 
         await ForgetSilentAsync(view, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// A replica that aged out of the split (killed: its entry is still in the ledger, unrefreshed) sent nothing since a
+    /// heartbeat after its last report, or it would have reported again; its share went unused from then until now, while
+    /// the others still held theirs without it. That much of the budget (in minutes of it) is handed back at once, split
+    /// evenly among the replicas counted now, each crediting its part to its own buckets
+    /// (<see cref="EndpointRateBudget.Credit"/>): the fleet then sends in the minute of a kill what the budget allowed,
+    /// not a few seconds of a share less. The share counted is the smaller of the last two splits, and none for a replica
+    /// seen at its first report only, so no more is handed back than it surely held.
+    /// </summary>
+    private double UnusedBySilent(FleetView view, List<FleetDemand> alive, IReadOnlyDictionary<string, double> split)
+    {
+        var aged = view.Members.Where(m => m.Demand.Member != Member && view.Now - m.LastSeen > options.MemberTimeout).ToDictionary(m => m.Demand.Member, m => m.LastSeen, StringComparer.Ordinal);
+        double unused = 0;
+        foreach (var (other, shares) in _othersShares)
+        {
+            if (aged.TryGetValue(other, out var lastSeen))
+            {
+                var silent = view.Now - lastSeen - options.HeartbeatInterval;
+                unused += Math.Min(shares.Last, shares.Before) * Math.Max(0, silent.TotalMinutes);
+            }
+        }
+        var next = new Dictionary<string, (double, double)>(StringComparer.Ordinal);
+        foreach (var demand in alive.Where(d => d.Member != Member && !d.Starting))
+        {
+            next[demand.Member] = (split[demand.Member], _othersShares.TryGetValue(demand.Member, out var known) ? known.Last : 0);
+        }
+        _othersShares = next;
+        return unused / alive.Count;
     }
 
     /// <summary>Entries of replicas silent for three timeouts (killed, never restarted) are removed, a few per round.</summary>
@@ -191,6 +233,9 @@ internal sealed partial class FleetBudgetService(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Rate budget shared by {Replicas} replica(s); this one's share is {Share:P1} (model {Model})")]
     private partial void LogFleet(int replicas, double share, string model);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "A replica aged out of the fleet; this one takes back {Seconds:0.00} s of the budget its share left unused (of {Replicas} replica(s) now)")]
+    private partial void LogCredited(double seconds, int replicas);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Fleet of {Replicas}: {Demands}; this replica's target {Target:0.###}, share {Share:0.###}")]
     private partial void LogHeartbeat(int replicas, string demands, double target, double share);

@@ -87,6 +87,31 @@ public sealed class FleetBudgetServiceTests
     }
 
     [Fact]
+    public async Task The_share_a_killed_replica_left_unused_until_it_aged_out_is_handed_back_to_the_others_within_the_budget()
+    {
+        // Killed right after a heartbeat, a replica's third of the budget goes unused until its entry ages out (the
+        // timeout and up to a heartbeat more, ~7 % of the minute's third): the survivors take back what it surely did not
+        // send (all but the heartbeat after its last report), so the minute of the kill is about as full as any.
+        var target = new FleetOptions().TargetUtilization;
+        var fleet = new Fleet(targetUtilization: target) { Traffic = true };
+        fleet.Ledger.Lag = TimeSpan.FromMilliseconds(200);
+        fleet.Join();
+        fleet.Join();
+        var killed = fleet.Join();
+        await fleet.RunAsync(TimeSpan.FromSeconds(60) + TimeSpan.FromMilliseconds(250));
+
+        var before = fleet.GrantedPerTick.Count;
+        fleet.Kill(killed);
+        await fleet.RunAsync(TimeSpan.FromSeconds(60));
+
+        var minuteOfTheKill = fleet.GrantedPerTick.Skip(before).Sum() / 600_000.0;
+        TestContext.Current.TestOutputHelper!.WriteLine($"the minute from the kill: {minuteOfTheKill:P2} of the budget (target {target:P0})");
+        // 95.7 % here (94.8 % without handing it back: the share unused for the timeout and a heartbeat more).
+        Assert.InRange(minuteOfTheKill, target - 0.015, target);
+        Assert.True(fleet.MostInAnyMinute() <= 600_000);
+    }
+
+    [Fact]
     public async Task Without_the_ledger_a_replica_falls_back_to_the_budget_divided_by_the_last_count_it_saw_never_the_whole()
     {
         var fleet = new Fleet();
