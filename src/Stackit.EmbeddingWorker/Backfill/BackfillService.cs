@@ -46,6 +46,9 @@ internal sealed partial class BackfillService(
             return;
         }
         var backoff = new PollingBackoff(queue.MaxPollingInterval, new Random());
+        // Pages being read and handed on: each holds its slot, so there are never more than the slots; the next receive
+        // does not wait for them (a page's read and the next page's receive overlap).
+        var starting = new List<Task>();
         try
         {
             while (!stoppingToken.IsCancellationRequested)
@@ -74,13 +77,33 @@ internal sealed partial class BackfillService(
                 }
                 for (var i = 0; i < pages.Length; i++)
                 {
-                    await StartAsync(pages[i].Lease, pages[i].Message, slots[i], stoppingToken).ConfigureAwait(false);
+                    starting.Add(StartAsync(pages[i].Lease, pages[i].Message, slots[i], stoppingToken));
                 }
+                await ObserveAsync(starting, all: false).ConfigureAwait(false);
             }
+            await ObserveAsync(starting, all: true).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is OperationCanceledException or ChannelClosedException && stoppingToken.IsCancellationRequested)
         {
             // Stopping: pages in work stay leased and are handed back by the lease keeper.
+            await Task.WhenAll(starting).ContinueWith(_ => { }, TaskScheduler.Default).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Forgets the pages that have been handed on (or, with <paramref name="all"/>, waits for every one); a page whose
+    /// start failed other than by the stop ends the service, as it did when the loop awaited each page.
+    /// </summary>
+    private static async Task ObserveAsync(List<Task> starting, bool all)
+    {
+        if (all)
+        {
+            await Task.WhenAll(starting).ConfigureAwait(false);
+        }
+        foreach (var done in starting.Where(t => t.IsCompleted).ToList())
+        {
+            starting.Remove(done);
+            await done.ConfigureAwait(false);
         }
     }
 

@@ -45,9 +45,10 @@ internal class PointsStandInService(StandInStore store)
         return Task.FromResult(Completed());
     }
 
-    public virtual Task<ScrollResponse> Scroll(ScrollPoints request, ServerCallContext context)
+    public virtual async Task<ScrollResponse> Scroll(ScrollPoints request, ServerCallContext context)
     {
         store.Called(nameof(Scroll), request.CollectionName);
+        await store.ScrollHoldOf(request.CollectionName).WaitAsync(context.CancellationToken).ConfigureAwait(false);
         var from = request.Offset is { } offset ? offset.HasUuid ? offset.Uuid : offset.Num.ToString(System.Globalization.CultureInfo.InvariantCulture) : null;
         var limit = request.HasLimit ? (int)request.Limit : 10;
         // One more than asked: its id is the next page's offset.
@@ -58,7 +59,7 @@ internal class PointsStandInService(StandInStore store)
         {
             response.NextPageOffset = page[limit].Id;
         }
-        return Task.FromResult(response);
+        return response;
     }
 
     public virtual Task<CountResponse> Count(CountPoints request, ServerCallContext context)

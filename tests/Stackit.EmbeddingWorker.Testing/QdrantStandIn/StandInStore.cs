@@ -121,6 +121,14 @@ public sealed class StandInStore
     /// <summary>What a delete of points waits for before it is applied (<see cref="HoldDeletes"/>).</summary>
     internal Task DeleteHold { get; private set; } = Task.CompletedTask;
 
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Task> _scrollHolds = new(StringComparer.Ordinal);
+
+    /// <summary>The next scroll of <paramref name="collection"/> is answered only once <paramref name="release"/> completes: a slow read.</summary>
+    public void HoldNextScrollOf(string collection, Task release) => _scrollHolds[collection] = release;
+
+    /// <summary>What the next scroll of <paramref name="collection"/> waits for (taken once), else a completed task.</summary>
+    internal Task ScrollHoldOf(string collection) => _scrollHolds.TryRemove(collection, out var hold) ? hold : Task.CompletedTask;
+
     /// <summary>Throws the next scripted fault of a retrieve by id, if one is left.</summary>
     internal void ThrowIfGetFails()
     {

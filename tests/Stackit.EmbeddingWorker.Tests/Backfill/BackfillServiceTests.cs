@@ -42,6 +42,40 @@ public sealed class BackfillServiceTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public async Task A_page_whose_source_read_is_slow_holds_up_only_itself_the_next_page_is_taken_and_copied_meanwhile()
+    {
+        await using var run = await StartAsync();
+        var client = run.Qdrant.CreateClient();
+        await client.UpsertAsync("docs_v1", [Point("doc-1", "slow read", Earlier), Point("doc-2", "next page", Earlier)], cancellationToken: Ct);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        run.Qdrant.Store.HoldNextScrollOf("docs_v1", release.Task);
+        var queue = BackfillQueue(run);
+        await queue.CreateIfNotExistsAsync(cancellationToken: Ct);
+
+        var scrolls = run.Qdrant.Store.Calls.GetValueOrDefault("Scroll/points");
+        await queue.SendMessageAsync(new BackfillPage("docs", "docs_v2", ["doc-1"]).ToJson(), Ct);
+        await WaitForAsync(() => run.Qdrant.Store.Calls.GetValueOrDefault("Scroll/points") > scrolls);
+        await queue.SendMessageAsync(new BackfillPage("docs", "docs_v2", ["doc-2"]).ToJson(), Ct);
+
+        // The second page is received, read and copied while the first page's read still waits.
+        await WaitForAsync(() => Texts(run, "docs_v2").ContainsKey("doc-2"));
+        Assert.DoesNotContain("doc-1", Texts(run, "docs_v2").Keys);
+        release.SetResult();
+        await QueueAssertions.WaitUntilEmptyAsync(queue, TimeSpan.FromSeconds(30), Ct);
+        Assert.Equal(["doc-1", "doc-2"], Texts(run, "docs_v2").Keys.Order(StringComparer.Ordinal));
+    }
+
+    private static async Task WaitForAsync(Func<bool> condition)
+    {
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (!condition())
+        {
+            Assert.True(waited.Elapsed < TimeSpan.FromSeconds(20), "timed out");
+            await Task.Delay(20, Ct);
+        }
+    }
+
+    [Fact]
     public async Task A_page_copied_before_costs_no_embedding_and_a_source_without_text_is_refused()
     {
         await using var run = await StartAsync();
