@@ -25,11 +25,16 @@ internal static class VectorStoreRegistration
         services.AddHostedService(sp =>
         {
             var channels = sp.GetRequiredService<PipelineChannels>();
+            var ordering = sp.GetRequiredService<DocumentOrdering>();
+            var options = sp.GetRequiredService<QdrantOptions>();
+            var models = sp.GetRequiredService<EmbeddingModels>();
+            var context = sp.GetRequiredService<PipelineContext>();
+            var logger = sp.GetRequiredService<ILogger<VectorStoreService>>();
             return new VectorStoreService(
                 channels.Embedded.Reader, channels.Deletions.Reader, channels.Withdrawals.Reader,
-                sp.GetRequiredService<QdrantPointWriter>(), sp.GetRequiredService<DocumentOrdering>(), sp.GetRequiredService<IDocumentChangeObserver>(),
-                sp.GetRequiredService<QdrantOptions>(), sp.GetRequiredService<EmbeddingModels>(), sp.GetRequiredService<PipelineContext>(),
-                sp.GetRequiredService<ILogger<VectorStoreService>>());
+                sp.GetRequiredService<QdrantPointWriter>(), ordering,
+                new JobFinisher(ordering, sp.GetRequiredService<IDocumentChangeObserver>(), options, models, context, logger),
+                options, models, context, logger);
         });
         return services;
     }

@@ -6,7 +6,7 @@ namespace Stackit.EmbeddingWorker.VectorStore;
 /// <summary>
 /// Upserts embedded chunks in batches of up to <c>Qdrant:UpsertBatchSize</c> with a few writers in parallel.
 /// When the last chunk of a job is stored, the ordering rule finishes it (<see cref="DocumentOrdering"/>: the stale
-/// tail, a retreat from a newer state; jobs stored meanwhile are finished together, <see cref="RunFinisherAsync"/>) and
+/// tail, a retreat from a newer state; jobs stored meanwhile are finished together, <see cref="JobFinisher"/>) and
 /// the job is reported stored; the new points are written before the old
 /// tail goes, so a failure leaves the document searchable (see docs/qdrant.md); a job rejected after some of its
 /// chunks were stored is withdrawn (<see cref="PipelineChannels.Withdrawals"/>).
@@ -17,7 +17,7 @@ internal sealed partial class VectorStoreService(
     ChannelReader<Withdrawal> withdrawals,
     QdrantPointWriter writer,
     DocumentOrdering ordering,
-    IDocumentChangeObserver changes,
+    JobFinisher finisher,
     QdrantOptions options,
     EmbeddingModels models,
     PipelineContext context,
@@ -38,26 +38,19 @@ internal sealed partial class VectorStoreService(
             },
             () => Lifecycle.Complete());
 
-    /// <summary>
-    /// Jobs whose last chunk is stored, waiting for the finisher (<see cref="RunFinisherAsync"/>): at most the jobs in
-    /// flight, so it needs no bound of its own.
-    /// </summary>
-    private readonly Channel<(string Collection, EmbeddedChunk Chunk)> _finishing =
-        Channel.CreateUnbounded<(string, EmbeddedChunk)>(new UnboundedChannelOptions { SingleReader = true });
-
-    /// <summary>The upserters, then the finisher until it has finished every job they stored.</summary>
+    /// <summary>The upserters, then the finisher (<see cref="JobFinisher.RunAsync"/>) until it has finished every job they stored.</summary>
     private async Task UpsertThenFinishAsync(CancellationToken stoppingToken)
     {
-        var finisher = RunFinisherAsync(stoppingToken);
+        var finishing = finisher.RunAsync(stoppingToken);
         try
         {
             await Task.WhenAll(Enumerable.Range(0, options.MaxConcurrentUpserts).Select(_ => RunUpserterAsync(stoppingToken))).ConfigureAwait(false);
         }
         finally
         {
-            _finishing.Writer.TryComplete();
+            finisher.Complete();
         }
-        await finisher.ConfigureAwait(false);
+        await finishing.ConfigureAwait(false);
     }
 
     private async Task RunUpserterAsync(CancellationToken stoppingToken)
@@ -100,7 +93,7 @@ internal sealed partial class VectorStoreService(
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            ReportFailure(chunks.Select(c => c.Chunk.Job).Distinct(), ex);
+            finisher.ReportFailure(chunks.Select(c => c.Chunk.Job).Distinct(), ex);
             return;
         }
 
@@ -108,30 +101,7 @@ internal sealed partial class VectorStoreService(
         // rejected: then withdrawn) is not this writer's to finish.
         foreach (var job in chunks.GroupBy(c => c.Chunk.Job).Where(job => Lifecycle.ChunksStored(job.Key, job.Count())))
         {
-            _finishing.Writer.TryWrite((collection, job.First()));
-        }
-    }
-
-    /// <summary>
-    /// Finishes the jobs the upserters stored, one call sequence for as many as have come in meanwhile (up to
-    /// <c>Qdrant:UpsertBatchSize</c> documents a collection): while one group is finished the next gathers, so a busy
-    /// writer (a backfill copy's upserts of 128 points that each complete some 30 documents) spends three calls on
-    /// many batches instead of on each, and a quiet one finishes each job as soon as it is stored.
-    /// </summary>
-    private async Task RunFinisherAsync(CancellationToken stoppingToken)
-    {
-        var group = new List<(string Collection, EmbeddedChunk Chunk)>();
-        while (await _finishing.Reader.WaitToReadAsync(stoppingToken).ConfigureAwait(false))
-        {
-            while (group.Count < options.UpsertBatchSize && _finishing.Reader.TryRead(out var finished))
-            {
-                group.Add(finished);
-            }
-            foreach (var collection in group.GroupBy(f => f.Collection, StringComparer.Ordinal))
-            {
-                await FinishAsync(collection.Key, collection.Select(f => f.Chunk).ToList(), stoppingToken).ConfigureAwait(false);
-            }
-            group.Clear();
+            finisher.Stored(collection, job.First());
         }
     }
 
@@ -179,74 +149,11 @@ internal sealed partial class VectorStoreService(
         }
     }
 
-    /// <summary>
-    /// Jobs whose last chunk is now stored: their stale tails go, an older writer retreats from a newer state, the
-    /// other modality's collection forgets them, a running backfill hears of them, and they are reported stored.
-    /// </summary>
-    private async Task FinishAsync(string collection, List<EmbeddedChunk> completed, CancellationToken cancellationToken)
-    {
-        var jobs = completed.Select(c => c.Chunk.Job).ToList();
-        // Backfill copies change no other collection, and a running backfill needs no news of them.
-        var live = jobs.FindAll(j => j.Copy is null);
-        try
-        {
-            await ordering.FinishAsync(collection, completed.ConvertAll(c => (c.Chunk.Job.Message.Collection, c.Chunk.Job.Write, c.Chunk.Count)), cancellationToken).ConfigureAwait(false);
-            if (live.Count > 0 && OtherModality(collection) is { } other)
-            {
-                // A document that switched between text only and text with images leaves nothing in the other collection.
-                await ordering.RemoveAsync(other, live.ConvertAll(j => j.Write), cancellationToken).ConfigureAwait(false);
-            }
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-        {
-            ReportFailure(jobs, ex);
-            return;
-        }
-        if (await RecordForBackfillAsync(collection, live, cancellationToken).ConfigureAwait(false))
-        {
-            foreach (var job in jobs)
-            {
-                Lifecycle.Stored(job);
-            }
-        }
-    }
-
     /// <summary>Where a document may have points: its collection, and the multimodal one when this worker embeds images.</summary>
     private IEnumerable<string> CollectionsOf(DocumentJob job) =>
         job.Copy is not null || models.Multimodal is null || string.Equals(job.Message.Collection, options.MultimodalCollection, StringComparison.Ordinal)
             ? [job.WriteCollection]
             : [job.Message.Collection, options.MultimodalCollection];
-
-    /// <summary>
-    /// Where the document may hold points of the other modality: the multimodal collection for a text job, the
-    /// default collection for a job with images; none when this worker embeds no images.
-    /// </summary>
-    private string? OtherModality(string collection) =>
-        models.Multimodal is null ? null
-        : string.Equals(collection, options.MultimodalCollection, StringComparison.Ordinal) ? options.Collection
-        : options.MultimodalCollection;
-
-    /// <summary>
-    /// Tells a running backfill of the collection about these documents; when that fails, the jobs are tried again
-    /// (their writes are idempotent), so no live change is missing from the collection the backfill builds.
-    /// </summary>
-    private async Task<bool> RecordForBackfillAsync(string collection, List<DocumentJob> jobs, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await changes.DocumentsChangedAsync(collection, jobs.ConvertAll(j => j.Message.Id), cancellationToken).ConfigureAwait(false);
-            return true;
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-        {
-            LogBackfillRecordFailed(collection, ex);
-            foreach (var job in jobs)
-            {
-                Lifecycle.Failed(job, $"stored, but the change could not be recorded for the backfill of '{collection}': {ex.Message}");
-            }
-            return false;
-        }
-    }
 
     private async Task RunDeleterAsync(CancellationToken stoppingToken)
     {
@@ -268,38 +175,20 @@ internal sealed partial class VectorStoreService(
                 }
                 context.Circuits.VectorStore.Success();
                 LogDeleted(job.Message.Id, job.Message.Collection);
-                if (await RecordForBackfillAsync(job.Message.Collection, job.Copy is null ? [job] : [], stoppingToken).ConfigureAwait(false))
+                if (await finisher.RecordForBackfillAsync(job.Message.Collection, job.Copy is null ? [job] : [], stoppingToken).ConfigureAwait(false))
                 {
                     Lifecycle.Stored(job);
                 }
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
             {
-                ReportFailure([job], ex);
+                finisher.ReportFailure([job], ex);
             }
-        }
-    }
-
-    /// <summary>A rejection poisons the jobs; anything else is Qdrant being unavailable, which feeds its circuit.</summary>
-    private void ReportFailure(IEnumerable<DocumentJob> jobs, Exception exception)
-    {
-        LogWriteFailed(exception);
-        if (exception is not VectorStoreRejectedException)
-        {
-            context.DependencyFailed(context.Circuits.VectorStore, jobs, exception);
-            return;
-        }
-        foreach (var job in jobs)
-        {
-            Lifecycle.Rejected(job, exception.Message);
         }
     }
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Deleted document {DocumentId} from {Collection}")]
     private partial void LogDeleted(string documentId, string collection);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Recording changed documents for the backfill of {Collection} failed; their jobs are tried again")]
-    private partial void LogBackfillRecordFailed(string collection, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Qdrant refused an upsert of {Count} points; storing each job on its own to find the one at fault: {Reason}")]
     private partial void LogSplittingRejectedBatch(int count, string reason);
@@ -309,7 +198,4 @@ internal sealed partial class VectorStoreService(
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Document {DocumentId} could not be withdrawn from {Collection} after its job was rejected; it may hold chunks of two versions")]
     private partial void LogWithdrawFailed(Exception exception, string documentId, string collection);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Writing to Qdrant failed")]
-    private partial void LogWriteFailed(Exception exception);
 }

@@ -65,15 +65,8 @@ public sealed class BackfillServiceTests(AzuriteFixture azurite)
         Assert.Equal(["doc-1", "doc-2"], Texts(run, "docs_v2").Keys.Order(StringComparer.Ordinal));
     }
 
-    private static async Task WaitForAsync(Func<bool> condition)
-    {
-        var waited = System.Diagnostics.Stopwatch.StartNew();
-        while (!condition())
-        {
-            Assert.True(waited.Elapsed < TimeSpan.FromSeconds(20), "timed out");
-            await Task.Delay(20, Ct);
-        }
-    }
+    private static Task WaitForAsync(Func<bool> condition) =>
+        Eventually.HoldsAsync(condition, TimeSpan.FromSeconds(20), TimeSpan.FromMilliseconds(20), Ct);
 
     [Fact]
     public async Task A_page_copied_before_costs_no_embedding_and_a_source_without_text_is_refused()

@@ -97,13 +97,6 @@ public sealed class ScaleOutEndToEndTests(AzuriteFixture azurite)
         }
     }
 
-    private static async Task WaitUntilAsync(Func<bool> condition, TimeSpan timeout)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"not reached within {timeout}");
-            await Task.Delay(200, Ct);
-        }
-    }
+    private static Task WaitUntilAsync(Func<bool> condition, TimeSpan timeout) =>
+        Eventually.HoldsAsync(condition, timeout, TimeSpan.FromMilliseconds(200), Ct);
 }

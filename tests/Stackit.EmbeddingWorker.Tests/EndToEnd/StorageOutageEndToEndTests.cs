@@ -87,13 +87,6 @@ public sealed class StorageOutageEndToEndTests
         }
     }
 
-    private static async Task WaitUntilAsync(Func<bool> condition, TimeSpan timeout)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"not reached within {timeout}");
-            await Task.Delay(100, Ct);
-        }
-    }
+    private static Task WaitUntilAsync(Func<bool> condition, TimeSpan timeout) =>
+        Eventually.HoldsAsync(condition, timeout, TimeSpan.FromMilliseconds(100), Ct);
 }

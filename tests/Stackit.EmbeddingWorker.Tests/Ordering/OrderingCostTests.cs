@@ -72,15 +72,8 @@ public sealed class OrderingCostTests(AzuriteFixture azurite)
         Assert.Equal(2, Delta("Get/points"));
     }
 
-    private static async Task WaitForAsync(Func<bool> condition)
-    {
-        var waited = System.Diagnostics.Stopwatch.StartNew();
-        while (!condition())
-        {
-            Assert.True(waited.Elapsed < TimeSpan.FromSeconds(30), "timed out");
-            await Task.Delay(20, Ct);
-        }
-    }
+    private static Task WaitForAsync(Func<bool> condition) =>
+        Eventually.HoldsAsync(condition, TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(20), Ct);
 
     /// <summary>Sends <see cref="Jobs"/> jobs, waits until all are settled, and returns the Qdrant calls they made.</summary>
     private static async Task<Dictionary<string, int>> MeasureAsync(StandInPipelineRun run, Func<int, string> job)

@@ -36,8 +36,10 @@ public sealed class VectorStoreServiceTests
         }
         embedded.Writer.TryComplete();
         deletions.Writer.TryComplete();
-        using var service = new VectorStoreService(embedded.Reader, deletions.Reader, Channel.CreateUnbounded<Withdrawal>().Reader, writer, ordering, new NoObserver(), options, new EmbeddingModels("test/model", null),
-            TestPipeline.Context(lifecycle: new JobLifecycle(outcomes.Writer)), NullLogger<VectorStoreService>.Instance);
+        var models = new EmbeddingModels("test/model", null);
+        var context = TestPipeline.Context(lifecycle: new JobLifecycle(outcomes.Writer));
+        using var service = new VectorStoreService(embedded.Reader, deletions.Reader, Channel.CreateUnbounded<Withdrawal>().Reader, writer, ordering,
+            new JobFinisher(ordering, new NoObserver(), options, models, context, NullLogger<VectorStoreService>.Instance), options, models, context, NullLogger<VectorStoreService>.Instance);
 
         await service.StartAsync(Ct);
         var reported = await outcomes.Reader.ReadAllAsync(Ct).ToListAsync(Ct);
