@@ -16,8 +16,15 @@ internal sealed class ClientProcess : IAsyncDisposable
     /// <summary>Starts <c>dotnet {dll} {args}</c> with the environment given; output goes to <paramref name="log"/>.</summary>
     public static ClientProcess Start(string dll, IEnumerable<string> args, IReadOnlyDictionary<string, string> environment, string log)
     {
-        var start = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(dll);
+        // A self-contained build (the image's) runs as its own executable, as in the image; any other through dotnet.
+        var executable = Path.ChangeExtension(dll, null);
+        var selfContained = File.Exists(executable) && File.Exists(Path.ChangeExtension(dll, ".runtimeconfig.json"))
+            && File.ReadAllText(Path.ChangeExtension(dll, ".runtimeconfig.json")).Contains("\"includedFrameworks\"", StringComparison.Ordinal);
+        var start = new ProcessStartInfo(selfContained ? executable : "dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        if (!selfContained)
+        {
+            start.ArgumentList.Add(dll);
+        }
         foreach (var arg in args)
         {
             start.ArgumentList.Add(arg);

@@ -236,7 +236,7 @@ public sealed partial class HelmChartTests
         Assert.Contains("args: [\"status\"]", test, StringComparison.Ordinal);
         Assert.Contains("include \"worker.secretEnv\"", test, StringComparison.Ordinal);
         var notes = Template("NOTES.txt");
-        Assert.Contains("dotnet Stackit.EmbeddingWorker.dll status", notes, StringComparison.Ordinal);
+        Assert.Contains("-- /app/Stackit.EmbeddingWorker status", notes, StringComparison.Ordinal);
         Assert.Contains("helm test {{ .Release.Name }}", notes, StringComparison.Ordinal);
     }
 

@@ -17,27 +17,42 @@ public sealed class DockerfileTests
 
         Assert.Equal(["${SDK_IMAGE}", "${RUNTIME_IMAGE}"], froms);
         Assert.Equal("mcr.microsoft.com/dotnet/sdk:10.0", arguments["SDK_IMAGE"]);
-        Assert.Equal("mcr.microsoft.com/dotnet/aspnet:10.0", arguments["RUNTIME_IMAGE"]);
+        // The image carries its own .NET (self-contained): the runtime image only needs what .NET itself depends on.
+        Assert.Equal("mcr.microsoft.com/dotnet/runtime-deps:10.0", arguments["RUNTIME_IMAGE"]);
     }
 
     [Fact]
-    public void The_image_is_compiled_ReadyToRun_for_the_architecture_it_is_built_for_from_the_locked_restore()
+    public void The_image_is_self_contained_and_compiled_ReadyToRun_as_one_composite_for_its_architecture_from_the_locked_restore()
     {
         var build = Lines.SkipWhile(l => !l.StartsWith("FROM ${SDK_IMAGE}", StringComparison.Ordinal)).TakeWhile(l => !l.StartsWith("FROM ${RUNTIME_IMAGE}", StringComparison.Ordinal)).ToList();
-        var publish = string.Join(' ', build.SkipWhile(l => !l.Contains("dotnet publish", StringComparison.Ordinal)).TakeWhile(l => l.Length > 0));
+        var restore = Command(build, "dotnet restore");
+        var publish = Command(build, "dotnet publish");
+        const string Architecture = "-r \"linux-$([ \"$TARGETARCH\" = arm64 ] && echo arm64 || echo x64)\"";
 
         Assert.Contains("ARG TARGETARCH", build);
-        Assert.Contains(build, l => l.Contains("dotnet restore", StringComparison.Ordinal) && l.Contains("--locked-mode", StringComparison.Ordinal) && l.Contains("-p:PublishReadyToRun=true", StringComparison.Ordinal));
-        Assert.Contains("-r \"linux-$([ \"$TARGETARCH\" = arm64 ] && echo arm64 || echo x64)\"", publish, StringComparison.Ordinal);
+        Assert.Contains("--locked-mode", restore, StringComparison.Ordinal);
+        // The restore brings what the publish needs (--no-restore): the runtime packs of the architecture and the compiler.
+        Assert.Contains(Architecture, restore, StringComparison.Ordinal);
+        Assert.Contains("-p:SelfContained=true", restore, StringComparison.Ordinal);
+        Assert.Contains("-p:PublishReadyToRun=true", restore, StringComparison.Ordinal);
+        Assert.Contains(Architecture, publish, StringComparison.Ordinal);
+        Assert.Contains("--self-contained true", publish, StringComparison.Ordinal);
         Assert.Contains("-p:PublishReadyToRun=true", publish, StringComparison.Ordinal);
+        Assert.Contains("-p:PublishReadyToRunComposite=true", publish, StringComparison.Ordinal);
         Assert.Contains("--no-restore", publish, StringComparison.Ordinal);
-        // The locked restore runs without a runtime identifier: the project names both, and the lock file holds both.
+        // No dotnet host in the runtime image: the entry point is the worker's own executable.
+        Assert.Contains("ENTRYPOINT [\"/app/Stackit.EmbeddingWorker\"]", Lines);
         var project = File.ReadAllText(Path.Combine(RepositoryPaths.Root, "src", "Stackit.EmbeddingWorker", "Stackit.EmbeddingWorker.csproj"));
         Assert.Contains("<RuntimeIdentifiers>linux-x64;linux-arm64</RuntimeIdentifiers>", project, StringComparison.Ordinal);
         var lockFile = File.ReadAllText(Path.Combine(RepositoryPaths.Root, "src", "Stackit.EmbeddingWorker", "packages.lock.json"));
         Assert.Contains("\"net10.0/linux-x64\"", lockFile, StringComparison.Ordinal);
         Assert.Contains("\"net10.0/linux-arm64\"", lockFile, StringComparison.Ordinal);
     }
+
+    /// <summary>One RUN command of the build stage, its continued lines joined.</summary>
+    private static string Command(List<string> build, string name) =>
+        string.Join(' ', build.SkipWhile(l => !l.Contains(name, StringComparison.Ordinal)).TakeWhile(l => l.Length > 0)
+            .Select((l, i) => (l, i)).TakeWhile(p => p.i == 0 || !p.l.StartsWith("COPY ", StringComparison.Ordinal) && !p.l.StartsWith("RUN ", StringComparison.Ordinal)).Select(p => p.l));
 
     [Fact]
     public void The_image_runs_as_the_unprivileged_user_with_the_workstation_garbage_collector()
