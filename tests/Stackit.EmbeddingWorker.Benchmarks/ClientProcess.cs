@@ -13,13 +13,16 @@ internal sealed class ClientProcess : IAsyncDisposable
 
     private ClientProcess(Process process) => _process = process;
 
-    /// <summary>Starts <c>dotnet {dll} {args}</c> with the environment given; output goes to <paramref name="log"/>.</summary>
+    /// <summary>
+    /// Starts <c>dotnet {dll} {args}</c>, or a self-contained build's own executable with <c>{args}</c> as the image
+    /// does, with the environment given; output goes to <paramref name="log"/>.
+    /// </summary>
     public static ClientProcess Start(string dll, IEnumerable<string> args, IReadOnlyDictionary<string, string> environment, string log)
     {
-        // A self-contained build (the image's) runs as its own executable, as in the image; any other through dotnet.
         var executable = Path.ChangeExtension(dll, null);
-        var selfContained = File.Exists(executable) && File.Exists(Path.ChangeExtension(dll, ".runtimeconfig.json"))
-            && File.ReadAllText(Path.ChangeExtension(dll, ".runtimeconfig.json")).Contains("\"includedFrameworks\"", StringComparison.Ordinal);
+        var runtimeConfig = Path.ChangeExtension(dll, ".runtimeconfig.json");
+        var selfContained = File.Exists(executable) && File.Exists(runtimeConfig)
+            && File.ReadAllText(runtimeConfig).Contains("\"includedFrameworks\"", StringComparison.Ordinal);
         var start = new ProcessStartInfo(selfContained ? executable : "dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         if (!selfContained)
         {
