@@ -66,9 +66,14 @@ internal sealed partial class EmbeddingsService(
             if (await SendAsync(live, cancellationToken).ConfigureAwait(false) is not { } answer)
             {
                 // This replica holds only part of the shared budget now: smaller requests, so the fleet's never pile up.
-                foreach (var part in Parts(live, admission.MaxRequestTokens(live[0].Model)))
+                // Each part is cut to the share at the moment it is taken, so a share that grows back (a replica past
+                // its first heartbeats, or one whose peers left) sends the rest as one request.
+                var rest = live;
+                while (rest.Count > 0)
                 {
-                    await EmbedAsync(part, cancellationToken).ConfigureAwait(false);
+                    var part = FittingPrefix(rest, admission.MaxRequestTokens(rest[0].Model));
+                    await EmbedAsync(rest[..part], cancellationToken).ConfigureAwait(false);
+                    rest = rest[part..];
                 }
                 return;
             }
@@ -151,23 +156,16 @@ internal sealed partial class EmbeddingsService(
         }
     }
 
-    /// <summary>Consecutive runs of chunks of at most <paramref name="most"/> tokens (a larger chunk runs alone).</summary>
-    private static IEnumerable<List<DocumentChunk>> Parts(List<DocumentChunk> chunks, int most)
+    /// <summary>How many leading chunks fit <paramref name="most"/> tokens (at least one: a larger chunk runs alone).</summary>
+    private static int FittingPrefix(List<DocumentChunk> chunks, int most)
     {
-        var part = new List<DocumentChunk>();
-        var tokens = 0;
-        foreach (var chunk in chunks)
+        var count = 1;
+        var tokens = chunks[0].Tokens;
+        while (count < chunks.Count && tokens + chunks[count].Tokens <= most)
         {
-            if (part.Count > 0 && tokens + chunk.Tokens > most)
-            {
-                yield return part;
-                part = [];
-                tokens = 0;
-            }
-            part.Add(chunk);
-            tokens += chunk.Tokens;
+            tokens += chunks[count++].Tokens;
         }
-        yield return part;
+        return count;
     }
 
     /// <summary>Sends through the <see cref="EndpointAdmission"/>: a slot, the rate budget of the chunks' model, then the request.</summary>

@@ -143,6 +143,33 @@ public sealed class EmbeddingsServiceTests
     }
 
     [Fact]
+    public async Task A_batch_cut_to_a_small_share_sends_the_rest_whole_once_the_share_has_grown_back()
+    {
+        // A replica starts at a quarter (it may be one of four starting together) and learns at its next heartbeat
+        // that it is alone. Batches cut to the quarter all at once went on in quarter-sized requests for 20 s after
+        // that (benchmark limiter-faults: single-input requests, 92 % of the budget in the first minute).
+        await using var server = await FakeEmbeddingServer.StartAsync();
+        server.Latency = TimeSpan.FromMilliseconds(300);
+        using var stage = new Stage(server, s => s["Embeddings:TokensPerMinute"] = "600000");
+        var budget = stage.Services.GetRequiredService<RateBudgets>().For(ChunkFactory.Model);
+        var limit = stage.Services.GetRequiredService<Stackit.EmbeddingWorker.Embeddings.Throttling.AdaptiveConcurrencyLimit>();
+        budget.SetShare(0.25);
+
+        // 16 × 600 tokens: a quarter's requests (2,500 tokens a second) take 4 of them, the whole budget's all 16.
+        var sending = stage.Service.EmbedAsync(Enumerable.Range(0, 16).Select(i => Expecting(ChunkFactory.Chunk(600, id: $"doc-{i}", text: $"text {i}"))).ToList(), Cancel);
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (limit.InFlight == 0 && waited.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            await Task.Delay(5, Cancel);
+        }
+        budget.SetShare(1);
+        await sending;
+
+        Assert.Equal([4, 12], server.Requests.Select(r => r.Inputs.Count));
+        Assert.Equal(16, (await stage.EmbeddedAsync()).Count);
+    }
+
+    [Fact]
     public async Task An_input_refused_as_too_long_gets_its_job_chunked_again_smaller_and_every_word_embedded()
     {
         await using var server = await FakeEmbeddingServer.StartAsync();
