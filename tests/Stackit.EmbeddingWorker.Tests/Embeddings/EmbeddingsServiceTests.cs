@@ -125,12 +125,8 @@ public sealed class EmbeddingsServiceTests
         server.Latency = TimeSpan.FromMilliseconds(300);
         using var stage = new Stage(server, s => s["Embeddings:TokensPerMinute"] = "2400000");
         var budget = stage.Services.GetRequiredService<RateBudgets>().For(ChunkFactory.Model);
-        var limit = stage.Services.GetRequiredService<Stackit.EmbeddingWorker.Embeddings.Throttling.AdaptiveConcurrencyLimit>();
         var first = stage.Service.EmbedAsync([Expecting(ChunkFactory.Chunk(10, id: "first"))], Cancel);
-        while (limit.InFlight == 0)
-        {
-            await Task.Delay(5, Cancel);
-        }
+        await RequestInFlightAsync(stage);
 
         // 16 × 1,000 tokens fit the whole budget's requests (16,384) but not a quarter's (10,000 a second).
         var waiting = stage.Service.EmbedAsync(Enumerable.Range(0, 16).Select(i => Expecting(ChunkFactory.Chunk(1_000, id: $"doc-{i}", text: $"text {i}"))).ToList(), Cancel);
@@ -152,16 +148,11 @@ public sealed class EmbeddingsServiceTests
         server.Latency = TimeSpan.FromMilliseconds(300);
         using var stage = new Stage(server, s => s["Embeddings:TokensPerMinute"] = "600000");
         var budget = stage.Services.GetRequiredService<RateBudgets>().For(ChunkFactory.Model);
-        var limit = stage.Services.GetRequiredService<Stackit.EmbeddingWorker.Embeddings.Throttling.AdaptiveConcurrencyLimit>();
         budget.SetShare(0.25);
 
         // 16 × 600 tokens: a quarter's requests (2,500 tokens a second) take 4 of them, the whole budget's all 16.
         var sending = stage.Service.EmbedAsync(Enumerable.Range(0, 16).Select(i => Expecting(ChunkFactory.Chunk(600, id: $"doc-{i}", text: $"text {i}"))).ToList(), Cancel);
-        var waited = System.Diagnostics.Stopwatch.StartNew();
-        while (limit.InFlight == 0 && waited.Elapsed < TimeSpan.FromSeconds(10))
-        {
-            await Task.Delay(5, Cancel);
-        }
+        await RequestInFlightAsync(stage);
         budget.SetShare(1);
         await sending;
 
@@ -299,6 +290,18 @@ public sealed class EmbeddingsServiceTests
     private sealed class DirectoryRemoval(DirectoryInfo directory) : IDisposable
     {
         public void Dispose() => directory.Delete(recursive: true);
+    }
+
+    /// <summary>Until the endpoint has a request of the stage's in hand (at most 10 s).</summary>
+    private static async Task RequestInFlightAsync(Stage stage)
+    {
+        var limit = stage.Services.GetRequiredService<AdaptiveConcurrencyLimit>();
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (limit.InFlight == 0 && waited.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            await Task.Delay(5, Cancel);
+        }
+        Assert.True(limit.InFlight > 0, "a request is in flight");
     }
 
     private static DocumentChunk Expecting(DocumentChunk chunk)
