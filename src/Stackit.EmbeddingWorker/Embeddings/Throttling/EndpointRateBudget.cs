@@ -44,9 +44,9 @@ internal sealed class EndpointRateBudget : IDisposable, IAsyncDisposable
     private readonly BudgetUse _backfill = new();
     private readonly ThrottleReaction _reaction;
     private readonly Lock _ratioGate = new();
+    private readonly double[] _countedRatios = new double[CountedRatioAnswers];
     private long _useSince;
     private double _share;
-    private readonly double[] _countedRatios = new double[CountedRatioAnswers];
     private int _answers;
     private double _countedRatio = 1.0;
 
@@ -258,7 +258,7 @@ internal sealed class EndpointRateBudget : IDisposable, IAsyncDisposable
     /// Settles a request's tokens at the count the server reported, so the budget tracks what the server
     /// counts rather than what the request was charged.
     /// </summary>
-    public void Settle(int estimatedTokens, int countedTokens) => _tokens?.Adjust(estimatedTokens - countedTokens);
+    public void Settle(int chargedTokens, int countedTokens) => _tokens?.Adjust(chargedTokens - countedTokens);
 
     /// <summary>Keeps one answer's ratio of counted to estimated tokens among the last ones.</summary>
     private void LearnCount(int estimatedTokens, int countedTokens)

@@ -121,7 +121,7 @@ public sealed class EndpointRateBudgetTests
         var waiting = budget.AcquireAsync(1_000, Cancel).AsTask();
         Assert.False(waiting.IsCompleted);
 
-        budget.Settle(estimatedTokens: 1_000, countedTokens: 0);
+        budget.Settle(chargedTokens: 1_000, countedTokens: 0);
 
         await waiting.WaitAsync(TimeSpan.FromSeconds(10), Cancel);
     }
@@ -131,7 +131,7 @@ public sealed class EndpointRateBudgetTests
     {
         await using var budget = new EndpointRateBudget(60_000, null, 1_000, _time);
         await budget.AcquireAsync(500, Cancel);
-        budget.Settle(estimatedTokens: 500, countedTokens: 1_500);
+        budget.Settle(chargedTokens: 500, countedTokens: 1_500);
 
         var waiting = budget.AcquireAsync(500, Cancel).AsTask();
         _time.Advance(TimeSpan.FromMilliseconds(900));
