@@ -13,8 +13,10 @@ ARG TARGETARCH
 WORKDIR /source
 COPY global.json Directory.Build.props Directory.Packages.props .editorconfig appsettings.json ./
 COPY src/Stackit.EmbeddingWorker/Stackit.EmbeddingWorker.csproj src/Stackit.EmbeddingWorker/packages.lock.json src/Stackit.EmbeddingWorker/
+# The restore names no architecture: the project names both it is built for, the lock file holds both, and a locked
+# restore for one of them is refused (NU1004). It brings the runtime packs of both and the ahead-of-time compiler.
 RUN dotnet restore src/Stackit.EmbeddingWorker/Stackit.EmbeddingWorker.csproj --locked-mode \
-        -r "linux-$([ "$TARGETARCH" = arm64 ] && echo arm64 || echo x64)" -p:SelfContained=true -p:PublishReadyToRun=true
+        -p:SelfContained=true -p:PublishReadyToRun=true
 COPY src/ src/
 RUN dotnet publish src/Stackit.EmbeddingWorker/Stackit.EmbeddingWorker.csproj -c Release --no-restore -o /app \
         -r "linux-$([ "$TARGETARCH" = arm64 ] && echo arm64 || echo x64)" --self-contained true \

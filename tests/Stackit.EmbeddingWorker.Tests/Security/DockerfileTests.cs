@@ -7,6 +7,9 @@ public sealed class DockerfileTests
 {
     private static readonly string[] Lines = File.ReadAllLines(Path.Combine(RepositoryPaths.Root, "Dockerfile"));
 
+    /// <summary>The lines of the stage that compiles, from its FROM to the runtime stage's.</summary>
+    private static readonly List<string> BuildStage = [.. Lines.SkipWhile(l => !l.StartsWith("FROM ${SDK_IMAGE}", StringComparison.Ordinal)).TakeWhile(l => !l.StartsWith("FROM ${RUNTIME_IMAGE}", StringComparison.Ordinal))];
+
     [Fact]
     public void Every_base_image_comes_from_a_build_argument_with_a_tag_so_a_release_can_pin_it_by_digest()
     {
@@ -24,15 +27,16 @@ public sealed class DockerfileTests
     [Fact]
     public void The_image_is_self_contained_and_compiled_ReadyToRun_as_one_composite_for_its_architecture_from_the_locked_restore()
     {
-        var build = Lines.SkipWhile(l => !l.StartsWith("FROM ${SDK_IMAGE}", StringComparison.Ordinal)).TakeWhile(l => !l.StartsWith("FROM ${RUNTIME_IMAGE}", StringComparison.Ordinal)).ToList();
+        var build = BuildStage;
         var restore = Command(build, "dotnet restore");
         var publish = Command(build, "dotnet publish");
         const string Architecture = "-r \"linux-$([ \"$TARGETARCH\" = arm64 ] && echo arm64 || echo x64)\"";
 
         Assert.Contains("ARG TARGETARCH", build);
         Assert.Contains("--locked-mode", restore, StringComparison.Ordinal);
-        // The restore brings what the publish needs (--no-restore): the runtime packs of the architecture and the compiler.
-        Assert.Contains(Architecture, restore, StringComparison.Ordinal);
+        // The restore brings what the publish needs (--no-restore): the runtime packs of both architectures the project
+        // names and the ahead-of-time compiler. Naming one of them, locked mode refuses the lock file (run below).
+        Assert.DoesNotContain("-r ", restore, StringComparison.Ordinal);
         Assert.Contains("-p:SelfContained=true", restore, StringComparison.Ordinal);
         Assert.Contains("-p:PublishReadyToRun=true", restore, StringComparison.Ordinal);
         Assert.Contains(Architecture, publish, StringComparison.Ordinal);
@@ -47,6 +51,38 @@ public sealed class DockerfileTests
         var lockFile = File.ReadAllText(Path.Combine(RepositoryPaths.Root, "src", "Stackit.EmbeddingWorker", "packages.lock.json"));
         Assert.Contains("\"net10.0/linux-x64\"", lockFile, StringComparison.Ordinal);
         Assert.Contains("\"net10.0/linux-arm64\"", lockFile, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_build_stages_locked_restore_runs_on_what_the_Dockerfile_copies_before_it()
+    {
+        // The restore once named the architecture (-r linux-x64): locked mode then refuses the lock file, which holds
+        // both architectures the project names (NU1004), and the image could not be built. Run here as Docker runs it:
+        // by the shell, in a directory holding only what the COPY lines before it bring, for amd64.
+        var build = BuildStage;
+        var restore = Command(build, "dotnet restore");
+        var context = Directory.CreateTempSubdirectory("dockerfile-restore-");
+        try
+        {
+            foreach (var copy in build.TakeWhile(l => !l.Contains("dotnet restore", StringComparison.Ordinal)).Where(l => l.StartsWith("COPY ", StringComparison.Ordinal)))
+            {
+                var parts = copy["COPY ".Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                var destination = Directory.CreateDirectory(Path.Combine(context.FullName, parts[^1])).FullName;
+                foreach (var source in parts[..^1])
+                {
+                    File.Copy(Path.Combine(RepositoryPaths.Root, source), Path.Combine(destination, Path.GetFileName(source)));
+                }
+            }
+
+            var (code, stdout, stderr) = await ProcessRun.RunAsync("sh", ["-c", $"cd '{context.FullName}' && {restore["RUN ".Length..].Replace("\\", " ", StringComparison.Ordinal)}"],
+                new Dictionary<string, string> { ["TARGETARCH"] = "amd64" }, TimeSpan.FromMinutes(5));
+
+            Assert.True(code == 0, $"the build stage's restore failed ({code}):\n{stdout}{stderr}");
+        }
+        finally
+        {
+            context.Delete(recursive: true);
+        }
     }
 
     /// <summary>One RUN command of the build stage, its continued lines joined.</summary>
