@@ -9,7 +9,7 @@ namespace Stackit.EmbeddingWorker.Embeddings.Throttling;
 /// one-second burst under an endpoint that counts a strict 60 s window) times the reaction to 429s
 /// (<see cref="ThrottleReaction"/>). Every attempt is charged: a retry waits for the budget again, since the endpoint
 /// counts every attempt it takes in. A request is charged at what the endpoint is expected to count — its estimate
-/// times the highest ratio of counted to estimated tokens in the last answers — and settled at the count: charging the
+/// times the <see cref="CountedRatio"/> of the last answers — and settled at the count: charging the
 /// (deliberately high) estimate and paying the difference back when the answer came let the refund land on a bucket
 /// about to be full, where it was cut off (benchmark <c>limiter-faults</c>: 91–92 % of the budget in the first minute,
 /// while estimates ran a third above the counts).
@@ -25,14 +25,6 @@ internal sealed class EndpointRateBudget : IDisposable, IAsyncDisposable
     /// <summary>No request is cut smaller than this to fit a replica's part of the budget.</summary>
     internal const int MinimumRequestTokens = 256;
 
-    /// <summary>How many recent answers the ratio of counted to estimated tokens is the highest of.</summary>
-    internal const int CountedRatioAnswers = 8;
-
-    /// <summary>The range the ratio of counted to estimated tokens is kept in, whatever one answer says.</summary>
-    private const double LeastCountedRatio = 0.2;
-
-    private const double MostCountedRatio = 2.0;
-
     /// <summary>The request being sent in this async flow, so the handler that sees every attempt can charge the retries.</summary>
     private static readonly AsyncLocal<Attempts?> CurrentRequest = new();
 
@@ -43,12 +35,9 @@ internal sealed class EndpointRateBudget : IDisposable, IAsyncDisposable
     private readonly BudgetUse _live = new();
     private readonly BudgetUse _backfill = new();
     private readonly ThrottleReaction _reaction;
-    private readonly Lock _ratioGate = new();
-    private readonly double[] _countedRatios = new double[CountedRatioAnswers];
+    private readonly CountedRatio _counted = new();
     private long _useSince;
     private double _share;
-    private int _answers;
-    private double _countedRatio = 1.0;
 
     public EndpointRateBudget(int? tokensPerMinute, int? requestsPerMinute, int maxTokensPerRequest, TimeProvider time, double share = 1.0, double targetUtilization = 1.0)
     {
@@ -180,33 +169,13 @@ internal sealed class EndpointRateBudget : IDisposable, IAsyncDisposable
     }
 
     /// <summary>
-    /// The highest ratio of counted to estimated tokens in the last <see cref="CountedRatioAnswers"/> answers (1 before
-    /// the first): requests are charged at their estimate times this. The highest, so that when estimates fall closer to
-    /// the count (chunks estimated after the calibration learned the text) the charge follows at the next answer
-    /// instead of running under the count for a while, which a strict 60 s window would see as a burst.
-    /// </summary>
-    public double CountedRatio
-    {
-        get
-        {
-            lock (_ratioGate)
-            {
-                return _countedRatio;
-            }
-        }
-    }
-
-    /// <summary>What a request of <paramref name="estimatedTokens"/> is charged: what the endpoint is expected to count.</summary>
-    public int Expected(int estimatedTokens) => Math.Max(1, (int)Math.Ceiling(estimatedTokens * CountedRatio));
-
-    /// <summary>
     /// One request charged to the budget: waits until what the endpoint is expected to count of its
     /// <paramref name="tokens"/> (estimated) fits, sends it (in flight until answered or given up), and settles the
     /// charge at the count the answer reports.
     /// </summary>
     public async Task<EmbeddingResult> ChargeAsync(int tokens, Func<CancellationToken, Task<EmbeddingResult>> send, CancellationToken cancellationToken, bool backfill = false)
     {
-        var charged = Expected(tokens);
+        var charged = _counted.Expected(tokens);
         await AcquireAsync(charged, cancellationToken, backfill).ConfigureAwait(false);
         EmbeddingResult result;
         var outer = CurrentRequest.Value;
@@ -223,7 +192,7 @@ internal sealed class EndpointRateBudget : IDisposable, IAsyncDisposable
         if (result.PromptTokens is { } counted)
         {
             Settle(charged, counted);
-            LearnCount(tokens, counted);
+            _counted.Observe(tokens, counted);
         }
         return result;
     }
@@ -259,26 +228,6 @@ internal sealed class EndpointRateBudget : IDisposable, IAsyncDisposable
     /// counts rather than what the request was charged.
     /// </summary>
     public void Settle(int chargedTokens, int countedTokens) => _tokens?.Adjust(chargedTokens - countedTokens);
-
-    /// <summary>Keeps one answer's ratio of counted to estimated tokens among the last ones.</summary>
-    private void LearnCount(int estimatedTokens, int countedTokens)
-    {
-        if (estimatedTokens <= 0 || countedTokens <= 0)
-        {
-            return;
-        }
-        var observed = Math.Clamp(countedTokens / (double)estimatedTokens, LeastCountedRatio, MostCountedRatio);
-        lock (_ratioGate)
-        {
-            _countedRatios[_answers++ % CountedRatioAnswers] = observed;
-            var highest = 0.0;
-            foreach (var ratio in _countedRatios.AsSpan(0, Math.Min(_answers, CountedRatioAnswers)))
-            {
-                highest = Math.Max(highest, ratio);
-            }
-            _countedRatio = highest;
-        }
-    }
 
     /// <summary>
     /// Follows the limit the server declares (<c>x-ratelimit-limit-tokens</c>/<c>-requests</c>): when it is lower than
