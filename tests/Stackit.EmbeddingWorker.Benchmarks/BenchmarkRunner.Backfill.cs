@@ -240,7 +240,17 @@ internal sealed partial class BenchmarkRunner
         {
             environment[key] = value!;
         }
+        // WORKER_<name> reaches the worker and the command alone, as <name>: DOTNET_* set here change this program's own
+        // runtime too, and the Qdrant stand-in runs in it (WORKER_DOTNET_TieredPGO=0 tries the worker without).
+        foreach (var (key, value) in Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()
+            .Select(e => ((string)e.Key, (string?)e.Value))
+            .Where(e => e.Item1.StartsWith(WorkerOnly, StringComparison.Ordinal) && e.Item2 is not null))
+        {
+            environment[key[WorkerOnly.Length..]] = value!;
+        }
     }
+
+    private const string WorkerOnly = "WORKER_";
 
     /// <summary>The source as the worker leaves it: <c>&lt;alias&gt;_v1</c> behind the alias, with the model record, its indexes and every chunk's payload and vector.</summary>
     private static async Task<int> SeedSourceAsync(Qdrant.Client.QdrantClient client, string alias, QdrantOptions options, int documents, int chunksPerDocument)
@@ -309,9 +319,11 @@ internal sealed partial class BenchmarkRunner
         await using var command = ClientProcess.Start(WorkerDll, ["backfill", "--poll", "00:00:00.500", "--timeout", "00:30:00"], environment, Path.Combine(settings.LogDirectory, name + ".log"));
         TimeSpan? first = null;
         TimeSpan? last = null;
+        var progress = new List<string> { "ms,points in the target" };
         while (!command.HasExited)
         {
             var copied = qdrant.Store.PointCount(target);
+            progress.Add(string.Create(CultureInfo.InvariantCulture, $"{clock.Elapsed.TotalMilliseconds:F0},{copied}"));
             if (copied > 0)
             {
                 first ??= clock.Elapsed;
@@ -329,7 +341,9 @@ internal sealed partial class BenchmarkRunner
             qdrant.Store.UpsertCalls - upsertsBefore,
             qdrant.Store.CollectionNames.Count - collectionsBefore,
             qdrant.Store.Calls.Where(c => !c.Key.StartsWith("Get+vectors", StringComparison.Ordinal)).Sum(c => c.Value - callsBefore.GetValueOrDefault(c.Key)));
-        // For looking into a result: the calls by method and kind of collection (the source's reads with vectors included).
+        // For looking into a result: how the target filled, and the calls by method and kind of collection (the source's
+        // reads with vectors included).
+        File.WriteAllLines(Path.Combine(settings.LogDirectory, name + ".progress.csv"), progress);
         File.WriteAllLines(Path.Combine(settings.LogDirectory, name + ".calls.txt"), qdrant.Store.Calls
             .Select(c => (c.Key, Count: c.Value - callsBefore.GetValueOrDefault(c.Key))).Where(c => c.Count > 0)
             .OrderByDescending(c => c.Count).Select(c => $"{c.Key} {c.Count}")
