@@ -48,7 +48,7 @@ internal sealed partial class BenchmarkRunner
             await Task.Delay(TimeSpan.FromSeconds(3));
 
             var lines = new List<string>();
-            var (unchanged, _) = await RunCommandAsync("backfill-unchanged", environment, alias + "_v2", chunks);
+            var (unchanged, _) = await RunCommandAsync("backfill-unchanged", environment, alias + "_v2", chunks, worker);
             lines.Add(string.Create(CultureInfo.InvariantCulture,
                 $"- (c) unchanged re-run: {unchanged.Tokens:N0} tokens embedded, {unchanged.Upserts:N0} upserts, {unchanged.Created} collections created, {unchanged.Seconds:F1} s (exit {unchanged.Exit})"));
 
@@ -60,12 +60,12 @@ internal sealed partial class BenchmarkRunner
             await using (var sampler = new WorkerSampler(managementPort, intervalMs: 100))
             {
                 sampler.Start();
-                (layout, copyRate) = await RunCommandAsync("backfill-layout", environment, alias + "_v2", chunks);
+                (layout, copyRate) = await RunCommandAsync("backfill-layout", environment, alias + "_v2", chunks, worker);
                 sampler.Write(Path.Combine(settings.LogDirectory, "backfill-layout-worker.gauges.csv"), origin);
             }
             var plainRate = await PlainCopyRateAsync(client, alias + "_v1", alias + "_plain", options);
             lines.Add(string.Create(CultureInfo.InvariantCulture,
-                $"- (a) layout-only migration (HNSW m 16 → 32) on a worker that has copied nothing yet: {layout.Tokens:N0} tokens in {layout.Inputs:N0} inputs embedded (recall sample {RecallSample} chunks); copy {copyRate:F0} points/s vs plain scroll-and-upsert loop {plainRate:F0} points/s (ratio {copyRate / plainRate:F2}), {layout.PointCalls * 128.0 / chunks:F1} calls on points per 128 copied (the loop: 1); whole command {layout.Seconds:F1} s (exit {layout.Exit})"));
+                $"- (a) layout-only migration (HNSW m 16 → 32) on a worker that has copied nothing yet: {layout.Tokens:N0} tokens in {layout.Inputs:N0} inputs embedded (recall sample {RecallSample} chunks); copy {copyRate:F0} points/s vs plain scroll-and-upsert loop {plainRate:F0} points/s (ratio {copyRate / plainRate:F2}), {layout.PointCalls * 128.0 / chunks:F1} calls on points per 128 copied (the loop: 1); the worker's CPU while it copied {layout.WorkerCpu.TotalSeconds:F1} s, {layout.WorkerJit.TotalSeconds:F1} s of it compiling hot code again; whole command {layout.Seconds:F1} s (exit {layout.Exit})"));
             // The same migration twice more on the same worker (m 32 → 48 → 64), whose copy path is compiled by now, as a
             // replica's is after its first minutes: a nightly run copies for minutes, so its first seconds' compiling are not
             // its rate. Each copy has its loop right after it; the row pools both pairs, as one pair's loop alone has measured
@@ -75,12 +75,12 @@ internal sealed partial class BenchmarkRunner
             foreach (var (m, target, source) in new[] { ("48", "_v3", "_v2"), ("64", "_v4", "_v3") })
             {
                 environment["Qdrant__HnswM"] = m;
-                var (again, warmRate) = await RunCommandAsync($"backfill-layout-m{m}", environment, alias + target, chunks);
+                var (again, warmRate) = await RunCommandAsync($"backfill-layout-m{m}", environment, alias + target, chunks, worker);
                 warm.Add((again, warmRate, await PlainCopyRateAsync(client, alias + source, alias + "_plain" + m, options)));
             }
             string Both(Func<(CommandRun Run, double Copy, double Plain), string> each) => string.Join(" and ", warm.Select(each));
             lines.Add(string.Create(CultureInfo.InvariantCulture,
-                $"- (a) the same twice more (m 32 → 48 → 64) on that worker, its copy path compiled: {Both(w => w.Run.Tokens.ToString("N0", CultureInfo.InvariantCulture))} tokens embedded; copy {Both(w => w.Copy.ToString("F0", CultureInfo.InvariantCulture))} points/s vs the loop right after each {Both(w => w.Plain.ToString("F0", CultureInfo.InvariantCulture))} points/s (ratio {warm.Sum(w => w.Copy) / warm.Sum(w => w.Plain):F2} over both pairs; {Both(w => (w.Copy / w.Plain).ToString("F2", CultureInfo.InvariantCulture))} each); whole command {Both(w => w.Run.Seconds.ToString("F1", CultureInfo.InvariantCulture))} s (exit {Both(w => $"{w.Run.Exit}")})"));
+                $"- (a) the same twice more (m 32 → 48 → 64) on that worker, its copy path compiled: {Both(w => w.Run.Tokens.ToString("N0", CultureInfo.InvariantCulture))} tokens embedded; copy {Both(w => w.Copy.ToString("F0", CultureInfo.InvariantCulture))} points/s vs the loop right after each {Both(w => w.Plain.ToString("F0", CultureInfo.InvariantCulture))} points/s (ratio {warm.Sum(w => w.Copy) / warm.Sum(w => w.Plain):F2} over both pairs; {Both(w => (w.Copy / w.Plain).ToString("F2", CultureInfo.InvariantCulture))} each); the worker's CPU while it copied {Both(w => w.Run.WorkerCpu.TotalSeconds.ToString("F1", CultureInfo.InvariantCulture))} s, {Both(w => w.Run.WorkerJit.TotalSeconds.ToString("F1", CultureInfo.InvariantCulture))} s of it compiling hot code again; whole command {Both(w => w.Run.Seconds.ToString("F1", CultureInfo.InvariantCulture))} s (exit {Both(w => $"{w.Run.Exit}")})"));
             // (b) on its own worker, with (a)'s worker stopped and its collections gone (the stand-in runs in this process,
             // and holds (a)'s collections of 100,000 points of 256 floats each): nothing of (a) runs beside (b)'s measurement.
             await worker.DisposeAsync();
@@ -300,14 +300,18 @@ internal sealed partial class BenchmarkRunner
 
     private static readonly string[] Words = ["pump", "valve", "seal", "impeller", "bearing", "housing", "pressure", "flow", "check", "replace", "monthly", "hours", "oil", "level", "torque", "gasket"];
 
-    /// <summary>What one run of the command cost; <see cref="PointCalls"/> counts every call on points (the command's and the replicas').</summary>
-    private sealed record CommandRun(int? Exit, double Seconds, long Tokens, long Inputs, int Upserts, int Created, int PointCalls);
+    /// <summary>
+    /// What one run of the command cost; <see cref="PointCalls"/> counts every call on points (the command's and the
+    /// replicas'), <see cref="WorkerCpu"/> the copying replica's CPU from the target's first point to its last and
+    /// <see cref="WorkerJit"/> the part of it on the runtime's tiered-compilation thread.
+    /// </summary>
+    private sealed record CommandRun(int? Exit, double Seconds, long Tokens, long Inputs, int Upserts, int Created, int PointCalls, TimeSpan WorkerCpu = default, TimeSpan WorkerJit = default);
 
     /// <summary>
     /// Runs the <c>backfill</c> command to its end: what it cost the endpoint and Qdrant, and the rate at which the
     /// target filled (points a second from its first point to its last).
     /// </summary>
-    private async Task<(CommandRun Run, double CopyRate)> RunCommandAsync(string name, Dictionary<string, string> environment, string target, int chunks)
+    private async Task<(CommandRun Run, double CopyRate)> RunCommandAsync(string name, Dictionary<string, string> environment, string target, int chunks, ClientProcess replica)
     {
         var tokensBefore = endpoint.Served.Where(s => s.Status == 200).Sum(s => (long)s.Tokens);
         var inputsBefore = endpoint.Served.Where(s => s.Status == 200).Sum(s => (long)s.Inputs);
@@ -320,17 +324,20 @@ internal sealed partial class BenchmarkRunner
         TimeSpan? first = null;
         TimeSpan? last = null;
         var progress = new List<string> { "ms,points in the target" };
+        TimeSpan cpuFrom = default, jitFrom = default, cpuTo = default, jitTo = default;
         while (!command.HasExited)
         {
             var copied = qdrant.Store.PointCount(target);
             progress.Add(string.Create(CultureInfo.InvariantCulture, $"{clock.Elapsed.TotalMilliseconds:F0},{copied}"));
-            if (copied > 0)
+            if (copied > 0 && first is null)
             {
-                first ??= clock.Elapsed;
+                first = clock.Elapsed;
+                (cpuFrom, jitFrom) = (replica.CpuTime, replica.JitCpuTime);
             }
-            if (copied >= chunks)
+            if (copied >= chunks && last is null)
             {
-                last ??= clock.Elapsed;
+                last = clock.Elapsed;
+                (cpuTo, jitTo) = (replica.CpuTime, replica.JitCpuTime);
             }
             await Task.Delay(100);
         }
@@ -340,7 +347,8 @@ internal sealed partial class BenchmarkRunner
             endpoint.Served.Where(s => s.Status == 200).Sum(s => (long)s.Inputs) - inputsBefore,
             qdrant.Store.UpsertCalls - upsertsBefore,
             qdrant.Store.CollectionNames.Count - collectionsBefore,
-            qdrant.Store.Calls.Where(c => !c.Key.StartsWith("Get+vectors", StringComparison.Ordinal)).Sum(c => c.Value - callsBefore.GetValueOrDefault(c.Key)));
+            qdrant.Store.Calls.Where(c => !c.Key.StartsWith("Get+vectors", StringComparison.Ordinal)).Sum(c => c.Value - callsBefore.GetValueOrDefault(c.Key)),
+            cpuTo - cpuFrom, jitTo - jitFrom);
         // For looking into a result: how the target filled, and the calls by method and kind of collection (the source's
         // reads with vectors included).
         File.WriteAllLines(Path.Combine(settings.LogDirectory, name + ".progress.csv"), progress);
