@@ -231,22 +231,24 @@ internal sealed partial class BenchmarkRunner
     /// <summary>The settings of this program's environment that reach the worker and the command, for trying them.</summary>
     private static readonly string[] TrialSettings = ["Backfill__", "Qdrant__MaxConcurrentUpserts", "Qdrant__UpsertBatchSize", "Fleet__HeartbeatInterval", "Fleet__MemberTimeout", "Logging__", "DOTNET_"];
 
-    /// <summary>Passes on the <see cref="TrialSettings"/> set in this program's environment.</summary>
+    /// <summary>
+    /// Passes on the <see cref="TrialSettings"/> set in this program's environment, then every <c>WORKER_&lt;name&gt;</c>
+    /// as <c>&lt;name&gt;</c>, which reaches the worker and the command alone: DOTNET_* set here change this program's own
+    /// runtime too, and the Qdrant stand-in runs in it (WORKER_DOTNET_TieredPGO=0 tries the worker without).
+    /// </summary>
     private static void PassTrialSettings(Dictionary<string, string> environment)
     {
-        foreach (var (key, value) in Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()
-            .Select(e => ((string)e.Key, (string?)e.Value))
-            .Where(e => TrialSettings.Any(prefix => e.Item1.StartsWith(prefix, StringComparison.Ordinal)) && e.Item2 is not null))
+        var variables = Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()
+            .Where(e => e.Value is string)
+            .Select(e => (Key: (string)e.Key, Value: (string)e.Value!))
+            .ToList();
+        foreach (var (key, value) in variables.Where(e => TrialSettings.Any(prefix => e.Key.StartsWith(prefix, StringComparison.Ordinal))))
         {
-            environment[key] = value!;
+            environment[key] = value;
         }
-        // WORKER_<name> reaches the worker and the command alone, as <name>: DOTNET_* set here change this program's own
-        // runtime too, and the Qdrant stand-in runs in it (WORKER_DOTNET_TieredPGO=0 tries the worker without).
-        foreach (var (key, value) in Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()
-            .Select(e => ((string)e.Key, (string?)e.Value))
-            .Where(e => e.Item1.StartsWith(WorkerOnly, StringComparison.Ordinal) && e.Item2 is not null))
+        foreach (var (key, value) in variables.Where(e => e.Key.StartsWith(WorkerOnly, StringComparison.Ordinal)))
         {
-            environment[key[WorkerOnly.Length..]] = value!;
+            environment[key[WorkerOnly.Length..]] = value;
         }
     }
 
@@ -305,7 +307,7 @@ internal sealed partial class BenchmarkRunner
     /// replicas'), <see cref="WorkerCpu"/> the copying replica's CPU from the target's first point to its last and
     /// <see cref="WorkerJit"/> the part of it on the runtime's tiered-compilation thread.
     /// </summary>
-    private sealed record CommandRun(int? Exit, double Seconds, long Tokens, long Inputs, int Upserts, int Created, int PointCalls, TimeSpan WorkerCpu = default, TimeSpan WorkerJit = default);
+    private sealed record CommandRun(int? Exit, double Seconds, long Tokens, long Inputs, int Upserts, int Created, int PointCalls, TimeSpan WorkerCpu, TimeSpan WorkerJit);
 
     /// <summary>
     /// Runs the <c>backfill</c> command to its end: what it cost the endpoint and Qdrant, and the rate at which the

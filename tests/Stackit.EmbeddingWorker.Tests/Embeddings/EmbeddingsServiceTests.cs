@@ -102,7 +102,7 @@ public sealed class EmbeddingsServiceTests
         await using var server = await FakeEmbeddingServer.StartAsync();
         using var stage = new Stage(server, s => s["Embeddings:TokensPerMinute"] = "600000");
         var budget = stage.Services.GetRequiredService<RateBudgets>().For(ChunkFactory.Model);
-        var chunks = Enumerable.Range(0, 16).Select(i => Expecting(ChunkFactory.Chunk(600, id: $"doc-{i}", text: $"text {i}"))).ToList();
+        var chunks = SixteenDocuments(600);
 
         await stage.Service.EmbedAsync(chunks, Cancel);
         Assert.Single(server.Requests);
@@ -129,7 +129,7 @@ public sealed class EmbeddingsServiceTests
         await RequestInFlightAsync(stage);
 
         // 16 × 1,000 tokens fit the whole budget's requests (16,384) but not a quarter's (10,000 a second).
-        var waiting = stage.Service.EmbedAsync(Enumerable.Range(0, 16).Select(i => Expecting(ChunkFactory.Chunk(1_000, id: $"doc-{i}", text: $"text {i}"))).ToList(), Cancel);
+        var waiting = stage.Service.EmbedAsync(SixteenDocuments(1_000), Cancel);
         budget.SetShare(0.25);
         await Task.WhenAll(first, waiting);
 
@@ -151,7 +151,7 @@ public sealed class EmbeddingsServiceTests
         budget.SetShare(0.25);
 
         // 16 × 600 tokens: a quarter's requests (2,500 tokens a second) take 4 of them, the whole budget's all 16.
-        var sending = stage.Service.EmbedAsync(Enumerable.Range(0, 16).Select(i => Expecting(ChunkFactory.Chunk(600, id: $"doc-{i}", text: $"text {i}"))).ToList(), Cancel);
+        var sending = stage.Service.EmbedAsync(SixteenDocuments(600), Cancel);
         await RequestInFlightAsync(stage);
         budget.SetShare(1);
         await sending;
@@ -303,6 +303,10 @@ public sealed class EmbeddingsServiceTests
         }
         Assert.True(limit.InFlight > 0, "a request is in flight");
     }
+
+    /// <summary>One chunk of <paramref name="tokens"/> of each of 16 documents, each expected by its job.</summary>
+    private static List<DocumentChunk> SixteenDocuments(int tokens) =>
+        Enumerable.Range(0, 16).Select(i => Expecting(ChunkFactory.Chunk(tokens, id: $"doc-{i}", text: $"text {i}"))).ToList();
 
     private static DocumentChunk Expecting(DocumentChunk chunk)
     {
